@@ -1,0 +1,40 @@
+export * from './topology.js';
+export {
+  Channel,
+  channelToJSON,
+  channelFromJSON,
+  DeliveryStatus,
+  deliveryStatusToJSON,
+  deliveryStatusFromJSON,
+  EventSource,
+  eventSourceToJSON,
+  DeliveryEvent,
+} from './gen/dlr/delivery/v1/delivery.pb.js';
+export { AddedDelivery, MessageContent, RecipientsAdded, SendRequested } from './gen/dlr/communication/v1/events.pb.js';
+export {
+  AddRecipientsRequest,
+  AddRecipientsResponse,
+  Communication,
+  CommunicationServiceClient,
+  CommunicationServiceService,
+  CommunicationState,
+  communicationStateToJSON,
+  CreateCommunicationRequest,
+  CreateCommunicationResponse,
+  DeliveryRef,
+  GetCommunicationRequest,
+  GetCommunicationResponse,
+  RecipientInput,
+  SendCommunicationRequest,
+  SendCommunicationResponse,
+} from './gen/dlr/communication/v1/communication.pb.js';
+export type { CommunicationServiceServer } from './gen/dlr/communication/v1/communication.pb.js';
+export {
+  DeliveryRecord,
+  ListDeliveryRecordsRequest,
+  ListDeliveryRecordsResponse,
+  ReportingServiceClient,
+  ReportingServiceService,
+  StatusCount,
+} from './gen/dlr/reporting/v1/reporting.pb.js';
+export type { ReportingServiceServer } from './gen/dlr/reporting/v1/reporting.pb.js';

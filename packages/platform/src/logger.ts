@@ -1,0 +1,38 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Keys whose values are personal data or secrets. Any log field with one of these names, at the top
+ * level or one level down, is replaced by "[redacted]" — a safety net, not a licence: code should
+ * log IDs, not people.
+ */
+export const REDACTED_KEYS = [
+  'email',
+  'phone',
+  'address',
+  'to',
+  'name',
+  'recipientName',
+  'recipient_name',
+  'body',
+  'text',
+  'token',
+  'secret',
+  'password',
+  'authorization',
+  'signature',
+] as const;
+
+/** Creates the service's root logger (JSON to stdout, ISO time, personal data redacted). */
+export function createLogger(service: string, level: string): Logger {
+  const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]);
+  return pino({
+    name: service,
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

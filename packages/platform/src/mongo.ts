@@ -1,0 +1,89 @@
+import { MongoClient, MongoServerError, type Db, type IndexDescription } from 'mongodb';
+import { UnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
+import { retry } from './retry.js';
+
+/** An open MongoDB connection and the service's own database. */
+export interface MongoHandle {
+  readonly client: MongoClient;
+  readonly db: Db;
+  /** Resolves when a `ping` succeeds; rejects otherwise (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to MongoDB (or a wire-compatible server such as FerretDB), retrying with backoff.
+ * Throws an {@link UnavailableError} naming the host (never the credentials) when it cannot.
+ */
+export async function connectMongo(options: {
+  uri: string;
+  dbName: string;
+  logger: Logger;
+  appName: string;
+  attempts?: number;
+}): Promise<MongoHandle> {
+  const host = safeHost(options.uri);
+  const client = await retry(
+    async () => {
+      const c = new MongoClient(options.uri, {
+        appName: options.appName,
+        serverSelectionTimeoutMS: 3_000,
+        connectTimeoutMS: 3_000,
+      });
+      try {
+        await c.connect();
+        await c.db('admin').command({ ping: 1 });
+        return c;
+      } catch (error) {
+        await c.close().catch(() => undefined);
+        throw error;
+      }
+    },
+    {
+      attempts: options.attempts ?? 10,
+      onRetry: (error, attempt, delayMs) =>
+        options.logger.warn({ host, attempt, delayMs, err: describe(error) }, 'MongoDB not reachable yet; retrying'),
+    },
+  ).catch((error: unknown) => {
+    throw new UnavailableError(
+      `Cannot connect to MongoDB at ${host}: ${describe(error)}. Check MONGODB_URI and that the server is running.`,
+      error,
+    );
+  });
+  const db = client.db(options.dbName);
+  options.logger.info({ host, db: options.dbName }, 'connected to MongoDB');
+  return {
+    client,
+    db,
+    ping: async () => {
+      await db.command({ ping: 1 });
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Creates the given indexes on a collection; idempotent. */
+export async function ensureIndexes(db: Db, collection: string, indexes: IndexDescription[]): Promise<void> {
+  if (indexes.length > 0) await db.collection(collection).createIndexes(indexes);
+}
+
+/** True when a write failed only because a document with that unique key already exists. */
+export function isDuplicateKeyError(error: unknown): boolean {
+  if (error instanceof MongoServerError && error.code === 11000) return true;
+  // Bulk writes report per-document errors; a batch whose every failure is a duplicate counts too.
+  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
+  if (Array.isArray(writeErrors) && writeErrors.length > 0) {
+    return writeErrors.every((e) => (e as { code?: number }).code === 11000);
+  }
+  return false;
+}
+
+function safeHost(uri: string): string {
+  const match = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(uri);
+  return match?.[1] ?? 'the configured host';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,222 @@
+import {
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type PubAck,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { UnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
+import { backoffDelay, retry } from './retry.js';
+
+/** An open NATS connection with JetStream clients. */
+export interface NatsHandle {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** Resolves when the server answers a round trip and JetStream is enabled (used by /readyz). */
+  ping(): Promise<void>;
+  /** Drains subscriptions and pending publishes, then closes. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Connects to NATS with JetStream, retrying with backoff; reconnects forever once connected.
+ * Throws an {@link UnavailableError} naming the servers when it cannot connect at all.
+ */
+export async function connectNats(options: {
+  servers: string;
+  name: string;
+  logger: Logger;
+  attempts?: number;
+}): Promise<NatsHandle> {
+  const servers = options.servers.split(',').map((s) => s.trim());
+  const nc = await retry(
+    () => connect({ servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+    {
+      attempts: options.attempts ?? 10,
+      onRetry: (error, attempt, delayMs) =>
+        options.logger.warn({ servers, attempt, delayMs, err: String(error) }, 'NATS not reachable yet; retrying'),
+    },
+  ).catch((error: unknown) => {
+    throw new UnavailableError(
+      `Cannot connect to NATS at ${servers.join(', ')}: ${String(error)}. Check NATS_URL and that nats-server runs with JetStream (-js).`,
+      error,
+    );
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect') options.logger.warn({ event: s.type }, 'NATS connection');
+    }
+  })();
+  const jsm = await jetstreamManager(nc).catch((error: unknown) => {
+    throw new UnavailableError(`NATS at ${servers.join(', ')} has no JetStream: start nats-server with -js.`, error);
+  });
+  options.logger.info({ servers }, 'connected to NATS JetStream');
+  return {
+    nc,
+    js: jetstream(nc),
+    jsm,
+    ping: async () => {
+      await nc.flush();
+      await jsm.getAccountInfo();
+    },
+    drain: async () => {
+      if (!nc.isClosed()) await nc.drain();
+    },
+  };
+}
+
+/** A durable consumer to create on a stream. */
+export interface ConsumerSpec {
+  stream: string;
+  config: Partial<ConsumerConfig> & { durable_name: string };
+}
+
+/** Creates or updates streams and durable consumers so the server matches the code; idempotent. */
+export async function ensureTopology(
+  jsm: JetStreamManager,
+  streams: readonly (Partial<StreamConfig> & { name: string; subjects: string[] })[],
+  consumers: readonly ConsumerSpec[],
+): Promise<void> {
+  for (const stream of streams) {
+    const existing = await jsm.streams.info(stream.name).catch(() => null);
+    if (existing === null) await jsm.streams.add(stream);
+    else await jsm.streams.update(stream.name, stream);
+  }
+  for (const consumer of consumers) {
+    const existing = await jsm.consumers.info(consumer.stream, consumer.config.durable_name).catch(() => null);
+    if (existing === null) await jsm.consumers.add(consumer.stream, consumer.config);
+    else await jsm.consumers.update(consumer.stream, consumer.config.durable_name, consumer.config);
+  }
+}
+
+/**
+ * Publishes to JetStream and resolves only when the stream has stored the message.
+ * `msgId` becomes `Nats-Msg-Id`, so a repeat within the stream's duplicate window is dropped.
+ */
+export async function publishDurable(
+  js: JetStreamClient,
+  subject: string,
+  data: Uint8Array,
+  msgId: string,
+  extraHeaders?: Readonly<Record<string, string>>,
+): Promise<PubAck> {
+  const h = natsHeaders();
+  for (const [k, v] of Object.entries(extraHeaders ?? {})) h.set(k, v);
+  return js.publish(subject, data, { msgID: msgId, headers: h, timeout: 10_000 });
+}
+
+/** Thrown by a decoder or handler for a message that can never be processed (goes to dead-letter at once). */
+export class PoisonMessageError extends Error {
+  override readonly name = 'PoisonMessageError';
+}
+
+/** Context given to a message handler. */
+export interface MessageContext {
+  readonly subject: string;
+  readonly deliveryCount: number;
+  readonly streamSequence: number;
+}
+
+/** A running consumer loop. */
+export interface ConsumerHandle {
+  /** Stops fetching, waits for in-flight handlers, then resolves. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Consumes a durable JetStream consumer with explicit acks and bounded concurrency.
+ * Handler success → ack; failure → nak with backoff; after `maxDeliver` deliveries, or at once for
+ * a {@link PoisonMessageError}, the message is copied to `deadLetterSubject` and terminated.
+ */
+export async function runConsumer<T>(options: {
+  js: JetStreamClient;
+  stream: string;
+  durable: string;
+  decode: (data: Uint8Array) => T;
+  handle: (message: T, ctx: MessageContext) => Promise<void>;
+  deadLetterSubject: string;
+  maxDeliver: number;
+  concurrency: number;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { logger } = options;
+  const consumer = await options.js.consumers.get(options.stream, options.durable);
+  const messages = await consumer.consume({ max_messages: Math.max(options.concurrency * 2, 16) });
+  const inFlight = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+
+  const deadLetter = async (msg: JsMsg, reason: string): Promise<void> => {
+    const h = natsHeaders();
+    h.set('Dlr-Original-Subject', msg.subject);
+    h.set('Dlr-Original-Stream-Seq', String(msg.seq));
+    h.set('Dlr-Consumer', options.durable);
+    h.set('Dlr-Reason', reason.slice(0, 500));
+    await options.js.publish(options.deadLetterSubject, msg.data, {
+      headers: h,
+      msgID: `dlq:${options.durable}:${msg.seq}`,
+    });
+    msg.term(reason.slice(0, 200));
+    logger.error({ subject: msg.subject, seq: msg.seq, consumer: options.durable, reason }, 'message dead-lettered');
+  };
+
+  const process = async (msg: JsMsg): Promise<void> => {
+    const ctx: MessageContext = {
+      subject: msg.subject,
+      deliveryCount: msg.info.deliveryCount,
+      streamSequence: msg.seq,
+    };
+    let decoded: T;
+    try {
+      decoded = options.decode(msg.data);
+    } catch (error) {
+      await deadLetter(msg, `undecodable payload: ${String(error)}`).catch(() => msg.nak(1_000));
+      return;
+    }
+    try {
+      await options.handle(decoded, ctx);
+      await msg.ackAck().catch(() => msg.ack());
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (error instanceof PoisonMessageError || ctx.deliveryCount >= options.maxDeliver) {
+        await deadLetter(msg, reason).catch((dlqError: unknown) => {
+          logger.error({ err: String(dlqError), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
+          msg.nak(1_000);
+        });
+      } else {
+        const delay = backoffDelay(ctx.deliveryCount, 500, 30_000);
+        logger.warn(
+          { subject: msg.subject, seq: msg.seq, attempt: ctx.deliveryCount, delay, reason },
+          'handler failed; retrying',
+        );
+        msg.nak(delay);
+      }
+    }
+  };
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      while (inFlight.size >= options.concurrency) {
+        await new Promise<void>((resolve) => (slotFreed = resolve));
+      }
+      const p: Promise<void> = process(msg).finally(() => {
+        inFlight.delete(p);
+        slotFreed?.();
+      });
+      inFlight.add(p);
+    }
+  })();
+
+  return {
+    stop: async () => {
+      await messages.close().catch(() => undefined);
+      await loop.catch(() => undefined);
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
