@@ -59,7 +59,8 @@ export function createHttpServer(options: {
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimit ?? 1_048_576,
     trustProxy: options.trustProxy ?? false,
-    loggerInstance: options.logger.child({ component: 'http' }),
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's default type parameters.
+    loggerInstance: options.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     disableRequestLogging: true,
   });
   app.setErrorHandler((error, request, reply) => {

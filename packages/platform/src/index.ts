@@ -8,3 +8,4 @@ export * from './mongo.js';
 export * from './nats.js';
 export * from './retry.js';
 export * from './telemetry.js';
+export * from './service.js';

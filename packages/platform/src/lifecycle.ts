@@ -44,7 +44,7 @@ export async function shutdownInOrder(
  */
 export function runMain(
   service: string,
-  start: () => Promise<{ logger: Logger; shutdown: readonly ShutdownStep[] }>,
+  start: () => Promise<{ readonly logger: Logger; readonly shutdown: readonly ShutdownStep[] }>,
 ): void {
   let stopping = false;
   start().then(

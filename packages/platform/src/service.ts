@@ -1,0 +1,113 @@
+import type { Server } from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { baseConfigShape, loadConfig } from './config.js';
+import { listenGrpc, shutdownGrpc } from './grpc.js';
+import { createLogger, type Logger } from './logger.js';
+import { connectMongo, type MongoHandle } from './mongo.js';
+import { connectNats, ensureTopology, type ConsumerSpec, type NatsHandle } from './nats.js';
+import { shutdownInOrder, type ShutdownStep } from './lifecycle.js';
+import { startTelemetry } from './telemetry.js';
+
+/** The base variables every service reads. */
+export type BaseConfig = z.output<z.ZodObject<typeof baseConfigShape>>;
+
+/** What `buildApp` receives: validated config and open connections. */
+export interface ServiceDeps<C> {
+  readonly config: C;
+  readonly logger: Logger;
+  readonly mongo: MongoHandle;
+  readonly nats: NatsHandle;
+}
+
+/** What `buildApp` returns: servers that are built but not listening, and consumers not yet started. */
+export interface BuiltApp {
+  readonly http: FastifyInstance;
+  readonly grpc?: Server;
+  /** Starts consuming NATS (called after the servers listen). */
+  start?(): Promise<void>;
+  /** Stops consuming and waits for in-flight messages (first shutdown step). */
+  stopConsuming?(): Promise<void>;
+}
+
+/** A started service. */
+export interface RunningService<C> {
+  readonly config: C;
+  readonly logger: Logger;
+  readonly httpUrl: string;
+  readonly grpcPort: number | undefined;
+  /** Shuts down in order; true when every step finished cleanly. */
+  stop(): Promise<boolean>;
+  /** The steps `stop` runs, for `runMain`. */
+  readonly shutdown: readonly ShutdownStep[];
+}
+
+/**
+ * Starts a service: validates config (one error listing every bad variable), starts telemetry,
+ * connects MongoDB and NATS (with retries), creates streams/consumers/indexes, builds the app,
+ * listens, starts consuming. Shutdown order: stop consuming → drain NATS → gRPC → HTTP → MongoDB
+ * → telemetry.
+ */
+export async function startService<S extends z.ZodRawShape>(options: {
+  name: string;
+  shape: S;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Streams and consumers to ensure exist, given the namespace. */
+  topology: (namespace: string) => {
+    streams: Parameters<typeof ensureTopology>[1];
+    consumers: readonly ConsumerSpec[];
+  };
+  /** Creates the service's indexes; must be idempotent. */
+  migrate?: (mongo: MongoHandle) => Promise<void>;
+  /** gRPC port variable name in the config, when the service serves gRPC. */
+  grpcPortKey?: keyof S & string;
+  build: (deps: ServiceDeps<Readonly<z.output<z.ZodObject<S & typeof baseConfigShape>>>>) => Promise<BuiltApp>;
+}): Promise<RunningService<Readonly<z.output<z.ZodObject<S & typeof baseConfigShape>>>>> {
+  const env = options.env ?? process.env;
+  const shape = { ...baseConfigShape, ...options.shape } as S & typeof baseConfigShape;
+  const config = loadConfig(shape, env);
+  const base = config as unknown as BaseConfig;
+  const name = base.SERVICE_NAME ?? options.name;
+  const telemetry = startTelemetry(name, env);
+  const logger = createLogger(name, base.LOG_LEVEL);
+  const steps: ShutdownStep[] = [];
+  const cleanupOnFailure = async () => {
+    await shutdownInOrder([...steps].reverse(), logger, 5_000);
+    await telemetry.shutdown();
+  };
+  try {
+    const mongo = await connectMongo({ uri: base.MONGODB_URI, dbName: base.MONGODB_DB, logger, appName: name });
+    steps.push({ name: 'mongo', run: () => mongo.close() });
+    const nats = await connectNats({ servers: base.NATS_URL, name, logger });
+    steps.push({ name: 'nats', run: () => nats.drain() });
+    const topology = options.topology(base.NATS_NAMESPACE);
+    await ensureTopology(nats.jsm, topology.streams, topology.consumers);
+    await options.migrate?.(mongo);
+    const app = await options.build({ config, logger, mongo, nats });
+    steps.push({ name: 'http', run: () => app.http.close() });
+    await app.http.listen({ host: base.HOST, port: base.HTTP_PORT });
+    const address = app.http.server.address();
+    const httpPort = typeof address === 'object' && address !== null ? address.port : base.HTTP_PORT;
+    let grpcPort: number | undefined;
+    if (app.grpc && options.grpcPortKey) {
+      const grpc = app.grpc;
+      grpcPort = await listenGrpc(grpc, base.HOST, Number((config as Record<string, unknown>)[options.grpcPortKey]));
+      steps.push({ name: 'grpc', run: () => shutdownGrpc(grpc) });
+    }
+    await app.start?.();
+    const shutdown: ShutdownStep[] = [
+      { name: 'consumers', run: () => app.stopConsuming?.() ?? Promise.resolve() },
+      { name: 'nats', run: () => nats.drain() },
+      ...(app.grpc ? [{ name: 'grpc', run: () => shutdownGrpc(app.grpc as Server) }] : []),
+      { name: 'http', run: () => app.http.close() },
+      { name: 'mongo', run: () => mongo.close() },
+      { name: 'telemetry', run: () => telemetry.shutdown() },
+    ];
+    const httpUrl = `http://${base.HOST}:${httpPort}`;
+    logger.info({ httpUrl, grpcPort, telemetry: telemetry.enabled }, 'started');
+    return { config, logger, httpUrl, grpcPort, shutdown, stop: () => shutdownInOrder(shutdown, logger) };
+  } catch (error) {
+    await cleanupOnFailure();
+    throw error;
+  }
+}
