@@ -12,6 +12,9 @@ import { startTelemetry } from './telemetry.js';
 /** The base variables every service reads. */
 export type BaseConfig = z.output<z.ZodObject<typeof baseConfigShape>>;
 
+/** The validated, read-only configuration of a service whose own variables are `S`. */
+export type ServiceConfig<S extends z.ZodRawShape> = Readonly<z.output<z.ZodObject<S & typeof baseConfigShape>>>;
+
 /** What `buildApp` receives: validated config and open connections. */
 export interface ServiceDeps<C> {
   readonly config: C;
@@ -61,8 +64,8 @@ export async function startService<S extends z.ZodRawShape>(options: {
   migrate?: (mongo: MongoHandle) => Promise<void>;
   /** gRPC port variable name in the config, when the service serves gRPC. */
   grpcPortKey?: keyof S & string;
-  build: (deps: ServiceDeps<Readonly<z.output<z.ZodObject<S & typeof baseConfigShape>>>>) => Promise<BuiltApp>;
-}): Promise<RunningService<Readonly<z.output<z.ZodObject<S & typeof baseConfigShape>>>>> {
+  build: (deps: ServiceDeps<ServiceConfig<S>>) => Promise<BuiltApp>;
+}): Promise<RunningService<ServiceConfig<S>>> {
   const env = options.env ?? process.env;
   const shape = { ...baseConfigShape, ...options.shape } as S & typeof baseConfigShape;
   const config = loadConfig(shape, env);

@@ -1,0 +1,91 @@
+import {
+  Channel,
+  CommunicationServiceService,
+  CommunicationState,
+  type Communication,
+  type CommunicationServiceServer,
+} from '@dlr/contracts';
+import { InvalidArgumentError, unary, type Logger } from '@dlr/platform';
+import type { Communications } from '../../domain/communications.js';
+import type { ChannelName, CommunicationDoc } from '../../domain/model.js';
+import { toChannel } from '../nats/events.js';
+
+const STATES: Record<CommunicationDoc['state'], CommunicationState> = {
+  draft: CommunicationState.COMMUNICATION_STATE_DRAFT,
+  sending: CommunicationState.COMMUNICATION_STATE_SENDING,
+  sent: CommunicationState.COMMUNICATION_STATE_SENT,
+};
+
+function fromChannel(channel: Channel, index: number): ChannelName {
+  switch (channel) {
+    case Channel.CHANNEL_EMAIL:
+      return 'email';
+    case Channel.CHANNEL_SMS:
+      return 'sms';
+    case Channel.CHANNEL_UNSPECIFIED:
+    case Channel.UNRECOGNIZED:
+      throw new InvalidArgumentError('invalid communication', [
+        `channels[${index}]: must be CHANNEL_EMAIL or CHANNEL_SMS`,
+      ]);
+  }
+}
+
+function toMessage(doc: CommunicationDoc, deliveryCount: number): Communication {
+  return {
+    id: doc._id,
+    title: doc.title,
+    emailSubject: doc.emailSubject,
+    emailBody: doc.emailBody,
+    smsText: doc.smsText,
+    channels: doc.channels.map(toChannel),
+    acknowledgementRequested: doc.acknowledgementRequested,
+    responseOptions: doc.responseOptions,
+    state: STATES[doc.state],
+    deliveryCount,
+    createdAt: doc.createdAt,
+    sentAt: doc.sentAt,
+  };
+}
+
+/** The gRPC `CommunicationService` over the use cases. */
+export function communicationGrpc(communications: Communications, logger: Logger): CommunicationServiceServer {
+  return {
+    createCommunication: unary(logger, 'CreateCommunication', async (req) => {
+      const doc = await communications.create({
+        title: req.title,
+        emailSubject: req.emailSubject,
+        emailBody: req.emailBody,
+        smsText: req.smsText,
+        channels: req.channels.map(fromChannel),
+        acknowledgementRequested: req.acknowledgementRequested,
+        responseOptions: req.responseOptions,
+      });
+      return { communication: toMessage(doc, 0) };
+    }),
+    getCommunication: unary(logger, 'GetCommunication', async (req) => {
+      const { communication, deliveryCount } = await communications.get(req.id);
+      return { communication: toMessage(communication, deliveryCount) };
+    }),
+    addRecipients: unary(logger, 'AddRecipients', async (req) => {
+      const result = await communications.addRecipients(
+        req.communicationId,
+        req.recipients.map((r) => ({ externalId: r.externalId, name: r.name, email: r.email, phone: r.phone })),
+      );
+      return {
+        deliveries: result.perRow.map((p) => ({
+          deliveryId: p.deliveryId,
+          recipientIndex: p.index,
+          channel: toChannel(p.channel),
+        })),
+        createdCount: result.createdCount,
+      };
+    }),
+    sendCommunication: unary(logger, 'SendCommunication', async (req) => {
+      const doc = await communications.send(req.communicationId);
+      const { deliveryCount } = await communications.get(doc._id);
+      return { communication: toMessage(doc, deliveryCount) };
+    }),
+  };
+}
+
+export { CommunicationServiceService };

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { Channel, MessageContent, RecipientsAdded, SendRequested, subjects } from '@dlr/contracts';
+import { publishDurable, type NatsHandle } from '@dlr/platform';
+import type { ChannelName, CommunicationDoc, DeliveryDoc } from '../../domain/model.js';
+import type { CommunicationEvents } from '../../domain/ports.js';
+
+/** Maps our channel names to the contract's enum. */
+export function toChannel(name: ChannelName): Channel {
+  return name === 'email' ? Channel.CHANNEL_EMAIL : Channel.CHANNEL_SMS;
+}
+
+/** {@link CommunicationEvents} on JetStream, with Nats-Msg-Id dedupe keys. */
+export class NatsCommunicationEvents implements CommunicationEvents {
+  private readonly subjects: ReturnType<typeof subjects>;
+
+  constructor(
+    private readonly nats: NatsHandle,
+    namespace: string,
+  ) {
+    this.subjects = subjects(namespace);
+  }
+
+  async recipientsAdded(communication: CommunicationDoc, deliveries: readonly DeliveryDoc[], at: Date): Promise<void> {
+    const message = RecipientsAdded.fromPartial({
+      communicationId: communication._id,
+      occurredAt: at,
+      deliveries: deliveries.map((d) => ({
+        deliveryId: d._id,
+        channel: toChannel(d.channel),
+        recipientKey: d.recipientKey,
+        recipientName: d.name,
+        address: d.address,
+      })),
+    });
+    // The same batch announced twice is one message within the duplicate window.
+    const digest = createHash('sha256');
+    for (const d of deliveries) digest.update(`${d._id}|${d.name}|${d.address}\n`);
+    const msgId = `recipients:${communication._id}:${digest.digest('base64url').slice(0, 22)}`;
+    await publishDurable(this.nats.js, this.subjects.recipientsAdded, RecipientsAdded.encode(message).finish(), msgId);
+  }
+
+  async sendRequested(
+    communication: CommunicationDoc,
+    delivery: DeliveryDoc,
+    attempt: number,
+    at: Date,
+  ): Promise<void> {
+    const message = SendRequested.fromPartial({
+      communicationId: communication._id,
+      deliveryId: delivery._id,
+      attempt,
+      channel: toChannel(delivery.channel),
+      recipientName: delivery.name,
+      address: delivery.address,
+      requestedAt: at,
+      content: MessageContent.fromPartial({
+        title: communication.title,
+        emailSubject: communication.emailSubject,
+        emailBody: communication.emailBody,
+        smsText: communication.smsText,
+        acknowledgementRequested: communication.acknowledgementRequested,
+        responseOptions: communication.responseOptions,
+      }),
+    });
+    await publishDurable(
+      this.nats.js,
+      this.subjects.sendRequested,
+      SendRequested.encode(message).finish(),
+      `send:${delivery._id}:${attempt}`,
+    );
+  }
+}

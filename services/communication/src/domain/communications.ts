@@ -1,0 +1,162 @@
+import { FailedPreconditionError, NotFoundError, type Logger } from '@dlr/platform';
+import type { CommunicationDoc } from './model.js';
+import type { CommunicationEvents, CommunicationStore } from './ports.js';
+import {
+  newCommunicationId,
+  planDeliveries,
+  validateCreate,
+  type CreateInput,
+  type RecipientRow,
+} from './validation.js';
+
+/** How many send requests are published concurrently during a fan-out. */
+const FAN_OUT_WINDOW = 256;
+
+/** The communication use cases: create, add recipients, send (fan-out of send requests). */
+export class Communications {
+  private readonly fanOuts = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly store: CommunicationStore,
+    private readonly events: CommunicationEvents,
+    private readonly logger: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Creates a draft. Throws InvalidArgumentError listing every problem. */
+  async create(input: CreateInput): Promise<CommunicationDoc> {
+    const valid = validateCreate(input);
+    const doc: CommunicationDoc = { _id: newCommunicationId(), ...valid, state: 'draft', createdAt: this.clock() };
+    await this.store.insertCommunication(doc);
+    this.logger.info({ communicationId: doc._id, channels: doc.channels }, 'communication created');
+    return doc;
+  }
+
+  /** Reads one communication with its delivery count. Throws NotFoundError. */
+  async get(id: string): Promise<{ communication: CommunicationDoc; deliveryCount: number }> {
+    const communication = await this.require(id);
+    return { communication, deliveryCount: await this.store.countDeliveries(id) };
+  }
+
+  /**
+   * Adds a batch of recipients to a draft; idempotent per recipient × channel. Every delivery of the
+   * batch (new or already there) is announced again, so a client retrying after a failure heals a
+   * lost announcement. Throws InvalidArgumentError (nothing added), NotFoundError, FailedPreconditionError.
+   */
+  async addRecipients(communicationId: string, rows: readonly RecipientRow[]) {
+    const communication = await this.require(communicationId);
+    if (communication.state !== 'draft') {
+      throw new FailedPreconditionError(
+        `communication ${communicationId} was already sent; recipients can only be added to a draft`,
+      );
+    }
+    const now = this.clock();
+    const plan = planDeliveries(communication, rows, now);
+    const { existingIds } = await this.store.insertDeliveries(plan.deliveries);
+    // A repeat keeps what was stored first: announce the stored versions of existing deliveries.
+    const existing = existingIds.length > 0 ? await this.store.getDeliveries(existingIds) : [];
+    const stored = new Map(existing.map((d) => [d._id, d]));
+    const announced = plan.deliveries.map((d) => stored.get(d._id) ?? d);
+    await this.events.recipientsAdded(communication, announced, now);
+    const created = plan.deliveries.length - existingIds.length;
+    this.logger.info(
+      { communicationId, rows: rows.length, deliveries: plan.deliveries.length, created },
+      'recipients added',
+    );
+    return { perRow: plan.perRow, createdCount: created };
+  }
+
+  /**
+   * Sends a communication: draft → sending, then one send request per delivery, then sent.
+   * Idempotent: a repeat while sending or after sent changes nothing. Returns once the fan-out has
+   * started; it continues in the background (and resumes after a restart, see {@link resume}).
+   */
+  async send(communicationId: string): Promise<CommunicationDoc> {
+    const communication = await this.require(communicationId);
+    if (communication.state === 'draft') {
+      if ((await this.store.countDeliveries(communicationId)) === 0) {
+        throw new FailedPreconditionError(
+          `communication ${communicationId} has no recipients; add recipients before sending`,
+        );
+      }
+      const moved = await this.store.transition(communicationId, 'draft', 'sending', this.clock());
+      if (moved) {
+        this.logger.info({ communicationId }, 'send started');
+        this.startFanOut(moved);
+        return moved;
+      }
+      return this.require(communicationId); // another call won the race
+    }
+    return communication;
+  }
+
+  /** Restarts fan-outs that a previous process left unfinished. */
+  async resume(): Promise<void> {
+    for (const id of await this.store.listSending()) {
+      const communication = await this.store.getCommunication(id);
+      if (communication?.state === 'sending') {
+        this.logger.warn({ communicationId: id }, 'resuming an unfinished send');
+        this.startFanOut(communication);
+      }
+    }
+  }
+
+  /** Waits for a running fan-out (tests and shutdown). */
+  async settled(communicationId: string): Promise<void> {
+    await this.fanOuts.get(communicationId);
+  }
+
+  /** Stops fan-outs at the next message; they resume on the next start. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled([...this.fanOuts.values()]);
+  }
+
+  private startFanOut(communication: CommunicationDoc): void {
+    if (this.fanOuts.has(communication._id)) return;
+    const run = this.fanOut(communication)
+      .catch((error: unknown) => {
+        // Left in `sending`; resumed on the next start or by the next Send call's resume.
+        this.logger.error({ communicationId: communication._id, err: String(error) }, 'send fan-out interrupted');
+      })
+      .finally(() => this.fanOuts.delete(communication._id));
+    this.fanOuts.set(communication._id, run);
+  }
+
+  private async fanOut(communication: CommunicationDoc): Promise<void> {
+    const started = Date.now();
+    const inFlight = new Set<Promise<void>>();
+    let published = 0;
+    let failure: Error | undefined;
+    for await (const delivery of this.store.streamDeliveries(communication._id)) {
+      if (this.abort.signal.aborted) throw new Error('stopping');
+      if (failure !== undefined) break;
+      const p = this.events.sendRequested(communication, delivery, 1, this.clock()).then(
+        () => {
+          published++;
+          inFlight.delete(p);
+        },
+        (error: unknown) => {
+          failure = error instanceof Error ? error : new Error('publish failed', { cause: error });
+          inFlight.delete(p);
+        },
+      );
+      inFlight.add(p);
+      if (inFlight.size >= FAN_OUT_WINDOW) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+    await this.store.transition(communication._id, 'sending', 'sent', this.clock());
+    this.logger.info(
+      { communicationId: communication._id, published, ms: Date.now() - started },
+      'send requests published',
+    );
+  }
+
+  private async require(id: string): Promise<CommunicationDoc> {
+    const doc = id === '' ? null : await this.store.getCommunication(id);
+    if (!doc) throw new NotFoundError(`communication ${id || '(empty id)'} not found`);
+    return doc;
+  }
+}

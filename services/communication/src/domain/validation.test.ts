@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '@dlr/platform';
+import { deliveryId, normalizePhone, planDeliveries, validateCreate, type CreateInput } from './validation.js';
+
+const base: CreateInput = {
+  title: 'Evacuate',
+  emailSubject: 'Evacuate now',
+  emailBody: 'Leave via the north road.',
+  smsText: 'Evacuate now via the north road.',
+  channels: ['email', 'sms'],
+  acknowledgementRequested: true,
+  responseOptions: ['Safe', 'Need help'],
+};
+
+function problems(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) return e.details;
+    throw e;
+  }
+  return [];
+}
+
+describe('validateCreate', () => {
+  it('lists every problem at once', () => {
+    const found = problems(() =>
+      validateCreate({ ...base, title: ' ', emailBody: '', smsText: '', responseOptions: ['a', 'a'] }),
+    );
+    expect(found).toEqual([
+      'title: is required',
+      'email_body: is required for the email channel',
+      'sms_text: is required for the sms channel',
+      'response_options: must be unique',
+    ]);
+  });
+
+  it('needs at least one channel and only checks the content of chosen channels', () => {
+    expect(problems(() => validateCreate({ ...base, channels: [] }))).toEqual(['channels: choose email, sms or both']);
+    expect(problems(() => validateCreate({ ...base, channels: ['sms'], emailBody: '' }))).toEqual([]);
+  });
+});
+
+describe('planDeliveries', () => {
+  const comm = { _id: 'c_1', channels: ['email', 'sms'] as ('email' | 'sms')[] };
+  const now = new Date(0);
+
+  it('creates one delivery per channel the recipient can be reached on, with stable IDs', () => {
+    const plan = planDeliveries(
+      comm,
+      [
+        { externalId: '', name: 'Ann', email: 'Ann@Example.org ', phone: '+61 400 000 001' },
+        { externalId: '', name: 'Bob', email: '', phone: '+61400000002' },
+      ],
+      now,
+    );
+    expect(plan.deliveries.map((d) => [d.name, d.channel, d.address])).toEqual([
+      ['Ann', 'email', 'ann@example.org'],
+      ['Ann', 'sms', '+61400000001'],
+      ['Bob', 'sms', '+61400000002'],
+    ]);
+    const again = planDeliveries(
+      comm,
+      [{ externalId: '', name: 'Ann B', email: 'ann@example.org', phone: '+61400000001' }],
+      now,
+    );
+    expect(again.deliveries.map((d) => d._id)).toEqual(plan.deliveries.slice(0, 2).map((d) => d._id));
+  });
+
+  it('keys recipients by external ID when given, and collapses repeats within a batch', () => {
+    const plan = planDeliveries(
+      comm,
+      [
+        { externalId: 'p-1', name: 'Ann', email: 'a@example.org', phone: '' },
+        { externalId: 'p-1', name: 'Ann', email: 'a@example.org', phone: '' },
+      ],
+      now,
+    );
+    expect(plan.deliveries).toHaveLength(1);
+    expect(plan.perRow).toHaveLength(2);
+    expect(plan.deliveries[0]?._id).toBe(deliveryId('c_1', 'x:p-1', 'email'));
+  });
+
+  it('rejects the whole batch, listing each bad row', () => {
+    const found = problems(() =>
+      planDeliveries(
+        comm,
+        [
+          { externalId: '', name: 'Ok', email: 'ok@example.org', phone: '' },
+          { externalId: '', name: 'Bad', email: 'not-an-email', phone: '0400' },
+          { externalId: '', name: 'None', email: '', phone: '' },
+        ],
+        now,
+      ),
+    );
+    expect(found).toEqual([
+      'recipients[1].email: not a valid email address',
+      'recipients[1].phone: not a phone number in international format (e.g. +61400000000)',
+      "recipients[2]: has no email address or phone number for this communication's channels",
+    ]);
+  });
+
+  it('normalizes phone numbers to E.164', () => {
+    expect(normalizePhone('+61 (400) 000-001')).toBe('+61400000001');
+    expect(normalizePhone('0400 000 001')).toBeUndefined();
+  });
+});

@@ -1,0 +1,141 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '@dlr/platform';
+import type { ChannelName, CommunicationDoc, DeliveryDoc } from './model.js';
+
+/** Most recipients one AddRecipients call may carry. */
+export const MAX_BATCH = 1_000;
+const MAX_RESPONSE_OPTIONS = 10;
+const EMAIL = /^[^\s@<>(),;:"[\]]+@[^\s@<>(),;:"[\]]+\.[^\s@<>(),;:"[\]]{2,}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/** What an operator asks for when creating a communication. */
+export interface CreateInput {
+  title: string;
+  emailSubject: string;
+  emailBody: string;
+  smsText: string;
+  channels: ChannelName[];
+  acknowledgementRequested: boolean;
+  responseOptions: string[];
+}
+
+/** A recipient row as given. */
+export interface RecipientRow {
+  externalId: string;
+  name: string;
+  email: string;
+  phone: string;
+}
+
+/** Checks a create request; throws one {@link InvalidArgumentError} listing every problem. */
+export function validateCreate(input: CreateInput): CreateInput {
+  const problems: string[] = [];
+  const title = input.title.trim();
+  if (title === '') problems.push('title: is required');
+  if (title.length > 200) problems.push('title: at most 200 characters');
+  const channels = [...new Set(input.channels)];
+  if (channels.length === 0) problems.push('channels: choose email, sms or both');
+  if (channels.includes('email')) {
+    if (input.emailSubject.trim() === '') problems.push('email_subject: is required for the email channel');
+    if (input.emailBody.trim() === '') problems.push('email_body: is required for the email channel');
+    if (input.emailSubject.length > 500) problems.push('email_subject: at most 500 characters');
+  }
+  if (channels.includes('sms')) {
+    if (input.smsText.trim() === '') problems.push('sms_text: is required for the sms channel');
+    if (input.smsText.length > 1_600) problems.push('sms_text: at most 1600 characters');
+  }
+  const options = input.responseOptions.map((o) => o.trim());
+  if (options.length > MAX_RESPONSE_OPTIONS) problems.push(`response_options: at most ${MAX_RESPONSE_OPTIONS}`);
+  if (options.some((o) => o === '' || o.length > 60)) problems.push('response_options: each 1 to 60 characters');
+  if (new Set(options).size !== options.length) problems.push('response_options: must be unique');
+  if (problems.length > 0) throw new InvalidArgumentError('invalid communication', problems);
+  return { ...input, title, channels, responseOptions: options };
+}
+
+/** Normalizes an email address (trimmed, lower-cased) or returns undefined when it is not one. */
+export function normalizeEmail(value: string): string | undefined {
+  const v = value.trim().toLowerCase();
+  return EMAIL.test(v) && v.length <= 254 ? v : undefined;
+}
+
+/** Normalizes a phone number to E.164 (spaces, dashes, dots and brackets removed) or undefined. */
+export function normalizePhone(value: string): string | undefined {
+  const v = value.trim().replace(/[\s().-]/g, '');
+  return E164.test(v) ? v : undefined;
+}
+
+/** A new communication ID. */
+export function newCommunicationId(): string {
+  return `c_${randomBytes(12).toString('base64url')}`;
+}
+
+/** The stable delivery ID of a recipient × channel in a communication (so a repeat finds the same record). */
+export function deliveryId(communicationId: string, recipientKey: string, channel: ChannelName): string {
+  const digest = createHash('sha256').update(`${communicationId}\n${recipientKey}\n${channel}`).digest();
+  return `d_${digest.subarray(0, 16).toString('base64url')}`;
+}
+
+/**
+ * Turns a batch of recipient rows into delivery records, one per channel the recipient can be
+ * reached on. Throws one {@link InvalidArgumentError} listing every bad row; nothing is half-accepted.
+ */
+export function planDeliveries(
+  communication: Pick<CommunicationDoc, '_id' | 'channels'>,
+  rows: readonly RecipientRow[],
+  now: Date,
+): { deliveries: DeliveryDoc[]; perRow: { index: number; deliveryId: string; channel: ChannelName }[] } {
+  const problems: string[] = [];
+  if (rows.length === 0) problems.push('recipients: at least one is required');
+  if (rows.length > MAX_BATCH) problems.push(`recipients: at most ${MAX_BATCH} per call (got ${rows.length})`);
+  const deliveries = new Map<string, DeliveryDoc>();
+  const perRow: { index: number; deliveryId: string; channel: ChannelName }[] = [];
+  rows.forEach((row, index) => {
+    const at = `recipients[${index}]`;
+    const name = row.name.trim();
+    const email = row.email.trim() === '' ? '' : normalizeEmail(row.email);
+    const phone = row.phone.trim() === '' ? '' : normalizePhone(row.phone);
+    const rowProblems: string[] = [];
+    if (name.length > 200) rowProblems.push(`${at}.name: at most 200 characters`);
+    if (email === undefined) rowProblems.push(`${at}.email: not a valid email address`);
+    if (phone === undefined)
+      rowProblems.push(`${at}.phone: not a phone number in international format (e.g. +61400000000)`);
+    if (row.externalId.length > 200) rowProblems.push(`${at}.external_id: at most 200 characters`);
+    const addresses: Partial<Record<ChannelName, string>> = {};
+    if (email && communication.channels.includes('email')) addresses.email = email;
+    if (phone && communication.channels.includes('sms')) addresses.sms = phone;
+    if (rowProblems.length === 0 && Object.keys(addresses).length === 0) {
+      rowProblems.push(
+        `${at}: has no ${communication.channels.map((c) => (c === 'email' ? 'email address' : 'phone number')).join(' or ')} for this communication's channels`,
+      );
+    }
+    if (rowProblems.length > 0) {
+      problems.push(...rowProblems);
+      return;
+    }
+    const recipientKey =
+      row.externalId.trim() !== '' ? `x:${row.externalId.trim()}` : `e:${email ?? ''}|p:${phone ?? ''}`;
+    for (const channel of communication.channels) {
+      const address = addresses[channel];
+      if (address === undefined) continue;
+      const id = deliveryId(communication._id, recipientKey, channel);
+      perRow.push({ index, deliveryId: id, channel });
+      if (!deliveries.has(id)) {
+        deliveries.set(id, {
+          _id: id,
+          communicationId: communication._id,
+          recipientKey,
+          name,
+          channel,
+          address,
+          createdAt: now,
+        });
+      }
+    }
+  });
+  if (problems.length > 0)
+    throw new InvalidArgumentError(
+      `${problems.length} problem(s) in the recipients; none were added`,
+      problems.slice(0, 100),
+    );
+  return { deliveries: [...deliveries.values()], perRow };
+}

@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Channel,
+  type AddRecipientsRequest,
+  type AddRecipientsResponse,
+  type CreateCommunicationRequest,
+  type CreateCommunicationResponse,
+  type GetCommunicationRequest,
+  type GetCommunicationResponse,
+  type SendCommunicationRequest,
+  type SendCommunicationResponse,
+  CommunicationServiceClient,
+  CommunicationState,
+  RecipientsAdded,
+  SendRequested,
+  streamNames,
+  subjects,
+} from '@dlr/contracts';
+import { startService, type RunningService } from '@dlr/platform';
+import { buildApp, configShape, migrate, topology } from '../src/index.js';
+
+const ns = `t${randomBytes(4).toString('hex')}`;
+let service: RunningService<unknown>;
+let client: CommunicationServiceClient;
+let nc: NatsConnection;
+
+type Callback<Res> = (e: ServiceError | null, r: Res) => void;
+function call<Req, Res>(method: (req: Req, md: Metadata, cb: Callback<Res>) => unknown, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, req, new Metadata(), (e: ServiceError | null, r: Res) => (e ? reject(e) : resolve(r)));
+  });
+}
+const api = {
+  create: (r: CreateCommunicationRequest) =>
+    call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client), r),
+  get: (r: GetCommunicationRequest) =>
+    call<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client), r),
+  add: (r: AddRecipientsRequest) =>
+    call<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client), r),
+  send: (r: SendCommunicationRequest) =>
+    call<SendCommunicationRequest, SendCommunicationResponse>(client.sendCommunication.bind(client), r),
+};
+
+async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function readSubject<T>(
+  subject: string,
+  stream: string,
+  decode: (b: Uint8Array) => T,
+  expected: number,
+): Promise<T[]> {
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(stream, { filter_subjects: [subject] });
+  const out: T[] = [];
+  const deadline = Date.now() + 10_000;
+  while (out.length < expected && Date.now() < deadline) {
+    const batch = await consumer.fetch({ max_messages: 1_000, expires: 1_000 });
+    for await (const m of batch) out.push(decode(m.data));
+  }
+  // One more short fetch proves nothing beyond `expected` arrived.
+  const extra = await consumer.fetch({ max_messages: 100, expires: 1_000 });
+  for await (const m of extra) out.push(decode(m.data));
+  return out;
+}
+
+beforeAll(async () => {
+  const { NATS_URL, MONGODB_URI } = process.env;
+  if (!NATS_URL || !MONGODB_URI)
+    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
+  service = await startService({
+    name: 'communication',
+    shape: configShape,
+    topology,
+    migrate,
+    grpcPortKey: 'GRPC_PORT',
+    build: buildApp,
+    env: {
+      NATS_URL,
+      MONGODB_URI,
+      MONGODB_DB: `t_${ns}`,
+      NATS_NAMESPACE: ns,
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+    },
+  });
+  client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure());
+  nc = await connect({ servers: NATS_URL });
+});
+
+afterAll(async () => {
+  client?.close();
+  await nc?.close();
+  await service?.stop();
+});
+
+const content = {
+  title: 'Flood warning',
+  emailSubject: 'Flood warning: move to higher ground',
+  emailBody: 'The river is rising. Move to higher ground now.',
+  smsText: 'Flood warning: move to higher ground now.',
+  channels: [Channel.CHANNEL_EMAIL, Channel.CHANNEL_SMS],
+  acknowledgementRequested: true,
+  responseOptions: [],
+};
+
+describe('communication service over gRPC', () => {
+  it('refuses an invalid communication, listing every problem', async () => {
+    const err = await grpcError(api.create({ ...content, title: '', smsText: '' }));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toContain('title: is required');
+    expect(err.details).toContain('sms_text: is required for the sms channel');
+  });
+
+  it('answers NOT_FOUND for an unknown communication', async () => {
+    const err = await grpcError(api.get({ id: 'c_nope' }));
+    expect(err.code).toBe(status.NOT_FOUND);
+  });
+
+  it('creates, adds recipients idempotently, announces them, and sends each delivery once', async () => {
+    const created = await api.create(content);
+    const id = created.communication!.id;
+    expect(created.communication!.state).toBe(CommunicationState.COMMUNICATION_STATE_DRAFT);
+
+    const err = await grpcError(api.send({ communicationId: id }));
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+
+    const rows = [
+      { externalId: '', name: 'Ann', email: 'ann@example.org', phone: '+61400000001' },
+      { externalId: '', name: 'Bob', email: 'bob@example.org', phone: '' },
+      { externalId: 'r-3', name: 'Cat', email: '', phone: '+61400000003' },
+    ];
+    const bad = await grpcError(
+      api.add({ communicationId: id, recipients: [...rows, { externalId: '', name: 'X', email: 'x', phone: '' }] }),
+    );
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain('recipients[3].email: not a valid email address');
+
+    const first = await api.add({ communicationId: id, recipients: rows });
+    expect(first.createdCount).toBe(4);
+    const again = await api.add({ communicationId: id, recipients: rows });
+    expect(again.createdCount).toBe(0);
+    expect(again.deliveries.map((d) => d.deliveryId)).toEqual(first.deliveries.map((d) => d.deliveryId));
+    expect((await api.get({ id })).communication!.deliveryCount).toBe(4);
+
+    const s = subjects(ns);
+    const names = streamNames(ns);
+    const added = await readSubject(s.recipientsAdded, names.communication, (b) => RecipientsAdded.decode(b), 1);
+    // The identical retry was deduplicated by its Nats-Msg-Id.
+    expect(added).toHaveLength(1);
+    expect(added[0]!.deliveries.map((d) => d.deliveryId).sort()).toEqual(
+      first.deliveries.map((d) => d.deliveryId).sort(),
+    );
+
+    const sent = await api.send({ communicationId: id });
+    expect([CommunicationState.COMMUNICATION_STATE_SENDING, CommunicationState.COMMUNICATION_STATE_SENT]).toContain(
+      sent.communication!.state,
+    );
+    await api.send({ communicationId: id }); // idempotent
+
+    const requests = await readSubject(s.sendRequested, names.dispatch, (b) => SendRequested.decode(b), 4);
+    expect(requests.map((r) => r.deliveryId).sort()).toEqual(first.deliveries.map((d) => d.deliveryId).sort());
+    expect(requests.every((r) => r.attempt === 1 && r.content?.acknowledgementRequested === true)).toBe(true);
+    const sms = requests.find((r) => r.channel === Channel.CHANNEL_SMS && r.recipientName === 'Cat');
+    expect(sms?.address).toBe('+61400000003');
+
+    const deadline = Date.now() + 10_000;
+    let state = sent.communication!.state;
+    while (state !== CommunicationState.COMMUNICATION_STATE_SENT && Date.now() < deadline) {
+      state = (await api.get({ id })).communication!.state;
+    }
+    expect(state).toBe(CommunicationState.COMMUNICATION_STATE_SENT);
+
+    const late = await grpcError(api.add({ communicationId: id, recipients: rows }));
+    expect(late.code).toBe(status.FAILED_PRECONDITION);
+  });
+});
