@@ -1,0 +1,219 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './infra.js';
+
+/** The repository root (this file is packages/testing/src/system.ts). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The processes of the whole system, in start order. */
+export const SYSTEM_PROCESSES = [
+  'provider-simulator',
+  'communication',
+  'reporting',
+  'provider-callback',
+  'feedback-link',
+  'dispatch',
+] as const;
+
+/** One process of the system. */
+export type SystemProcessName = (typeof SYSTEM_PROCESSES)[number];
+
+/** Where to reach the running system. */
+export interface RunningSystem {
+  readonly namespace: string;
+  readonly communicationGrpc: string;
+  readonly reportingGrpc: string;
+  readonly reportingUrl: string;
+  readonly feedbackUrl: string;
+  readonly providerCallbackUrl: string;
+  readonly simulatorUrl: string;
+  readonly simulatorApiKey: string;
+  readonly logDir: string;
+  /** HTTP base URL of each process (for /healthz and /readyz). */
+  readonly httpUrls: Readonly<Record<SystemProcessName, string>>;
+  /** Stops every process with SIGTERM (reverse start order); resolves with each exit code. */
+  stop(): Promise<Record<SystemProcessName, number | null>>;
+}
+
+/** Options for {@link startSystem}. */
+export interface StartSystemOptions {
+  natsUrl: string;
+  mongoUri: string;
+  /** Prefix of the MongoDB database names and NATS namespace (lower-case letters/digits). */
+  namespace?: string;
+  logDir: string;
+  logLevel?: string;
+  /** Simulator callback delay (ms) and outcome proportions. */
+  simulatorDelayMs?: number;
+  simulatorOutcomes?: string;
+  /** Extra environment per process. */
+  extraEnv?: Partial<Record<SystemProcessName, Record<string, string>>>;
+  log?: (line: string) => void;
+  /** How long to wait for every /readyz. */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts the five services and the provider simulator as separate Node processes (TypeScript run
+ * by tsx from source), each with its own database, on free loopback ports, and waits until every
+ * `/readyz` answers 200. Each process's output goes to `<logDir>/<name>.log`.
+ */
+export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`[system] ${line}\n`));
+  const namespace = options.namespace ?? 'dlr';
+  mkdirSync(options.logDir, { recursive: true });
+  const ports = {} as Record<SystemProcessName, number>;
+  for (const name of SYSTEM_PROCESSES) ports[name] = await freePort();
+  const communicationGrpcPort = await freePort();
+  const reportingGrpcPort = await freePort();
+  const url = (name: SystemProcessName) => `http://127.0.0.1:${ports[name]}`;
+  const secret = () => randomBytes(24).toString('base64url');
+  const simulatorApiKey = secret();
+  const webhookSecret = secret();
+  const linkKeys = `k${Date.now().toString(36)}:${secret()}`;
+  const db = (suffix: string) => `${namespace.replaceAll('-', '_')}_${suffix}`;
+  const common = {
+    NATS_URL: options.natsUrl,
+    MONGODB_URI: options.mongoUri,
+    NATS_NAMESPACE: namespace,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: options.logLevel ?? 'info',
+  };
+  const env: Record<SystemProcessName, Record<string, string>> = {
+    'provider-simulator': {
+      HOST: '127.0.0.1',
+      LOG_LEVEL: common.LOG_LEVEL,
+      SIMULATOR_PORT: String(ports['provider-simulator']),
+      SIMULATOR_API_KEY: simulatorApiKey,
+      SIMULATOR_WEBHOOK_SECRET: webhookSecret,
+      SIMULATOR_CALLBACK_DELAY_MS: String(options.simulatorDelayMs ?? 1_500),
+      SIMULATOR_OUTCOMES: options.simulatorOutcomes ?? 'delivered=0.8,bounce=0.1,failed=0.1',
+    },
+    communication: {
+      ...common,
+      MONGODB_DB: db('communication'),
+      HTTP_PORT: String(ports.communication),
+      GRPC_PORT: String(communicationGrpcPort),
+    },
+    reporting: {
+      ...common,
+      MONGODB_DB: db('reporting'),
+      HTTP_PORT: String(ports.reporting),
+      GRPC_PORT: String(reportingGrpcPort),
+    },
+    'provider-callback': {
+      ...common,
+      MONGODB_DB: db('provider_callback'),
+      HTTP_PORT: String(ports['provider-callback']),
+      SIMULATOR_WEBHOOK_SECRET: webhookSecret,
+    },
+    'feedback-link': {
+      ...common,
+      MONGODB_DB: db('feedback'),
+      HTTP_PORT: String(ports['feedback-link']),
+      LINK_SIGNING_KEYS: linkKeys,
+    },
+    dispatch: {
+      ...common,
+      MONGODB_DB: db('dispatch'),
+      HTTP_PORT: String(ports.dispatch),
+      SIMULATOR_URL: url('provider-simulator'),
+      SIMULATOR_API_KEY: simulatorApiKey,
+      PROVIDER_CALLBACK_URL: url('provider-callback'),
+      FEEDBACK_BASE_URL: url('feedback-link'),
+      LINK_SIGNING_KEYS: linkKeys,
+    },
+  };
+
+  const children = new Map<
+    SystemProcessName,
+    { child: ChildProcess; exited: Promise<number | null>; out: WriteStream }
+  >();
+  const stop = async () => {
+    const codes = {} as Record<SystemProcessName, number | null>;
+    for (const name of [...SYSTEM_PROCESSES].reverse()) {
+      const entry = children.get(name);
+      if (!entry) continue;
+      if (entry.child.exitCode === null && entry.child.signalCode === null) entry.child.kill('SIGTERM');
+      const timer = setTimeout(() => entry.child.kill('SIGKILL'), 15_000);
+      codes[name] = await entry.exited;
+      clearTimeout(timer);
+      entry.out.end();
+    }
+    return codes;
+  };
+  const killAll = () => {
+    for (const { child } of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+
+  try {
+    for (const name of SYSTEM_PROCESSES) {
+      const entry =
+        name === 'provider-simulator' ? 'packages/provider-simulator/src/main.ts' : `services/${name}/src/main.ts`;
+      const logFile = join(options.logDir, `${name}.log`);
+      const out = createWriteStream(logFile, { flags: 'a' });
+      const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', ...env[name], ...options.extraEnv?.[name] },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout?.pipe(out, { end: false });
+      child.stderr?.pipe(out, { end: false });
+      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+      children.set(name, { child, exited, out });
+      log(`started ${name} (pid ${child.pid}) — log ${logFile}`);
+    }
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    for (const name of SYSTEM_PROCESSES) {
+      const { child } = children.get(name)!;
+      for (;;) {
+        if (child.exitCode !== null) {
+          throw new Error(
+            `${name} exited with code ${child.exitCode} while starting:\n${tail(join(options.logDir, `${name}.log`))}`,
+          );
+        }
+        const ready = await fetch(`${url(name)}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ready) break;
+        if (Date.now() > deadline)
+          throw new Error(`${name} was not ready in time:\n${tail(join(options.logDir, `${name}.log`))}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      log(`${name} ready at ${url(name)}`);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    namespace,
+    communicationGrpc: `127.0.0.1:${communicationGrpcPort}`,
+    reportingGrpc: `127.0.0.1:${reportingGrpcPort}`,
+    reportingUrl: url('reporting'),
+    feedbackUrl: url('feedback-link'),
+    providerCallbackUrl: url('provider-callback'),
+    simulatorUrl: url('provider-simulator'),
+    simulatorApiKey,
+    logDir: options.logDir,
+    httpUrls: Object.fromEntries(SYSTEM_PROCESSES.map((n) => [n, url(n)])) as Record<SystemProcessName, string>,
+    stop: async () => {
+      process.off('exit', killAll);
+      return stop();
+    },
+  };
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,195 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureInfra, InfraUnavailableError, uniqueName, type Infra } from '../src/index.js';
+
+/** process.env without the variables that would make ensureInfra reuse servers instead of starting its own. */
+function envWithoutServers(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['NATS_URL'];
+  delete env['MONGODB_URI'];
+  return env;
+}
+
+function refuses(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port) });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+describe('ensureInfra', () => {
+  let infra: Infra;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    infra = await ensureInfra({
+      env: envWithoutServers(),
+      log: (l) => {
+        lines.push(l);
+        process.stderr.write(`[infra] ${l}\n`);
+      },
+    });
+  }, 900_000);
+
+  afterAll(async () => {
+    await infra?.stop();
+  });
+
+  it('reports the path and URLs', () => {
+    expect(['testcontainers', 'local-binaries']).toContain(infra.path);
+    expect(infra.natsUrl).toMatch(/^nats:\/\/[^:]+:\d+$/);
+    expect(infra.mongoUri).toMatch(/^mongodb:\/\//);
+    expect(lines.some((l) => l.startsWith(`using ${infra.path}:`))).toBe(true);
+  });
+
+  it('gives a NATS server that accepts a JetStream stream', async () => {
+    const nc = await connect({ servers: infra.natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const name = uniqueName('infra_test');
+      const info = await jsm.streams.add({ name, subjects: [`${name}.>`] });
+      expect(info.config.name).toBe(name);
+      const js = jsm.jetstream();
+      const ack = await js.publish(`${name}.x`, 'hello');
+      expect(ack.seq).toBe(1);
+      await jsm.streams.delete(name);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('gives a MongoDB-compatible server that inserts and finds', async () => {
+    const client = new MongoClient(infra.mongoUri, { serverSelectionTimeoutMS: 5_000 });
+    try {
+      await client.connect();
+      const db = client.db(uniqueName('infra_test'));
+      const col = db.collection<{ _id: string; n: number }>('things');
+      await col.insertOne({ _id: 'a', n: 1 });
+      await col.insertMany([
+        { _id: 'b', n: 2 },
+        { _id: 'c', n: 3 },
+      ]);
+      const found = await col
+        .find({ n: { $gte: 2 } })
+        .sort({ n: 1 })
+        .toArray();
+      expect(found.map((d) => d._id)).toEqual(['b', 'c']);
+      await db.dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('with only NATS_URL set, uses it and provides MongoDB itself', async () => {
+    const env = envWithoutServers();
+    env['NATS_URL'] = infra.natsUrl;
+    const lines2: string[] = [];
+    const second = await ensureInfra({ env, log: (l) => lines2.push(l) });
+    try {
+      expect(second.natsUrl).toBe(infra.natsUrl);
+      expect(second.servers.nats.source).toBe('env');
+      expect(second.path).toBe(infra.path);
+      expect(second.mongoUri).not.toBe(infra.mongoUri);
+      expect(lines2).toContain('NATS_URL/MONGODB_URI: only NATS_URL set, used for NATS; providing MongoDB');
+    } finally {
+      await second.stop();
+    }
+    expect(await refuses(infra.natsUrl)).toBe(false); // stop() leaves a server it was given alone
+  });
+
+  it('stop() really stops both servers', async () => {
+    await infra.stop();
+    expect(await refuses(infra.natsUrl)).toBe(true);
+    const mongo = new URL(infra.mongoUri.replace(/\/\?.*$/, '/'));
+    expect(await refuses(`tcp://${mongo.host}`)).toBe(true);
+    await infra.stop(); // idempotent
+  });
+});
+
+describe('ensureInfra with nothing available', () => {
+  let cache: string;
+  beforeAll(async () => {
+    cache = await mkdtemp(path.join(os.tmpdir(), 'dlr-infra-empty-cache-'));
+  });
+  afterAll(async () => {
+    await rm(cache, { recursive: true, force: true });
+  });
+
+  it('says what was tried and what to do', async () => {
+    const lines: string[] = [];
+    const err = await ensureInfra({
+      env: {
+        PATH: '/usr/bin:/bin',
+        HOME: cache,
+        DLR_CACHE_DIR: cache,
+        DLR_INFRA_GO: '/nonexistent/go',
+        // Deterministic on machines that do have Docker; the live probe is covered by the test above.
+        DLR_INFRA_DOCKER: 'off',
+      },
+      log: (l) => lines.push(l),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InfraUnavailableError);
+    const msg = (err as Error).message;
+    process.stderr.write(`failure message:\n${msg}\n`);
+    expect(msg).toBe(
+      'No NATS/MongoDB available for tests. Tried: NATS_URL/MONGODB_URI (unset); ' +
+        'Docker (skipped: DLR_INFRA_DOCKER=off); ' +
+        'local binaries (go not found: DLR_INFRA_GO=/nonexistent/go does not run (ENOENT)). ' +
+        'Fix one of: set NATS_URL and MONGODB_URI to running servers; start a Docker engine; ' +
+        'install Go (https://go.dev/dl) so `go install` can build nats-server and FerretDB.',
+    );
+    expect(lines).toContain('local binaries failed: go not found: DLR_INFRA_GO=/nonexistent/go does not run (ENOENT)');
+  });
+
+  it('says that go is missing from PATH', async () => {
+    const err = await ensureInfra({
+      env: { PATH: '/nonexistent-bin', HOME: cache, DLR_CACHE_DIR: cache, DLR_INFRA_DOCKER: 'off' },
+      log: () => {},
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InfraUnavailableError);
+    expect((err as Error).message).toContain(
+      'local binaries (go not found on PATH (ENOENT); needed once to build nats-server v2.15.2 and FerretDB v1.24.2)',
+    );
+  });
+
+  it('fails clearly when NATS_URL is set but nothing answers', async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    await expect(
+      ensureInfra({
+        env: { NATS_URL: `nats://127.0.0.1:${port}`, MONGODB_URI: 'mongodb://127.0.0.1:1/' },
+        log: () => {},
+      }),
+    ).rejects.toThrow(
+      `NATS_URL=nats://127.0.0.1:${port} is set but does not answer (TCP connect to 127.0.0.1:${port} failed: ECONNREFUSED)`,
+    );
+  });
+});
+
+describe('uniqueName', () => {
+  it('adds a random suffix and keeps names safe', () => {
+    const a = uniqueName('my test.db');
+    const b = uniqueName('my test.db');
+    expect(a).toMatch(/^my_test_db_[0-9a-f]{12}$/);
+    expect(a).not.toBe(b);
+  });
+});
