@@ -1,0 +1,2 @@
+export { buildApp, migrate, topology } from './app.js';
+export { configShape, type FeedbackConfig } from './config.js';

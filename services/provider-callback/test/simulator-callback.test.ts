@@ -1,0 +1,258 @@
+import { randomBytes } from 'node:crypto';
+import { DeliveryStatus, EventSource, streamNames, subjects } from '@dlr/contracts';
+import {
+  baseConfigShape,
+  connectMongo,
+  connectNats,
+  createLogger,
+  ensureTopology,
+  loadConfig,
+  type BuiltApp,
+  type MongoHandle,
+  type NatsHandle,
+} from '@dlr/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signSimulatorCallback } from '../src/adapters/http/simulator-signature.js';
+import { buildApp, migrate, topology } from '../src/app.js';
+import { configShape } from '../src/config.js';
+import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
+
+const SECRET = 'test-webhook-secret-0123456789';
+const { db, namespace } = isolation();
+const subject = subjects(namespace).deliveryEvent('provider');
+const logger = createLogger('provider-callback-test', 'silent');
+
+let mongo: MongoHandle;
+let nats: NatsHandle;
+let app: BuiltApp;
+
+function envFor(ns: string): Record<string, string> {
+  const { natsUrl, mongoUri } = serverUrls();
+  return {
+    MONGODB_URI: mongoUri,
+    MONGODB_DB: db,
+    NATS_URL: natsUrl,
+    NATS_NAMESPACE: ns,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    SIMULATOR_WEBHOOK_SECRET: SECRET,
+  };
+}
+
+async function build(ns: string): Promise<BuiltApp> {
+  const config = loadConfig({ ...baseConfigShape, ...configShape }, envFor(ns));
+  return buildApp({ config, logger, mongo, nats });
+}
+
+function callback(overrides: Record<string, unknown> = {}) {
+  const id = randomBytes(6).toString('hex');
+  return {
+    eventId: `sev_${id}`,
+    messageId: `sim_${id}`,
+    type: 'delivered',
+    occurredAt: '2025-03-01T10:00:00.250Z',
+    metadata: { deliveryId: `d_${id}`, communicationId: 'c_test1', attempt: 1 },
+    ...overrides,
+  };
+}
+
+function post(
+  target: BuiltApp,
+  body: string,
+  opts: { timestamp?: number; signature?: string; contentType?: string } = {},
+) {
+  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  return target.http.inject({
+    method: 'POST',
+    url: '/v1/callbacks/simulator',
+    headers: {
+      'content-type': opts.contentType ?? 'application/json',
+      'x-simulator-timestamp': String(timestamp),
+      'x-simulator-signature': opts.signature ?? signSimulatorCallback(SECRET, timestamp, body),
+    },
+    payload: body,
+  });
+}
+
+const raw = () => mongo.db.collection<{ _id: string }>('raw_callbacks');
+
+beforeAll(async () => {
+  const { natsUrl, mongoUri } = serverUrls();
+  mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'test' });
+  nats = await connectNats({ servers: natsUrl, name: 'test', logger });
+  const t = topology(namespace);
+  await ensureTopology(nats.jsm, t.streams, t.consumers);
+  await migrate(mongo);
+  app = await build(namespace);
+});
+
+afterAll(async () => {
+  await app?.http.close();
+  for (const name of Object.values(streamNames(namespace))) await nats?.jsm.streams.delete(name).catch(() => false);
+  await mongo?.db.dropDatabase().catch(() => undefined);
+  await nats?.drain();
+  await mongo?.close();
+});
+
+describe('POST /v1/callbacks/simulator', () => {
+  it('stores a valid callback raw, publishes its event durably, then answers 204', async () => {
+    const cb = callback({ type: 'bounce', reason: 'mailbox full' });
+    const body = JSON.stringify(cb);
+    const before = Date.now();
+    const res = await post(app, body);
+    expect(res.statusCode).toBe(204);
+
+    // 204 comes after the PubAck, so the event is already in the stream.
+    const events = (await storedEvents(nats.jsm, namespace, subject)).filter(
+      (e) => e.event.eventId === `provider:simulator:${cb.eventId}`,
+    );
+    expect(events).toHaveLength(1);
+    const [stored] = events;
+    expect(stored!.msgId).toBe(`provider:simulator:${cb.eventId}`);
+    expect(stored!.event).toMatchObject({
+      deliveryId: cb.metadata.deliveryId,
+      communicationId: 'c_test1',
+      attempt: 1,
+      status: DeliveryStatus.DELIVERY_STATUS_BOUNCED_TEMPORARILY,
+      source: EventSource.EVENT_SOURCE_PROVIDER,
+      provider: 'simulator',
+      providerEventType: 'bounce',
+      reasonCode: 'temporary_bounce',
+      reasonText: 'mailbox full',
+      occurredAt: new Date(cb.occurredAt),
+      providerMessageId: cb.messageId,
+    });
+
+    const doc = await raw().findOne({ _id: `simulator:${cb.eventId}` });
+    expect(doc).toMatchObject({ provider: 'simulator', eventId: cb.eventId, body, type: 'bounce', mapped: true });
+    const receivedAt = (doc as unknown as { receivedAt: Date }).receivedAt;
+    expect(receivedAt.getTime()).toBeGreaterThanOrEqual(before - 1);
+    expect(stored!.event.receivedAt?.getTime()).toBe(receivedAt.getTime());
+  });
+
+  it('answers a repeat 204 and publishes it only once (same bytes, same Nats-Msg-Id)', async () => {
+    const cb = callback({ type: 'failed', reason: '550 no such user' });
+    const body = JSON.stringify(cb);
+    const countBefore = await messageCount(nats.jsm, namespace, subject);
+    expect((await post(app, body)).statusCode).toBe(204);
+    const first = await raw().findOne({ _id: `simulator:${cb.eventId}` });
+    // The provider retries later, with a new timestamp and signature over the same body.
+    expect((await post(app, body, { timestamp: Math.floor(Date.now() / 1000) + 1 })).statusCode).toBe(204);
+    expect((await post(app, body)).statusCode).toBe(204);
+
+    expect(await messageCount(nats.jsm, namespace, subject)).toBe(countBefore + 1);
+    const events = (await storedEvents(nats.jsm, namespace, subject)).filter(
+      (e) => e.event.eventId === `provider:simulator:${cb.eventId}`,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]!.event.status).toBe(DeliveryStatus.DELIVERY_STATUS_FAILED);
+    expect(events[0]!.event.reasonCode).toBe('permanent_bounce');
+    expect(await raw().countDocuments({ _id: `simulator:${cb.eventId}` })).toBe(1);
+    expect(await raw().findOne({ _id: `simulator:${cb.eventId}` })).toEqual(first);
+  });
+
+  describe('refuses without storing or publishing anything', () => {
+    const now = () => Math.floor(Date.now() / 1000);
+    const cases: [string, number, () => { body: string; timestamp?: number; signature?: string }][] = [
+      ['a bad signature', 401, () => ({ body: JSON.stringify(callback()), signature: `v1=${'0'.repeat(64)}` })],
+      [
+        'a signature made with another secret',
+        401,
+        () => {
+          const body = JSON.stringify(callback());
+          return { body, signature: signSimulatorCallback('another-secret-0123456789', now(), body) };
+        },
+      ],
+      ['a missing signature', 401, () => ({ body: JSON.stringify(callback()), signature: '' })],
+      [
+        'a body changed after signing',
+        401,
+        () => {
+          const cb = callback();
+          const signature = signSimulatorCallback(SECRET, now(), JSON.stringify(cb));
+          return { body: JSON.stringify({ ...cb, type: 'failed' }), signature };
+        },
+      ],
+      ['a stale timestamp (replay)', 401, () => ({ body: JSON.stringify(callback()), timestamp: now() - 301 })],
+      ['a timestamp from the future', 401, () => ({ body: JSON.stringify(callback()), timestamp: now() + 301 })],
+      ['malformed JSON', 400, () => ({ body: '{"eventId":"sev_x","type":' })],
+      ['missing metadata', 400, () => ({ body: JSON.stringify(callback({ metadata: undefined })) })],
+      ['a known type without occurredAt', 400, () => ({ body: JSON.stringify(callback({ occurredAt: undefined })) })],
+      ['no eventId', 400, () => ({ body: JSON.stringify(callback({ eventId: undefined, type: 'opened' })) })],
+      ['an oversized body', 413, () => ({ body: JSON.stringify(callback({ reason: 'x'.repeat(70 * 1024) })) })],
+    ];
+
+    it.each(cases)('%s → %i', async (_name, status, make) => {
+      const docsBefore = await raw().countDocuments({});
+      const messagesBefore = await messageCount(nats.jsm, namespace, subject);
+      const { body, timestamp, signature } = make();
+      const res = await post(app, body, {
+        ...(timestamp === undefined ? {} : { timestamp }),
+        ...(signature === undefined ? {} : { signature }),
+      });
+      expect(res.statusCode).toBe(status);
+      expect(res.json()).toMatchObject({ error: expect.any(String) });
+      expect(await raw().countDocuments({})).toBe(docsBefore);
+      expect(await messageCount(nats.jsm, namespace, subject)).toBe(messagesBefore);
+    });
+  });
+
+  it('stores an unknown event type raw, counts it, answers 202 and publishes nothing', async () => {
+    const metric = async () => {
+      const text = (await app.http.inject({ method: 'GET', url: '/metrics' })).body;
+      const line = /^dlr_callbacks_unmapped_total\{provider="simulator"\} (\d+)$/m.exec(text);
+      return Number(line?.[1]);
+    };
+    const unmappedBefore = await metric();
+    const messagesBefore = await messageCount(nats.jsm, namespace, subject);
+    const cb = callback({ type: 'opened' });
+    const body = JSON.stringify(cb);
+
+    const res = await post(app, body);
+    expect(res.statusCode).toBe(202);
+    expect(await raw().findOne({ _id: `simulator:${cb.eventId}` })).toMatchObject({
+      body,
+      type: 'opened',
+      mapped: false,
+    });
+    expect(await metric()).toBe(unmappedBefore + 1);
+    expect(await messageCount(nats.jsm, namespace, subject)).toBe(messagesBefore);
+
+    const metrics = await app.http.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(metrics.body).toMatch(/^dlr_callbacks_received_total\{provider="simulator"\} [1-9]\d*$/m);
+  });
+
+  it('answers 503 when the event cannot be published, keeps the raw callback, and publishes on retry', async () => {
+    const missing = `${namespace}x`;
+    const broken = await build(missing);
+    const cb = callback();
+    const body = JSON.stringify(cb);
+    try {
+      const res = await post(broken, body);
+      expect(res.statusCode).toBe(503);
+      expect(await raw().countDocuments({ _id: `simulator:${cb.eventId}` })).toBe(1);
+
+      const t = topology(missing);
+      await ensureTopology(nats.jsm, t.streams, t.consumers);
+      const missingSubject = subjects(missing).deliveryEvent('provider');
+      expect((await post(broken, body)).statusCode).toBe(204);
+      const events = await eventually(async () => {
+        const found = await storedEvents(nats.jsm, missing, missingSubject);
+        expect(found).toHaveLength(1);
+        return found;
+      });
+      const doc = (await raw().findOne({ _id: `simulator:${cb.eventId}` })) as unknown as { receivedAt: Date };
+      expect(events[0]!.event.receivedAt?.getTime()).toBe(doc.receivedAt.getTime());
+    } finally {
+      await broken.http.close();
+      for (const name of Object.values(streamNames(missing))) await nats.jsm.streams.delete(name).catch(() => false);
+    }
+  });
+
+  it('is ready when MongoDB and NATS answer', async () => {
+    const res = await app.http.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ checks: { mongodb: 'ok', nats: 'ok' } });
+  });
+});
