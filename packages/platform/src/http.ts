@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AppError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -61,7 +61,8 @@ export function createHttpServer(options: {
     trustProxy: options.trustProxy ?? false,
     // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's default type parameters.
     loggerInstance: options.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines would carry URLs with tokens; services log what matters themselves.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = httpError(error);

@@ -27,8 +27,8 @@ export const REDACTED_KEYS = [
 /** Creates the service's root logger (JSON to stdout, ISO time, personal data redacted). */
 export function createLogger(service: string, level: string): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]);
+  // No pino `name` option: `name` is a redacted key (a person's name), the service goes in `service`.
   return pino({
-    name: service,
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,

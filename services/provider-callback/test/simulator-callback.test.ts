@@ -12,7 +12,7 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSimulatorCallback } from '../src/adapters/http/simulator-signature.js';
+import { signSimulatorCallback } from '@dlr/provider-simulator';
 import { buildApp, migrate, topology } from '../src/app.js';
 import { configShape } from '../src/config.js';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';

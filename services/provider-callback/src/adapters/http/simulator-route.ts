@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ingestSimulatorCallback, type EventPublisher, type RawCallbackStore } from '../../domain/ingest.js';
 import type { CallbackCounters } from '../../domain/metrics.js';
 import { parseSimulatorCallback, SIMULATOR } from '../../domain/simulator.js';
-import { verifySimulatorSignature } from './simulator-signature.js';
+import { verifySimulatorSignature } from '@dlr/provider-simulator';
 
 /** What the simulator webhook needs. */
 export interface SimulatorRouteOptions {

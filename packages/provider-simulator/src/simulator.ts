@@ -1,0 +1,325 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { backoffDelay, createHttpServer, InvalidArgumentError, UnauthenticatedError, type Logger } from '@dlr/platform';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  addressProblem,
+  DEFAULT_OUTCOMES,
+  magicOutcome,
+  outcomeReason,
+  parseOutcomeWeights,
+  pickOutcome,
+  signSimulatorCallback,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  type OutcomeWeights,
+  type SimulatorCallback,
+  type SimulatorMessage,
+  type SimulatorOutbox,
+  type SimulatorSendAccepted,
+} from './protocol.js';
+
+/** How the simulator behaves. Only the two secrets are required. */
+export interface SimulatorOptions {
+  /** Bearer key every `/v1/*` call must present. */
+  apiKey: string;
+  /** Secret the callbacks are signed with (HMAC-SHA256). */
+  webhookSecret: string;
+  /** Mean delay before the first callback, ±50% jitter (default 1500). */
+  callbackDelayMs?: number;
+  /** Random mix for non-magic addresses, parsed or as "delivered=0.8,bounce=0.1,failed=0.1". */
+  outcomes?: OutcomeWeights | string;
+  /** Fraction of send calls answered 503, 0..1 (default 0). */
+  failRate?: number;
+  /** Callback tries before giving up (default 10). */
+  callbackMaxAttempts?: number;
+  /** First retry delay of a callback; doubles each time with jitter (default 1000). */
+  callbackRetryBaseMs?: number;
+  /** Cap of the callback retry delay (default 60000). */
+  callbackRetryMaxMs?: number;
+  /** How long one callback POST may take (default 10000). */
+  callbackTimeoutMs?: number;
+  /** Messages kept in the in-memory outbox; the oldest are forgotten first (default 100000). */
+  outboxLimit?: number;
+  /** Source of randomness in [0, 1), for outcomes, jitter and failures (default Math.random). */
+  random?: () => number;
+}
+
+/** A built simulator: the fastify app (not listening) and controls. */
+export interface Simulator {
+  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `/healthz`, `/readyz`. Call `listen` on it. */
+  readonly app: FastifyInstance;
+  /** A snapshot of the outbox, oldest first. */
+  messages(): SimulatorMessage[];
+  /** How many send calls were answered each way since the start. */
+  stats(): SimulatorStats;
+  /** Changes the fraction of send calls answered 503 (0..1) while running. */
+  setFailRate(rate: number): void;
+  /** Cancels every pending or retrying callback, aborts those in flight, and closes the app. */
+  stop(): Promise<void>;
+}
+
+/** Counts of send-call answers. */
+export interface SimulatorStats {
+  /** 202 */
+  accepted: number;
+  /** 422 */
+  rejected: number;
+  /** 503 */
+  unavailable: number;
+  /** 400 */
+  invalid: number;
+}
+
+interface OutboxEntry {
+  message: SimulatorMessage;
+  callbackUrl: string;
+  /** The exact callback body: the same bytes on every retry, re-signed with a fresh timestamp. */
+  callbackBody: string;
+  eventId: string;
+}
+
+const ID = z.string().min(1).max(200);
+const METADATA = z.object({ deliveryId: ID, communicationId: ID, attempt: z.number().int().min(1).max(1_000_000) });
+
+const SEND_REQUEST = z
+  .object({
+    channel: z.enum(['email', 'sms']),
+    to: z.string().min(1).max(320),
+    subject: z.string().max(998).optional(),
+    body: z.string().min(1).max(200_000),
+    callbackUrl: z.url({ protocol: /^https?$/ }),
+    metadata: METADATA,
+  })
+  .superRefine((value, ctx) => {
+    if (value.channel === 'email' && !value.subject)
+      ctx.addIssue({ code: 'custom', path: ['subject'], message: 'is required for email' });
+  });
+
+const OUTBOX_QUERY = z.object({
+  to: z.string().min(1).optional(),
+  deliveryId: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+
+/**
+ * Builds a fake email + SMS provider speaking the simulator protocol (see the package README):
+ * a send API with bearer auth, magic-address outcomes, signed callbacks retried with backoff, and
+ * an in-memory outbox. Logs IDs and outcomes only — never addresses, subjects or bodies.
+ * Throws when `outcomes` cannot be parsed or `failRate` is outside 0..1.
+ */
+export function buildSimulator(options: SimulatorOptions, logger: Logger): Simulator {
+  const random = options.random ?? Math.random;
+  const weights =
+    typeof options.outcomes === 'string' || options.outcomes === undefined
+      ? parseOutcomeWeights(options.outcomes ?? DEFAULT_OUTCOMES)
+      : options.outcomes;
+  const delayMs = options.callbackDelayMs ?? 1_500;
+  const maxAttempts = options.callbackMaxAttempts ?? 10;
+  const retryBaseMs = options.callbackRetryBaseMs ?? 1_000;
+  const retryMaxMs = options.callbackRetryMaxMs ?? 60_000;
+  const timeoutMs = options.callbackTimeoutMs ?? 10_000;
+  const outboxLimit = options.outboxLimit ?? 100_000;
+  let failRate = checkRate(options.failRate ?? 0);
+  const keyDigest = sha256(options.apiKey);
+
+  const outbox = new Map<string, OutboxEntry>();
+  const timers = new Set<NodeJS.Timeout>();
+  const inFlight = new Set<AbortController>();
+  const stats: SimulatorStats = { accepted: 0, rejected: 0, unavailable: 0, invalid: 0 };
+  let stopped = false;
+
+  const app = createHttpServer({ logger, readiness: [] });
+  // Any other content type reaches validation as text and is answered 400, not fastify's 415.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1] || !timingSafeEqual(sha256(match[1]), keyDigest)) {
+      throw new UnauthenticatedError('missing or invalid API key');
+    }
+  });
+
+  app.post('/v1/messages', async (request, reply) => {
+    if (failRate > 0 && random() < failRate) {
+      stats.unavailable++;
+      return reply
+        .status(503)
+        .header('retry-after', '1')
+        .send({ error: 'unavailable', message: 'the provider is temporarily unavailable; try again later' });
+    }
+    const parsed = SEND_REQUEST.safeParse(request.body);
+    if (!parsed.success) {
+      stats.invalid++;
+      throw new InvalidArgumentError(
+        'malformed send request',
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+      );
+    }
+    const req = parsed.data;
+    const ids = { deliveryId: req.metadata.deliveryId, attempt: req.metadata.attempt, channel: req.channel };
+    const problem = addressProblem(req.channel, req.to);
+    const outcome =
+      problem === undefined ? (magicOutcome(req.channel, req.to) ?? pickOutcome(weights, random)) : 'reject';
+    if (outcome === 'reject') {
+      stats.rejected++;
+      logger.info({ ...ids, outcome }, 'send refused');
+      return reply
+        .status(422)
+        .send({ error: 'rejected', message: problem ?? outcomeReason(req.channel, 'reject') ?? 'rejected' });
+    }
+    stats.accepted++;
+    const messageId = `sim_${randomBytes(12).toString('base64url')}`;
+    const eventId = `sev_${randomBytes(12).toString('base64url')}`;
+    const acceptedAt = new Date();
+    const message: SimulatorMessage = {
+      messageId,
+      channel: req.channel,
+      to: req.to,
+      ...(req.subject === undefined ? {} : { subject: req.subject }),
+      body: req.body,
+      metadata: req.metadata,
+      acceptedAt: acceptedAt.toISOString(),
+      outcome,
+      callbackStatus: 'pending',
+      callbackAttempts: 0,
+    };
+    const firstDelay = Math.round(delayMs * (0.5 + random()));
+    const reason = outcomeReason(req.channel, outcome);
+    const callback: SimulatorCallback = {
+      eventId,
+      messageId,
+      type: outcome,
+      // The event "happens" when the callback is first due, as with a real delivery receipt.
+      occurredAt: new Date(acceptedAt.getTime() + firstDelay).toISOString(),
+      ...(reason === undefined ? {} : { reason }),
+      metadata: req.metadata,
+    };
+    const entry: OutboxEntry = {
+      message,
+      callbackUrl: req.callbackUrl,
+      callbackBody: JSON.stringify(callback),
+      eventId,
+    };
+    outbox.set(messageId, entry);
+    while (outbox.size > outboxLimit) {
+      const oldest = outbox.keys().next();
+      if (oldest.done === true) break;
+      outbox.delete(oldest.value);
+    }
+    schedule(entry, 1, firstDelay);
+    logger.debug({ ...ids, messageId, outcome }, 'message accepted');
+    const accepted: SimulatorSendAccepted = { messageId };
+    return reply.status(202).send(accepted);
+  });
+
+  app.get('/v1/messages', async (request) => {
+    const parsed = OUTBOX_QUERY.safeParse(request.query);
+    if (!parsed.success) {
+      throw new InvalidArgumentError(
+        'malformed outbox query',
+        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      );
+    }
+    const { to, deliveryId, limit } = parsed.data;
+    const matches: SimulatorMessage[] = [];
+    for (const { message } of outbox.values()) {
+      if (to !== undefined && message.to !== to) continue;
+      if (deliveryId !== undefined && message.metadata.deliveryId !== deliveryId) continue;
+      matches.push(message);
+    }
+    const result: SimulatorOutbox = { messages: matches.slice(-limit) };
+    return result;
+  });
+
+  const cancelAll = () => {
+    stopped = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    for (const c of inFlight) c.abort();
+    for (const { message } of outbox.values()) {
+      if (message.callbackStatus === 'pending' || message.callbackStatus === 'retrying') {
+        message.callbackStatus = 'cancelled';
+      }
+    }
+  };
+  app.addHook('onClose', async () => cancelAll());
+
+  function schedule(entry: OutboxEntry, attempt: number, delay: number): void {
+    if (stopped) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      void deliver(entry, attempt);
+    }, delay);
+    timers.add(timer);
+  }
+
+  async function deliver(entry: OutboxEntry, attempt: number): Promise<void> {
+    if (stopped) return;
+    const { message } = entry;
+    message.callbackAttempts = attempt;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), timeoutMs);
+    inFlight.add(controller);
+    let outcome: { ok: true } | { ok: false; status?: number; error?: string };
+    try {
+      const response = await fetch(entry.callbackUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signSimulatorCallback(options.webhookSecret, timestamp, entry.callbackBody),
+        },
+        body: entry.callbackBody,
+        signal: controller.signal,
+      });
+      await response.body?.cancel().catch(() => undefined);
+      outcome = response.ok ? { ok: true } : { ok: false, status: response.status };
+    } catch (error) {
+      outcome = { ok: false, error: error instanceof Error ? error.name : 'error' };
+    } finally {
+      clearTimeout(timeout);
+      inFlight.delete(controller);
+    }
+    const ids = { messageId: message.messageId, eventId: entry.eventId, attempt };
+    if (stopped) {
+      message.callbackStatus = 'cancelled';
+    } else if (outcome.ok) {
+      message.callbackStatus = 'delivered';
+      logger.debug(ids, 'callback delivered');
+    } else if (attempt >= maxAttempts) {
+      message.callbackStatus = 'gave_up';
+      logger.warn({ ...ids, status: outcome.status, error: outcome.error }, 'callback failed; giving up');
+    } else {
+      message.callbackStatus = 'retrying';
+      const delay = backoffDelay(attempt, retryBaseMs, retryMaxMs);
+      logger.info({ ...ids, status: outcome.status, error: outcome.error, delay }, 'callback failed; will retry');
+      schedule(entry, attempt + 1, delay);
+    }
+  }
+
+  return {
+    app,
+    messages: () => [...outbox.values()].map(({ message }) => ({ ...message })),
+    stats: () => ({ ...stats }),
+    setFailRate: (rate) => {
+      failRate = checkRate(rate);
+    },
+    stop: async () => {
+      cancelAll();
+      await app.close();
+    },
+  };
+}
+
+function checkRate(rate: number): number {
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new Error('failRate must be between 0 and 1');
+  return rate;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,274 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@dlr/platform';
+import {
+  buildSimulator,
+  verifySimulatorSignature,
+  type Simulator,
+  type SimulatorCallback,
+  type SimulatorOutbox,
+} from '../src/index.js';
+
+const apiKey = 'test-api-key';
+const webhookSecret = 'test-webhook-secret-0123456789';
+const logger = createLogger('provider-simulator-test', 'silent');
+const auth = { authorization: `Bearer ${apiKey}` };
+
+async function eventually<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface Received {
+  rawBody: string;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  validSignature: boolean;
+}
+
+/** A local receiver that records every callback and answers the statuses it is told, in order, then 200. */
+async function startReceiver(statuses: number[] = []) {
+  const received: Received[] = [];
+  const app: FastifyInstance = Fastify();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.post('/hook', async (request, reply) => {
+    const rawBody = request.body as string;
+    const timestamp = request.headers['x-simulator-timestamp'] as string | undefined;
+    const signature = request.headers['x-simulator-signature'] as string | undefined;
+    const validSignature = verifySimulatorSignature(
+      webhookSecret,
+      timestamp,
+      rawBody,
+      signature,
+      Math.floor(Date.now() / 1000),
+    );
+    received.push({ rawBody, timestamp, signature, validSignature });
+    return reply.status(statuses.shift() ?? 200).send({ ok: true });
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, received, url: `${address}/hook` };
+}
+
+function sendBody(overrides: Record<string, unknown> = {}) {
+  return {
+    channel: 'email',
+    to: 'delivered@example.org',
+    subject: 'Flood warning',
+    body: 'Move to higher ground.',
+    callbackUrl: 'http://127.0.0.1:9/hook',
+    metadata: { deliveryId: 'd_1', communicationId: 'c_1', attempt: 1 },
+    ...overrides,
+  };
+}
+
+describe('send API', () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    // A long delay: these tests look at answers, not callbacks.
+    sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 600_000 }, logger);
+    await sim.app.ready();
+  });
+  afterAll(() => sim.stop());
+
+  it('accepts a message with 202 and a message ID, and shows it in the outbox', async () => {
+    const res = await sim.app.inject({ method: 'POST', url: '/v1/messages', headers: auth, payload: sendBody() });
+    expect(res.statusCode).toBe(202);
+    const { messageId } = res.json<{ messageId: string }>();
+    expect(messageId).toMatch(/^sim_/);
+    const outbox = await sim.app.inject({ method: 'GET', url: '/v1/messages?deliveryId=d_1', headers: auth });
+    expect(outbox.statusCode).toBe(200);
+    const { messages } = outbox.json<SimulatorOutbox>();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({
+      messageId,
+      channel: 'email',
+      to: 'delivered@example.org',
+      subject: 'Flood warning',
+      body: 'Move to higher ground.',
+      metadata: { deliveryId: 'd_1', communicationId: 'c_1', attempt: 1 },
+      outcome: 'delivered',
+      callbackStatus: 'pending',
+    });
+  });
+
+  it('refuses a reject address with 422 and the provider’s words, and does not keep it', async () => {
+    for (const [channel, to] of [
+      ['email', 'reject@example.org'],
+      ['sms', '+15551239990'],
+    ] as const) {
+      const res = await sim.app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: auth,
+        payload: sendBody({
+          channel,
+          to,
+          metadata: { deliveryId: `d_rej_${channel}`, communicationId: 'c_1', attempt: 1 },
+        }),
+      });
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toMatchObject({ error: 'rejected', message: expect.any(String) });
+    }
+    const outbox = await sim.app.inject({ method: 'GET', url: '/v1/messages?to=reject@example.org', headers: auth });
+    expect(outbox.json<SimulatorOutbox>().messages).toEqual([]);
+  });
+
+  it('refuses a missing or wrong key with 401, on both endpoints', async () => {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: apiKey }]) {
+      const send = await sim.app.inject({ method: 'POST', url: '/v1/messages', headers, payload: sendBody() });
+      expect(send.statusCode).toBe(401);
+      const list = await sim.app.inject({ method: 'GET', url: '/v1/messages', headers });
+      expect(list.statusCode).toBe(401);
+    }
+  });
+
+  it('answers 400 to a malformed request, naming the fields', async () => {
+    const cases = [
+      sendBody({ channel: 'fax' }),
+      sendBody({ callbackUrl: 'not a url' }),
+      sendBody({ metadata: { deliveryId: 'd_1' } }),
+      sendBody({ subject: undefined }),
+      sendBody({ body: '' }),
+    ];
+    for (const payload of cases) {
+      const res = await sim.app.inject({ method: 'POST', url: '/v1/messages', headers: auth, payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json<{ details: string[] }>().details.length).toBeGreaterThan(0);
+    }
+    const notJson = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"channel":',
+    });
+    expect(notJson.statusCode).toBe(400);
+    const text = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
+    expect(text.statusCode).toBe(400);
+  });
+
+  it('answers 503 to the configured fraction of send calls', async () => {
+    sim.setFailRate(1);
+    try {
+      const res = await sim.app.inject({ method: 'POST', url: '/v1/messages', headers: auth, payload: sendBody() });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: 'unavailable' });
+      expect(sim.stats().unavailable).toBe(1);
+    } finally {
+      sim.setFailRate(0);
+    }
+  });
+});
+
+describe('callbacks', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  it('POSTs a signed callback with the outcome the magic address asked for', async () => {
+    const receiver = await startReceiver();
+    cleanup.push(() => receiver.app.close());
+    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 50 }, logger);
+    cleanup.push(() => sim.stop());
+    const sent = [
+      { channel: 'email', to: 'failed@example.org', expected: 'failed' },
+      { channel: 'sms', to: '+15551239993', expected: 'bounce' },
+      { channel: 'sms', to: '+15551239991', expected: 'delivered' },
+    ] as const;
+    const ids = new Map<string, string>();
+    for (const [i, s] of sent.entries()) {
+      const res = await sim.app.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: auth,
+        payload: sendBody({
+          channel: s.channel,
+          to: s.to,
+          callbackUrl: receiver.url,
+          metadata: { deliveryId: `d_cb${i}`, communicationId: 'c_cb', attempt: 2 },
+        }),
+      });
+      expect(res.statusCode).toBe(202);
+      ids.set(res.json<{ messageId: string }>().messageId, s.expected);
+    }
+    await eventually(() => (receiver.received.length >= sent.length ? true : undefined));
+    for (const r of receiver.received) {
+      expect(r.validSignature).toBe(true);
+      const cb = JSON.parse(r.rawBody) as SimulatorCallback;
+      expect(cb.eventId).toMatch(/^sev_/);
+      expect(cb.type).toBe(ids.get(cb.messageId));
+      expect(cb.metadata).toMatchObject({ communicationId: 'c_cb', attempt: 2 });
+      expect(new Date(cb.occurredAt).toISOString()).toBe(cb.occurredAt);
+      if (cb.type === 'delivered') expect(cb.reason).toBeUndefined();
+      else expect(cb.reason).toEqual(expect.any(String));
+    }
+    await eventually(() => (sim.messages().every((m) => m.callbackStatus === 'delivered') ? true : undefined));
+  });
+
+  it('retries a callback the receiver answered 500, with the same event and a fresh valid signature', async () => {
+    const receiver = await startReceiver([500]);
+    cleanup.push(() => receiver.app.close());
+    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 20, callbackRetryBaseMs: 50 }, logger);
+    cleanup.push(() => sim.stop());
+    const res = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: auth,
+      payload: sendBody({ callbackUrl: receiver.url }),
+    });
+    expect(res.statusCode).toBe(202);
+    await eventually(() => (receiver.received.length >= 2 ? true : undefined));
+    const [first, second] = receiver.received;
+    expect(first!.rawBody).toBe(second!.rawBody);
+    expect(first!.validSignature && second!.validSignature).toBe(true);
+    await eventually(() => (sim.messages()[0]?.callbackStatus === 'delivered' ? true : undefined));
+    expect(sim.messages()[0]?.callbackAttempts).toBe(2);
+  });
+
+  it('retries when nobody listens, gives up after the configured tries', async () => {
+    const sim = buildSimulator(
+      {
+        apiKey,
+        webhookSecret,
+        callbackDelayMs: 10,
+        callbackRetryBaseMs: 10,
+        callbackRetryMaxMs: 20,
+        callbackMaxAttempts: 3,
+      },
+      logger,
+    );
+    cleanup.push(() => sim.stop());
+    // Port 9 (discard) is closed on test machines: connection refused.
+    await sim.app.inject({ method: 'POST', url: '/v1/messages', headers: auth, payload: sendBody() });
+    await eventually(() => (sim.messages()[0]?.callbackStatus === 'gave_up' ? true : undefined));
+    expect(sim.messages()[0]?.callbackAttempts).toBe(3);
+  });
+
+  it('sends nothing after stop()', async () => {
+    const receiver = await startReceiver();
+    cleanup.push(() => receiver.app.close());
+    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 300 }, logger);
+    await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: auth,
+      payload: sendBody({ callbackUrl: receiver.url }),
+    });
+    await sim.stop();
+    expect(sim.messages()[0]?.callbackStatus).toBe('cancelled');
+    // Wait well past the latest possible first callback (delay +50%).
+    const until = Date.now() + 600;
+    await eventually(() => (Date.now() > until ? true : undefined));
+    expect(receiver.received).toEqual([]);
+  });
+});

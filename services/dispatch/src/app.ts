@@ -1,0 +1,127 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  consumerConfigs,
+  consumerNames,
+  MAX_DELIVER,
+  SendRequested,
+  streamConfigs,
+  streamNames,
+  subjects,
+} from '@dlr/contracts';
+import { signLink } from '@dlr/links';
+import {
+  backoffDelay,
+  createHttpServer,
+  PoisonMessageError,
+  runConsumer,
+  type BuiltApp,
+  type ConsumerHandle,
+  type ServiceConfig,
+  type ServiceDeps,
+} from '@dlr/platform';
+import { MongoAttemptStore } from './adapters/mongo/attempts.js';
+import { NatsDeliveryEvents } from './adapters/nats/events.js';
+import { SimulatorProvider } from './adapters/providers/simulator.js';
+import type { configShape } from './config.js';
+import { Dispatcher, InvalidSendRequestError, type RetryPolicy } from './domain/dispatcher.js';
+import { ackUrl } from './domain/render.js';
+
+export { migrate } from './adapters/mongo/attempts.js';
+
+/** The validated configuration of dispatch. */
+export type Config = ServiceConfig<typeof configShape>;
+
+/** The streams and consumers this service needs (the whole topology, created idempotently). */
+export function topology(namespace: string) {
+  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
+}
+
+const DAY_SECONDS = 86_400;
+const MAX_RETRY_DELAY_MS = 8_000;
+
+/** The dispatch consumer's ack wait, in ms: a handler must finish well within it. */
+function dispatchAckWaitMs(namespace: string): number {
+  const consumer = consumerConfigs(namespace).find((c) => c.config.durable_name === consumerNames.dispatchSend);
+  const ns = consumer?.config.ack_wait ?? 30_000_000_000;
+  return Math.floor(ns / 1_000_000);
+}
+
+/** Wires dispatch: the send-request consumer, the provider, the attempts store; HTTP only for health. */
+export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
+  const { config, logger, mongo, nats } = deps;
+  const ns = config.NATS_NAMESPACE;
+  const ackWaitMs = dispatchAckWaitMs(ns);
+  // Stop starting provider calls at 3/4 of the ack wait, so JetStream never redelivers a message
+  // whose handler is still sending; a `sending` attempt older than that plus a margin is abandoned.
+  const retry: RetryPolicy = {
+    maxRetries: config.PROVIDER_MAX_RETRIES,
+    callTimeoutMs: config.PROVIDER_TIMEOUT_MS,
+    delayMs: (n) => backoffDelay(n, config.PROVIDER_RETRY_BASE_MS, MAX_RETRY_DELAY_MS),
+    budgetMs: Math.floor(ackWaitMs * 0.75),
+    staleAfterMs: Math.floor(ackWaitMs * 0.75) + 5_000,
+  };
+  const stopping = new AbortController();
+  const dispatcher = new Dispatcher({
+    attempts: new MongoAttemptStore(mongo),
+    events: new NatsDeliveryEvents(nats, ns),
+    provider: new SimulatorProvider({
+      baseUrl: config.SIMULATOR_URL,
+      apiKey: config.SIMULATOR_API_KEY,
+      callbackBaseUrl: config.PROVIDER_CALLBACK_URL,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    }),
+    ackUrl: (deliveryId, communicationId, now) =>
+      ackUrl(
+        config.FEEDBACK_BASE_URL,
+        signLink(
+          {
+            deliveryId,
+            communicationId,
+            action: 'ack',
+            expiresAt: Math.floor(now.getTime() / 1000) + config.LINK_TTL_DAYS * DAY_SECONDS,
+          },
+          config.LINK_SIGNING_KEYS,
+        ),
+      ),
+    retry,
+    logger,
+    sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+    signal: stopping.signal,
+  });
+  const http = createHttpServer({
+    logger,
+    readiness: [
+      { name: 'mongodb', check: () => mongo.ping() },
+      { name: 'nats', check: () => nats.ping() },
+    ],
+  });
+  let consumer: ConsumerHandle | undefined;
+  return {
+    http,
+    start: async () => {
+      consumer = await runConsumer({
+        js: nats.js,
+        stream: streamNames(ns).dispatch,
+        durable: consumerNames.dispatchSend,
+        decode: (data) => SendRequested.decode(data),
+        handle: async (request) => {
+          try {
+            await dispatcher.handle(request);
+          } catch (error) {
+            if (error instanceof InvalidSendRequestError) throw new PoisonMessageError(error.message);
+            throw error;
+          }
+        },
+        deadLetterSubject: subjects(ns).deadLetter('dispatch'),
+        maxDeliver: MAX_DELIVER,
+        concurrency: config.DISPATCH_CONCURRENCY,
+        logger,
+      });
+      logger.info({ concurrency: config.DISPATCH_CONCURRENCY }, 'consuming send requests');
+    },
+    stopConsuming: async () => {
+      stopping.abort();
+      await consumer?.stop();
+    },
+  };
+}

@@ -1,0 +1,263 @@
+import { Channel, DeliveryEvent, DeliveryStatus, EventSource, SendRequested } from '@dlr/contracts';
+import { createLogger } from '@dlr/platform';
+import { describe, expect, it } from 'vitest';
+import type { AttemptDoc, AttemptResult, FinishedAttempt } from './attempt.js';
+import { attemptEvent, isFinished } from './attempt.js';
+import {
+  AttemptInFlightError,
+  Dispatcher,
+  DispatchStoppedError,
+  InvalidSendRequestError,
+  SEND_INTERRUPTED_TEXT,
+  type RetryPolicy,
+} from './dispatcher.js';
+import type { AttemptStore, DeliveryEventPublisher } from './ports.js';
+import { ProviderRejectedError, ProviderUnavailableError, type OutboundMessage, type Provider } from './provider.js';
+
+/** In-memory store with the same conditional semantics as the MongoDB one. */
+class MemoryStore implements AttemptStore {
+  readonly docs = new Map<string, AttemptDoc>();
+  async insert(doc: AttemptDoc) {
+    if (this.docs.has(doc._id)) return false;
+    this.docs.set(doc._id, { ...doc });
+    return true;
+  }
+  async get(id: string) {
+    return this.docs.get(id) ?? null;
+  }
+  async finish(doc: AttemptDoc, result: AttemptResult, finishedAt: Date): Promise<FinishedAttempt> {
+    const stored = this.docs.get(doc._id);
+    if (stored?.state === 'sending') this.docs.set(doc._id, { ...stored, ...result, finishedAt });
+    const now = this.docs.get(doc._id);
+    if (!now || !isFinished(now)) throw new Error('not finished');
+    return now;
+  }
+  async release(id: string) {
+    if (this.docs.get(id)?.state === 'sending') this.docs.delete(id);
+  }
+}
+
+class Events implements DeliveryEventPublisher {
+  readonly published: DeliveryEvent[] = [];
+  async publish(event: DeliveryEvent) {
+    this.published.push(event);
+  }
+}
+
+/** A provider that answers from a script: one entry per call. */
+class ScriptedProvider implements Provider {
+  readonly name = 'fake';
+  readonly calls: OutboundMessage[] = [];
+  constructor(private readonly script: (() => string)[]) {}
+  async send(message: OutboundMessage) {
+    this.calls.push(message);
+    const next = this.script.shift();
+    if (!next) throw new Error('unexpected call');
+    return { providerMessageId: next() };
+  }
+}
+
+const unavailable = () => {
+  throw new ProviderUnavailableError('http_503', 'the provider answered HTTP 503: busy');
+};
+const rejected = () => {
+  throw new ProviderRejectedError('rejected', 'address on suppression list');
+};
+
+const policy: RetryPolicy = {
+  maxRetries: 2,
+  callTimeoutMs: 1_000,
+  delayMs: () => 10,
+  budgetMs: 45_000,
+  staleAfterMs: 50_000,
+};
+const logger = createLogger('dispatch-test', 'silent');
+
+function setup(script: (() => string)[], options: { signal?: AbortSignal; now?: Date } = {}) {
+  const attempts = new MemoryStore();
+  const events = new Events();
+  const provider = new ScriptedProvider(script);
+  const sleeps: number[] = [];
+  const dispatcher = new Dispatcher({
+    attempts,
+    events,
+    provider,
+    ackUrl: (d, c) => `https://f.example/a/${d}.${c}`,
+    retry: policy,
+    logger,
+    sleep: async (ms, signal) => {
+      sleeps.push(ms);
+      if (signal.aborted) throw new Error('aborted');
+    },
+    signal: options.signal ?? new AbortController().signal,
+    clock: () => options.now ?? new Date('2030-01-01T00:00:00Z'),
+  });
+  return { attempts, events, provider, sleeps, dispatcher };
+}
+
+function request(overrides: Partial<SendRequested> = {}): SendRequested {
+  return SendRequested.fromPartial({
+    communicationId: 'c_1',
+    deliveryId: 'd_1',
+    attempt: 1,
+    channel: Channel.CHANNEL_SMS,
+    address: '+15551239991',
+    content: { smsText: 'Evacuate now.', acknowledgementRequested: true },
+    ...overrides,
+  });
+}
+
+describe('Dispatcher', () => {
+  it('sends once and publishes Sent with the provider message ID', async () => {
+    const t = setup([() => 'pm_1']);
+    await t.dispatcher.handle(request());
+    expect(t.provider.calls).toHaveLength(1);
+    expect(t.provider.calls[0]).toMatchObject({
+      channel: 'sms',
+      body: 'Evacuate now. Ack: https://f.example/a/d_1.c_1',
+    });
+    expect(t.events.published).toHaveLength(1);
+    expect(t.events.published[0]).toMatchObject({
+      eventId: 'dispatch:d_1:1:sent',
+      status: DeliveryStatus.DELIVERY_STATUS_SENT,
+      source: EventSource.EVENT_SOURCE_DISPATCH,
+      provider: 'fake',
+      providerMessageId: 'pm_1',
+      attempt: 1,
+      channel: Channel.CHANNEL_SMS,
+      communicationId: 'c_1',
+    });
+    expect(t.attempts.docs.get('d_1:1')).toMatchObject({ state: 'sent', providerMessageId: 'pm_1' });
+  });
+
+  it('re-publishes the same event for a repeat without calling the provider again', async () => {
+    const t = setup([() => 'pm_1']);
+    await t.dispatcher.handle(request());
+    await t.dispatcher.handle(request());
+    expect(t.provider.calls).toHaveLength(1);
+    expect(t.events.published).toHaveLength(2);
+    expect(DeliveryEvent.toJSON(t.events.published[1]!)).toEqual(DeliveryEvent.toJSON(t.events.published[0]!));
+  });
+
+  it('publishes Not Sent provider_rejected with the provider’s words', async () => {
+    const t = setup([rejected]);
+    await t.dispatcher.handle(request());
+    expect(t.events.published[0]).toMatchObject({
+      eventId: 'dispatch:d_1:1:not_sent',
+      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+      reasonCode: 'provider_rejected',
+      reasonText: 'address on suppression list',
+      providerEventType: 'rejected',
+    });
+  });
+
+  it('retries an unavailable provider and succeeds', async () => {
+    const t = setup([unavailable, unavailable, () => 'pm_2']);
+    await t.dispatcher.handle(request());
+    expect(t.provider.calls).toHaveLength(3);
+    expect(t.sleeps).toEqual([10, 10]);
+    expect(t.events.published[0]).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_SENT,
+      providerMessageId: 'pm_2',
+    });
+  });
+
+  it('gives up after maxRetries with Not Sent provider_unavailable', async () => {
+    const t = setup([unavailable, unavailable, unavailable]);
+    await t.dispatcher.handle(request());
+    expect(t.provider.calls).toHaveLength(3);
+    expect(t.events.published[0]).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+      reasonCode: 'provider_unavailable',
+    });
+  });
+
+  it('closes a stale sending attempt as send_interrupted without calling the provider', async () => {
+    const now = new Date('2030-01-01T00:10:00Z');
+    const t = setup([], { now });
+    await t.attempts.insert({
+      _id: 'd_1:1',
+      deliveryId: 'd_1',
+      communicationId: 'c_1',
+      attempt: 1,
+      channel: 'sms',
+      state: 'sending',
+      createdAt: new Date(now.getTime() - 600_000),
+    });
+    await t.dispatcher.handle(request());
+    expect(t.provider.calls).toHaveLength(0);
+    expect(t.events.published[0]).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+      reasonCode: 'send_interrupted',
+      reasonText: SEND_INTERRUPTED_TEXT,
+    });
+  });
+
+  it('asks for a retry while another handler may still be sending the same attempt', async () => {
+    const now = new Date('2030-01-01T00:10:00Z');
+    const t = setup([], { now });
+    await t.attempts.insert({
+      _id: 'd_1:1',
+      deliveryId: 'd_1',
+      communicationId: 'c_1',
+      attempt: 1,
+      channel: 'sms',
+      state: 'sending',
+      createdAt: new Date(now.getTime() - 1_000),
+    });
+    await expect(t.dispatcher.handle(request())).rejects.toBeInstanceOf(AttemptInFlightError);
+    expect(t.provider.calls).toHaveLength(0);
+    expect(t.events.published).toHaveLength(0);
+  });
+
+  it('releases the attempt when stopping between retries, so a redelivery can send it', async () => {
+    const stop = new AbortController();
+    const t = setup([unavailable], { signal: stop.signal });
+    stop.abort();
+    await expect(t.dispatcher.handle(request())).rejects.toBeInstanceOf(DispatchStoppedError);
+    expect(t.attempts.docs.size).toBe(0);
+  });
+
+  it('records Not Sent invalid_address for an empty address without calling the provider', async () => {
+    const t = setup([]);
+    await t.dispatcher.handle(request({ address: ' ' }));
+    expect(t.events.published[0]).toMatchObject({ reasonCode: 'invalid_address' });
+  });
+
+  it('refuses requests it can never process', async () => {
+    const t = setup([]);
+    await expect(t.dispatcher.handle(request({ channel: Channel.CHANNEL_UNSPECIFIED }))).rejects.toBeInstanceOf(
+      InvalidSendRequestError,
+    );
+    await expect(t.dispatcher.handle(request({ attempt: 0 }))).rejects.toBeInstanceOf(InvalidSendRequestError);
+    await expect(t.dispatcher.handle(request({ deliveryId: 'has space' }))).rejects.toBeInstanceOf(
+      InvalidSendRequestError,
+    );
+    expect(t.attempts.docs.size).toBe(0);
+  });
+});
+
+describe('attemptEvent', () => {
+  it('uses the finish time for both event times', () => {
+    const finishedAt = new Date('2030-01-01T00:00:05Z');
+    const event = attemptEvent({
+      _id: 'd_9:2',
+      deliveryId: 'd_9',
+      communicationId: 'c_9',
+      attempt: 2,
+      channel: 'email',
+      state: 'not_sent',
+      createdAt: new Date('2030-01-01T00:00:00Z'),
+      finishedAt,
+      provider: 'simulator',
+      reasonCode: 'provider_unavailable',
+      reasonText: 'down',
+    });
+    expect(event).toMatchObject({
+      eventId: 'dispatch:d_9:2:not_sent',
+      channel: Channel.CHANNEL_EMAIL,
+      occurredAt: finishedAt,
+      receivedAt: finishedAt,
+    });
+  });
+});

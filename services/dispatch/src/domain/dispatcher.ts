@@ -1,0 +1,244 @@
+import { Channel, type SendRequested } from '@dlr/contracts';
+import type { Logger } from '@dlr/platform';
+import {
+  attemptEvent,
+  attemptId,
+  isFinished,
+  type AttemptDoc,
+  type AttemptResult,
+  type FinishedAttempt,
+} from './attempt.js';
+import type { AttemptStore, DeliveryEventPublisher } from './ports.js';
+import {
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  type ChannelName,
+  type OutboundMessage,
+  type Provider,
+} from './provider.js';
+import { renderMessage } from './render.js';
+
+/** The text of a Not Sent `send_interrupted`. */
+export const SEND_INTERRUPTED_TEXT = 'dispatch restarted during the provider call; the provider may have accepted it';
+
+/** A send request that can never be processed (missing IDs, unknown channel): dead-letter it. */
+export class InvalidSendRequestError extends Error {
+  override readonly name = 'InvalidSendRequestError';
+}
+
+/**
+ * Another handler holds this attempt and may still be calling the provider (e.g. the same request
+ * published twice). Retry later: by then it has a result to re-publish, or is clearly abandoned.
+ */
+export class AttemptInFlightError extends Error {
+  override readonly name = 'AttemptInFlightError';
+}
+
+/** We are shutting down between provider calls; the attempt was released for a later redelivery. */
+export class DispatchStoppedError extends Error {
+  override readonly name = 'DispatchStoppedError';
+}
+
+/** How hard to try a provider that is unavailable. */
+export interface RetryPolicy {
+  /** Retries after the first call (so at most `maxRetries + 1` calls). */
+  readonly maxRetries: number;
+  /** Timeout of one provider call. */
+  readonly callTimeoutMs: number;
+  /** Delay before retry `n` (1-based). */
+  readonly delayMs: (retry: number) => number;
+  /**
+   * Time from the start of an attempt after which no further provider call is started. It must stay
+   * below the consumer's ack wait, so a message is never redelivered while a handler is still sending.
+   */
+  readonly budgetMs: number;
+  /** A `sending` attempt older than this is abandoned (its handler died); must exceed `budgetMs`. */
+  readonly staleAfterMs: number;
+}
+
+/** What the dispatcher needs. */
+export interface DispatcherDeps {
+  readonly attempts: AttemptStore;
+  readonly events: DeliveryEventPublisher;
+  readonly provider: Provider;
+  /** The acknowledge URL for a delivery, signed, expiring some time after `now`. */
+  readonly ackUrl: (deliveryId: string, communicationId: string, now: Date) => string;
+  readonly retry: RetryPolicy;
+  readonly logger: Logger;
+  /** Waits `ms`; rejects if `signal` aborts. */
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Aborted at shutdown: no new provider call is started after it. */
+  readonly signal: AbortSignal;
+  readonly clock?: () => Date;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Sends one `SendRequested`: records the attempt before calling the provider (so a repeat never
+ * sends twice), calls the provider with retries, records the result and publishes Sent / Not Sent.
+ * Idempotent per `<deliveryId>:<attempt>`. Never logs an address, subject, body or provider text.
+ */
+export class Dispatcher {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  /**
+   * Handles one request. Throws {@link InvalidSendRequestError} (dead-letter),
+   * {@link AttemptInFlightError} / {@link DispatchStoppedError} (retry later), or a store/publish
+   * error (retry later); resolves once the result event is stored in JetStream.
+   */
+  async handle(request: SendRequested): Promise<void> {
+    const channel = validate(request);
+    const now = this.clock();
+    const doc: AttemptDoc = {
+      _id: attemptId(request.deliveryId, request.attempt),
+      deliveryId: request.deliveryId,
+      communicationId: request.communicationId,
+      attempt: request.attempt,
+      channel,
+      state: 'sending',
+      createdAt: now,
+    };
+    const log = this.deps.logger.child({
+      deliveryId: doc.deliveryId,
+      communicationId: doc.communicationId,
+      attempt: doc.attempt,
+      channel,
+    });
+    // Rendered (and the link signed) before the attempt is recorded: only the provider call lies
+    // between recording the attempt and its result.
+    const message = request.address.trim() === '' ? undefined : this.render(request, channel, now);
+    if (!(await this.deps.attempts.insert(doc))) {
+      await this.resume(doc._id, log);
+      return;
+    }
+    let result: AttemptResult;
+    try {
+      result =
+        message === undefined
+          ? {
+              state: 'not_sent',
+              provider: this.deps.provider.name,
+              reasonCode: 'invalid_address',
+              reasonText: 'no address for this channel',
+            }
+          : await this.send(message, now, log);
+    } catch (error) {
+      if (error instanceof DispatchStoppedError) await this.deps.attempts.release(doc._id);
+      throw error;
+    }
+    const finished = await this.deps.attempts.finish(doc, result, this.clock());
+    await this.publish(finished, log);
+  }
+
+  /** The attempt exists already: re-publish its result, or close it if its handler died mid-call. */
+  private async resume(id: string, log: Logger): Promise<void> {
+    const existing = await this.deps.attempts.get(id);
+    if (existing === null) throw new Error(`attempt ${id} was released meanwhile; retrying`);
+    if (isFinished(existing)) {
+      log.debug({ state: existing.state }, 'attempt already finished; publishing its result again');
+      await this.publish(existing, log);
+      return;
+    }
+    const now = this.clock();
+    if (now.getTime() - existing.createdAt.getTime() < this.deps.retry.staleAfterMs) {
+      throw new AttemptInFlightError(`attempt ${id} is being sent by another handler`);
+    }
+    // The provider may or may not have accepted it: never call it again, say so.
+    const finished = await this.deps.attempts.finish(
+      existing,
+      {
+        state: 'not_sent',
+        provider: this.deps.provider.name,
+        reasonCode: 'send_interrupted',
+        reasonText: SEND_INTERRUPTED_TEXT,
+      },
+      now,
+    );
+    log.warn({ state: finished.state }, 'attempt was interrupted during a provider call; not sending again');
+    await this.publish(finished, log);
+  }
+
+  private render(request: SendRequested, channel: ChannelName, now: Date): OutboundMessage {
+    const content = request.content ?? { title: '', emailSubject: '', emailBody: '', smsText: '' };
+    const ack = request.content?.acknowledgementRequested
+      ? this.deps.ackUrl(request.deliveryId, request.communicationId, now)
+      : undefined;
+    return {
+      ...renderMessage(channel, content, ack),
+      to: request.address,
+      deliveryId: request.deliveryId,
+      communicationId: request.communicationId,
+      attempt: request.attempt,
+    };
+  }
+
+  private async send(message: OutboundMessage, started: Date, log: Logger): Promise<AttemptResult> {
+    const provider = this.deps.provider.name;
+    const { retry } = this.deps;
+    const deadline = started.getTime() + retry.budgetMs;
+    for (let call = 1; ; call++) {
+      if (this.deps.signal.aborted) throw new DispatchStoppedError('dispatch is stopping');
+      const remaining = deadline - this.clock().getTime();
+      try {
+        const { providerMessageId } = await this.deps.provider.send(message, {
+          timeoutMs: Math.max(1, Math.min(retry.callTimeoutMs, remaining)),
+        });
+        log.debug({ provider, providerMessageId, calls: call }, 'sent');
+        return { state: 'sent', provider, providerMessageId };
+      } catch (error) {
+        if (error instanceof ProviderRejectedError) {
+          log.info({ provider, code: error.code, calls: call }, 'provider rejected the message');
+          return {
+            state: 'not_sent',
+            provider,
+            reasonCode: 'provider_rejected',
+            reasonText: error.text,
+            providerEventType: error.code,
+          };
+        }
+        if (!(error instanceof ProviderUnavailableError)) throw error;
+        const delay = retry.delayMs(call);
+        const timeLeft = deadline - this.clock().getTime() - delay;
+        if (call > retry.maxRetries || timeLeft < Math.min(1_000, retry.callTimeoutMs)) {
+          log.warn({ provider, kind: error.kind, calls: call }, 'provider unavailable; giving up');
+          return {
+            state: 'not_sent',
+            provider,
+            reasonCode: 'provider_unavailable',
+            reasonText: `${error.message} (after ${call} ${call === 1 ? 'try' : 'tries'})`,
+            providerEventType: error.kind,
+          };
+        }
+        log.debug({ provider, kind: error.kind, call, delay }, 'provider unavailable; retrying');
+        try {
+          await this.deps.sleep(delay, this.deps.signal);
+        } catch {
+          throw new DispatchStoppedError('dispatch is stopping');
+        }
+      }
+    }
+  }
+
+  private async publish(doc: FinishedAttempt, log: Logger): Promise<void> {
+    await this.deps.events.publish(attemptEvent(doc));
+    log.debug({ state: doc.state, reasonCode: doc.reasonCode }, 'result published');
+  }
+}
+
+function validate(request: SendRequested): ChannelName {
+  const problems: string[] = [];
+  if (!ID.test(request.deliveryId)) problems.push('delivery_id: must be a URL-safe ID');
+  if (!ID.test(request.communicationId)) problems.push('communication_id: must be a URL-safe ID');
+  if (!Number.isInteger(request.attempt) || request.attempt < 1) problems.push('attempt: must be 1 or more');
+  let channel: ChannelName | undefined;
+  if (request.channel === Channel.CHANNEL_EMAIL) channel = 'email';
+  else if (request.channel === Channel.CHANNEL_SMS) channel = 'sms';
+  else problems.push('channel: must be email or sms');
+  if (problems.length > 0 || channel === undefined) throw new InvalidSendRequestError(problems.join('; '));
+  return channel;
+}

@@ -1,0 +1,21 @@
+import type { DeliveryEvent } from '@dlr/contracts';
+import type { AttemptDoc, AttemptResult, FinishedAttempt } from './attempt.js';
+
+/** Storage of send attempts; every write is a single-document operation. */
+export interface AttemptStore {
+  /** Inserts a new attempt; false when one with the same `_id` already exists. */
+  insert(doc: AttemptDoc): Promise<boolean>;
+  get(id: string): Promise<AttemptDoc | null>;
+  /**
+   * Records the result of an attempt that is still `sending`, and returns the attempt as stored:
+   * ours, or — when someone else finished it first — theirs.
+   */
+  finish(doc: AttemptDoc, result: AttemptResult, finishedAt: Date): Promise<FinishedAttempt>;
+  /** Deletes an attempt that is still `sending` (used when we stop before the provider could accept it). */
+  release(id: string): Promise<void>;
+}
+
+/** Publishes dispatch's delivery events; resolves once JetStream stored the event. */
+export interface DeliveryEventPublisher {
+  publish(event: DeliveryEvent): Promise<void>;
+}

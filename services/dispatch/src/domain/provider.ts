@@ -1,0 +1,56 @@
+/** The channel of one outgoing message. */
+export type ChannelName = 'email' | 'sms';
+
+/** One rendered message, ready for a provider. `to` is personal data: never log it. */
+export interface OutboundMessage {
+  readonly channel: ChannelName;
+  readonly to: string;
+  /** Email only. */
+  readonly subject?: string;
+  readonly body: string;
+  readonly deliveryId: string;
+  readonly communicationId: string;
+  readonly attempt: number;
+}
+
+/** Per-call limits the caller imposes. */
+export interface SendOptions {
+  /** Give up on this call after this long (the adapter may have a shorter timeout of its own). */
+  readonly timeoutMs?: number;
+}
+
+/** An email/SMS provider. */
+export interface Provider {
+  /** Name used in events and attempts, e.g. "simulator". */
+  readonly name: string;
+  /**
+   * Hands one message to the provider. Resolves with the provider's message ID once it accepted it.
+   * Throws {@link ProviderRejectedError} when the provider refuses it (retrying cannot help) and
+   * {@link ProviderUnavailableError} when it could not answer (429, 5xx, network, timeout).
+   */
+  send(message: OutboundMessage, options?: SendOptions): Promise<{ providerMessageId: string }>;
+}
+
+/** The provider refused the message; `code` is its own error code and `text` its own words. */
+export class ProviderRejectedError extends Error {
+  override readonly name = 'ProviderRejectedError';
+  constructor(
+    readonly code: string,
+    readonly text: string,
+  ) {
+    super(`provider rejected the message (${code})`);
+  }
+}
+
+/** The provider could not be reached or asked us to come back later; `kind` is safe to log. */
+export class ProviderUnavailableError extends Error {
+  override readonly name = 'ProviderUnavailableError';
+  constructor(
+    /** e.g. "http_503", "http_429", "timeout", "network". */
+    readonly kind: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

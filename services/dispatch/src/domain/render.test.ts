@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ackUrl, renderMessage } from './render.js';
+
+const content = {
+  title: 'Flood warning',
+  emailSubject: 'Flood warning: move to higher ground',
+  emailBody: 'The river is rising.\nMove to higher ground now.\n',
+  smsText: 'Flood warning: move to higher ground now.',
+};
+const url = 'https://feedback.example/a/v1.k1.abc.def';
+
+describe('renderMessage', () => {
+  it('renders email with the acknowledge line after the body', () => {
+    expect(renderMessage('email', content, url)).toEqual({
+      channel: 'email',
+      subject: 'Flood warning: move to higher ground',
+      body: `The river is rising.\nMove to higher ground now.\n\nAcknowledge receipt: ${url}\n`,
+    });
+  });
+
+  it('renders SMS with " Ack: <url>" appended', () => {
+    expect(renderMessage('sms', content, url)).toEqual({
+      channel: 'sms',
+      body: `Flood warning: move to higher ground now. Ack: ${url}`,
+    });
+  });
+
+  it('leaves the content as it is without acknowledgement', () => {
+    expect(renderMessage('email', content, undefined)).toEqual({
+      channel: 'email',
+      subject: content.emailSubject,
+      body: content.emailBody,
+    });
+    expect(renderMessage('sms', content, undefined)).toEqual({ channel: 'sms', body: content.smsText });
+  });
+
+  it('falls back to the title for an empty email subject', () => {
+    expect(renderMessage('email', { ...content, emailSubject: '' }, undefined)).toMatchObject({
+      subject: 'Flood warning',
+    });
+  });
+});
+
+describe('ackUrl', () => {
+  it('joins base and token, ignoring trailing slashes', () => {
+    expect(ackUrl('https://f.example/', 'tok')).toBe('https://f.example/a/tok');
+    expect(ackUrl('https://f.example/base', 'tok')).toBe('https://f.example/base/a/tok');
+  });
+});
