@@ -1,0 +1,73 @@
+// Wires the reporting service: projections from NATS into MongoDB, and the reads over HTTP and gRPC.
+import { consumerConfigs, streamConfigs } from '@dlr/contracts';
+import {
+  createHttpServer,
+  type BuiltApp,
+  type ConsumerHandle,
+  type ConsumerSpec,
+  type MongoHandle,
+  type ServiceDeps,
+} from '@dlr/platform';
+import type { z } from 'zod';
+import { buildGrpcServer } from './adapters/grpc/server.js';
+import { registerRoutes } from './adapters/http/routes.js';
+import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
+import { Projector, startConsumers } from './adapters/nats/consumers.js';
+import type { configShape } from './config.js';
+import { KeyedLock } from './keyed-lock.js';
+import { ReportQueries } from './queries.js';
+
+/** Reporting's validated configuration. */
+export type Config = Readonly<z.output<z.ZodObject<typeof configShape>>> & {
+  readonly NATS_NAMESPACE: string;
+};
+
+/** Streams and consumers reporting needs (the whole topology, which is the same for every service). */
+export function topology(namespace: string): {
+  streams: ReturnType<typeof streamConfigs>;
+  consumers: ConsumerSpec[];
+} {
+  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
+}
+
+/** Creates reporting's indexes; idempotent. */
+export async function migrate(mongo: MongoHandle): Promise<void> {
+  await migrateRecords(mongo.db);
+}
+
+/** Builds the HTTP and gRPC servers and the consumers; listens on nothing and consumes nothing yet. */
+export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
+  const { config, logger, mongo, nats } = deps;
+  const repo = new RecordsRepository(mongo.db);
+  const queries = new ReportQueries(repo);
+  const projector = new Projector({ repo, lock: new KeyedLock(), logger });
+
+  const http = createHttpServer({
+    logger,
+    readiness: [
+      { name: 'mongodb', check: () => mongo.ping() },
+      { name: 'nats', check: () => nats.ping() },
+    ],
+  });
+  registerRoutes(http, queries);
+  const grpc = buildGrpcServer(queries, logger.child({ component: 'grpc' }));
+
+  let consumers: ConsumerHandle | undefined;
+  return {
+    http,
+    grpc,
+    start: async () => {
+      consumers = await startConsumers({
+        nats,
+        namespace: config.NATS_NAMESPACE,
+        projector,
+        concurrency: config.REPORTING_CONCURRENCY,
+        logger,
+      });
+    },
+    stopConsuming: async () => {
+      await consumers?.stop();
+      consumers = undefined;
+    },
+  };
+}

@@ -1,0 +1,255 @@
+// Test helpers: start reporting in-process against the real NATS + MongoDB-compatible server, publish
+// contract messages, and wait for conditions with a deadline (never sleeps for synchronization).
+import { randomBytes } from 'node:crypto';
+import type { DeliveryStatus } from '@dlr/contracts';
+import {
+  AddedDelivery,
+  Channel,
+  consumerNames,
+  DeliveryEvent,
+  EventSource,
+  RecipientsAdded,
+  streamNames,
+  subjects,
+  type DeliveryEventSource,
+} from '@dlr/contracts';
+import { connectMongo, connectNats, createLogger, publishDurable, startService, type NatsHandle } from '@dlr/platform';
+import { buildApp, configShape, migrate, topology } from '../src/index.js';
+
+/** Polls `fn` until it returns without throwing (its value) or the deadline passes (its last error). */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+/** A random lower-case suffix for database names, namespaces and IDs. */
+export function rand(n = 10): string {
+  return randomBytes(16).toString('hex').slice(0, n);
+}
+
+/** The servers the global setup started (or found). */
+export function infra(): { natsUrl: string; mongoUri: string } {
+  const natsUrl = process.env['NATS_URL'];
+  const mongoUri = process.env['MONGODB_URI'];
+  if (!natsUrl || !mongoUri) throw new Error('NATS_URL and MONGODB_URI must be set (by the vitest global setup)');
+  return { natsUrl, mongoUri };
+}
+
+export const silentLogger = createLogger('reporting-test', 'silent');
+
+/** A reporting service started in-process with its own database and namespace, and a NATS client. */
+export interface Harness {
+  readonly ns: string;
+  readonly db: string;
+  readonly httpUrl: string;
+  readonly grpcPort: number;
+  readonly nats: NatsHandle;
+  stop(): Promise<void>;
+}
+
+/** Starts reporting (HTTP and gRPC on free ports) plus a NATS client for publishing. */
+export async function startReporting(): Promise<Harness> {
+  const { natsUrl, mongoUri } = infra();
+  const ns = `t${rand(12)}`;
+  const db = `t_${rand(12)}`;
+  const service = await startService({
+    name: 'reporting',
+    shape: configShape,
+    topology,
+    migrate,
+    build: buildApp,
+    grpcPortKey: 'GRPC_PORT',
+    env: {
+      MONGODB_URI: mongoUri,
+      MONGODB_DB: db,
+      NATS_URL: natsUrl,
+      NATS_NAMESPACE: ns,
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      REPORTING_CONCURRENCY: '8',
+    },
+  });
+  const nats = await connectNats({ servers: natsUrl, name: 'reporting-test', logger: silentLogger });
+  return {
+    ns,
+    db,
+    httpUrl: service.httpUrl,
+    grpcPort: service.grpcPort ?? -1,
+    nats,
+    stop: async () => {
+      await service.stop();
+      for (const name of Object.values(streamNames(ns))) await nats.jsm.streams.delete(name).catch(() => undefined);
+      await nats.drain();
+      const mongo = await connectMongo({ uri: mongoUri, dbName: db, logger: silentLogger, appName: 'reporting-test' });
+      await mongo.db.dropDatabase();
+      await mongo.close();
+    },
+  };
+}
+
+/** Publishes a `RecipientsAdded` as communication would. */
+export async function publishRecipients(
+  h: Harness,
+  communicationId: string,
+  deliveries: { id: string; channel: 'email' | 'sms'; name: string; address: string }[],
+): Promise<void> {
+  const bytes = RecipientsAdded.encode(
+    RecipientsAdded.fromPartial({
+      communicationId,
+      occurredAt: new Date(),
+      deliveries: deliveries.map((d) =>
+        AddedDelivery.fromPartial({
+          deliveryId: d.id,
+          channel: d.channel === 'email' ? Channel.CHANNEL_EMAIL : Channel.CHANNEL_SMS,
+          recipientKey: `rk_${d.id}`,
+          recipientName: d.name,
+          address: d.address,
+        }),
+      ),
+    }),
+  ).finish();
+  await publishDurable(h.nats.js, subjects(h.ns).recipientsAdded, bytes, `ra:${communicationId}:${rand()}`);
+}
+
+const SOURCE: Record<DeliveryEventSource, EventSource> = {
+  dispatch: EventSource.EVENT_SOURCE_DISPATCH,
+  provider: EventSource.EVENT_SOURCE_PROVIDER,
+  feedback: EventSource.EVENT_SOURCE_FEEDBACK,
+};
+
+/** A delivery event to publish. */
+export interface TestEvent {
+  eventId: string;
+  deliveryId: string;
+  communicationId: string;
+  status: DeliveryStatus;
+  attempt: number;
+  source?: DeliveryEventSource;
+  reasonCode?: string;
+  reasonText?: string;
+  response?: string;
+  receivedAt?: Date;
+  channel?: Channel;
+}
+
+/** Encodes a delivery event. */
+export function encodeEvent(e: TestEvent): Uint8Array {
+  const source = e.source ?? 'provider';
+  return DeliveryEvent.encode(
+    DeliveryEvent.fromPartial({
+      eventId: e.eventId,
+      deliveryId: e.deliveryId,
+      communicationId: e.communicationId,
+      channel: e.channel ?? Channel.CHANNEL_EMAIL,
+      attempt: e.attempt,
+      status: e.status,
+      source: SOURCE[source],
+      provider: source === 'feedback' ? '' : 'simulator',
+      providerEventType: source === 'provider' ? 'delivered' : '',
+      reasonCode: e.reasonCode ?? '',
+      reasonText: e.reasonText ?? '',
+      response: e.response ?? '',
+      occurredAt: e.receivedAt ?? new Date(),
+      receivedAt: e.receivedAt ?? new Date(),
+    }),
+  ).finish();
+}
+
+/**
+ * Publishes a delivery event on its source's subject. `msgId` defaults to the event ID (as the
+ * publishers do); pass another to get a duplicate past JetStream's own dedupe.
+ */
+export async function publishEvent(h: Harness, e: TestEvent, msgId = e.eventId): Promise<void> {
+  await publishDurable(h.nats.js, subjects(h.ns).deliveryEvent(e.source ?? 'provider'), encodeEvent(e), msgId);
+}
+
+/** Resolves once both reporting consumers have handled (acked or dead-lettered) everything published. */
+export async function settled(h: Harness): Promise<void> {
+  const streams = streamNames(h.ns);
+  await eventually(async () => {
+    for (const [stream, durable] of [
+      [streams.communication, consumerNames.reportingRecipients],
+      [streams.delivery, consumerNames.reportingEvents],
+    ] as const) {
+      const info = await h.nats.jsm.consumers.info(stream, durable);
+      if (info.num_pending !== 0 || info.num_ack_pending !== 0 || info.num_redelivered !== 0) {
+        throw new Error(`${durable}: ${info.num_pending} pending, ${info.num_ack_pending} unacked`);
+      }
+    }
+  });
+}
+
+/** A record as the REST API returns it. */
+export interface RecordJson {
+  id: string;
+  communicationId?: string;
+  channel: 'email' | 'sms' | null;
+  recipientName: string;
+  address: string;
+  status: string;
+  statusLabel: string;
+  response: string;
+  reasonCode: string;
+  reasonText: string;
+  attempt: number;
+  updatedAt: string;
+}
+
+/** Body of `GET /api/v1/communications/:id/delivery-records`. */
+export interface ListJson {
+  communicationId: string;
+  total: number;
+  counts: Record<string, number>;
+  records: RecordJson[];
+  nextCursor: string | null;
+}
+
+/** Body of `GET /api/v1/delivery-records/:id`. */
+export interface DetailJson {
+  record: RecordJson;
+  timeline: {
+    eventId: string;
+    status: string;
+    statusLabel: string;
+    source: string;
+    attempt: number;
+    receivedAt: string;
+  }[];
+}
+
+/** Body of an error response. */
+export interface ErrorJson {
+  error: string;
+  message: string;
+}
+
+/** GETs JSON from the service. */
+export async function getJson<T>(h: Harness, path: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${h.httpUrl}${path}`);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** The ten counts with the given ones set and the rest zero. */
+export function counts(nonZero: Record<string, number>): Record<string, number> {
+  const all: Record<string, number> = {
+    pending: 0,
+    sent: 0,
+    not_sent: 0,
+    bounced_temporarily: 0,
+    delivered: 0,
+    read: 0,
+    failed: 0,
+    acknowledged: 0,
+    responded: 0,
+    opted_out: 0,
+  };
+  return { ...all, ...nonZero };
+}
