@@ -10,7 +10,8 @@ const say = (line: string) => process.stdout.write(`[demo] ${line}\n`);
 
 async function main(): Promise<void> {
   const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI) throw new Error('NATS_URL and MONGODB_URI must be set (run `npm run demo`, which provides them)');
+  if (!NATS_URL || !MONGODB_URI)
+    throw new Error('NATS_URL and MONGODB_URI must be set (run `npm run demo`, which provides them)');
   const logDir = join(REPO_ROOT, '.dlr', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   say(`starting the five services and the provider simulator (logs in ${logDir})`);
   const system = await startSystem({ natsUrl: NATS_URL, mongoUri: MONGODB_URI, namespace: 'dlr', logDir, log: say });
@@ -20,7 +21,11 @@ async function main(): Promise<void> {
     stopping = true;
     say(`${signal}: stopping every process`);
     const codes = await system.stop();
-    say(`stopped: ${Object.entries(codes).map(([n, c]) => `${n}=${c ?? 'signal'}`).join(' ')}`);
+    say(
+      `stopped: ${Object.entries(codes)
+        .map(([n, c]) => `${n}=${c ?? 'signal'}`)
+        .join(' ')}`,
+    );
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -30,7 +35,8 @@ async function main(): Promise<void> {
   const { communication } = await api.create({
     title: 'Demo: flood warning for the river district',
     emailSubject: 'Flood warning: move to higher ground now',
-    emailBody: 'The river is expected to peak tonight. Move to higher ground now and follow directions from emergency services.',
+    emailBody:
+      'The river is expected to peak tonight. Move to higher ground now and follow directions from emergency services.',
     smsText: 'FLOOD WARNING: move to higher ground now. Follow directions from emergency services.',
     channels: [Channel.CHANNEL_EMAIL, Channel.CHANNEL_SMS],
     acknowledgementRequested: true,
@@ -41,7 +47,12 @@ async function main(): Promise<void> {
     const n = String(i + 1).padStart(4, '0');
     // A few addresses the simulator refuses, so Not Sent shows too; the rest get random outcomes.
     const email = i % 50 === 7 ? `reject.resident${n}@example.org` : `resident${n}@example.org`;
-    return { externalId: `resident-${n}`, name: `Resident ${n}`, email, phone: i % 3 === 0 ? `+614000${n.padStart(5, '0')}` : '' };
+    return {
+      externalId: `resident-${n}`,
+      name: `Resident ${n}`,
+      email,
+      phone: i % 3 === 0 ? `+614000${n.padStart(5, '0')}` : '',
+    };
   });
   for (let i = 0; i < recipients.length; i += 100) {
     const batch = recipients.slice(i, i + 100);

@@ -24,7 +24,12 @@ interface ListView {
 let system: RunningSystem;
 let api: CommunicationApi;
 
-async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -41,15 +46,19 @@ async function getJson<T>(url: string, headers: Record<string, string> = {}): Pr
   return (await res.json()) as T;
 }
 
-const list = (id: string) => getJson<ListView>(`${system.reportingUrl}/api/v1/communications/${id}/delivery-records?limit=1000`);
+const list = (id: string) =>
+  getJson<ListView>(`${system.reportingUrl}/api/v1/communications/${id}/delivery-records?limit=1000`);
 
 beforeAll(async () => {
   const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI) throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
+  if (!NATS_URL || !MONGODB_URI)
+    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
   system = await startSystem({
     natsUrl: NATS_URL,
     mongoUri: MONGODB_URI,
-    namespace: uniqueName('e2e').toLowerCase().replace(/[^a-z0-9-]/g, ''),
+    namespace: uniqueName('e2e')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, ''),
     logDir: mkdtempSync(join(tmpdir(), 'dlr-e2e-')),
     simulatorDelayMs: 300,
     log: () => undefined,
@@ -89,13 +98,21 @@ describe('the whole delivery loop, five services as separate processes', () => {
     const added = await api.addRecipients({ communicationId: id, recipients });
     expect(added.createdCount).toBe(10);
 
-    const pending = await eventually('10 Pending records', () => list(id), (v) => v.total === 10);
+    const pending = await eventually(
+      '10 Pending records',
+      () => list(id),
+      (v) => v.total === 10,
+    );
     expect(pending.counts.pending).toBe(10);
     expect(pending.records.every((r) => r.statusLabel === 'Pending')).toBe(true);
 
     await api.send({ communicationId: id });
 
-    const final = await eventually('every record to settle', () => list(id), (v) => v.counts.pending === 0 && v.counts.sent === 0);
+    const final = await eventually(
+      'every record to settle',
+      () => list(id),
+      (v) => v.counts.pending === 0 && v.counts.sent === 0,
+    );
     expect(final.counts).toMatchObject({
       pending: 0,
       sent: 0,
@@ -105,14 +122,17 @@ describe('the whole delivery loop, five services as separate processes', () => {
       not_sent: 2,
       acknowledged: 0,
     });
-    const byName = (name: string, channel: string) => final.records.find((r) => r.recipientName === name && r.channel === channel)!;
+    const byName = (name: string, channel: string) =>
+      final.records.find((r) => r.recipientName === name && r.channel === channel)!;
     expect(byName('Cat', 'email').statusLabel).toBe('Bounced Temporarily');
     expect(byName('Dan', 'sms').statusLabel).toBe('Failed');
     expect(byName('Eve', 'email')).toMatchObject({ statusLabel: 'Not Sent', reasonCode: 'provider_rejected' });
 
     // A delivered record went through Sent on its way: its timeline has both events.
     const ann = byName('Ann', 'email');
-    const detail = await getJson<{ timeline: { status: string }[] }>(`${system.reportingUrl}/api/v1/delivery-records/${ann.id}`);
+    const detail = await getJson<{ timeline: { status: string }[] }>(
+      `${system.reportingUrl}/api/v1/delivery-records/${ann.id}`,
+    );
     expect(detail.timeline.map((e) => e.status)).toEqual(expect.arrayContaining(['sent', 'delivered']));
 
     // The recipient's acknowledge link, as the provider delivered it.
@@ -129,12 +149,29 @@ describe('the whole delivery loop, five services as separate processes', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<button');
     expect(byName('Ann', 'email').status).toBe('delivered');
-    const confirm = await fetch(link!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    const confirm = await fetch(link!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
     expect(confirm.status).toBe(200);
 
-    const acked = await eventually('the acknowledgement', () => list(id), (v) => v.counts.acknowledged === 1);
-    expect(acked.counts).toMatchObject({ delivered: 3, acknowledged: 1, bounced_temporarily: 2, failed: 2, not_sent: 2 });
-    expect(acked.records.find((r) => r.id === ann.id)).toMatchObject({ statusLabel: 'Acknowledged', response: 'Acknowledged' });
+    const acked = await eventually(
+      'the acknowledgement',
+      () => list(id),
+      (v) => v.counts.acknowledged === 1,
+    );
+    expect(acked.counts).toMatchObject({
+      delivered: 3,
+      acknowledged: 1,
+      bounced_temporarily: 2,
+      failed: 2,
+      not_sent: 2,
+    });
+    expect(acked.records.find((r) => r.id === ann.id)).toMatchObject({
+      statusLabel: 'Acknowledged',
+      response: 'Acknowledged',
+    });
     expect(Object.values(acked.counts).reduce((a, b) => a + b, 0)).toBe(10);
   });
 });
