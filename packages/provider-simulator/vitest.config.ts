@@ -1,10 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { testConfig } from '../../vitest.shared.js';
 
-const conditions = ['source', 'node', 'import', 'default'];
-
-export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions } },
-  // No NATS or MongoDB here: the simulator and its tests use HTTP only, so no globalSetup.
-  test: { testTimeout: 30_000, hookTimeout: 60_000 },
-});
+// No NATS or MongoDB here: the simulator and its tests use HTTP only.
+export default testConfig({ dir: import.meta.dirname, infra: false });

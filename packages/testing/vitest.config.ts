@@ -1,23 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { testConfig } from '../../vitest.shared.js';
 
-// Workspace packages export `"source": "./src/index.ts"`; resolve that before dist/ so tests run without a build.
-// Vite 8 (used by vitest 4) takes conditions per environment: tests run in the server ('ssr') environment, whose
-// defaults are ['module', 'node', 'development|production']; the client defaults add 'browser'.
-const serverConditions = ['source', 'module', 'node', 'development|production'];
-const clientConditions = ['source', 'module', 'browser', 'development|production'];
-
-export default defineConfig({
-  resolve: { conditions: clientConditions },
-  ssr: { resolve: { conditions: serverConditions } },
-  test: {
-    // First run on a fresh machine builds nats-server and FerretDB with `go` (minutes).
-    testTimeout: 120_000,
-    hookTimeout: 600_000,
+export default testConfig(
+  // The first run on a fresh machine builds nats-server and FerretDB with `go` (minutes).
+  { dir: import.meta.dirname, infra: false, testTimeout: 120_000 },
+  {
     projects: [
-      {
-        extends: true,
-        test: { name: 'infra', include: ['test/*.test.ts'] },
-      },
+      { extends: true, test: { name: 'infra', include: ['test/*.test.ts'] } },
       {
         // Checks the globalSetup that other packages use, by its package specifier, in both pools.
         extends: true,
@@ -39,4 +27,4 @@ export default defineConfig({
       },
     ],
   },
-});
+);

@@ -1,13 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { testConfig } from '../../vitest.shared.js';
 
-const conditions = ['source', 'node', 'import', 'default'];
-
-export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions } },
-  test: {
-    globalSetup: ['../../packages/testing/src/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 600_000,
-  },
-});
+export default testConfig({ dir: import.meta.dirname, infra: true });

@@ -1,7 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { testConfig } from '../../vitest.shared.js';
 
-export default defineConfig({
-  resolve: { conditions: ['source', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'] } },
-  test: { globalSetup: ['../../packages/testing/src/global-setup.ts'], testTimeout: 30_000, hookTimeout: 120_000 },
-});
+export default testConfig({ dir: import.meta.dirname, infra: true });
