@@ -125,6 +125,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       PROVIDER_CALLBACK_URL: url('provider-callback'),
       FEEDBACK_BASE_URL: url('feedback-link'),
       LINK_SIGNING_KEYS: linkKeys,
+      DISPATCH_CONCURRENCY: process.env.DISPATCH_CONCURRENCY ?? '8',
     },
   };
 
