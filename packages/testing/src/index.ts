@@ -23,3 +23,4 @@ export {
   type StartSystemOptions,
   type SystemProcessName,
 } from './system.js';
+export { eventually, isolation, messageCount, storedEvents } from './helpers.js';

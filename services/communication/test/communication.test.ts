@@ -1,49 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Channel,
-  type AddRecipientsRequest,
-  type AddRecipientsResponse,
-  type CreateCommunicationRequest,
-  type CreateCommunicationResponse,
-  type GetCommunicationRequest,
-  type GetCommunicationResponse,
-  type SendCommunicationRequest,
-  type SendCommunicationResponse,
-  CommunicationServiceClient,
-  CommunicationState,
-  RecipientsAdded,
-  SendRequested,
-  streamNames,
-  subjects,
-} from '@dlr/contracts';
+import { Channel, CommunicationState, RecipientsAdded, SendRequested, streamNames, subjects } from '@dlr/contracts';
 import { startService, type RunningService } from '@dlr/platform';
+import { communicationClient, type CommunicationApi } from '@dlr/testing';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 let service: RunningService<unknown>;
-let client: CommunicationServiceClient;
+let api: CommunicationApi;
 let nc: NatsConnection;
-
-type Callback<Res> = (e: ServiceError | null, r: Res) => void;
-function call<Req, Res>(method: (req: Req, md: Metadata, cb: Callback<Res>) => unknown, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, req, new Metadata(), (e: ServiceError | null, r: Res) => (e ? reject(e) : resolve(r)));
-  });
-}
-const api = {
-  create: (r: CreateCommunicationRequest) =>
-    call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client), r),
-  get: (r: GetCommunicationRequest) =>
-    call<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client), r),
-  add: (r: AddRecipientsRequest) =>
-    call<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client), r),
-  send: (r: SendCommunicationRequest) =>
-    call<SendCommunicationRequest, SendCommunicationResponse>(client.sendCommunication.bind(client), r),
-};
 
 async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
   try {
@@ -95,12 +63,12 @@ beforeAll(async () => {
       LOG_LEVEL: 'silent',
     },
   });
-  client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure());
+  api = communicationClient(`127.0.0.1:${service.grpcPort}`);
   nc = await connect({ servers: NATS_URL });
 });
 
 afterAll(async () => {
-  client?.close();
+  api?.close();
   await nc?.close();
   await service?.stop();
 });
@@ -142,14 +110,17 @@ describe('communication service over gRPC', () => {
       { externalId: 'r-3', name: 'Cat', email: '', phone: '+61400000003' },
     ];
     const bad = await grpcError(
-      api.add({ communicationId: id, recipients: [...rows, { externalId: '', name: 'X', email: 'x', phone: '' }] }),
+      api.addRecipients({
+        communicationId: id,
+        recipients: [...rows, { externalId: '', name: 'X', email: 'x', phone: '' }],
+      }),
     );
     expect(bad.code).toBe(status.INVALID_ARGUMENT);
     expect(bad.details).toContain('recipients[3].email: not a valid email address');
 
-    const first = await api.add({ communicationId: id, recipients: rows });
+    const first = await api.addRecipients({ communicationId: id, recipients: rows });
     expect(first.createdCount).toBe(4);
-    const again = await api.add({ communicationId: id, recipients: rows });
+    const again = await api.addRecipients({ communicationId: id, recipients: rows });
     expect(again.createdCount).toBe(0);
     expect(again.deliveries.map((d) => d.deliveryId)).toEqual(first.deliveries.map((d) => d.deliveryId));
     expect((await api.get({ id })).communication!.deliveryCount).toBe(4);
@@ -182,7 +153,7 @@ describe('communication service over gRPC', () => {
     }
     expect(state).toBe(CommunicationState.COMMUNICATION_STATE_SENT);
 
-    const late = await grpcError(api.add({ communicationId: id, recipients: rows }));
+    const late = await grpcError(api.addRecipients({ communicationId: id, recipients: rows }));
     expect(late.code).toBe(status.FAILED_PRECONDITION);
   });
 });

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { DeliveryEvent, streamNames } from '@dlr/contracts';
+import type { JetStreamManager } from '@nats-io/jetstream';
+
+/**
+ * Polls `fn` until it returns without throwing (e.g. an `expect` inside), or rethrows its last
+ * error after `timeoutMs`. For asynchronous outcomes, instead of sleeping.
+ */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Per-test-file isolation on shared servers: a database name and a NATS namespace of its own. */
+export function isolation(prefix: string): { db: string; namespace: string } {
+  const suffix = randomBytes(6).toString('hex');
+  const p = prefix.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return { db: `t_${p}_${suffix}`, namespace: `t${p}${suffix}` };
+}
+
+/** How many messages the namespace's delivery stream holds on `subject`. */
+export async function messageCount(jsm: JetStreamManager, namespace: string, subject: string): Promise<number> {
+  const info = await jsm.streams.info(streamNames(namespace).delivery, { subjects_filter: subject });
+  return info.state.subjects?.[subject] ?? 0;
+}
+
+/** Every DeliveryEvent stored on `subject` in the namespace's delivery stream, with its Nats-Msg-Id, oldest first. */
+export async function storedEvents(
+  jsm: JetStreamManager,
+  namespace: string,
+  subject: string,
+): Promise<{ msgId: string; event: DeliveryEvent; bytes: Uint8Array }[]> {
+  const stream = streamNames(namespace).delivery;
+  const { state } = await jsm.streams.info(stream);
+  const out: { msgId: string; event: DeliveryEvent; bytes: Uint8Array }[] = [];
+  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+    const msg = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (!msg || msg.subject !== subject) continue;
+    out.push({ msgId: msg.header.get('Nats-Msg-Id'), event: DeliveryEvent.decode(msg.data), bytes: msg.data });
+  }
+  return out;
+}
