@@ -18,9 +18,18 @@ export const baseConfigShape = {
   HTTP_PORT: port(8080),
 } as const;
 
-/** A TCP port variable with a default; 0 asks the OS for a free port. */
+/**
+ * A TCP port variable with a default; 0 asks the OS for a free port. Only decimal digits are
+ * accepted: `Number()` would read " " as 0 (a random port) and "0x50" or "1e3" as numbers.
+ */
 export function port(defaultValue: number) {
-  return z.coerce.number().int().min(0).max(65535).default(defaultValue);
+  const message = 'must be a port number from 0 to 65535';
+  return z
+    .string()
+    .regex(/^\d{1,5}$/, message)
+    .transform(Number)
+    .pipe(z.number().int().max(65535, message))
+    .default(defaultValue);
 }
 
 /** A boolean variable written as true/false/1/0. */

@@ -35,7 +35,8 @@ export function httpError(error: unknown): {
       body: { error: error.code, message: error.message, ...(error.details.length ? { details: error.details } : {}) },
     };
   }
-  const fastifyError = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+  // `throw undefined` / `throw null` reach here too: read them as an error without fields.
+  const fastifyError = (error ?? {}) as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
     const status = fastifyError.statusCode;
     const code =

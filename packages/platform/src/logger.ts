@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -24,15 +24,19 @@ export const REDACTED_KEYS = [
   'signature',
 ] as const;
 
-/** Creates the service's root logger (JSON to stdout, ISO time, personal data redacted). */
-export function createLogger(service: string, level: string): Logger {
+/**
+ * Creates the service's root logger (JSON to stdout, ISO time, personal data redacted).
+ * `destination` replaces stdout; tests use it to read what was logged.
+ */
+export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]);
   // No pino `name` option: `name` is a redacted key (a person's name), the service goes in `service`.
-  return pino({
+  const options: LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
-  });
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectMongo, ensureIndexes, isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
+import { closedPort, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
+
+const dbName = `t_${randomSuffix()}`;
+let mongo: MongoHandle;
+
+beforeAll(async () => {
+  mongo = await connectMongo({ uri: infraUrls().mongoUri, dbName, logger: memoryLogger().logger, appName: 'test' });
+});
+
+afterAll(async () => {
+  await mongo?.db.dropDatabase();
+  await mongo?.close();
+});
+
+describe('connectMongo', () => {
+  it('connects to the configured database and answers ping', async () => {
+    expect(mongo.db.databaseName).toBe(dbName);
+    await expect(mongo.ping()).resolves.toBeUndefined();
+    await mongo.db.collection('things').insertOne({ _id: 'x' as never, n: 1 });
+    expect(await mongo.db.collection('things').countDocuments()).toBe(1);
+  });
+
+  it('fails with an UnavailableError naming host:port, never the password, when nothing listens', async () => {
+    const port = await closedPort();
+    const { logger, raw } = memoryLogger();
+    const started = Date.now();
+    const error: unknown = await connectMongo({
+      uri: `mongodb://user:s3cretpw@127.0.0.1:${port}/`,
+      dbName,
+      logger,
+      appName: 'test',
+      attempts: 2,
+    }).then(
+      () => new Error('connected to a closed port'),
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnavailableError);
+    const message = (error as UnavailableError).message;
+    expect(message).toContain(`127.0.0.1:${port}`);
+    expect(message).toContain('MONGODB_URI');
+    expect(message).not.toContain('s3cretpw');
+    expect(message).not.toContain('user:');
+    // The retry warning names the host too, without the credentials.
+    expect(raw()).toContain('MongoDB not reachable yet; retrying');
+    expect(raw()).not.toContain('s3cretpw');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe('ensureIndexes / isDuplicateKeyError', () => {
+  it('creates a unique index idempotently and recognises duplicate-key errors', async () => {
+    const index = { key: { deliveryId: 1 }, name: 'deliveryId_unique', unique: true };
+    await ensureIndexes(mongo.db, 'records', [index]);
+    await ensureIndexes(mongo.db, 'records', [index]);
+    await ensureIndexes(mongo.db, 'records', []);
+    const names = (await mongo.db.collection('records').indexes()).map((i) => i.name);
+    expect(names).toContain('deliveryId_unique');
+
+    await mongo.db.collection('records').insertOne({ deliveryId: 'd_1' });
+    const single = await mongo.db
+      .collection('records')
+      .insertOne({ deliveryId: 'd_1' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isDuplicateKeyError(single)).toBe(true);
+
+    const bulk = await mongo.db
+      .collection('records')
+      .insertMany([{ deliveryId: 'd_1' }, { deliveryId: 'd_2' }], { ordered: false })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isDuplicateKeyError(bulk)).toBe(true);
+    expect(await mongo.db.collection('records').countDocuments()).toBe(2);
+
+    expect(isDuplicateKeyError(new Error('E11000 in text only'))).toBe(false);
+    expect(isDuplicateKeyError(undefined)).toBe(false);
+    expect(isDuplicateKeyError({ writeErrors: [{ code: 11000 }, { code: 121 }] })).toBe(false);
+  });
+});

@@ -1,0 +1,296 @@
+import { AckPolicy } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connectNats,
+  ensureTopology,
+  PoisonMessageError,
+  publishDurable,
+  runConsumer,
+  UnavailableError,
+  type ConsumerHandle,
+  type MessageContext,
+  type NatsHandle,
+} from '@dlr/platform';
+import { closedPort, eventually, gate, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
+
+const suffix = randomSuffix();
+/** Subject prefix of this file's work stream. */
+const prefix = `pt${suffix}`;
+const STREAM = `PT_${suffix}`;
+/** Streams created by the topology tests (their subjects start with a different token). */
+const TOPO_STREAM = `PTT_${suffix}`;
+const OTHER_STREAM = `PTO_${suffix}`;
+
+const { logger } = memoryLogger();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let nats: NatsHandle;
+
+beforeAll(async () => {
+  nats = await connectNats({ servers: infraUrls().natsUrl, name: 'platform-nats-test', logger });
+  await nats.jsm.streams.add({ name: STREAM, subjects: [`${prefix}.>`] });
+});
+
+afterAll(async () => {
+  if (!nats) return;
+  for (const name of [STREAM, TOPO_STREAM, OTHER_STREAM]) await nats.jsm.streams.delete(name).catch(() => false);
+  await nats.drain();
+});
+
+describe('connectNats', () => {
+  it('connects with JetStream and answers ping', async () => {
+    await expect(nats.ping()).resolves.toBeUndefined();
+    expect(nats.nc.isClosed()).toBe(false);
+  });
+
+  it('fails with an UnavailableError naming the server and NATS_URL when nothing listens', async () => {
+    const port = await closedPort();
+    const error: unknown = await connectNats({
+      servers: `nats://127.0.0.1:${port}`,
+      name: 'closed',
+      logger: memoryLogger().logger,
+      attempts: 2,
+    }).then(
+      (handle) => handle.drain().then(() => new Error('connected to a closed port')),
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnavailableError);
+    const message = (error as UnavailableError).message;
+    expect(message).toContain(`127.0.0.1:${port}`);
+    expect(message).toContain('NATS_URL');
+  });
+});
+
+describe('ensureTopology', () => {
+  const stream = (maxAgeMs: number) => ({
+    name: TOPO_STREAM,
+    subjects: [`${prefix}t.>`],
+    max_age: nanos(maxAgeMs),
+    duplicate_window: nanos(60_000),
+  });
+  const consumer = (maxDeliver: number) => ({
+    stream: TOPO_STREAM,
+    config: {
+      durable_name: 'topo_consumer',
+      filter_subject: `${prefix}t.events`,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(30_000),
+      max_deliver: maxDeliver,
+    },
+  });
+
+  it('creates streams and consumers, can run again without change or data loss, and applies updates', async () => {
+    const other = { name: OTHER_STREAM, subjects: [`${prefix}o.>`] };
+    await ensureTopology(nats.jsm, [stream(3_600_000), other], [consumer(5)]);
+    await publishDurable(nats.js, `${prefix}t.events`, encoder.encode('kept'), `topo-${suffix}`);
+
+    await ensureTopology(nats.jsm, [stream(3_600_000), other], [consumer(5)]);
+    const info = await nats.jsm.streams.info(TOPO_STREAM);
+    expect(info.config.subjects).toEqual([`${prefix}t.>`]);
+    expect(info.config.max_age).toBe(nanos(3_600_000));
+    expect(info.state.messages).toBe(1);
+    expect((await nats.jsm.streams.info(OTHER_STREAM)).config.subjects).toEqual([`${prefix}o.>`]);
+    const consumers = [];
+    for await (const c of nats.jsm.consumers.list(TOPO_STREAM)) consumers.push(c);
+    expect(consumers.map((c) => c.name)).toEqual(['topo_consumer']);
+    expect(consumers[0]!.config.max_deliver).toBe(5);
+    expect(consumers[0]!.num_pending).toBe(1);
+
+    await ensureTopology(nats.jsm, [stream(7_200_000), other], [consumer(7)]);
+    const updated = await nats.jsm.streams.info(TOPO_STREAM);
+    expect(updated.config.max_age).toBe(nanos(7_200_000));
+    expect(updated.state.messages).toBe(1);
+    const c = await nats.jsm.consumers.info(TOPO_STREAM, 'topo_consumer');
+    expect(c.config.max_deliver).toBe(7);
+    expect(c.num_pending).toBe(1);
+  });
+});
+
+describe('publishDurable', () => {
+  it('stores a message once per msgId and reports the repeat as a duplicate', async () => {
+    const subject = `${prefix}.dedupe`;
+    const msgId = `dispatch:d_${suffix}:1:sent`;
+    const first = await publishDurable(nats.js, subject, encoder.encode('one'), msgId, { 'Dlr-Test': 'yes' });
+    const second = await publishDurable(nats.js, subject, encoder.encode('one again'), msgId);
+    expect(first.stream).toBe(STREAM);
+    expect(first.duplicate).toBe(false);
+    expect(second.duplicate).toBe(true);
+    expect(second.seq).toBe(first.seq);
+    const third = await publishDurable(nats.js, subject, encoder.encode('two'), `${msgId}-other`);
+    expect(third.duplicate).toBe(false);
+
+    const stored = await nats.jsm.streams.getMessage(STREAM, { seq: first.seq });
+    expect(decoder.decode(stored!.data)).toBe('one');
+    expect(stored!.header.get('Nats-Msg-Id')).toBe(msgId);
+    expect(stored!.header.get('Dlr-Test')).toBe('yes');
+    const info = await nats.jsm.streams.info(STREAM, { subjects_filter: subject });
+    expect(info.state.subjects?.[subject]).toBe(2);
+  });
+});
+
+describe('runConsumer', () => {
+  const running: ConsumerHandle[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((h) => h.stop()));
+  });
+
+  /** A durable consumer of its own work subject; the handler decides by deliveryCount. */
+  async function setup(name: string) {
+    const work = `${prefix}.work.${name}`;
+    const dlq = `${prefix}.dlq.${name}`;
+    await nats.jsm.consumers.add(STREAM, {
+      durable_name: name,
+      filter_subject: work,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(30_000),
+      max_deliver: -1,
+    });
+    const start = async (
+      handle: (message: string, ctx: MessageContext) => Promise<void>,
+      options: { maxDeliver?: number; decode?: (data: Uint8Array) => string; concurrency?: number } = {},
+    ) => {
+      const h = await runConsumer({
+        js: nats.js,
+        stream: STREAM,
+        durable: name,
+        decode: options.decode ?? ((data) => decoder.decode(data)),
+        handle,
+        deadLetterSubject: dlq,
+        maxDeliver: options.maxDeliver ?? 3,
+        concurrency: options.concurrency ?? 4,
+        logger,
+      });
+      running.push(h);
+      return h;
+    };
+    const publish = (text: string, id = `${name}:${text}`) => publishDurable(nats.js, work, encoder.encode(text), id);
+    const info = () => nats.jsm.consumers.info(STREAM, name);
+    const deadLetter = () => nats.jsm.streams.getMessage(STREAM, { last_by_subj: dlq });
+    const settled = () =>
+      eventually(
+        async () => {
+          const i = await info();
+          return i.num_pending === 0 && i.num_ack_pending === 0 ? i : undefined;
+        },
+        10_000,
+        `consumer ${name} settled`,
+      );
+    return { work, dlq, start, publish, info, deadLetter, settled };
+  }
+
+  it('acks messages the handler accepts', async () => {
+    const c = await setup('ok');
+    const seen: string[] = [];
+    await c.start(async (message) => void seen.push(message));
+    for (const text of ['a', 'b', 'c']) await c.publish(text);
+    const info = await c.settled();
+    expect(seen.sort()).toEqual(['a', 'b', 'c']);
+    expect(info.num_redelivered).toBe(0);
+    expect(await c.deadLetter()).toBeNull();
+  });
+
+  it('redelivers after a failure and acks when the second delivery succeeds', async () => {
+    const c = await setup('retry');
+    const deliveries: number[] = [];
+    await c.start(async (message, ctx) => {
+      expect(message).toBe('flaky');
+      expect(ctx.subject).toBe(c.work);
+      deliveries.push(ctx.deliveryCount);
+      if (ctx.deliveryCount === 1) throw new Error('temporarily down');
+    });
+    const ack = await c.publish('flaky');
+    await c.settled();
+    expect(deliveries).toEqual([1, 2]);
+    expect((await c.info()).delivered.stream_seq).toBe(ack.seq);
+    expect(await c.deadLetter()).toBeNull();
+  });
+
+  it('dead-letters a message after maxDeliver failed deliveries, with the original payload', async () => {
+    const c = await setup('dead');
+    const deliveries: number[] = [];
+    await c.start(
+      async (_message, ctx) => {
+        deliveries.push(ctx.deliveryCount);
+        throw new Error('always broken');
+      },
+      { maxDeliver: 3 },
+    );
+    const ack = await c.publish('doomed payload');
+    const dead = await eventually(() => c.deadLetter().then((m) => m ?? undefined), 10_000, 'dead letter');
+    expect(decoder.decode(dead.data)).toBe('doomed payload');
+    expect(dead.header.get('Dlr-Original-Subject')).toBe(c.work);
+    expect(dead.header.get('Dlr-Reason')).toBe('Error: always broken');
+    expect(dead.header.get('Dlr-Original-Stream-Seq')).toBe(String(ack.seq));
+    expect(dead.header.get('Dlr-Consumer')).toBe('dead');
+    await c.settled();
+    expect(deliveries).toEqual([1, 2, 3]);
+  });
+
+  it('dead-letters a PoisonMessageError at once', async () => {
+    const c = await setup('poison');
+    let calls = 0;
+    await c.start(async () => {
+      calls++;
+      throw new PoisonMessageError('unknown event type');
+    });
+    await c.publish('poison');
+    const dead = await eventually(() => c.deadLetter().then((m) => m ?? undefined), 10_000, 'dead letter');
+    expect(dead.header.get('Dlr-Reason')).toBe('PoisonMessageError: unknown event type');
+    await c.settled();
+    expect(calls).toBe(1);
+  });
+
+  it('dead-letters an undecodable payload at once without calling the handler', async () => {
+    const c = await setup('undecodable');
+    let calls = 0;
+    await c.start(
+      async () => {
+        calls++;
+      },
+      {
+        decode: (data) => {
+          const text = decoder.decode(data);
+          if (text.startsWith('garbage')) throw new Error('invalid wire type');
+          return text;
+        },
+      },
+    );
+    await c.publish('garbage \u0000\u0001');
+    const dead = await eventually(() => c.deadLetter().then((m) => m ?? undefined), 10_000, 'dead letter');
+    expect(decoder.decode(dead.data)).toBe('garbage \u0000\u0001');
+    expect(dead.header.get('Dlr-Original-Subject')).toBe(c.work);
+    expect(dead.header.get('Dlr-Reason')).toMatch(/^undecodable payload: .*invalid wire type/);
+    const info = await c.settled();
+    expect(info.num_redelivered).toBe(0);
+    expect(calls).toBe(0);
+  });
+
+  it('stop() waits for an in-flight handler to finish, and nothing is consumed afterwards', async () => {
+    const c = await setup('stopping');
+    const order: string[] = [];
+    const release = gate();
+    const started = gate();
+    let calls = 0;
+    const handle = await c.start(async () => {
+      calls++;
+      started.open();
+      await release.promise;
+      order.push('handler finished');
+    });
+    await c.publish('slow');
+    await started.promise;
+    const stopping = handle.stop().then(() => order.push('stopped'));
+    // Deliberately late: stop() must still be waiting when the handler finishes.
+    setTimeout(release.open, 300);
+    await stopping;
+    expect(order).toEqual(['handler finished', 'stopped']);
+    const info = await c.info();
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.num_pending).toBe(0);
+
+    await c.publish('after stop');
+    await eventually(async () => ((await c.info()).num_pending === 1 ? true : undefined), 5_000, 'pending message');
+    expect(calls).toBe(1);
+  });
+});
