@@ -6,7 +6,7 @@ import { listenGrpc, shutdownGrpc } from './grpc.js';
 import { createLogger, type Logger } from './logger.js';
 import { connectMongo, type MongoHandle } from './mongo.js';
 import { connectNats, ensureTopology, type ConsumerSpec, type NatsHandle } from './nats.js';
-import { shutdownInOrder, type ShutdownStep } from './lifecycle.js';
+import { runMain, shutdownInOrder, type ShutdownStep } from './lifecycle.js';
 import { startTelemetry } from './telemetry.js';
 
 /** The base variables every service reads. */
@@ -45,13 +45,8 @@ export interface RunningService<C> {
   readonly shutdown: readonly ShutdownStep[];
 }
 
-/**
- * Starts a service: validates config (one error listing every bad variable), starts telemetry,
- * connects MongoDB and NATS (with retries), creates streams/consumers/indexes, builds the app,
- * listens, starts consuming. Shutdown order: stop consuming → drain NATS → gRPC → HTTP → MongoDB
- * → telemetry.
- */
-export async function startService<S extends z.ZodRawShape>(options: {
+/** How a service is started: its name, config shape, topology, migrations and wiring. */
+export interface ServiceDefinition<S extends z.ZodRawShape> {
   name: string;
   shape: S;
   env?: Readonly<Record<string, string | undefined>>;
@@ -65,7 +60,17 @@ export async function startService<S extends z.ZodRawShape>(options: {
   /** gRPC port variable name in the config, when the service serves gRPC. */
   grpcPortKey?: keyof S & string;
   build: (deps: ServiceDeps<ServiceConfig<S>>) => Promise<BuiltApp>;
-}): Promise<RunningService<ServiceConfig<S>>> {
+}
+
+/**
+ * Starts a service: validates config (one error listing every bad variable), starts telemetry,
+ * connects MongoDB and NATS (with retries), creates streams/consumers/indexes, builds the app,
+ * listens, starts consuming. Shutdown order: stop consuming → drain NATS → gRPC → HTTP → MongoDB
+ * → telemetry.
+ */
+export async function startService<S extends z.ZodRawShape>(
+  options: ServiceDefinition<S>,
+): Promise<RunningService<ServiceConfig<S>>> {
   const env = options.env ?? process.env;
   const shape = { ...baseConfigShape, ...options.shape } as S & typeof baseConfigShape;
   const config = loadConfig(shape, env);
@@ -113,4 +118,58 @@ export async function startService<S extends z.ZodRawShape>(options: {
     await cleanupOnFailure();
     throw error;
   }
+}
+
+/**
+ * Prepares the stores a service needs — JetStream streams and consumers, MongoDB indexes — and
+ * returns; idempotent, for a deploy hook or init container. Throws like {@link startService}.
+ */
+export async function migrateService<S extends z.ZodRawShape>(
+  options: Pick<ServiceDefinition<S>, 'name' | 'shape' | 'env' | 'topology' | 'migrate'>,
+): Promise<void> {
+  const env = options.env ?? process.env;
+  const config = loadConfig({ ...baseConfigShape, ...options.shape }, env) as unknown as BaseConfig;
+  const logger = createLogger(config.SERVICE_NAME ?? options.name, config.LOG_LEVEL);
+  const mongo = await connectMongo({
+    uri: config.MONGODB_URI,
+    dbName: config.MONGODB_DB,
+    logger,
+    appName: options.name,
+  });
+  try {
+    const nats = await connectNats({ servers: config.NATS_URL, name: options.name, logger });
+    try {
+      const topology = options.topology(config.NATS_NAMESPACE);
+      await ensureTopology(nats.jsm, topology.streams, topology.consumers);
+      await options.migrate?.(mongo);
+      logger.info({ streams: topology.streams.length, consumers: topology.consumers.length }, 'stores prepared');
+    } finally {
+      await nats.drain();
+    }
+  } finally {
+    await mongo.close();
+  }
+}
+
+/**
+ * The whole of a service's `main.ts`: with `migrate` as the first argument it prepares the stores
+ * and exits (0, or 1 with one clear line); otherwise it runs the service until SIGTERM/SIGINT.
+ */
+export function serviceMain<S extends z.ZodRawShape>(
+  options: ServiceDefinition<S>,
+  argv = process.argv.slice(2),
+): void {
+  if (argv[0] === 'migrate') {
+    migrateService(options).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(
+          `${options.name}: migrate failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        process.exit(1);
+      },
+    );
+    return;
+  }
+  runMain(options.name, () => startService(options));
 }

@@ -7,6 +7,7 @@ import {
   connectNats,
   createHttpServer,
   ensureIndexes,
+  migrateService,
   port,
   startService,
   type BuiltApp,
@@ -178,5 +179,32 @@ describe('startService', () => {
     );
     expect((error as Error).message).toBe('cannot build');
     await eventually(() => (openSockets() === before ? true : undefined), 5_000, 'every socket closed');
+  });
+});
+
+describe('migrateService', () => {
+  it('prepares streams, consumers and indexes, twice without harm, and leaves nothing open', async () => {
+    const before = openSockets();
+    const migrate = async (mongo: MongoHandle) =>
+      ensureIndexes(mongo.db, 'widgets', [{ key: { kind: 1 }, name: 'kind' }]);
+    const definition = { name: 'svc', shape, env: goodEnv(), topology, migrate };
+    await migrateService(definition);
+    await migrateService(definition);
+    const consumer = await inspect.nats.jsm.consumers.info(streamName, 'svc_worker');
+    expect(consumer.config.filter_subject).toBe(`${namespace}.svc.work`);
+    const indexes = await inspect.mongo.db.collection('widgets').indexes();
+    expect(indexes.map((i) => i.name)).toContain('kind');
+    await eventually(() => expect(openSockets()).toBeLessThanOrEqual(before));
+  });
+
+  it('fails with the configuration error and touches nothing', async () => {
+    const error = await migrateService({
+      name: 'svc',
+      shape,
+      env: { ...goodEnv(), MONGODB_URI: 'nope' },
+      topology,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).details).toEqual(['MONGODB_URI: must be a mongodb:// or mongodb+srv:// URI']);
   });
 });

@@ -1,14 +1,13 @@
-import { runMain, startService } from '@dlr/platform';
+import { serviceMain } from '@dlr/platform';
 import { buildApp, migrate, topology } from './app.js';
 import { configShape } from './config.js';
 
-runMain('communication', () =>
-  startService({
-    name: 'communication',
-    shape: configShape,
-    topology,
-    migrate,
-    grpcPortKey: 'GRPC_PORT',
-    build: buildApp,
-  }),
-);
+// `node main.js migrate` prepares streams, consumers and indexes and exits (deploy hook); no argument runs the service.
+serviceMain({
+  name: 'communication',
+  shape: configShape,
+  topology,
+  migrate,
+  grpcPortKey: 'GRPC_PORT',
+  build: buildApp,
+});

@@ -1,5 +1,6 @@
-import { runMain, startService } from '@dlr/platform';
+import { serviceMain } from '@dlr/platform';
 import { buildApp, migrate, topology } from './app.js';
 import { configShape } from './config.js';
 
-runMain('dispatch', () => startService({ name: 'dispatch', shape: configShape, topology, migrate, build: buildApp }));
+// `node main.js migrate` prepares streams, consumers and indexes and exits (deploy hook); no argument runs the service.
+serviceMain({ name: 'dispatch', shape: configShape, topology, migrate, build: buildApp });
