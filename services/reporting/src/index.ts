@@ -1,14 +1,3 @@
 // Public entry point of @dlr/reporting: what tests, scripts and the demo start it with.
 export { buildApp, migrate, topology, type Config } from './app.js';
 export { configShape } from './config.js';
-export {
-  applyEvent,
-  effective,
-  STATUS_KEYS,
-  STATUSES,
-  statusFromProto,
-  viewOf,
-  type RecordState,
-  type StatusCounts,
-  type StatusKey,
-} from './domain/status.js';

@@ -1,8 +1,8 @@
 // The reads behind REST, gRPC and the HTML report: one place that pages, counts and validates.
 import { InvalidArgumentError, NotFoundError } from '@dlr/platform';
+import { viewOf, type StatusCounts, type StatusView } from '@dlr/status-engine';
 import type { RecordsRepository } from './adapters/mongo/records.js';
 import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from './domain/model.js';
-import { viewOf, type StatusCounts, type StatusView } from './domain/status.js';
 
 /** Page size when the caller names none. */
 export const DEFAULT_LIMIT = 100;

@@ -200,6 +200,7 @@ export interface RecordJson {
   reasonCode: string;
   reasonText: string;
   attempt: number;
+  flags: string[];
   updatedAt: string;
 }
 

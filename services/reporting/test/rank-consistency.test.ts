@@ -1,13 +1,13 @@
-// The rank rule exists twice: as the pure `applyEvent` and as the filter of the conditional update
-// in MongoDB. This runs the same random event sequences through both, against the real server, and
+// The rank rule exists twice: as the engine's pure `rankEvent` (@dlr/status-engine) and as the
+// filter of the conditional update in MongoDB (plus the `$addToSet` of a flag). This runs the same random event sequences through both, against the real server, and
 // requires the same result at every step — sequentially, and with the events applied all at once.
 import { connectMongo, type MongoHandle } from '@dlr/platform';
+import { emptyCounts, INITIAL_STATE, rankEvent, STATUS_KEYS, viewOf, type RankState } from '@dlr/status-engine';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateRecords, RecordsRepository } from '../src/adapters/mongo/records.js';
 import { Projector } from '../src/adapters/nats/consumers.js';
 import type { DeliveryEventIn } from '../src/domain/model.js';
-import { applyEvent, emptyCounts, INITIAL_STATE, STATUS_KEYS, viewOf, type RecordState } from '../src/domain/status.js';
 import { KeyedLock } from '../src/keyed-lock.js';
 import { infra, rand, silentLogger } from './helpers.js';
 
@@ -15,7 +15,7 @@ let mongo: MongoHandle;
 let repo: RecordsRepository;
 let projector: Projector;
 const communicationId = `c_${rand()}`;
-const expected: RecordState[] = [];
+const expected: RankState[] = [];
 
 beforeAll(async () => {
   mongo = await connectMongo({
@@ -43,7 +43,8 @@ const draftsArb = fc
       attempt: fc.integer({ min: 0, max: 3 }),
       occurredAt: fc.option(fc.integer({ min: 0, max: 2 }).map((s) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)))),
       response: fc.constantFrom('', 'safe', 'need help'),
-      reasonCode: fc.constantFrom('', 'temporary_bounce', 'permanent_bounce'),
+      reasonCode: fc.constantFrom('', 'temporary_bounce', 'permanent_bounce', 'complaint'),
+      suspectedBot: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
     }),
     { minLength: 1, maxLength: 8 },
   )
@@ -58,6 +59,7 @@ const draftsArb = fc
       response: e.response,
       reasonCode: e.reasonCode,
       reasonText: e.reasonCode === '' ? '' : `text of ${e.reasonCode}`,
+      suspectedBot: e.suspectedBot,
       source: e.attempt === 0 ? 'feedback' : 'provider',
       provider: 'simulator',
       providerEventType: e.status,
@@ -83,7 +85,7 @@ const runArb = draftsArb.chain((drafts) =>
     }),
 );
 
-describe('pure applyEvent and the MongoDB conditional update agree', () => {
+describe('pure rankEvent and the MongoDB conditional update agree', () => {
   it('step by step, with RecipientsAdded anywhere in the sequence', async () => {
     await fc.assert(
       fc.asyncProperty(runArb, async ({ sequence, recipientsAt }) => {
@@ -98,10 +100,10 @@ describe('pure applyEvent and the MongoDB conditional update agree', () => {
             );
           }
           const event = { ...draft, deliveryId, eventId: `${deliveryId}:${draft.eventId}` };
-          const step = applyEvent(pure, event);
+          const step = rankEvent(pure, event);
           const changed = await repo.applyEvent(event, new Date());
           expect(changed, `step ${i}: ${JSON.stringify(event)}`).toBe(step.changed);
-          pure = step.record;
+          pure = step.state;
           const stored = await repo.get(deliveryId);
           expect(stored?.state, `after step ${i}`).toEqual(pure);
         }
@@ -132,7 +134,7 @@ describe('pure applyEvent and the MongoDB conditional update agree', () => {
             deliveries: [{ deliveryId, channel: 'email', recipientName: 'Test Person', address: 'tp@example.test' }],
           }),
         ]);
-        const pure = events.reduce((state: RecordState, e) => applyEvent(state, e).record, INITIAL_STATE);
+        const pure = events.reduce((state: RankState, e) => rankEvent(state, e).state, INITIAL_STATE);
         const stored = await repo.get(deliveryId);
         expect(stored).toMatchObject({ recipientName: 'Test Person', state: pure });
         expect(new Set((await repo.timeline(deliveryId)).map((t) => t.eventId))).toEqual(

@@ -116,6 +116,7 @@ describe('projection of recipients and events', () => {
     const detail = await record(d1);
     expect(detail.record).toMatchObject({ id: d1, communicationId: c, status: 'delivered', statusLabel: 'Delivered' });
     expect(detail.record.attempt).toBe(1);
+    expect(detail.record.flags).toEqual([]);
     expect(detail.timeline.map((e) => [e.eventId, e.status])).toEqual([
       [sent.eventId, 'sent'],
       [delivered.eventId, 'delivered'],
@@ -156,7 +157,13 @@ describe('projection of recipients and events', () => {
     });
     await settled(h);
     const detail = await record(d2);
-    expect(detail.record).toMatchObject({ status: 'acknowledged', statusLabel: 'Acknowledged', response: 'I am safe' });
+    expect(detail.record).toMatchObject({
+      status: 'acknowledged',
+      statusLabel: 'Acknowledged',
+      response: 'I am safe',
+      // The failures are outranked, not forgotten.
+      flags: ['complaint', 'permanent_bounce'],
+    });
     expect(detail.timeline.map((e) => e.status)).toEqual(['failed', 'acknowledged', 'failed']);
     expect((await list(c)).counts).toEqual(counts({ pending: 1, delivered: 1, acknowledged: 1 }));
   });

@@ -1,5 +1,5 @@
 // What reporting knows about deliveries, independent of how it is stored or carried.
-import type { RankedEvent, RecordState, StatusKey } from './status.js';
+import type { RankState, StatusEvent, StatusKey } from '@dlr/status-engine';
 
 /** The channel of a delivery record. */
 export type ChannelKey = 'email' | 'sms';
@@ -16,8 +16,8 @@ export interface AddedDelivery {
   readonly address: string;
 }
 
-/** One observation about one delivery record, from `DeliveryEvent`. */
-export interface DeliveryEventIn extends RankedEvent {
+/** One observation about one delivery record, from `DeliveryEvent` (ranked by @dlr/status-engine). */
+export interface DeliveryEventIn extends StatusEvent {
   readonly deliveryId: string;
   readonly communicationId: string;
   /** Undefined when the publisher did not say (the record gets it from `RecipientsAdded`). */
@@ -39,7 +39,8 @@ export interface DeliveryRecordRow {
   /** Empty until `RecipientsAdded` has been seen. */
   readonly recipientName: string;
   readonly address: string;
-  readonly state: RecordState;
+  /** The ranked state the engine's rule keeps (lanes, attempt, flags). */
+  readonly state: RankState;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -8,8 +8,8 @@ import {
   type ReportingServiceServer,
 } from '@dlr/contracts';
 import { unary, type Logger } from '@dlr/platform';
+import { STATUS_KEYS, STATUSES } from '@dlr/status-engine';
 import { Server } from '@grpc/grpc-js';
-import { STATUS_KEYS, STATUSES } from '../../domain/status.js';
 import { parseLimit, type DeliveryRecordView, type ReportQueries } from '../../queries.js';
 
 function toProto(r: DeliveryRecordView): DeliveryRecord {

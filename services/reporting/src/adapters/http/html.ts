@@ -1,5 +1,5 @@
 // The minimal server-rendered Delivery Report. Every interpolated value goes through `escapeHtml`.
-import { STATUS_KEYS, STATUSES } from '../../domain/status.js';
+import { STATUS_KEYS, STATUSES } from '@dlr/status-engine';
 import type { RecordPage } from '../../queries.js';
 
 /** Escapes text for an HTML element body or a double- or single-quoted attribute. */

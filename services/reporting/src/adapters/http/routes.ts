@@ -1,8 +1,8 @@
 // REST API and the HTML Delivery Report.
 import { InvalidArgumentError } from '@dlr/platform';
+import { STATUSES } from '@dlr/status-engine';
 import type { FastifyInstance } from 'fastify';
 import type { TimelineEntry } from '../../domain/model.js';
-import { STATUSES } from '../../domain/status.js';
 import { parseLimit, type DeliveryRecordView, type ReportQueries } from '../../queries.js';
 import { renderDeliveryReport } from './html.js';
 
@@ -21,6 +21,7 @@ function recordJson(r: DeliveryRecordView) {
     reasonCode: r.reasonCode,
     reasonText: r.reasonText,
     attempt: r.attempt,
+    flags: [...r.flags],
     updatedAt: r.updatedAt.toISOString(),
   };
 }

@@ -1,6 +1,22 @@
 // Delivery records and their timelines in MongoDB (or FerretDB v1). Every write is a single-document
-// operation addressed by `_id`; the rank rule is encoded in the filter of one conditional update.
+// operation addressed by `_id`; the rank rule of @dlr/status-engine (`rankEvent`) is encoded in the
+// filter of one conditional update.
 import { ensureIndexes, isDuplicateKeyError } from '@dlr/platform';
+import {
+  countsFromLaneGroups,
+  flagOf,
+  isStatusKey,
+  laneOf,
+  normalizeFlags,
+  observationOf,
+  PENDING,
+  STATUSES,
+  type LaneGroup,
+  type Observation,
+  type RecordFlag,
+  type StatusCounts,
+  type StatusKey,
+} from '@dlr/status-engine';
 import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
 import type {
   AddedDelivery,
@@ -10,24 +26,13 @@ import type {
   EventSourceKey,
   TimelineEntry,
 } from '../../domain/model.js';
-import {
-  countsFromLaneGroups,
-  isStatusKey,
-  observationOf,
-  PENDING,
-  STATUSES,
-  type LaneGroup,
-  type Observation,
-  type StatusCounts,
-  type StatusKey,
-} from '../../domain/status.js';
 
 /** Collection of delivery records, `_id` = delivery ID. */
 export const RECORDS = 'delivery_records';
 /** Collection of every event received, `_id` = event ID (the dedupe key). */
 export const EVENTS = 'delivery_events';
 
-/** One lane of a record (see `RecordState`). */
+/** One lane of a record (see the engine's `RankState`). */
 export interface ObservationDoc {
   status: StatusKey;
   rank: number;
@@ -51,6 +56,8 @@ export interface RecordDoc {
   send: ObservationDoc;
   /** Best event not tied to an attempt (human actions). */
   human: ObservationDoc;
+  /** Complaint / permanent bounce seen (a set; absent on records written before flags existed). */
+  flags?: RecordFlag[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -86,44 +93,61 @@ function laneDoc(o: Observation): ObservationDoc {
 }
 
 /**
- * The filter that matches a record only when the event changes it — the rank rule of
- * `applyEvent` (domain/status.ts), written as a query. Keep the two in step: test/rank-consistency
- * runs the same events through both.
+ * The filter that matches a record only when the event changes one of its lanes — the lane rule
+ * of the engine's `rankEvent`, written as a query. Keep the two in step: test/rank-consistency runs
+ * the same events through both. Throws for an event that ranks nowhere (`laneOf` = 'none').
  */
 export function eventFilter(event: DeliveryEventIn): Filter<RecordDoc> {
   const o = observationOf(event);
-  if (event.attempt === 0) {
-    return {
-      _id: event.deliveryId,
-      $or: [{ 'human.rank': { $lt: o.rank } }, { 'human.rank': o.rank, 'human.tie': { $lt: o.tie } }],
-    };
+  switch (laneOf(event)) {
+    case 'human':
+      return {
+        _id: event.deliveryId,
+        $or: [{ 'human.rank': { $lt: o.rank } }, { 'human.rank': o.rank, 'human.tie': { $lt: o.tie } }],
+      };
+    case 'send':
+      return {
+        _id: event.deliveryId,
+        $or: [
+          { attempt: { $lt: event.attempt } },
+          { attempt: event.attempt, 'send.rank': { $lt: o.rank } },
+          { attempt: event.attempt, 'send.rank': o.rank, 'send.tie': { $lt: o.tie } },
+        ],
+      };
+    case 'none':
+      throw new Error(`event ${event.eventId} ranks nowhere (suspected bot): it has no filter`);
   }
-  return {
-    _id: event.deliveryId,
-    $or: [
-      { attempt: { $lt: event.attempt } },
-      { attempt: event.attempt, 'send.rank': { $lt: o.rank } },
-      { attempt: event.attempt, 'send.rank': o.rank, 'send.tie': { $lt: o.tie } },
-    ],
-  };
 }
 
-/** The update that applies an event to a record (creating it, Pending otherwise, when absent). */
-export function eventUpdate(event: DeliveryEventIn, now: Date): UpdateFilter<RecordDoc> {
-  const o = laneDoc(observationOf(event));
-  const onInsert = {
+function insertFields(event: DeliveryEventIn, now: Date) {
+  return {
     communicationId: event.communicationId,
     channel: event.channel ?? null,
     recipientName: '',
     address: '',
+    flags: [],
     createdAt: now,
   };
-  return event.attempt === 0
-    ? { $set: { human: o, updatedAt: now }, $setOnInsert: { ...onInsert, attempt: 0, send: laneDoc(PENDING) } }
-    : {
+}
+
+/**
+ * The update that applies an event to a record's lanes (creating it, Pending otherwise, when
+ * absent). Throws for an event that ranks nowhere.
+ */
+export function eventUpdate(event: DeliveryEventIn, now: Date): UpdateFilter<RecordDoc> {
+  const o = laneDoc(observationOf(event));
+  const onInsert = insertFields(event, now);
+  switch (laneOf(event)) {
+    case 'human':
+      return { $set: { human: o, updatedAt: now }, $setOnInsert: { ...onInsert, attempt: 0, send: laneDoc(PENDING) } };
+    case 'send':
+      return {
         $set: { attempt: event.attempt, send: o, updatedAt: now },
         $setOnInsert: { ...onInsert, human: laneDoc(PENDING) },
       };
+    case 'none':
+      throw new Error(`event ${event.eventId} ranks nowhere (suspected bot): it has no update`);
+  }
 }
 
 /** Reads and writes delivery records and their events. */
@@ -152,6 +176,7 @@ export class RecordsRepository {
             attempt: 0,
             send: laneDoc(PENDING),
             human: laneDoc(PENDING),
+            flags: [],
             createdAt: now,
             updatedAt: now,
           },
@@ -171,10 +196,49 @@ export class RecordsRepository {
   }
 
   /**
-   * Applies an event to its record with one conditional update (upsert: the event may come before
-   * `RecipientsAdded`). Returns true when the record changed.
+   * Applies an event to its record as the engine's `rankEvent` does (upsert: the event may come
+   * before `RecipientsAdded`): one conditional update of the lanes, then, for a complaint or
+   * permanent bounce, one `$addToSet` of its flag. An event that ranks nowhere (a suspected bot)
+   * only makes sure the record exists. Returns true when the ranked state changed.
    */
   async applyEvent(event: DeliveryEventIn, now: Date): Promise<boolean> {
+    const ranked = laneOf(event) === 'none' ? await this.#ensureRecord(event, now) : await this.#rank(event, now);
+    const flag = flagOf(event);
+    if (flag === undefined) return ranked;
+    // index: _id (the record exists now: the update above created it if it was absent)
+    const flagged = await this.#records.updateOne(
+      { _id: event.deliveryId, flags: { $ne: flag } },
+      { $addToSet: { flags: flag }, $set: { updatedAt: now } },
+    );
+    return ranked || flagged.modifiedCount > 0;
+  }
+
+  /** Creates the record, Pending, if it does not exist; never changes one. Returns false. */
+  async #ensureRecord(event: DeliveryEventIn, now: Date): Promise<false> {
+    try {
+      // index: _id
+      await this.#records.updateOne(
+        { _id: event.deliveryId },
+        {
+          $setOnInsert: {
+            ...insertFields(event, now),
+            attempt: 0,
+            send: laneDoc(PENDING),
+            human: laneDoc(PENDING),
+            updatedAt: now,
+          },
+        },
+        { upsert: true },
+      );
+    } catch (error) {
+      // Created by someone else in between: it exists, which is all this wanted.
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    return false;
+  }
+
+  /** The conditional update of the lanes; true when it changed or created the record. */
+  async #rank(event: DeliveryEventIn, now: Date): Promise<boolean> {
     const filter = eventFilter(event);
     const update = eventUpdate(event, now);
     try {
@@ -299,7 +363,12 @@ function toRow(doc: RecordDoc): DeliveryRecordRow {
     channel: doc.channel ?? null,
     recipientName: doc.recipientName ?? '',
     address: doc.address ?? '',
-    state: { attempt: doc.attempt ?? 0, send: lane(doc.send), human: lane(doc.human) },
+    state: {
+      attempt: doc.attempt ?? 0,
+      send: lane(doc.send),
+      human: lane(doc.human),
+      flags: normalizeFlags(doc.flags ?? []),
+    },
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
   };

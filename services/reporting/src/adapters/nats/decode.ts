@@ -1,8 +1,8 @@
 // Wire messages → domain values. A message that cannot be decoded, or that lacks what reporting
 // needs to act on it, throws: the consumer loop dead-letters it at once instead of retrying.
 import { Channel, DeliveryEvent, EventSource, RecipientsAdded } from '@dlr/contracts';
+import { statusFromProto } from '@dlr/status-engine';
 import type { AddedDelivery, ChannelKey, DeliveryEventIn, EventSourceKey } from '../../domain/model.js';
-import { statusFromProto } from '../../domain/status.js';
 
 function channelKey(channel: Channel): ChannelKey | undefined {
   switch (channel) {
