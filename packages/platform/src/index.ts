@@ -9,3 +9,4 @@ export * from './nats.js';
 export * from './retry.js';
 export * from './telemetry.js';
 export * from './service.js';
+export * from './events.js';

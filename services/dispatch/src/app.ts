@@ -10,6 +10,7 @@ import {
 } from '@dlr/contracts';
 import { signLink } from '@dlr/links';
 import {
+  deliveryEventPublisher,
   backoffDelay,
   createHttpServer,
   PoisonMessageError,
@@ -20,7 +21,6 @@ import {
   type ServiceDeps,
 } from '@dlr/platform';
 import { MongoAttemptStore } from './adapters/mongo/attempts.js';
-import { NatsDeliveryEvents } from './adapters/nats/events.js';
 import { SimulatorProvider } from './adapters/providers/simulator.js';
 import type { configShape } from './config.js';
 import { Dispatcher, InvalidSendRequestError, type RetryPolicy } from './domain/dispatcher.js';
@@ -63,7 +63,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const stopping = new AbortController();
   const dispatcher = new Dispatcher({
     attempts: new MongoAttemptStore(mongo),
-    events: new NatsDeliveryEvents(nats, ns),
+    events: deliveryEventPublisher(nats, ns, 'dispatch'),
     provider: new SimulatorProvider({
       baseUrl: config.SIMULATOR_URL,
       apiKey: config.SIMULATOR_API_KEY,

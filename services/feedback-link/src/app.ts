@@ -1,8 +1,14 @@
 import { consumerConfigs, streamConfigs } from '@dlr/contracts';
-import { createHttpServer, type BaseConfig, type BuiltApp, type MongoHandle, type ServiceDeps } from '@dlr/platform';
+import {
+  createHttpServer,
+  deliveryEventPublisher,
+  type BaseConfig,
+  type BuiltApp,
+  type MongoHandle,
+  type ServiceDeps,
+} from '@dlr/platform';
 import { linkRoutes, sendPage } from './adapters/http/link-routes.js';
 import { migrateFeedback, mongoFeedbackStore } from './adapters/mongo/feedback-store.js';
-import { jetStreamPublisher } from './adapters/nats/publisher.js';
 import type { FeedbackConfig } from './config.js';
 import { errorPage } from './domain/pages.js';
 
@@ -33,7 +39,7 @@ export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): 
   await http.register(linkRoutes, {
     keys: config.LINK_SIGNING_KEYS,
     store: mongoFeedbackStore(mongo),
-    publisher: jetStreamPublisher(nats, config.NATS_NAMESPACE),
+    publisher: deliveryEventPublisher(nats, config.NATS_NAMESPACE, 'feedback'),
   });
   http.setNotFoundHandler((_request, reply) => sendPage(reply, errorPage(404)));
   return { http };

@@ -1,6 +1,12 @@
 import { consumerConfigs, streamConfigs } from '@dlr/contracts';
-import { createHttpServer, type BuiltApp, type MongoHandle, type ServiceDeps, type BaseConfig } from '@dlr/platform';
-import { jetStreamPublisher } from './adapters/nats/publisher.js';
+import {
+  createHttpServer,
+  deliveryEventPublisher,
+  type BuiltApp,
+  type MongoHandle,
+  type ServiceDeps,
+  type BaseConfig,
+} from '@dlr/platform';
 import { migrateRawCallbacks, mongoRawCallbackStore } from './adapters/mongo/raw-callbacks.js';
 import { simulatorRoutes } from './adapters/http/simulator-route.js';
 import type { CallbackConfig } from './config.js';
@@ -39,7 +45,7 @@ export async function buildApp(deps: ServiceDeps<CallbackConfig & BaseConfig>): 
     secret: config.SIMULATOR_WEBHOOK_SECRET,
     toleranceSeconds: config.CALLBACK_TOLERANCE_SECONDS,
     store: mongoRawCallbackStore(mongo),
-    publisher: jetStreamPublisher(nats, config.NATS_NAMESPACE),
+    publisher: deliveryEventPublisher(nats, config.NATS_NAMESPACE, 'provider'),
     counters,
   });
   http.get('/metrics', async (_request, reply) =>
