@@ -1,0 +1,73 @@
+// What JetStream knows about the benchmark's events: how many provider events were stored (after
+// JetStream's duplicate window dropped the repeats), how far reporting's consumer is behind, and
+// what was redelivered or dead-lettered. Tells "reporting is still catching up" from "events were lost".
+import { consumerNames, streamNames, subjects } from '@dlr/contracts';
+import { connectNats, createLogger, type NatsHandle } from '@dlr/platform';
+import { messageCount } from '@dlr/testing';
+
+/** A snapshot of the event pipeline of one namespace. */
+export interface PipelineState {
+  /** Provider `DeliveryEvent`s stored in the delivery stream. */
+  readonly providerEvents: number;
+  /** Events reporting's consumer has not been given yet. */
+  readonly backlog: number;
+  /** Events given to reporting and not acknowledged yet. */
+  readonly ackPending: number;
+  /** Events delivered to reporting more than once (handler failure or ack timeout). */
+  readonly redelivered: number;
+  /** Messages in the dead-letter stream. */
+  readonly deadLettered: number;
+}
+
+/** Reads {@link PipelineState}s of a namespace over one NATS connection. */
+export class PipelineProbe {
+  readonly #nats: NatsHandle;
+  readonly #namespace: string;
+  #maxRedelivered = 0;
+
+  private constructor(nats: NatsHandle, namespace: string) {
+    this.#nats = nats;
+    this.#namespace = namespace;
+  }
+
+  static async open(natsUrl: string, namespace: string): Promise<PipelineProbe> {
+    const nats = await connectNats({
+      servers: natsUrl,
+      name: 'bench-callbacks',
+      logger: createLogger('bench', 'warn'),
+    });
+    return new PipelineProbe(nats, namespace);
+  }
+
+  async read(): Promise<PipelineState> {
+    const { jsm } = this.#nats;
+    const streams = streamNames(this.#namespace);
+    const [providerEvents, consumer, deadLetters] = await Promise.all([
+      messageCount(jsm, this.#namespace, subjects(this.#namespace).deliveryEvent('provider')),
+      jsm.consumers.info(streams.delivery, consumerNames.reportingEvents),
+      jsm.streams.info(streams.deadLetter),
+    ]);
+    this.#maxRedelivered = Math.max(this.#maxRedelivered, consumer.num_redelivered);
+    return {
+      providerEvents,
+      backlog: consumer.num_pending,
+      ackPending: consumer.num_ack_pending,
+      redelivered: consumer.num_redelivered,
+      deadLettered: deadLetters.state.messages,
+    };
+  }
+
+  /** The highest {@link PipelineState.redelivered} any read has seen. */
+  get maxRedelivered(): number {
+    return this.#maxRedelivered;
+  }
+
+  async close(): Promise<void> {
+    await this.#nats.drain();
+  }
+}
+
+/** True when reporting has nothing left to process. */
+export function idle(state: PipelineState): boolean {
+  return state.backlog === 0 && state.ackPending === 0;
+}
