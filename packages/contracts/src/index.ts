@@ -38,3 +38,4 @@ export {
   StatusCount,
 } from './gen/dlr/reporting/v1/reporting.pb.js';
 export type { ReportingServiceServer } from './gen/dlr/reporting/v1/reporting.pb.js';
+export { channelName, channelOf, type ChannelName } from './channels.js';

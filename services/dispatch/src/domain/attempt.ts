@@ -1,4 +1,4 @@
-import { Channel, DeliveryEvent, DeliveryStatus, EventSource } from '@dlr/contracts';
+import { channelOf, DeliveryEvent, DeliveryStatus, EventSource } from '@dlr/contracts';
 import type { ChannelName } from './provider.js';
 
 /** Reason codes dispatch puts on a Not Sent event. */
@@ -61,7 +61,7 @@ export function attemptEvent(doc: FinishedAttempt): DeliveryEvent {
     eventId: dispatchEventId(doc.deliveryId, doc.attempt, doc.state),
     deliveryId: doc.deliveryId,
     communicationId: doc.communicationId,
-    channel: doc.channel === 'email' ? Channel.CHANNEL_EMAIL : Channel.CHANNEL_SMS,
+    channel: channelOf(doc.channel),
     attempt: doc.attempt,
     status: doc.state === 'sent' ? DeliveryStatus.DELIVERY_STATUS_SENT : DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
     source: EventSource.EVENT_SOURCE_DISPATCH,

@@ -1,4 +1,4 @@
-import { Channel, type SendRequested } from '@dlr/contracts';
+import { channelName, type SendRequested } from '@dlr/contracts';
 import type { Logger } from '@dlr/platform';
 import {
   attemptEvent,
@@ -235,10 +235,8 @@ function validate(request: SendRequested): ChannelName {
   if (!ID.test(request.deliveryId)) problems.push('delivery_id: must be a URL-safe ID');
   if (!ID.test(request.communicationId)) problems.push('communication_id: must be a URL-safe ID');
   if (!Number.isInteger(request.attempt) || request.attempt < 1) problems.push('attempt: must be 1 or more');
-  let channel: ChannelName | undefined;
-  if (request.channel === Channel.CHANNEL_EMAIL) channel = 'email';
-  else if (request.channel === Channel.CHANNEL_SMS) channel = 'sms';
-  else problems.push('channel: must be email or sms');
+  const channel: ChannelName | undefined = channelName(request.channel);
+  if (channel === undefined) problems.push('channel: must be email or sms');
   if (problems.length > 0 || channel === undefined) throw new InvalidSendRequestError(problems.join('; '));
   return channel;
 }

@@ -1,14 +1,16 @@
+import type { Channel } from '@dlr/contracts';
 import {
-  Channel,
   CommunicationServiceService,
   CommunicationState,
+  channelName,
+  channelOf,
   type Communication,
   type CommunicationServiceServer,
 } from '@dlr/contracts';
 import { InvalidArgumentError, unary, type Logger } from '@dlr/platform';
 import type { Communications } from '../../domain/communications.js';
 import type { ChannelName, CommunicationDoc } from '../../domain/model.js';
-import { toChannel } from '../nats/events.js';
+const toChannel = channelOf;
 
 const STATES: Record<CommunicationDoc['state'], CommunicationState> = {
   draft: CommunicationState.COMMUNICATION_STATE_DRAFT,
@@ -17,17 +19,13 @@ const STATES: Record<CommunicationDoc['state'], CommunicationState> = {
 };
 
 function fromChannel(channel: Channel, index: number): ChannelName {
-  switch (channel) {
-    case Channel.CHANNEL_EMAIL:
-      return 'email';
-    case Channel.CHANNEL_SMS:
-      return 'sms';
-    case Channel.CHANNEL_UNSPECIFIED:
-    case Channel.UNRECOGNIZED:
-      throw new InvalidArgumentError('invalid communication', [
-        `channels[${index}]: must be CHANNEL_EMAIL or CHANNEL_SMS`,
-      ]);
+  const name = channelName(channel);
+  if (name === undefined) {
+    throw new InvalidArgumentError('invalid communication', [
+      `channels[${index}]: must be CHANNEL_EMAIL or CHANNEL_SMS`,
+    ]);
   }
+  return name;
 }
 
 function toMessage(doc: CommunicationDoc, deliveryCount: number): Communication {

@@ -1,13 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Channel, MessageContent, RecipientsAdded, SendRequested, subjects } from '@dlr/contracts';
+import { channelOf, MessageContent, RecipientsAdded, SendRequested, subjects } from '@dlr/contracts';
 import { publishDurable, type NatsHandle } from '@dlr/platform';
-import type { ChannelName, CommunicationDoc, DeliveryDoc } from '../../domain/model.js';
+import type { CommunicationDoc, DeliveryDoc } from '../../domain/model.js';
 import type { CommunicationEvents } from '../../domain/ports.js';
-
-/** Maps our channel names to the contract's enum. */
-export function toChannel(name: ChannelName): Channel {
-  return name === 'email' ? Channel.CHANNEL_EMAIL : Channel.CHANNEL_SMS;
-}
 
 /** {@link CommunicationEvents} on JetStream, with Nats-Msg-Id dedupe keys. */
 export class NatsCommunicationEvents implements CommunicationEvents {
@@ -26,7 +21,7 @@ export class NatsCommunicationEvents implements CommunicationEvents {
       occurredAt: at,
       deliveries: deliveries.map((d) => ({
         deliveryId: d._id,
-        channel: toChannel(d.channel),
+        channel: channelOf(d.channel),
         recipientKey: d.recipientKey,
         recipientName: d.name,
         address: d.address,
@@ -49,7 +44,7 @@ export class NatsCommunicationEvents implements CommunicationEvents {
       communicationId: communication._id,
       deliveryId: delivery._id,
       attempt,
-      channel: toChannel(delivery.channel),
+      channel: channelOf(delivery.channel),
       recipientName: delivery.name,
       address: delivery.address,
       requestedAt: at,

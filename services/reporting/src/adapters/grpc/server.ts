@@ -6,6 +6,7 @@ import {
   type ListDeliveryRecordsRequest,
   type ListDeliveryRecordsResponse,
   type ReportingServiceServer,
+  channelOf,
 } from '@dlr/contracts';
 import { unary, type Logger } from '@dlr/platform';
 import { STATUS_KEYS, STATUSES } from '@dlr/status-engine';
@@ -16,12 +17,7 @@ function toProto(r: DeliveryRecordView): DeliveryRecord {
   return DeliveryRecord.fromPartial({
     id: r.id,
     communicationId: r.communicationId,
-    channel:
-      r.channel === 'email'
-        ? Channel.CHANNEL_EMAIL
-        : r.channel === 'sms'
-          ? Channel.CHANNEL_SMS
-          : Channel.CHANNEL_UNSPECIFIED,
+    channel: channelOf(r.channel),
     recipientName: r.recipientName,
     address: r.address,
     status: STATUSES[r.status].proto,

@@ -1,20 +1,10 @@
 // Wire messages → domain values. A message that cannot be decoded, or that lacks what reporting
 // needs to act on it, throws: the consumer loop dead-letters it at once instead of retrying.
-import { Channel, DeliveryEvent, EventSource, RecipientsAdded } from '@dlr/contracts';
+import { channelName, DeliveryEvent, EventSource, RecipientsAdded, type Channel } from '@dlr/contracts';
 import { statusFromProto } from '@dlr/status-engine';
 import type { AddedDelivery, ChannelKey, DeliveryEventIn, EventSourceKey } from '../../domain/model.js';
 
-function channelKey(channel: Channel): ChannelKey | undefined {
-  switch (channel) {
-    case Channel.CHANNEL_EMAIL:
-      return 'email';
-    case Channel.CHANNEL_SMS:
-      return 'sms';
-    case Channel.CHANNEL_UNSPECIFIED:
-    case Channel.UNRECOGNIZED:
-      return undefined;
-  }
-}
+const channelKey = (channel: Channel): ChannelKey | undefined => channelName(channel);
 
 function sourceKey(source: EventSource): EventSourceKey {
   switch (source) {
