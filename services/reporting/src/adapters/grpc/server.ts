@@ -1,6 +1,5 @@
 // gRPC `dlr.reporting.v1.ReportingService`: the same data as the REST list.
 import {
-  Channel,
   DeliveryRecord,
   ReportingServiceService,
   type ListDeliveryRecordsRequest,
