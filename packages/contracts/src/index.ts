@@ -27,6 +27,27 @@ export {
   RecipientInput,
   SendCommunicationRequest,
   SendCommunicationResponse,
+  ChannelPreview,
+  ChannelPreviewSummary,
+  DeliveryOutcome,
+  GetRecipientHistoryRequest,
+  GetRecipientHistoryResponse,
+  ListCommunicationsRequest,
+  ListCommunicationsResponse,
+  OverridePreferencesRequest,
+  OverridePreferencesResponse,
+  PreferenceOverride,
+  PreviewDeliveryRequest,
+  PreviewDeliveryResponse,
+  RecipientHistoryEntry,
+  RecipientPreview,
+  ResendCommunicationRequest,
+  ResendCommunicationResponse,
+  ResendScope,
+  SmsEncoding,
+  SmsSegments,
+  LiftSuppressionRequest,
+  LiftSuppressionResponse,
 } from './gen/dlr/communication/v1/communication.pb.js';
 export type { CommunicationServiceServer } from './gen/dlr/communication/v1/communication.pb.js';
 export {
@@ -39,3 +60,6 @@ export {
 } from './gen/dlr/reporting/v1/reporting.pb.js';
 export type { ReportingServiceServer } from './gen/dlr/reporting/v1/reporting.pb.js';
 export { channelName, channelOf, type ChannelName } from './channels.js';
+export { LinkContent, ShortLinkIssued, SuppressionLifted } from './gen/dlr/feedback/v1/links.pb.js';
+export { normalizeAddress, suppressionKey } from './suppression.js';
+export { StatusChanged } from './gen/dlr/reporting/v1/events.pb.js';

@@ -31,6 +31,32 @@ export function subjects(namespace = 'dlr') {
     deliveryEvents: `${namespace}.v1.delivery.event.>`,
     /** Messages a consumer gave up on, with the original in the payload and its subject in headers. */
     deadLetter: (consumer: string) => `${namespace}.v1.dead-letter.${consumer}`,
+    /** `ShortLinkIssued` (dlr.feedback.v1): an SMS short code and the signed token it stands for. */
+    shortLinkIssued: (code: string) => `${namespace}.v1.dispatch.short-link.${code}`,
+    /** Every `ShortLinkIssued`. */
+    shortLinks: `${namespace}.v1.dispatch.short-link.*`,
+    /** `LinkContent` (dlr.feedback.v1): what the recipient pages of a communication show. */
+    linkContent: (communicationId: string) => `${namespace}.v1.dispatch.link-content.${communicationId}`,
+    /** Every `LinkContent`. */
+    linkContents: `${namespace}.v1.dispatch.link-content.*`,
+    /** `SuppressionLifted` (dlr.feedback.v1): an operator removed an address from the suppression list. */
+    suppressionLifted: `${namespace}.v1.communication.suppression-lifted`,
+    /**
+     * Reporting's internal work queue for one partition of delivery records (`RecipientsAdded` or
+     * `DeliveryEvent` payloads; the last token says which). Not a public contract.
+     */
+    reportingWork: (partition: number, kind: 'recipients' | 'event') =>
+      `${namespace}.v1.reporting.work.${partition}.${kind}`,
+    /** Every work item of one partition. */
+    reportingPartition: (partition: number) => `${namespace}.v1.reporting.work.${partition}.*`,
+    /**
+     * `StatusChanged` (dlr.reporting.v1): a delivery record changed the status or response it shows.
+     * Public: subscribe per communication (`...status-changed.<id>.*`) or per status (`...*.<status>`).
+     */
+    statusChanged: (communicationId: string, status: string) =>
+      `${namespace}.v1.reporting.status-changed.${communicationId}.${status}`,
+    /** Every status change. */
+    statusChanges: `${namespace}.v1.reporting.status-changed.>`,
   } as const;
 }
 
@@ -43,6 +69,8 @@ export function streamNames(namespace = 'dlr') {
     dispatch: `${prefix}_DISPATCH`,
     delivery: `${prefix}_DELIVERY`,
     deadLetter: `${prefix}_DEAD_LETTER`,
+    reportingWork: `${prefix}_REPORTING_WORK`,
+    statusChanges: `${prefix}_STATUS_CHANGES`,
   } as const;
 }
 
@@ -51,7 +79,43 @@ export const consumerNames = {
   reportingRecipients: 'reporting-recipients',
   reportingEvents: 'reporting-events',
   dispatchSend: 'dispatch-send',
+  /** feedback-link: SMS short links into its own `short_links`. */
+  feedbackShortLinks: 'feedback-short-links',
+  /** feedback-link: what the recipient pages show, into its own `link_content`. */
+  feedbackLinkContent: 'feedback-link-content',
+  /** dispatch: opt-outs from feedback-link into its suppression replica. */
+  dispatchSuppressionsFeedback: 'dispatch-suppressions-feedback',
+  /** dispatch: provider unsubscribes, complaints and permanent bounces into its suppression replica. */
+  dispatchSuppressionsProvider: 'dispatch-suppressions-provider',
+  /** dispatch: lifted suppressions out of its replica. */
+  dispatchSuppressionLifts: 'dispatch-suppression-lifts',
+  /** provider-callback learns provider message IDs from dispatch's Sent events (to release parked callbacks). */
+  callbackDispatchEvents: 'provider-callback-dispatch-events',
 } as const;
+
+/**
+ * Reporting splits delivery records into this many partitions (by a hash of the delivery ID, see
+ * {@link partitionOf}); each partition is written by one reporting replica at a time.
+ */
+export const REPORTING_PARTITIONS = 8;
+
+/** The durable consumer of one reporting partition. */
+export function reportingPartitionConsumer(partition: number): string {
+  return `reporting-partition-${partition}`;
+}
+
+/** The priority group whose pinned client owns a reporting partition. */
+export const REPORTING_PRIORITY_GROUP = 'owner';
+
+/** The reporting partition of a delivery record: FNV-1a of its ID, modulo {@link REPORTING_PARTITIONS}. */
+export function partitionOf(deliveryId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < deliveryId.length; i += 1) {
+    hash ^= deliveryId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % REPORTING_PARTITIONS;
+}
 
 /** How many times a message is delivered before it is dead-lettered. */
 export const MAX_DELIVER = 20;
@@ -73,6 +137,14 @@ export function streamConfigs(namespace = 'dlr'): (Partial<StreamConfig> & { nam
     { ...common, name: n.dispatch, subjects: [`${namespace}.v1.dispatch.>`] },
     { ...common, name: n.delivery, subjects: [s.deliveryEvents] },
     { ...common, name: n.deadLetter, subjects: [`${namespace}.v1.dead-letter.>`], max_age: 90 * 24 * 3600 * SECOND_NS },
+    // Work items are removed once the partition's owner acknowledged them.
+    {
+      ...common,
+      name: n.reportingWork,
+      subjects: [`${namespace}.v1.reporting.work.>`],
+      retention: RetentionPolicy.Workqueue,
+    },
+    { ...common, name: n.statusChanges, subjects: [s.statusChanges] },
   ];
 }
 
@@ -108,6 +180,57 @@ export function consumerConfigs(
         ack_wait: 60 * SECOND_NS,
       },
     },
+    {
+      stream: n.dispatch,
+      config: { ...common, durable_name: consumerNames.feedbackShortLinks, filter_subject: s.shortLinks },
+    },
+    {
+      stream: n.dispatch,
+      config: { ...common, durable_name: consumerNames.feedbackLinkContent, filter_subject: s.linkContents },
+    },
+    {
+      stream: n.delivery,
+      config: {
+        ...common,
+        durable_name: consumerNames.dispatchSuppressionsFeedback,
+        filter_subject: s.deliveryEvent('feedback'),
+      },
+    },
+    {
+      stream: n.delivery,
+      config: {
+        ...common,
+        durable_name: consumerNames.dispatchSuppressionsProvider,
+        filter_subject: s.deliveryEvent('provider'),
+      },
+    },
+    {
+      stream: n.communication,
+      config: { ...common, durable_name: consumerNames.dispatchSuppressionLifts, filter_subject: s.suppressionLifted },
+    },
+    {
+      stream: n.delivery,
+      config: {
+        ...common,
+        durable_name: consumerNames.callbackDispatchEvents,
+        filter_subject: s.deliveryEvent('dispatch'),
+      },
+    },
+    ...Array.from({ length: REPORTING_PARTITIONS }, (_, partition) => ({
+      stream: n.reportingWork,
+      config: {
+        ...common,
+        durable_name: reportingPartitionConsumer(partition),
+        filter_subject: s.reportingPartition(partition),
+        ack_wait: 60 * SECOND_NS,
+        max_ack_pending: 2_000,
+        // One replica at a time owns a partition: the server pins the consumer to one client and
+        // moves it to another when that client has not pulled for `priority_timeout`.
+        priority_policy: 'pinned_client' as const,
+        priority_groups: [REPORTING_PRIORITY_GROUP],
+        priority_timeout: 30 * SECOND_NS,
+      },
+    })),
   ];
 }
 

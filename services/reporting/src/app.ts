@@ -12,9 +12,10 @@ import type { z } from 'zod';
 import { buildGrpcServer } from './adapters/grpc/server.js';
 import { registerRoutes } from './adapters/http/routes.js';
 import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
-import { Projector, startConsumers } from './adapters/nats/consumers.js';
+import { startPartitionWorkers } from './adapters/nats/partitions.js';
+import { startRouter } from './adapters/nats/router.js';
+import { statusChangePublisher } from './adapters/nats/status-changes.js';
 import type { configShape } from './config.js';
-import { KeyedLock } from './keyed-lock.js';
 import { ReportQueries } from './queries.js';
 
 /** Reporting's validated configuration. */
@@ -40,7 +41,6 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
   const repo = new RecordsRepository(mongo.db);
   const queries = new ReportQueries(repo);
-  const projector = new Projector({ repo, lock: new KeyedLock(), logger });
 
   const http = createHttpServer({
     logger,
@@ -52,22 +52,35 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   registerRoutes(http, queries);
   const grpc = buildGrpcServer(queries, logger.child({ component: 'grpc' }));
 
-  let consumers: ConsumerHandle | undefined;
+  let consumers: ConsumerHandle[] = [];
   return {
     http,
     grpc,
     start: async () => {
-      consumers = await startConsumers({
-        nats,
-        namespace: config.NATS_NAMESPACE,
-        projector,
-        concurrency: config.REPORTING_CONCURRENCY,
-        logger,
-      });
+      const namespace = config.NATS_NAMESPACE;
+      consumers.push(
+        await startPartitionWorkers({
+          nats,
+          namespace,
+          repo,
+          changes: statusChangePublisher(nats, namespace),
+          logger: logger.child({ component: 'projection' }),
+          batchSize: config.REPORTING_BATCH_SIZE,
+        }),
+      );
+      consumers.push(
+        await startRouter({
+          nats,
+          namespace,
+          concurrency: config.REPORTING_CONCURRENCY,
+          logger: logger.child({ component: 'router' }),
+        }),
+      );
     },
     stopConsuming: async () => {
-      await consumers?.stop();
-      consumers = undefined;
+      // Routing first (it feeds the partitions), then the partitions finish their batches.
+      for (const c of consumers.reverse()) await c.stop();
+      consumers = [];
     },
   };
 }

@@ -5,6 +5,8 @@ import { z } from 'zod';
 export const configShape = {
   /** Port of the gRPC `ReportingService`; 0 asks the OS for a free port. */
   GRPC_PORT: port(50052),
-  /** Messages each NATS consumer handles at once. */
+  /** Messages each routing consumer handles at once (routing only republishes: no store). */
   REPORTING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
+  /** Most work items a partition worker projects in one batch (one bulk write per batch). */
+  REPORTING_BATCH_SIZE: z.coerce.number().int().min(1).max(2_000).default(256),
 };

@@ -6,6 +6,8 @@ import {
   AddedDelivery,
   Channel,
   consumerNames,
+  REPORTING_PARTITIONS,
+  reportingPartitionConsumer,
   DeliveryEvent,
   EventSource,
   RecipientsAdded,
@@ -171,13 +173,17 @@ export async function publishEvent(h: Harness, e: TestEvent, msgId = e.eventId):
   await publishDurable(h.nats.js, subjects(h.ns).deliveryEvent(e.source ?? 'provider'), encodeEvent(e), msgId);
 }
 
-/** Resolves once both reporting consumers have handled (acked or dead-lettered) everything published. */
+/**
+ * Resolves once reporting has handled (acked or dead-lettered) everything published: both routing
+ * consumers, then every partition's work queue.
+ */
 export async function settled(h: Harness): Promise<void> {
   const streams = streamNames(h.ns);
   await eventually(async () => {
     for (const [stream, durable] of [
       [streams.communication, consumerNames.reportingRecipients],
       [streams.delivery, consumerNames.reportingEvents],
+      ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) => [streams.reportingWork, reportingPartitionConsumer(p)]),
     ] as const) {
       const info = await h.nats.jsm.consumers.info(stream, durable);
       if (info.num_pending !== 0 || info.num_ack_pending !== 0 || info.num_redelivered !== 0) {

@@ -1,36 +1,39 @@
-// Delivery records and their timelines in MongoDB (or FerretDB v1). Every write is a single-document
-// operation addressed by `_id`; the rank rule of @dlr/status-engine (`rankEvent`) is encoded in the
-// filter of one conditional update.
-import { ensureIndexes, isDuplicateKeyError } from '@dlr/platform';
+// Delivery records, their per-communication counts and the partition leases in MongoDB (or
+// FerretDB v1). Every hot read and write is addressed by `_id` only — the one filter FerretDB v1
+// pushes down — and each document has one writer at a time: the owner of its partition (see
+// adapters/nats/partitions.ts). That is what makes plain replaces and `$inc`s safe without
+// conditional updates, which FerretDB v1 does not apply atomically.
+import { REPORTING_PARTITIONS } from '@dlr/contracts';
+import { ensureIndexes } from '@dlr/platform';
 import {
-  countsFromLaneGroups,
-  flagOf,
+  emptyCounts,
   isStatusKey,
-  laneOf,
   normalizeFlags,
-  observationOf,
   PENDING,
   STATUSES,
-  type LaneGroup,
+  viewOf,
   type Observation,
   type RecordFlag,
   type StatusCounts,
   type StatusKey,
+  type TimelineEntry as EngineTimelineEntry,
 } from '@dlr/status-engine';
-import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
-import type {
-  AddedDelivery,
-  ChannelKey,
-  DeliveryEventIn,
-  DeliveryRecordRow,
-  EventSourceKey,
-  TimelineEntry,
-} from '../../domain/model.js';
+import type { Collection, Db, Filter } from 'mongodb';
+import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from '../../domain/model.js';
+import {
+  countKeyOf,
+  CountDeltas,
+  decodeCountKey,
+  type ProjectedRecord,
+  type StatusChange,
+} from '../../domain/projection.js';
 
 /** Collection of delivery records, `_id` = delivery ID. */
 export const RECORDS = 'delivery_records';
-/** Collection of every event received, `_id` = event ID (the dedupe key). */
-export const EVENTS = 'delivery_events';
+/** Collection of per-communication counts, one document per communication and partition. */
+export const COUNTS = 'communication_counts';
+/** Collection of partition leases (is the partition's data consistent?), `_id` = `p<partition>`. */
+export const PARTITIONS = 'reporting_partitions';
 
 /** One lane of a record (see the engine's `RankState`). */
 export interface ObservationDoc {
@@ -43,6 +46,16 @@ export interface ObservationDoc {
   reasonText: string;
 }
 
+/** A timeline entry as stored (`occurredAt` null when the source gave none). */
+export interface TimelineEntryDoc extends Omit<EngineTimelineEntry, 'occurredAt'> {
+  occurredAt: Date | null;
+}
+
+/** A status change as stored in a record's outbox. */
+export interface StatusChangeDoc extends Omit<StatusChange, 'occurredAt'> {
+  occurredAt: Date | null;
+}
+
 /** A delivery record as stored. */
 export interface RecordDoc {
   _id: string;
@@ -50,254 +63,205 @@ export interface RecordDoc {
   channel: ChannelKey | null;
   recipientName: string;
   address: string;
+  /** See `partitionOf` in @dlr/contracts. */
+  partition: number;
   /** The latest send attempt seen (0 before the first). */
   attempt: number;
   /** Best event of that attempt. */
   send: ObservationDoc;
   /** Best event not tied to an attempt (human actions). */
   human: ObservationDoc;
-  /** Complaint / permanent bounce seen (a set; absent on records written before flags existed). */
-  flags?: RecordFlag[];
+  /** Complaint / permanent bounce seen. */
+  flags: RecordFlag[];
+  /** The status shown (derived from the lanes; stored for filters). */
+  status: StatusKey;
+  /** The response shown (derived from the human lane; stored for filters). */
+  response: string;
+  /** Capped: the first 10 and the last 40 events (see the engine's timeline). */
+  timeline: { entries: TimelineEntryDoc[]; dropped: number; droppedIds: string[] };
+  /** Version of the last published status change. */
+  version: number;
+  /** Status changes of the last write (republished after a crash). */
+  outbox: StatusChangeDoc[];
   createdAt: Date;
   updatedAt: Date;
 }
 
-/** An event as stored in the timeline. */
-export interface EventDoc {
+/** Counts of one communication in one partition (`_id` = `<communicationId>:<partition>`). */
+export interface CountsDoc {
   _id: string;
-  deliveryId: string;
   communicationId: string;
-  status: StatusKey;
-  source: EventSourceKey;
-  provider: string;
-  providerEventType: string;
-  providerMessageId: string;
-  reasonCode: string;
-  reasonText: string;
-  attempt: number;
-  occurredAt: Date | null;
-  receivedAt: Date;
-  response: string;
+  partition: number;
+  total: number;
+  /** Records per shown status. */
+  status: Partial<Record<StatusKey, number>>;
+  /** Records per channel (`email`, `sms`, `unknown`) and shown status. */
+  channel: Partial<Record<ChannelKey | 'unknown', Partial<Record<StatusKey, number>>>>;
+  /** Records per shown response (keys encoded by `encodeCountKey`). */
+  response: Record<string, number>;
+  updatedAt: Date;
+}
+
+/** Is the data of a partition consistent (its last owner stopped cleanly)? */
+export interface PartitionDoc {
+  _id: string;
+  clean: boolean;
+  owner: string;
+  since: Date;
+}
+
+/** All counts of a communication. */
+export interface CommunicationCounts {
+  readonly total: number;
+  readonly status: StatusCounts;
+  readonly channel: Readonly<Record<ChannelKey | 'unknown', StatusCounts>>;
+  /** Records per response shown (only responses some record shows). */
+  readonly response: Readonly<Record<string, number>>;
 }
 
 /** Creates the indexes every query below names; idempotent. */
 export async function migrateRecords(db: Db): Promise<void> {
-  await ensureIndexes(db, RECORDS, [{ key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' }]);
-  await ensureIndexes(db, EVENTS, [
-    { key: { deliveryId: 1, receivedAt: 1, _id: 1 }, name: 'deliveryId_receivedAt_id' },
+  await ensureIndexes(db, RECORDS, [
+    { key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' },
+    { key: { partition: 1 }, name: 'partition' },
   ]);
 }
 
-function laneDoc(o: Observation): ObservationDoc {
-  return { ...o };
-}
-
-/**
- * The filter that matches a record only when the event changes one of its lanes — the lane rule
- * of the engine's `rankEvent`, written as a query. Keep the two in step: test/rank-consistency runs
- * the same events through both. Throws for an event that ranks nowhere (`laneOf` = 'none').
- */
-export function eventFilter(event: DeliveryEventIn): Filter<RecordDoc> {
-  const o = observationOf(event);
-  switch (laneOf(event)) {
-    case 'human':
-      return {
-        _id: event.deliveryId,
-        $or: [{ 'human.rank': { $lt: o.rank } }, { 'human.rank': o.rank, 'human.tie': { $lt: o.tie } }],
-      };
-    case 'send':
-      return {
-        _id: event.deliveryId,
-        $or: [
-          { attempt: { $lt: event.attempt } },
-          { attempt: event.attempt, 'send.rank': { $lt: o.rank } },
-          { attempt: event.attempt, 'send.rank': o.rank, 'send.tie': { $lt: o.tie } },
-        ],
-      };
-    case 'none':
-      throw new Error(`event ${event.eventId} ranks nowhere (suspected bot): it has no filter`);
-  }
-}
-
-function insertFields(event: DeliveryEventIn, now: Date) {
-  return {
-    communicationId: event.communicationId,
-    channel: event.channel ?? null,
-    recipientName: '',
-    address: '',
-    flags: [],
-    createdAt: now,
-  };
-}
-
-/**
- * The update that applies an event to a record's lanes (creating it, Pending otherwise, when
- * absent). Throws for an event that ranks nowhere.
- */
-export function eventUpdate(event: DeliveryEventIn, now: Date): UpdateFilter<RecordDoc> {
-  const o = laneDoc(observationOf(event));
-  const onInsert = insertFields(event, now);
-  switch (laneOf(event)) {
-    case 'human':
-      return { $set: { human: o, updatedAt: now }, $setOnInsert: { ...onInsert, attempt: 0, send: laneDoc(PENDING) } };
-    case 'send':
-      return {
-        $set: { attempt: event.attempt, send: o, updatedAt: now },
-        $setOnInsert: { ...onInsert, human: laneDoc(PENDING) },
-      };
-    case 'none':
-      throw new Error(`event ${event.eventId} ranks nowhere (suspected bot): it has no update`);
-  }
-}
-
-/** Reads and writes delivery records and their events. */
+/** Reads and writes delivery records and their counts. */
 export class RecordsRepository {
   readonly #records: Collection<RecordDoc>;
-  readonly #events: Collection<EventDoc>;
+  readonly #counts: Collection<CountsDoc>;
+  readonly #partitions: Collection<PartitionDoc>;
 
   constructor(db: Db) {
     this.#records = db.collection<RecordDoc>(RECORDS);
-    this.#events = db.collection<EventDoc>(EVENTS);
+    this.#counts = db.collection<CountsDoc>(COUNTS);
+    this.#partitions = db.collection<PartitionDoc>(PARTITIONS);
   }
 
-  /**
-   * Makes sure each delivery exists and carries its recipient fields, without touching its status
-   * (an event may have created it already). One unordered bulk of upserts by `_id`.
-   */
-  async upsertRecipients(communicationId: string, deliveries: readonly AddedDelivery[], now: Date): Promise<void> {
-    if (deliveries.length === 0) return;
-    const ops = deliveries.map((d) => ({
+  // ---- write side (called only by the owner of the records' partition) ----
+
+  /** The stored records with these IDs (absent ones left out), read by `_id` a few at a time. */
+  async loadMany(ids: readonly string[], concurrency = 16): Promise<Map<string, ProjectedRecord>> {
+    const found = new Map<string, ProjectedRecord>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        // index: _id
+        const doc = await this.#records.findOne({ _id: id });
+        if (doc !== null) found.set(id, fromDoc(doc));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    return found;
+  }
+
+  /** Stores records whole (one unordered bulk of replaces by `_id`). */
+  async saveMany(records: readonly ProjectedRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.#records.bulkWrite(
+      // index: _id
+      records.map((r) => ({ replaceOne: { filter: { _id: r.id }, replacement: toDoc(r), upsert: true } })),
+      { ordered: false },
+    );
+  }
+
+  /** Adds count changes to a partition's counts documents (one `$inc` by `_id` per communication). */
+  async addCounts(partition: number, deltas: CountDeltas, now: Date): Promise<void> {
+    const ops = [...deltas.increments()].map(([communicationId, inc]) => ({
       updateOne: {
         // index: _id
-        filter: { _id: d.deliveryId },
-        update: {
-          $set: { communicationId, channel: d.channel, recipientName: d.recipientName, address: d.address },
-          $setOnInsert: {
-            attempt: 0,
-            send: laneDoc(PENDING),
-            human: laneDoc(PENDING),
-            flags: [],
-            createdAt: now,
-            updatedAt: now,
-          },
-        },
+        filter: { _id: countsId(communicationId, partition) },
+        update: { $inc: inc, $set: { updatedAt: now }, $setOnInsert: { communicationId, partition } },
         upsert: true,
       },
     }));
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.#records.bulkWrite(ops, { ordered: false });
-        return;
-      } catch (error) {
-        // Two upserts of one new `_id` at once: one inserts, the other fails; running again matches.
-        if (!isDuplicateKeyError(error) || attempt >= 3) throw error;
+    if (ops.length > 0) await this.#counts.bulkWrite(ops, { ordered: false });
+  }
+
+  /**
+   * Rebuilds a partition's counts from its records (after an unclean stop, when the last batch may
+   * have stored records but not their counts). Scans the partition's records.
+   */
+  async recount(partition: number, now: Date): Promise<number> {
+    const deltas = new CountDeltas();
+    let records = 0;
+    // index: partition
+    const cursor = this.#records.find(
+      { partition },
+      { projection: { communicationId: 1, channel: 1, attempt: 1, send: 1, human: 1, flags: 1 } },
+    );
+    for await (const doc of cursor) {
+      records += 1;
+      deltas.move(doc.communicationId, undefined, countKeyOf({ state: stateOf(doc), channel: doc.channel ?? null }));
+    }
+    const fresh = deltas.increments();
+    // index: none (a small collection; every counts document of the partition is replaced)
+    const existing = await this.#counts.find({ partition }, { projection: { _id: 1, communicationId: 1 } }).toArray();
+    for (const doc of existing) if (!fresh.has(doc.communicationId)) fresh.set(doc.communicationId, {});
+    const ops = [...fresh].map(([communicationId, inc]) => ({
+      replaceOne: {
+        // index: _id
+        filter: { _id: countsId(communicationId, partition) },
+        replacement: countsDocFrom(communicationId, partition, inc, now),
+        upsert: true,
+      },
+    }));
+    if (ops.length > 0) await this.#counts.bulkWrite(ops, { ordered: false });
+    return records;
+  }
+
+  /** Records of a partition whose last write left status changes that may not have been published. */
+  async *pendingChanges(partition: number): AsyncGenerator<StatusChange[]> {
+    // index: partition
+    const cursor = this.#records.find({ partition, 'outbox.0': { $exists: true } }, { projection: { outbox: 1 } });
+    for await (const doc of cursor) yield doc.outbox.map(changeFrom);
+  }
+
+  /** The lease of a partition; undefined before its first owner. */
+  async partitionLease(partition: number): Promise<PartitionDoc | undefined> {
+    // index: _id
+    return (await this.#partitions.findOne({ _id: `p${partition}` })) ?? undefined;
+  }
+
+  /** Marks a partition as owned (`clean: false`) or cleanly released (`clean: true`). */
+  async setPartitionLease(partition: number, owner: string, clean: boolean, now: Date): Promise<void> {
+    // index: _id
+    await this.#partitions.replaceOne({ _id: `p${partition}` }, { clean, owner, since: now }, { upsert: true });
+  }
+
+  // ---- read side ----
+
+  /** Counts of a communication per shown status, every status present (its partitions' counts summed). */
+  async countByStatus(communicationId: string): Promise<StatusCounts> {
+    return (await this.communicationCounts(communicationId)).status;
+  }
+
+  /** Every count of a communication: total, per status, per channel and status, per response. */
+  async communicationCounts(communicationId: string): Promise<CommunicationCounts> {
+    const docs = await Promise.all(
+      // index: _id (one read per partition)
+      Array.from({ length: REPORTING_PARTITIONS }, (_, p) =>
+        this.#counts.findOne({ _id: countsId(communicationId, p) }),
+      ),
+    );
+    const status = emptyCounts();
+    const channel = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
+    const response: Record<string, number> = {};
+    let total = 0;
+    for (const doc of docs) {
+      if (doc === null) continue;
+      total += doc.total ?? 0;
+      addCounts(status, doc.status);
+      for (const c of ['email', 'sms', 'unknown'] as const) addCounts(channel[c], doc.channel?.[c]);
+      for (const [key, n] of Object.entries(doc.response ?? {})) {
+        const option = decodeCountKey(key);
+        response[option] = (response[option] ?? 0) + n;
       }
     }
-  }
-
-  /**
-   * Applies an event to its record as the engine's `rankEvent` does (upsert: the event may come
-   * before `RecipientsAdded`): one conditional update of the lanes, then, for a complaint or
-   * permanent bounce, one `$addToSet` of its flag. An event that ranks nowhere (a suspected bot)
-   * only makes sure the record exists. Returns true when the ranked state changed.
-   */
-  async applyEvent(event: DeliveryEventIn, now: Date): Promise<boolean> {
-    const ranked = laneOf(event) === 'none' ? await this.#ensureRecord(event, now) : await this.#rank(event, now);
-    const flag = flagOf(event);
-    if (flag === undefined) return ranked;
-    // index: _id (the record exists now: the update above created it if it was absent)
-    const flagged = await this.#records.updateOne(
-      { _id: event.deliveryId, flags: { $ne: flag } },
-      { $addToSet: { flags: flag }, $set: { updatedAt: now } },
-    );
-    return ranked || flagged.modifiedCount > 0;
-  }
-
-  /** Creates the record, Pending, if it does not exist; never changes one. Returns false. */
-  async #ensureRecord(event: DeliveryEventIn, now: Date): Promise<false> {
-    try {
-      // index: _id
-      await this.#records.updateOne(
-        { _id: event.deliveryId },
-        {
-          $setOnInsert: {
-            ...insertFields(event, now),
-            attempt: 0,
-            send: laneDoc(PENDING),
-            human: laneDoc(PENDING),
-            updatedAt: now,
-          },
-        },
-        { upsert: true },
-      );
-    } catch (error) {
-      // Created by someone else in between: it exists, which is all this wanted.
-      if (!isDuplicateKeyError(error)) throw error;
-    }
-    return false;
-  }
-
-  /** The conditional update of the lanes; true when it changed or created the record. */
-  async #rank(event: DeliveryEventIn, now: Date): Promise<boolean> {
-    const filter = eventFilter(event);
-    const update = eventUpdate(event, now);
-    try {
-      // index: _id (the rest of the filter is evaluated on that one document)
-      const result = await this.#records.updateOne(filter, update, { upsert: true });
-      return result.modifiedCount + result.upsertedCount > 0;
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      // The record exists and the filter did not match it — or it was created between our read and
-      // our insert. Now that it surely exists, the same update without upsert decides.
-      // index: _id
-      const result = await this.#records.updateOne(filter, update);
-      return result.modifiedCount > 0;
-    }
-  }
-
-  /** Adds an event to the timeline; false when it was already there (a redelivery). */
-  async recordEvent(event: DeliveryEventIn): Promise<boolean> {
-    const doc: EventDoc = {
-      _id: event.eventId,
-      deliveryId: event.deliveryId,
-      communicationId: event.communicationId,
-      status: event.status,
-      source: event.source,
-      provider: event.provider,
-      providerEventType: event.providerEventType,
-      providerMessageId: event.providerMessageId,
-      reasonCode: event.reasonCode,
-      reasonText: event.reasonText,
-      attempt: event.attempt,
-      occurredAt: event.occurredAt ?? null,
-      receivedAt: event.receivedAt,
-      response: event.response,
-    };
-    try {
-      // index: _id (unique)
-      await this.#events.insertOne(doc);
-      return true;
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return false;
-      throw error;
-    }
-  }
-
-  /**
-   * Counts a communication's records per shown status, every status present. Exact after any
-   * crash (it reads the records themselves); grouping by the pair of lane statuses, folded here.
-   */
-  async countByStatus(communicationId: string): Promise<StatusCounts> {
-    // index: communicationId_id
-    const groups = await this.#records
-      .aggregate<{ _id: { send: unknown; human: unknown }; count: number }>([
-        { $match: { communicationId } },
-        { $group: { _id: { send: '$send.status', human: '$human.status' }, count: { $sum: 1 } } },
-      ])
-      .toArray();
-    return countsFromLaneGroups(
-      groups.map((g): LaneGroup => ({ send: statusKey(g._id.send), human: statusKey(g._id.human), count: g.count })),
-    );
+    for (const [option, n] of Object.entries(response)) if (n === 0) delete response[option];
+    return { total, status, channel, response };
   }
 
   /** Up to `limit` records of a communication with `_id` after `afterId`, in `_id` order. */
@@ -305,7 +269,11 @@ export class RecordsRepository {
     const filter: Filter<RecordDoc> =
       afterId === undefined ? { communicationId } : { communicationId, _id: { $gt: afterId } };
     // index: communicationId_id
-    const docs = await this.#records.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+    const docs = await this.#records
+      .find(filter, { projection: { timeline: 0, outbox: 0 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
     return docs.map(toRow);
   }
 
@@ -316,25 +284,66 @@ export class RecordsRepository {
     return doc === null ? undefined : toRow(doc);
   }
 
-  /** A record's events, oldest received first. */
+  /** A record's timeline (capped: the first 10 and the last 40 events), in timeline order. */
   async timeline(deliveryId: string): Promise<TimelineEntry[]> {
-    // index: deliveryId_receivedAt_id
-    const docs = await this.#events.find({ deliveryId }).sort({ receivedAt: 1, _id: 1 }).toArray();
-    return docs.map((d) => ({
-      eventId: d._id,
-      status: statusKey(d.status),
-      source: d.source,
-      provider: d.provider,
-      providerEventType: d.providerEventType,
-      providerMessageId: d.providerMessageId ?? '',
-      reasonCode: d.reasonCode,
-      reasonText: d.reasonText,
-      attempt: d.attempt,
-      response: d.response,
-      occurredAt: d.occurredAt ?? null,
-      receivedAt: d.receivedAt,
+    // index: _id
+    const doc = await this.#records.findOne({ _id: deliveryId }, { projection: { timeline: 1 } });
+    return (doc?.timeline?.entries ?? []).map((e) => ({
+      eventId: e.eventId,
+      status: statusKey(e.status),
+      source: isSource(e.source) ? e.source : 'unspecified',
+      provider: e.provider,
+      providerEventType: e.providerEventType,
+      providerMessageId: e.providerMessageId ?? '',
+      reasonCode: e.reasonCode,
+      reasonText: e.reasonText,
+      attempt: e.attempt,
+      response: e.response,
+      occurredAt: e.occurredAt ?? null,
+      receivedAt: e.receivedAt,
     }));
   }
+}
+
+function countsId(communicationId: string, partition: number): string {
+  return `${communicationId}:${partition}`;
+}
+
+function countsDocFrom(communicationId: string, partition: number, inc: Record<string, number>, now: Date): CountsDoc {
+  const doc: CountsDoc = {
+    _id: countsId(communicationId, partition),
+    communicationId,
+    partition,
+    total: 0,
+    status: {},
+    channel: {},
+    response: {},
+    updatedAt: now,
+  };
+  for (const [path, n] of Object.entries(inc)) {
+    const [head, a, b] = path.split('.');
+    if (head === 'total') doc.total = n;
+    else if (head === 'status' && a !== undefined && isStatusKey(a)) doc.status[a] = n;
+    else if (head === 'response' && a !== undefined) doc.response[a] = n;
+    else if (
+      head === 'channel' &&
+      (a === 'email' || a === 'sms' || a === 'unknown') &&
+      b !== undefined &&
+      isStatusKey(b)
+    ) {
+      (doc.channel[a] ??= {})[b] = n;
+    }
+  }
+  return doc;
+}
+
+function addCounts(into: StatusCounts, from: Partial<Record<StatusKey, number>> | undefined): void {
+  for (const [key, n] of Object.entries(from ?? {})) if (isStatusKey(key)) into[key] += n ?? 0;
+}
+
+const SOURCES = new Set(['dispatch', 'provider', 'feedback', 'unspecified']);
+function isSource(value: string): value is TimelineEntry['source'] {
+  return SOURCES.has(value);
 }
 
 function statusKey(value: unknown): StatusKey {
@@ -356,6 +365,71 @@ function lane(doc: ObservationDoc | undefined): Observation {
   };
 }
 
+function stateOf(doc: Pick<RecordDoc, 'attempt' | 'send' | 'human' | 'flags'>) {
+  return {
+    attempt: doc.attempt ?? 0,
+    send: lane(doc.send),
+    human: lane(doc.human),
+    flags: normalizeFlags(doc.flags ?? []),
+  };
+}
+
+function changeFrom(doc: StatusChangeDoc): StatusChange {
+  return { ...doc, occurredAt: doc.occurredAt ?? undefined };
+}
+
+/** A stored record as the projection sees it. */
+export function fromDoc(doc: RecordDoc): ProjectedRecord {
+  return {
+    id: doc._id,
+    communicationId: doc.communicationId,
+    channel: doc.channel ?? null,
+    recipientName: doc.recipientName ?? '',
+    address: doc.address ?? '',
+    partition: doc.partition,
+    state: {
+      ...stateOf(doc),
+      timeline: {
+        entries: (doc.timeline?.entries ?? []).map((e) => ({ ...e, occurredAt: e.occurredAt ?? undefined })),
+        dropped: doc.timeline?.dropped ?? 0,
+        droppedIds: doc.timeline?.droppedIds ?? [],
+      },
+    },
+    version: doc.version ?? 0,
+    outbox: (doc.outbox ?? []).map(changeFrom),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+/** A record as stored. */
+export function toDoc(r: ProjectedRecord): RecordDoc {
+  const view = viewOf(r.state);
+  return {
+    _id: r.id,
+    communicationId: r.communicationId,
+    channel: r.channel,
+    recipientName: r.recipientName,
+    address: r.address,
+    partition: r.partition,
+    attempt: r.state.attempt,
+    send: { ...r.state.send },
+    human: { ...r.state.human },
+    flags: [...r.state.flags],
+    status: view.status,
+    response: view.response,
+    timeline: {
+      entries: r.state.timeline.entries.map((e) => ({ ...e, occurredAt: e.occurredAt ?? null })),
+      dropped: r.state.timeline.dropped,
+      droppedIds: [...r.state.timeline.droppedIds],
+    },
+    version: r.version,
+    outbox: r.outbox.map((c) => ({ ...c, occurredAt: c.occurredAt ?? null })),
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
 function toRow(doc: RecordDoc): DeliveryRecordRow {
   return {
     id: doc._id,
@@ -363,12 +437,7 @@ function toRow(doc: RecordDoc): DeliveryRecordRow {
     channel: doc.channel ?? null,
     recipientName: doc.recipientName ?? '',
     address: doc.address ?? '',
-    state: {
-      attempt: doc.attempt ?? 0,
-      send: lane(doc.send),
-      human: lane(doc.human),
-      flags: normalizeFlags(doc.flags ?? []),
-    },
+    state: stateOf(doc),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
   };

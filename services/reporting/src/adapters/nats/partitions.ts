@@ -1,0 +1,261 @@
+// Second stage of the projection: one worker per partition of delivery records. JetStream pins each
+// partition's consumer to one client (priority policy `pinned_client`), so across all replicas a
+// partition has one writer at a time; the worker handles its messages in batches, one batch at a
+// time. A batch: read the records by `_id`, project in memory, replace the records, add the count
+// changes, publish the status changes, ack. If anything fails after the records were written, or
+// the previous owner stopped uncleanly, the worker first rebuilds the partition's counts from its
+// records and republishes the records' last changes (deduplicated by `Nats-Msg-Id`, and versioned).
+import { randomUUID } from 'node:crypto';
+import {
+  MAX_DELIVER,
+  REPORTING_PARTITIONS,
+  REPORTING_PRIORITY_GROUP,
+  reportingPartitionConsumer,
+  streamNames,
+  subjects,
+} from '@dlr/contracts';
+import { backoffDelay, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import {
+  CountDeltas,
+  project,
+  type ProjectedRecord,
+  type StatusChange,
+  type WorkItem,
+} from '../../domain/projection.js';
+import type { RecordsRepository } from '../mongo/records.js';
+import { decodeDeliveryEvent, decodeRecipientsAdded } from './decode.js';
+
+/** Publishes status changes; resolves once JetStream stored them. */
+export interface StatusChangePublisher {
+  publish(changes: readonly StatusChange[]): Promise<void>;
+}
+
+/** Options of {@link startPartitionWorkers}. */
+export interface PartitionOptions {
+  readonly nats: NatsHandle;
+  readonly namespace: string;
+  readonly repo: RecordsRepository;
+  readonly changes: StatusChangePublisher;
+  readonly logger: Logger;
+  /** Most work items handled in one batch. */
+  readonly batchSize: number;
+  readonly now?: () => Date;
+}
+
+/** Starts a worker for every partition; the server decides which ones this replica owns. */
+export async function startPartitionWorkers(options: PartitionOptions): Promise<ConsumerHandle> {
+  const owner = randomUUID();
+  const workers = await Promise.all(
+    Array.from({ length: REPORTING_PARTITIONS }, (_, p) => PartitionWorker.start(p, owner, options)),
+  );
+  return { stop: async () => void (await Promise.all(workers.map((w) => w.stop()))) };
+}
+
+/** The worker of one partition. */
+class PartitionWorker {
+  readonly #partition: number;
+  readonly #owner: string;
+  readonly #options: PartitionOptions;
+  readonly #logger: Logger;
+  readonly #messages: ConsumerMessages;
+  readonly #buffer: JsMsg[] = [];
+  #wake: (() => void) | undefined;
+  #roomFreed: (() => void) | undefined;
+  #closed = false;
+  /** True while this replica holds the partition and has checked its consistency. */
+  #owned = false;
+  /** Set when a batch failed after writing: recount and republish before the next batch. */
+  #dirty = false;
+  #loop: Promise<void> = Promise.resolve();
+  #pump: Promise<void> = Promise.resolve();
+
+  private constructor(partition: number, owner: string, options: PartitionOptions, messages: ConsumerMessages) {
+    this.#partition = partition;
+    this.#owner = owner;
+    this.#options = options;
+    this.#messages = messages;
+    this.#logger = options.logger.child({ partition });
+  }
+
+  static async start(partition: number, owner: string, options: PartitionOptions): Promise<PartitionWorker> {
+    const consumer = await options.nats.js.consumers.get(
+      streamNames(options.namespace).reportingWork,
+      reportingPartitionConsumer(partition),
+    );
+    const messages = await consumer.consume({ max_messages: options.batchSize * 2, group: REPORTING_PRIORITY_GROUP });
+    const worker = new PartitionWorker(partition, owner, options, messages);
+    worker.#pump = worker.#runPump();
+    worker.#loop = worker.#runLoop();
+    void (async () => {
+      for await (const status of messages.status()) {
+        if (status.type === 'consumer_unpinned') {
+          worker.#owned = false;
+          worker.#logger.info('partition unpinned from this replica');
+        }
+      }
+    })().catch(() => undefined);
+    return worker;
+  }
+
+  /** Stops taking messages, finishes the batch in hand, hands back what it had not started, releases the partition. */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    await this.#messages.close().catch(() => undefined);
+    this.#wake?.();
+    this.#roomFreed?.();
+    await this.#pump.catch(() => undefined);
+    await this.#loop.catch(() => undefined);
+    for (const msg of this.#buffer.splice(0)) msg.nak();
+    if (this.#owned && !this.#dirty) {
+      await this.#options.repo
+        .setPartitionLease(this.#partition, this.#owner, true, this.#now())
+        .catch((error: unknown) => this.#logger.warn({ err: String(error) }, 'could not release the partition lease'));
+    }
+    this.#owned = false;
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+
+  async #runPump(): Promise<void> {
+    for await (const msg of this.#messages) {
+      this.#buffer.push(msg);
+      this.#wake?.();
+      while (!this.#closed && this.#buffer.length >= this.#options.batchSize * 2) {
+        await new Promise<void>((resolve) => (this.#roomFreed = resolve));
+      }
+      if (this.#closed) break;
+    }
+  }
+
+  async #runLoop(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#buffer.length === 0) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      const batch = this.#buffer.splice(0, this.#options.batchSize);
+      this.#roomFreed?.();
+      try {
+        if (!this.#owned || this.#dirty) await this.#takeOver();
+        await this.#handle(batch);
+      } catch (error) {
+        const attempt = Math.max(...batch.map((m) => m.info.deliveryCount));
+        const delay = backoffDelay(attempt, 500, 30_000);
+        this.#logger.warn({ err: String(error), messages: batch.length, attempt, delay }, 'batch failed; retrying');
+        for (const msg of batch) msg.nak(delay);
+      }
+    }
+  }
+
+  /**
+   * Makes the partition's data consistent before writing to it: after an unclean stop (or a failed
+   * batch) its counts may lag its records and its last status changes may be unpublished.
+   */
+  async #takeOver(): Promise<void> {
+    const { repo } = this.#options;
+    const lease = await repo.partitionLease(this.#partition);
+    if (this.#dirty || (lease !== undefined && !lease.clean)) {
+      const started = Date.now();
+      const records = await repo.recount(this.#partition, this.#now());
+      let republished = 0;
+      for await (const changes of repo.pendingChanges(this.#partition)) {
+        await this.#options.changes.publish(changes);
+        republished += changes.length;
+      }
+      this.#logger.warn(
+        { records, republished, ms: Date.now() - started, previousOwnerStoppedCleanly: lease?.clean ?? true },
+        'partition recounted and its last status changes republished',
+      );
+    }
+    await repo.setPartitionLease(this.#partition, this.#owner, false, this.#now());
+    this.#owned = true;
+    this.#dirty = false;
+  }
+
+  async #handle(batch: readonly JsMsg[]): Promise<void> {
+    const items = new Map<string, WorkItem[]>();
+    const good: JsMsg[] = [];
+    for (const msg of batch) {
+      let decoded: { id: string; item: WorkItem }[];
+      try {
+        decoded = decodeWork(msg);
+      } catch (error) {
+        await this.#deadLetter(msg, `undecodable payload: ${String(error)}`);
+        continue;
+      }
+      good.push(msg);
+      for (const { id, item } of decoded) {
+        const list = items.get(id);
+        if (list === undefined) items.set(id, [item]);
+        else list.push(item);
+      }
+    }
+    if (items.size > 0) await this.#project(items);
+    for (const msg of good) msg.ack();
+  }
+
+  async #project(items: Map<string, WorkItem[]>): Promise<void> {
+    const { repo } = this.#options;
+    const now = this.#now();
+    const current = await repo.loadMany([...items.keys()]);
+    const toSave: ProjectedRecord[] = [];
+    const deltas = new CountDeltas();
+    const changes: StatusChange[] = [];
+    for (const [id, list] of items) {
+      const result = project(id, this.#partition, current.get(id), list, now);
+      if (result.record === undefined) continue;
+      toSave.push(result.record);
+      deltas.move(result.record.communicationId, result.countedBefore, result.countedAfter);
+      changes.push(...result.changes);
+    }
+    if (toSave.length === 0) return;
+    // From here on a failure leaves records ahead of counts or of published changes.
+    this.#dirty = true;
+    await repo.saveMany(toSave);
+    await repo.addCounts(this.#partition, deltas, now);
+    await this.#options.changes.publish(changes);
+    this.#dirty = false;
+  }
+
+  async #deadLetter(msg: JsMsg, reason: string): Promise<void> {
+    const s = subjects(this.#options.namespace);
+    const consumer = reportingPartitionConsumer(this.#partition);
+    const h = natsHeaders();
+    h.set('Dlr-Original-Subject', msg.subject);
+    h.set('Dlr-Original-Stream-Seq', String(msg.seq));
+    h.set('Dlr-Consumer', consumer);
+    h.set('Dlr-Reason', reason.slice(0, 500));
+    try {
+      await this.#options.nats.js.publish(s.deadLetter(consumer), msg.data, {
+        headers: h,
+        msgID: `dlq:${consumer}:${msg.seq}`,
+      });
+      msg.term(reason.slice(0, 200));
+      this.#logger.error({ seq: msg.seq, reason }, 'work item dead-lettered');
+    } catch (error) {
+      this.#logger.error({ err: String(error), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
+      msg.nak(1_000);
+    }
+  }
+}
+
+/** The work items of one message: a `RecipientsAdded` (one per delivery) or a `DeliveryEvent`. */
+function decodeWork(msg: JsMsg): { id: string; item: WorkItem }[] {
+  if (msg.info.deliveryCount > MAX_DELIVER) throw new Error(`delivered ${msg.info.deliveryCount} times`);
+  if (msg.subject.endsWith('.recipients')) {
+    const { communicationId, deliveries } = decodeRecipientsAdded(msg.data);
+    return deliveries.map((delivery) => ({
+      id: delivery.deliveryId,
+      item: { kind: 'recipients', communicationId, delivery },
+    }));
+  }
+  if (msg.subject.endsWith('.event')) {
+    const event = decodeDeliveryEvent(msg.data);
+    return [{ id: event.deliveryId, item: { kind: 'event', event } }];
+  }
+  throw new Error(`unknown work subject ${msg.subject}`);
+}

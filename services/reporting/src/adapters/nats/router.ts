@@ -1,0 +1,84 @@
+// First stage of the projection: routes recipients and delivery events into reporting's partitioned
+// work queue, so that each delivery record has exactly one writer (the owner of its partition).
+// Any replica may route; routing touches no store. Each output carries a stable `Nats-Msg-Id`, so a
+// redelivered input is routed again without duplicates.
+import {
+  consumerNames,
+  MAX_DELIVER,
+  partitionOf,
+  RecipientsAdded,
+  streamNames,
+  subjects,
+  type AddedDelivery as AddedDeliveryProto,
+} from '@dlr/contracts';
+import { publishDurable, runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { decodeDeliveryEvent, decodeRecipientsAdded } from './decode.js';
+
+/** Starts the two routing consumers; resolves with a handle that stops both. */
+export async function startRouter(options: {
+  nats: NatsHandle;
+  namespace: string;
+  concurrency: number;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { nats, namespace, concurrency, logger } = options;
+  const streams = streamNames(namespace);
+  const s = subjects(namespace);
+
+  const recipients = await runConsumer({
+    js: nats.js,
+    stream: streams.communication,
+    durable: consumerNames.reportingRecipients,
+    decode: (data) => {
+      decodeRecipientsAdded(data); // validates; the proto below keeps every field as received
+      return RecipientsAdded.decode(data);
+    },
+    handle: async (message, ctx) => {
+      const byPartition = new Map<number, AddedDeliveryProto[]>();
+      for (const d of message.deliveries) {
+        const p = partitionOf(d.deliveryId);
+        const list = byPartition.get(p);
+        if (list === undefined) byPartition.set(p, [d]);
+        else list.push(d);
+      }
+      await Promise.all(
+        [...byPartition].map(([p, deliveries]) =>
+          publishDurable(
+            nats.js,
+            s.reportingWork(p, 'recipients'),
+            RecipientsAdded.encode({ ...message, deliveries }).finish(),
+            `recipients:${ctx.streamSequence}:${p}`,
+          ),
+        ),
+      );
+    },
+    deadLetterSubject: s.deadLetter(consumerNames.reportingRecipients),
+    maxDeliver: MAX_DELIVER,
+    concurrency,
+    logger: logger.child({ consumer: consumerNames.reportingRecipients }),
+  });
+
+  const events = await runConsumer({
+    js: nats.js,
+    stream: streams.delivery,
+    durable: consumerNames.reportingEvents,
+    decode: (data) => ({ event: decodeDeliveryEvent(data), data }),
+    handle: async ({ event, data }) => {
+      await publishDurable(
+        nats.js,
+        s.reportingWork(partitionOf(event.deliveryId), 'event'),
+        data,
+        `event:${event.eventId}`,
+      );
+    },
+    deadLetterSubject: s.deadLetter(consumerNames.reportingEvents),
+    maxDeliver: MAX_DELIVER,
+    concurrency,
+    logger: logger.child({ consumer: consumerNames.reportingEvents }),
+  }).catch(async (error: unknown) => {
+    await recipients.stop();
+    throw error;
+  });
+
+  return { stop: async () => void (await Promise.all([recipients.stop(), events.stop()])) };
+}

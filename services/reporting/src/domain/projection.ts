@@ -1,0 +1,222 @@
+// The projection of one delivery record, pure: what the record becomes after a batch of work items
+// (recipients added, events), how the per-communication counts move, and which status changes
+// subscribers are told about. The store adapter reads the records, calls `project`, writes the results.
+import { apply, INITIAL_RECORD, viewOf, type RankState, type StatusKey, type StatusRecord } from '@dlr/status-engine';
+import type { AddedDelivery, ChannelKey, DeliveryEventIn } from './model.js';
+
+/** A delivery record with everything reporting keeps about it. */
+export interface ProjectedRecord {
+  readonly id: string;
+  readonly communicationId: string;
+  /** Null until known (an event that came before `RecipientsAdded` may not say). */
+  readonly channel: ChannelKey | null;
+  readonly recipientName: string;
+  /** Email address or phone number: personal data, never logged. */
+  readonly address: string;
+  readonly partition: number;
+  /** The ranked state and the capped timeline (see @dlr/status-engine). */
+  readonly state: StatusRecord;
+  /** How many status changes of this record were published (the `version` of the last one). */
+  readonly version: number;
+  /** The changes made by the last write, kept until a later write: republished after a crash. */
+  readonly outbox: readonly StatusChange[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** One change of the status or response a record shows (the `StatusChanged` event). */
+export interface StatusChange {
+  readonly deliveryId: string;
+  readonly communicationId: string;
+  readonly channel: ChannelKey | null;
+  readonly version: number;
+  readonly oldStatus: StatusKey;
+  readonly newStatus: StatusKey;
+  readonly oldResponse: string;
+  readonly response: string;
+  readonly attempt: number;
+  readonly reasonCode: string;
+  readonly reasonText: string;
+  readonly eventId: string;
+  readonly occurredAt: Date | undefined;
+  readonly changedAt: Date;
+}
+
+/** One piece of work for a record, in the order it was received. */
+export type WorkItem =
+  | { readonly kind: 'recipients'; readonly communicationId: string; readonly delivery: AddedDelivery }
+  | { readonly kind: 'event'; readonly event: DeliveryEventIn };
+
+/** What a record counts as in its communication's counters. */
+export interface CountKey {
+  readonly status: StatusKey;
+  /** `unknown` while the channel is not known. */
+  readonly channel: ChannelKey | 'unknown';
+  /** Empty when the record shows no response. */
+  readonly response: string;
+}
+
+/** The result of projecting work onto one record. */
+export interface Projected {
+  /** The record to store; undefined when nothing changed. */
+  readonly record: ProjectedRecord | undefined;
+  /** What the record counted as before (undefined for a new record) and after. */
+  readonly countedBefore: CountKey | undefined;
+  readonly countedAfter: CountKey;
+  readonly changes: readonly StatusChange[];
+}
+
+/** What a record counts as. */
+export function countKeyOf(record: { readonly state: RankState; readonly channel: ChannelKey | null }): CountKey {
+  const view = viewOf(record.state);
+  return { status: view.status, channel: record.channel ?? 'unknown', response: view.response };
+}
+
+/** True when two count keys are the same. */
+export function sameCountKey(a: CountKey | undefined, b: CountKey): boolean {
+  return a !== undefined && a.status === b.status && a.channel === b.channel && a.response === b.response;
+}
+
+/**
+ * Applies `items` (all for record `id`, in arrival order) to `current` (undefined when the record
+ * does not exist yet). Recipients set the record's channel, name and address and never its status;
+ * events go through the engine's `apply` (duplicates change nothing). `now` stamps the write.
+ */
+export function project(
+  id: string,
+  partition: number,
+  current: ProjectedRecord | undefined,
+  items: readonly WorkItem[],
+  now: Date,
+): Projected {
+  const countedBefore = current === undefined ? undefined : countKeyOf(current);
+  let record: ProjectedRecord = current ?? newRecord(id, partition, items, now);
+  let changed = current === undefined;
+  const changes: StatusChange[] = [];
+  for (const item of items) {
+    if (item.kind === 'recipients') {
+      const d = item.delivery;
+      if (
+        record.communicationId === item.communicationId &&
+        record.channel === d.channel &&
+        record.recipientName === d.recipientName &&
+        record.address === d.address
+      ) {
+        continue;
+      }
+      record = {
+        ...record,
+        communicationId: item.communicationId,
+        channel: d.channel,
+        recipientName: d.recipientName,
+        address: d.address,
+      };
+      changed = true;
+      continue;
+    }
+    const event = item.event;
+    const before = viewOf(record.state);
+    const applied = apply(record.state, event);
+    if (!applied.changed) continue;
+    changed = true;
+    const after = viewOf(applied.record);
+    record = {
+      ...record,
+      channel: record.channel ?? event.channel ?? null,
+      state: applied.record,
+    };
+    if (after.status !== before.status || after.response !== before.response) {
+      const version = record.version + 1;
+      record = { ...record, version };
+      changes.push({
+        deliveryId: id,
+        communicationId: record.communicationId,
+        channel: record.channel,
+        version,
+        oldStatus: before.status,
+        newStatus: after.status,
+        oldResponse: before.response,
+        response: after.response,
+        attempt: after.attempt,
+        reasonCode: after.reasonCode,
+        reasonText: after.reasonText,
+        eventId: event.eventId,
+        occurredAt: event.occurredAt,
+        changedAt: now,
+      });
+    }
+  }
+  const countedAfter = countKeyOf(record);
+  if (!changed) return { record: undefined, countedBefore, countedAfter, changes };
+  return {
+    record: { ...record, outbox: changes, updatedAt: now },
+    countedBefore,
+    countedAfter,
+    changes,
+  };
+}
+
+function newRecord(id: string, partition: number, items: readonly WorkItem[], now: Date): ProjectedRecord {
+  const first = items[0];
+  const communicationId =
+    first === undefined ? '' : first.kind === 'recipients' ? first.communicationId : first.event.communicationId;
+  return {
+    id,
+    communicationId,
+    channel: null,
+    recipientName: '',
+    address: '',
+    partition,
+    state: INITIAL_RECORD,
+    version: 0,
+    outbox: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The changes of per-communication counts: +1 / -1 per count key. */
+export class CountDeltas {
+  readonly #byCommunication = new Map<string, Map<string, number>>();
+
+  /** Moves one record of `communicationId` from `before` (absent for a new record) to `after`. */
+  move(communicationId: string, before: CountKey | undefined, after: CountKey): void {
+    if (sameCountKey(before, after)) return;
+    if (before !== undefined) this.#add(communicationId, before, -1);
+    else this.#bump(communicationId, 'total', 1);
+    this.#add(communicationId, after, 1);
+  }
+
+  /** The `$inc` document per communication (paths into the counts document), zero entries left out. */
+  increments(): Map<string, Record<string, number>> {
+    const out = new Map<string, Record<string, number>>();
+    for (const [communicationId, deltas] of this.#byCommunication) {
+      const inc: Record<string, number> = {};
+      for (const [path, n] of deltas) if (n !== 0) inc[path] = n;
+      if (Object.keys(inc).length > 0) out.set(communicationId, inc);
+    }
+    return out;
+  }
+
+  #add(communicationId: string, key: CountKey, n: number): void {
+    this.#bump(communicationId, `status.${key.status}`, n);
+    this.#bump(communicationId, `channel.${key.channel}.${key.status}`, n);
+    if (key.response !== '') this.#bump(communicationId, `response.${encodeCountKey(key.response)}`, n);
+  }
+
+  #bump(communicationId: string, path: string, n: number): void {
+    let deltas = this.#byCommunication.get(communicationId);
+    if (deltas === undefined) this.#byCommunication.set(communicationId, (deltas = new Map<string, number>()));
+    deltas.set(path, (deltas.get(path) ?? 0) + n);
+  }
+}
+
+/** A response option as a field name MongoDB accepts (no dots, no leading `$`). */
+export function encodeCountKey(response: string): string {
+  return encodeURIComponent(response).replaceAll('.', '%2E');
+}
+
+/** The inverse of {@link encodeCountKey}. */
+export function decodeCountKey(field: string): string {
+  return decodeURIComponent(field);
+}
