@@ -1,7 +1,13 @@
 // What JetStream knows about the benchmark's events: how many provider events were stored (after
 // JetStream's duplicate window dropped the repeats), how far reporting's consumer is behind, and
 // what was redelivered or dead-lettered. Tells "reporting is still catching up" from "events were lost".
-import { consumerNames, streamNames, subjects } from '@dlr/contracts';
+import {
+  consumerNames,
+  REPORTING_PARTITIONS,
+  reportingPartitionConsumer,
+  streamNames,
+  subjects,
+} from '@dlr/contracts';
 import { connectNats, createLogger, type NatsHandle } from '@dlr/platform';
 import { messageCount } from '@dlr/testing';
 
@@ -9,11 +15,11 @@ import { messageCount } from '@dlr/testing';
 export interface PipelineState {
   /** Provider `DeliveryEvent`s stored in the delivery stream. */
   readonly providerEvents: number;
-  /** Events reporting's consumer has not been given yet. */
+  /** Events (and work items) reporting's consumers have not been given yet: routing + partitions. */
   readonly backlog: number;
-  /** Events given to reporting and not acknowledged yet. */
+  /** Events (and work items) given to reporting and not acknowledged yet. */
   readonly ackPending: number;
-  /** Events delivered to reporting more than once (handler failure or ack timeout). */
+  /** Events and work items delivered to reporting more than once (handler failure or ack timeout). */
   readonly redelivered: number;
   /** Messages in the dead-letter stream. */
   readonly deadLettered: number;
@@ -42,17 +48,22 @@ export class PipelineProbe {
   async read(): Promise<PipelineState> {
     const { jsm } = this.#nats;
     const streams = streamNames(this.#namespace);
-    const [providerEvents, consumer, deadLetters] = await Promise.all([
+    const [providerEvents, deadLetters, ...consumers] = await Promise.all([
       messageCount(jsm, this.#namespace, subjects(this.#namespace).deliveryEvent('provider')),
-      jsm.consumers.info(streams.delivery, consumerNames.reportingEvents),
       jsm.streams.info(streams.deadLetter),
+      jsm.consumers.info(streams.delivery, consumerNames.reportingEvents),
+      ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) =>
+        jsm.consumers.info(streams.reportingWork, reportingPartitionConsumer(p)),
+      ),
     ]);
-    this.#maxRedelivered = Math.max(this.#maxRedelivered, consumer.num_redelivered);
+    const sum = (f: (c: (typeof consumers)[number]) => number) => consumers.reduce((n, c) => n + f(c), 0);
+    const redelivered = sum((c) => c.num_redelivered);
+    this.#maxRedelivered = Math.max(this.#maxRedelivered, redelivered);
     return {
       providerEvents,
-      backlog: consumer.num_pending,
-      ackPending: consumer.num_ack_pending,
-      redelivered: consumer.num_redelivered,
+      backlog: sum((c) => c.num_pending),
+      ackPending: sum((c) => c.num_ack_pending),
+      redelivered,
       deadLettered: deadLetters.state.messages,
     };
   }

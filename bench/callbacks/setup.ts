@@ -1,6 +1,6 @@
 // The benchmark's communication: created, given N email-only recipients, never sent (so dispatch
 // stays idle and every status change comes from the benchmark's callbacks).
-import { Channel } from '@dlr/contracts';
+import { Channel, RecipientInput } from '@dlr/contracts';
 import type { CommunicationApi } from '@dlr/testing';
 
 /** Recipients per AddRecipients call. */
@@ -28,12 +28,9 @@ export async function addRecipients(
   from: number,
   count: number,
 ): Promise<string[]> {
-  const rows = Array.from({ length: count }, (_, k) => ({
-    externalId: '',
-    name: '',
-    email: `r${from + k}@example.org`,
-    phone: '',
-  }));
+  const rows = Array.from({ length: count }, (_, k) =>
+    RecipientInput.fromPartial({ email: `r${from + k}@example.org` }),
+  );
   const { deliveries } = await api.addRecipients({ communicationId, recipients: rows });
   const ids: string[] = [];
   for (const d of deliveries) ids[d.recipientIndex] = d.deliveryId;

@@ -1,0 +1,186 @@
+import fc from 'fast-check';
+import { fold, viewOf, type StatusKey } from '@dlr/status-engine';
+import { describe, expect, it } from 'vitest';
+import type { DeliveryEventIn } from './model.js';
+import {
+  CountDeltas,
+  countKeyOf,
+  decodeCountKey,
+  encodeCountKey,
+  project,
+  type ProjectedRecord,
+  type StatusChange,
+  type WorkItem,
+} from './projection.js';
+
+const COMM = 'c_1';
+const T0 = Date.parse('2026-11-27T10:00:00Z');
+
+function event(over: Partial<DeliveryEventIn> & { eventId: string; deliveryId: string; status: StatusKey }): WorkItem {
+  return {
+    kind: 'event',
+    event: {
+      communicationId: COMM,
+      channel: undefined,
+      attempt: 1,
+      source: 'provider',
+      provider: 'simulator',
+      providerEventType: '',
+      providerMessageId: '',
+      reasonCode: '',
+      reasonText: '',
+      response: '',
+      occurredAt: new Date(T0),
+      receivedAt: new Date(T0),
+      ...over,
+    },
+  };
+}
+
+function recipients(deliveryId: string, channel: 'email' | 'sms'): WorkItem {
+  return {
+    kind: 'recipients',
+    communicationId: COMM,
+    delivery: { deliveryId, channel, recipientName: 'R', address: 'r@example.org' },
+  };
+}
+
+describe('project', () => {
+  it('creates a Pending record from recipients and never changes its status with them', () => {
+    const r = project('d_1', 3, undefined, [recipients('d_1', 'sms')], new Date(T0));
+    expect(r.record).toMatchObject({ id: 'd_1', partition: 3, channel: 'sms', communicationId: COMM, version: 0 });
+    expect(viewOf(r.record!.state).status).toBe('pending');
+    expect(r.countedBefore).toBeUndefined();
+    expect(r.changes).toEqual([]);
+    const again = project('d_1', 3, r.record, [recipients('d_1', 'sms')], new Date(T0 + 1));
+    expect(again.record).toBeUndefined();
+  });
+
+  it('versions each change of status or response and ignores a duplicate', () => {
+    const items = [
+      event({ eventId: 'e1', deliveryId: 'd_1', status: 'sent' }),
+      event({ eventId: 'e2', deliveryId: 'd_1', status: 'delivered' }),
+      event({ eventId: 'e2', deliveryId: 'd_1', status: 'delivered' }),
+      event({ eventId: 'e3', deliveryId: 'd_1', status: 'responded', attempt: 0, response: 'Safe' }),
+      event({
+        eventId: 'e4',
+        deliveryId: 'd_1',
+        status: 'responded',
+        attempt: 0,
+        response: 'Need help',
+        occurredAt: new Date(T0 + 5),
+      }),
+    ];
+    const r = project('d_1', 0, undefined, items, new Date(T0));
+    expect(r.changes.map((c) => [c.version, c.oldStatus, c.newStatus, c.response])).toEqual([
+      [1, 'pending', 'sent', ''],
+      [2, 'sent', 'delivered', ''],
+      [3, 'delivered', 'responded', 'Safe'],
+      [4, 'responded', 'responded', 'Need help'],
+    ]);
+    expect(r.record?.outbox).toEqual(r.changes);
+    expect(r.record?.state.timeline.entries).toHaveLength(4);
+  });
+
+  it('takes the channel from an event until RecipientsAdded says', () => {
+    const r = project(
+      'd_1',
+      0,
+      undefined,
+      [event({ eventId: 'e1', deliveryId: 'd_1', status: 'sent', channel: 'email' })],
+      new Date(T0),
+    );
+    expect(r.record?.channel).toBe('email');
+    expect(r.record?.address).toBe('');
+    const completed = project('d_1', 0, r.record, [recipients('d_1', 'email')], new Date(T0));
+    expect(completed.record?.address).toBe('r@example.org');
+    expect(viewOf(completed.record!.state).status).toBe('sent');
+  });
+});
+
+describe('response count keys', () => {
+  it('round-trip options with dots, dollars and spaces into safe field names', () => {
+    for (const option of ['Safe', 'Need help.', '$where', 'a.b.c', 'Été 100%']) {
+      const key = encodeCountKey(option);
+      expect(key).not.toMatch(/[.$]/);
+      expect(decodeCountKey(key)).toBe(option);
+    }
+  });
+});
+
+const workArb = fc
+  .array(
+    fc.oneof(
+      fc.record({
+        kind: fc.constant('event' as const),
+        record: fc.integer({ min: 0, max: 5 }),
+        id: fc.integer({ min: 0, max: 30 }),
+      }),
+      fc.record({
+        kind: fc.constant('recipients' as const),
+        record: fc.integer({ min: 0, max: 5 }),
+        channel: fc.constantFrom('email' as const, 'sms' as const),
+      }),
+    ),
+    { maxLength: 60 },
+  )
+  .map((list) =>
+    list.map((w): WorkItem => {
+      const deliveryId = `d_${w.record}`;
+      if (w.kind === 'recipients') return recipients(deliveryId, w.channel);
+      // One event ID always means the same observation (as in production).
+      return event({
+        eventId: `e${w.record}-${w.id}`,
+        deliveryId,
+        status: (['sent', 'delivered', 'failed', 'read', 'responded'] as const)[w.id % 5]!,
+        attempt: (w.id % 3) as 0 | 1 | 2,
+        response: w.id % 5 === 4 ? (['Safe', 'Need help'] as const)[w.id % 2]! : '',
+        occurredAt: new Date(T0 + w.id),
+        receivedAt: new Date(T0 + w.id),
+      });
+    }),
+  );
+
+describe('batches of work (property)', () => {
+  it('counts kept from deltas equal a recount, and versions go 1, 2, 3 … per record', () => {
+    fc.assert(
+      fc.property(workArb, fc.array(fc.integer({ min: 1, max: 10 }), { maxLength: 20 }), (items, cuts) => {
+        const records = new Map<string, ProjectedRecord>();
+        const deltas = new CountDeltas();
+        const changes: StatusChange[] = [];
+        let at = 0;
+        let cut = 0;
+        while (at < items.length) {
+          const size = cuts[cut++ % Math.max(cuts.length, 1)] ?? items.length;
+          const batch = items.slice(at, at + size);
+          at += size;
+          const byRecord = new Map<string, WorkItem[]>();
+          for (const item of batch) {
+            const id = item.kind === 'event' ? item.event.deliveryId : item.delivery.deliveryId;
+            byRecord.set(id, [...(byRecord.get(id) ?? []), item]);
+          }
+          for (const [id, list] of byRecord) {
+            const r = project(id, 0, records.get(id), list, new Date(T0));
+            if (r.record === undefined) continue;
+            records.set(id, r.record);
+            deltas.move(COMM, r.countedBefore, r.countedAfter);
+            changes.push(...r.changes);
+          }
+        }
+        // Recount from the final records.
+        const recount = new CountDeltas();
+        for (const r of records.values()) recount.move(COMM, undefined, countKeyOf(r));
+        expect(deltas.increments().get(COMM) ?? {}).toEqual(recount.increments().get(COMM) ?? {});
+        // Each record's state equals the engine's fold of its events, whatever the batching.
+        for (const [id, r] of records) {
+          const events = items.flatMap((i) => (i.kind === 'event' && i.event.deliveryId === id ? [i.event] : []));
+          expect(viewOf(r.state)).toEqual(viewOf(fold(events)));
+          const versions = changes.filter((c) => c.deliveryId === id).map((c) => c.version);
+          expect(versions).toEqual(versions.map((_, i) => i + 1));
+          expect(r.version).toBe(versions.length);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
