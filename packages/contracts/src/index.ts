@@ -57,6 +57,8 @@ export {
   ReportingServiceClient,
   ReportingServiceService,
   StatusCount,
+  WatchDeliveryRecordsRequest,
+  WatchDeliveryRecordsResponse,
 } from './gen/dlr/reporting/v1/reporting.pb.js';
 export type { ReportingServiceServer } from './gen/dlr/reporting/v1/reporting.pb.js';
 export { channelName, channelOf, type ChannelName } from './channels.js';

@@ -225,10 +225,11 @@ export function consumerConfigs(
         ack_wait: 60 * SECOND_NS,
         max_ack_pending: 2_000,
         // One replica at a time owns a partition: the server pins the consumer to one client and
-        // moves it to another when that client has not pulled for `priority_timeout`.
+        // moves it to another when that client has not pulled for `priority_timeout` (clients pull
+        // at least every 10 s, so this is how long a dead replica holds its partitions).
         priority_policy: 'pinned_client' as const,
         priority_groups: [REPORTING_PRIORITY_GROUP],
-        priority_timeout: 30 * SECOND_NS,
+        priority_timeout: 120 * SECOND_NS,
       },
     })),
   ];

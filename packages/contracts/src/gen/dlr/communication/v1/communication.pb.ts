@@ -72,6 +72,152 @@ export function communicationStateToJSON(object: CommunicationState): string {
   }
 }
 
+/** What will happen to one recipient x channel when the communication is sent. */
+export enum DeliveryOutcome {
+  DELIVERY_OUTCOME_UNSPECIFIED = 0,
+  /** DELIVERY_OUTCOME_WILL_SEND - Will be sent. */
+  DELIVERY_OUTCOME_WILL_SEND = 1,
+  /** DELIVERY_OUTCOME_MISSING_ADDRESS - Not sent: the recipient has no address for this channel. */
+  DELIVERY_OUTCOME_MISSING_ADDRESS = 2,
+  /** DELIVERY_OUTCOME_OPTED_OUT - Not sent: the recipient opted out of this channel by preference. */
+  DELIVERY_OUTCOME_OPTED_OUT = 3,
+  /** DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN - Will be sent although the recipient opted out: the communication overrides preferences. */
+  DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN = 4,
+  /** DELIVERY_OUTCOME_SUPPRESSED - Not sent: the address is on the suppression list. */
+  DELIVERY_OUTCOME_SUPPRESSED = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function deliveryOutcomeFromJSON(object: any): DeliveryOutcome {
+  switch (object) {
+    case 0:
+    case "DELIVERY_OUTCOME_UNSPECIFIED":
+      return DeliveryOutcome.DELIVERY_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "DELIVERY_OUTCOME_WILL_SEND":
+      return DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND;
+    case 2:
+    case "DELIVERY_OUTCOME_MISSING_ADDRESS":
+      return DeliveryOutcome.DELIVERY_OUTCOME_MISSING_ADDRESS;
+    case 3:
+    case "DELIVERY_OUTCOME_OPTED_OUT":
+      return DeliveryOutcome.DELIVERY_OUTCOME_OPTED_OUT;
+    case 4:
+    case "DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN":
+      return DeliveryOutcome.DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN;
+    case 5:
+    case "DELIVERY_OUTCOME_SUPPRESSED":
+      return DeliveryOutcome.DELIVERY_OUTCOME_SUPPRESSED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DeliveryOutcome.UNRECOGNIZED;
+  }
+}
+
+export function deliveryOutcomeToJSON(object: DeliveryOutcome): string {
+  switch (object) {
+    case DeliveryOutcome.DELIVERY_OUTCOME_UNSPECIFIED:
+      return "DELIVERY_OUTCOME_UNSPECIFIED";
+    case DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND:
+      return "DELIVERY_OUTCOME_WILL_SEND";
+    case DeliveryOutcome.DELIVERY_OUTCOME_MISSING_ADDRESS:
+      return "DELIVERY_OUTCOME_MISSING_ADDRESS";
+    case DeliveryOutcome.DELIVERY_OUTCOME_OPTED_OUT:
+      return "DELIVERY_OUTCOME_OPTED_OUT";
+    case DeliveryOutcome.DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN:
+      return "DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN";
+    case DeliveryOutcome.DELIVERY_OUTCOME_SUPPRESSED:
+      return "DELIVERY_OUTCOME_SUPPRESSED";
+    case DeliveryOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum SmsEncoding {
+  SMS_ENCODING_UNSPECIFIED = 0,
+  SMS_ENCODING_GSM7 = 1,
+  SMS_ENCODING_UCS2 = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function smsEncodingFromJSON(object: any): SmsEncoding {
+  switch (object) {
+    case 0:
+    case "SMS_ENCODING_UNSPECIFIED":
+      return SmsEncoding.SMS_ENCODING_UNSPECIFIED;
+    case 1:
+    case "SMS_ENCODING_GSM7":
+      return SmsEncoding.SMS_ENCODING_GSM7;
+    case 2:
+    case "SMS_ENCODING_UCS2":
+      return SmsEncoding.SMS_ENCODING_UCS2;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SmsEncoding.UNRECOGNIZED;
+  }
+}
+
+export function smsEncodingToJSON(object: SmsEncoding): string {
+  switch (object) {
+    case SmsEncoding.SMS_ENCODING_UNSPECIFIED:
+      return "SMS_ENCODING_UNSPECIFIED";
+    case SmsEncoding.SMS_ENCODING_GSM7:
+      return "SMS_ENCODING_GSM7";
+    case SmsEncoding.SMS_ENCODING_UCS2:
+      return "SMS_ENCODING_UCS2";
+    case SmsEncoding.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum ResendScope {
+  RESEND_SCOPE_UNSPECIFIED = 0,
+  /** RESEND_SCOPE_NOT_DELIVERED - Pending, Sent, Not Sent or Bounced Temporarily (below Delivered; Failed and Opted-out are skipped). */
+  RESEND_SCOPE_NOT_DELIVERED = 1,
+  /**
+   * RESEND_SCOPE_NOT_ANSWERED - Not Acknowledged / Responded yet (Failed and Opted-out are skipped). Needs a communication that
+   * asks for an acknowledgement or a response.
+   */
+  RESEND_SCOPE_NOT_ANSWERED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function resendScopeFromJSON(object: any): ResendScope {
+  switch (object) {
+    case 0:
+    case "RESEND_SCOPE_UNSPECIFIED":
+      return ResendScope.RESEND_SCOPE_UNSPECIFIED;
+    case 1:
+    case "RESEND_SCOPE_NOT_DELIVERED":
+      return ResendScope.RESEND_SCOPE_NOT_DELIVERED;
+    case 2:
+    case "RESEND_SCOPE_NOT_ANSWERED":
+      return ResendScope.RESEND_SCOPE_NOT_ANSWERED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ResendScope.UNRECOGNIZED;
+  }
+}
+
+export function resendScopeToJSON(object: ResendScope): string {
+  switch (object) {
+    case ResendScope.RESEND_SCOPE_UNSPECIFIED:
+      return "RESEND_SCOPE_UNSPECIFIED";
+    case ResendScope.RESEND_SCOPE_NOT_DELIVERED:
+      return "RESEND_SCOPE_NOT_DELIVERED";
+    case ResendScope.RESEND_SCOPE_NOT_ANSWERED:
+      return "RESEND_SCOPE_NOT_ANSWERED";
+    case ResendScope.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Communication {
   id: string;
   title: string;
@@ -84,7 +230,20 @@ export interface Communication {
   state: CommunicationState;
   deliveryCount: number;
   createdAt: Date | undefined;
-  sentAt: Date | undefined;
+  sentAt:
+    | Date
+    | undefined;
+  /** Set when an operator overrode recipients' preferences for this communication. */
+  preferenceOverride: PreferenceOverride | undefined;
+}
+
+/** The audit record of an emergency override of recipients' preferences. */
+export interface PreferenceOverride {
+  /** Who decided (as they signed the request). */
+  operator: string;
+  /** Why (free text, required). */
+  reason: string;
+  at: Date | undefined;
 }
 
 export interface CreateCommunicationRequest {
@@ -115,6 +274,11 @@ export interface RecipientInput {
   name: string;
   email: string;
   phone: string;
+  /**
+   * The recipient's standing preference: channels they asked not to be contacted on. Honoured (no
+   * delivery record is announced or sent) unless the communication overrides preferences.
+   */
+  optedOutChannels: Channel[];
 }
 
 export interface AddRecipientsRequest {
@@ -143,6 +307,160 @@ export interface SendCommunicationResponse {
   communication: Communication | undefined;
 }
 
+export interface ListCommunicationsRequest {
+  /** 1..100, default 20. */
+  pageSize: number;
+  /** Opaque cursor from a previous response; empty for the first page. */
+  pageToken: string;
+}
+
+export interface ListCommunicationsResponse {
+  /** delivery_count is not filled in lists. */
+  communications: Communication[];
+  nextPageToken: string;
+}
+
+export interface ChannelPreview {
+  channel: Channel;
+  outcome: DeliveryOutcome;
+  /** Empty when there is no delivery record (missing address). */
+  deliveryId: string;
+}
+
+export interface RecipientPreview {
+  recipientKey: string;
+  name: string;
+  channels: ChannelPreview[];
+}
+
+/** Counts per outcome for one channel of the communication. */
+export interface ChannelPreviewSummary {
+  channel: Channel;
+  willSend: number;
+  missingAddress: number;
+  optedOut: number;
+  preferenceOverridden: number;
+  suppressed: number;
+}
+
+/** How the SMS text splits into segments: GSM-7 160 per message or 153 per part; UCS-2 70 or 67. */
+export interface SmsSegments {
+  encoding: SmsEncoding;
+  /** Length in the encoding's units (GSM-7 septets, UCS-2 code units) including the link allowance. */
+  length: number;
+  segments: number;
+  /** Characters allowed per segment at this length (160/153 or 70/67). */
+  perSegment: number;
+  /** Characters counted for the acknowledge link dispatch appends (0 when no acknowledgement is asked). */
+  linkAllowance: number;
+}
+
+export interface PreviewDeliveryRequest {
+  communicationId: string;
+  /** Recipients per page: 1..1000, default 100. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface PreviewDeliveryResponse {
+  communication: Communication | undefined;
+  recipientCount: number;
+  channels: ChannelPreviewSummary[];
+  /** Unset when the communication has no SMS channel. */
+  sms:
+    | SmsSegments
+    | undefined;
+  /** Recipients in recipient-key order. */
+  recipients: RecipientPreview[];
+  nextPageToken: string;
+  /**
+   * False when the suppression list could not be consulted: then only preference and missing-address
+   * reasons are shown, and suppressed addresses will still be skipped (as Not Sent) at send time.
+   */
+  suppressionChecked: boolean;
+}
+
+export interface OverridePreferencesRequest {
+  communicationId: string;
+  /** Who decides (required, at most 200 characters). */
+  operator: string;
+  /** Why (required, at most 1000 characters). */
+  reason: string;
+}
+
+export interface OverridePreferencesResponse {
+  communication:
+    | Communication
+    | undefined;
+  /** Delivery records the override made sendable. */
+  releasedCount: number;
+}
+
+export interface ResendCommunicationRequest {
+  communicationId: string;
+  /** The caller's idempotency key (1..100 of A-Z a-z 0-9 _ -); the same key again returns the first result. */
+  requestId: string;
+  scope: ResendScope;
+  /** Who asked (required, for the audit). */
+  operator: string;
+}
+
+export interface ResendCommunicationResponse {
+  requestId: string;
+  scope: ResendScope;
+  /** Delivery records given a new attempt by this request. */
+  resentCount: number;
+  /** True when this request_id had been handled before and nothing new was done. */
+  repeated: boolean;
+  requestedAt: Date | undefined;
+  finishedAt: Date | undefined;
+}
+
+export interface GetRecipientHistoryRequest {
+  recipientKey: string;
+  /** 1..500, default 100. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface RecipientHistoryEntry {
+  communicationId: string;
+  title: string;
+  state: CommunicationState;
+  deliveryId: string;
+  channel: Channel;
+  recipientName: string;
+  /** The latest attempt sent (0 = not sent yet). */
+  attempt: number;
+  /** The recipient had opted out of this channel (and the communication did not override it). */
+  heldByPreference: boolean;
+  addedAt: Date | undefined;
+  sentAt: Date | undefined;
+}
+
+export interface GetRecipientHistoryResponse {
+  entries: RecipientHistoryEntry[];
+  nextPageToken: string;
+}
+
+export interface LiftSuppressionRequest {
+  channel: Channel;
+  /** The email address or phone number (normalized like recipients' addresses; never stored or logged). */
+  address: string;
+  /** Who lifts it (required, at most 200 characters). */
+  operator: string;
+  /** Why (required, at most 1000 characters). */
+  reason: string;
+}
+
+export interface LiftSuppressionResponse {
+  /** The audit record's ID. */
+  liftId: string;
+  /** The suppression key of the address (a hash of channel and normalized address). */
+  addressKey: string;
+  liftedAt: Date | undefined;
+}
+
 function createBaseCommunication(): Communication {
   return {
     id: "",
@@ -157,6 +475,7 @@ function createBaseCommunication(): Communication {
     deliveryCount: 0,
     createdAt: undefined,
     sentAt: undefined,
+    preferenceOverride: undefined,
   };
 }
 
@@ -201,6 +520,9 @@ export const Communication: MessageFns<Communication> = {
     }
     if (message.sentAt !== undefined) {
       Timestamp.encode(toTimestamp(message.sentAt), writer.uint32(98).fork()).join();
+    }
+    if (message.preferenceOverride !== undefined) {
+      PreferenceOverride.encode(message.preferenceOverride, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -324,6 +646,14 @@ export const Communication: MessageFns<Communication> = {
             message.sentAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.preferenceOverride = PreferenceOverride.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -384,6 +714,11 @@ export const Communication: MessageFns<Communication> = {
         : isSet(object.sent_at)
         ? fromJsonTimestamp(object.sent_at)
         : undefined,
+      preferenceOverride: isSet(object.preferenceOverride)
+        ? PreferenceOverride.fromJSON(object.preferenceOverride)
+        : isSet(object.preference_override)
+        ? PreferenceOverride.fromJSON(object.preference_override)
+        : undefined,
     };
   },
 
@@ -425,6 +760,9 @@ export const Communication: MessageFns<Communication> = {
     if (message.sentAt !== undefined) {
       obj.sentAt = message.sentAt.toISOString();
     }
+    if (message.preferenceOverride !== undefined) {
+      obj.preferenceOverride = PreferenceOverride.toJSON(message.preferenceOverride);
+    }
     return obj;
   },
 
@@ -445,6 +783,110 @@ export const Communication: MessageFns<Communication> = {
     message.deliveryCount = object.deliveryCount ?? 0;
     message.createdAt = object.createdAt ?? undefined;
     message.sentAt = object.sentAt ?? undefined;
+    message.preferenceOverride = (object.preferenceOverride !== undefined && object.preferenceOverride !== null)
+      ? PreferenceOverride.fromPartial(object.preferenceOverride)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePreferenceOverride(): PreferenceOverride {
+  return { operator: "", reason: "", at: undefined };
+}
+
+export const PreferenceOverride: MessageFns<PreferenceOverride> = {
+  encode(message: PreferenceOverride, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operator !== "") {
+      writer.uint32(10).string(message.operator);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreferenceOverride {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreferenceOverride();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreferenceOverride {
+    return {
+      operator: isSet(object.operator) ? globalThis.String(object.operator) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: PreferenceOverride): unknown {
+    const obj: any = {};
+    if (message.operator !== "") {
+      obj.operator = message.operator;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreferenceOverride>, I>>(base?: I): PreferenceOverride {
+    return PreferenceOverride.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreferenceOverride>, I>>(object: I): PreferenceOverride {
+    const message = createBasePreferenceOverride();
+    message.operator = object.operator ?? "";
+    message.reason = object.reason ?? "";
+    message.at = object.at ?? undefined;
     return message;
   },
 };
@@ -864,7 +1306,7 @@ export const GetCommunicationResponse: MessageFns<GetCommunicationResponse> = {
 };
 
 function createBaseRecipientInput(): RecipientInput {
-  return { externalId: "", name: "", email: "", phone: "" };
+  return { externalId: "", name: "", email: "", phone: "", optedOutChannels: [] };
 }
 
 export const RecipientInput: MessageFns<RecipientInput> = {
@@ -880,6 +1322,13 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     }
     if (message.phone !== "") {
       writer.uint32(34).string(message.phone);
+    }
+    if (message.optedOutChannels.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.optedOutChannels) {
+        writer.int32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -929,6 +1378,24 @@ export const RecipientInput: MessageFns<RecipientInput> = {
             message.phone = reader.string();
             continue;
           }
+          case 5: {
+            if (tag === 40) {
+              message.optedOutChannels.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.optedOutChannels.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -951,6 +1418,11 @@ export const RecipientInput: MessageFns<RecipientInput> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       email: isSet(object.email) ? globalThis.String(object.email) : "",
       phone: isSet(object.phone) ? globalThis.String(object.phone) : "",
+      optedOutChannels: globalThis.Array.isArray(object?.optedOutChannels)
+        ? object.optedOutChannels.map((e: any) => channelFromJSON(e))
+        : globalThis.Array.isArray(object?.opted_out_channels)
+        ? object.opted_out_channels.map((e: any) => channelFromJSON(e))
+        : [],
     };
   },
 
@@ -968,6 +1440,9 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     if (message.phone !== "") {
       obj.phone = message.phone;
     }
+    if (message.optedOutChannels?.length) {
+      obj.optedOutChannels = message.optedOutChannels.map((e) => channelToJSON(e));
+    }
     return obj;
   },
 
@@ -980,6 +1455,7 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     message.name = object.name ?? "";
     message.email = object.email ?? "";
     message.phone = object.phone ?? "";
+    message.optedOutChannels = object.optedOutChannels?.map((e) => e) || [];
     return message;
   },
 };
@@ -1417,6 +1893,2180 @@ export const SendCommunicationResponse: MessageFns<SendCommunicationResponse> = 
   },
 };
 
+function createBaseListCommunicationsRequest(): ListCommunicationsRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListCommunicationsRequest: MessageFns<ListCommunicationsRequest> = {
+  encode(message: ListCommunicationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCommunicationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCommunicationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCommunicationsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListCommunicationsRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListCommunicationsRequest>, I>>(base?: I): ListCommunicationsRequest {
+    return ListCommunicationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListCommunicationsRequest>, I>>(object: I): ListCommunicationsRequest {
+    const message = createBaseListCommunicationsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListCommunicationsResponse(): ListCommunicationsResponse {
+  return { communications: [], nextPageToken: "" };
+}
+
+export const ListCommunicationsResponse: MessageFns<ListCommunicationsResponse> = {
+  encode(message: ListCommunicationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.communications) {
+      Communication.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCommunicationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCommunicationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communications.push(Communication.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCommunicationsResponse {
+    return {
+      communications: globalThis.Array.isArray(object?.communications)
+        ? object.communications.map((e: any) => Communication.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListCommunicationsResponse): unknown {
+    const obj: any = {};
+    if (message.communications?.length) {
+      obj.communications = message.communications.map((e) => Communication.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListCommunicationsResponse>, I>>(base?: I): ListCommunicationsResponse {
+    return ListCommunicationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListCommunicationsResponse>, I>>(object: I): ListCommunicationsResponse {
+    const message = createBaseListCommunicationsResponse();
+    message.communications = object.communications?.map((e) => Communication.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseChannelPreview(): ChannelPreview {
+  return { channel: 0, outcome: 0, deliveryId: "" };
+}
+
+export const ChannelPreview: MessageFns<ChannelPreview> = {
+  encode(message: ChannelPreview, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== 0) {
+      writer.uint32(8).int32(message.channel);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(16).int32(message.outcome);
+    }
+    if (message.deliveryId !== "") {
+      writer.uint32(26).string(message.deliveryId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelPreview {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelPreview();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChannelPreview {
+    return {
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      outcome: isSet(object.outcome) ? deliveryOutcomeFromJSON(object.outcome) : 0,
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+        ? globalThis.String(object.delivery_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ChannelPreview): unknown {
+    const obj: any = {};
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = deliveryOutcomeToJSON(message.outcome);
+    }
+    if (message.deliveryId !== "") {
+      obj.deliveryId = message.deliveryId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChannelPreview>, I>>(base?: I): ChannelPreview {
+    return ChannelPreview.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelPreview>, I>>(object: I): ChannelPreview {
+    const message = createBaseChannelPreview();
+    message.channel = object.channel ?? 0;
+    message.outcome = object.outcome ?? 0;
+    message.deliveryId = object.deliveryId ?? "";
+    return message;
+  },
+};
+
+function createBaseRecipientPreview(): RecipientPreview {
+  return { recipientKey: "", name: "", channels: [] };
+}
+
+export const RecipientPreview: MessageFns<RecipientPreview> = {
+  encode(message: RecipientPreview, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recipientKey !== "") {
+      writer.uint32(10).string(message.recipientKey);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    for (const v of message.channels) {
+      ChannelPreview.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecipientPreview {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipientPreview();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.channels.push(ChannelPreview.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecipientPreview {
+    return {
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      channels: globalThis.Array.isArray(object?.channels)
+        ? object.channels.map((e: any) => ChannelPreview.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RecipientPreview): unknown {
+    const obj: any = {};
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => ChannelPreview.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecipientPreview>, I>>(base?: I): RecipientPreview {
+    return RecipientPreview.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecipientPreview>, I>>(object: I): RecipientPreview {
+    const message = createBaseRecipientPreview();
+    message.recipientKey = object.recipientKey ?? "";
+    message.name = object.name ?? "";
+    message.channels = object.channels?.map((e) => ChannelPreview.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseChannelPreviewSummary(): ChannelPreviewSummary {
+  return { channel: 0, willSend: 0, missingAddress: 0, optedOut: 0, preferenceOverridden: 0, suppressed: 0 };
+}
+
+export const ChannelPreviewSummary: MessageFns<ChannelPreviewSummary> = {
+  encode(message: ChannelPreviewSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== 0) {
+      writer.uint32(8).int32(message.channel);
+    }
+    if (message.willSend !== 0) {
+      writer.uint32(16).uint32(message.willSend);
+    }
+    if (message.missingAddress !== 0) {
+      writer.uint32(24).uint32(message.missingAddress);
+    }
+    if (message.optedOut !== 0) {
+      writer.uint32(32).uint32(message.optedOut);
+    }
+    if (message.preferenceOverridden !== 0) {
+      writer.uint32(40).uint32(message.preferenceOverridden);
+    }
+    if (message.suppressed !== 0) {
+      writer.uint32(48).uint32(message.suppressed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelPreviewSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelPreviewSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.willSend = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.missingAddress = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.optedOut = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.preferenceOverridden = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.suppressed = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChannelPreviewSummary {
+    return {
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      willSend: isSet(object.willSend)
+        ? globalThis.Number(object.willSend)
+        : isSet(object.will_send)
+        ? globalThis.Number(object.will_send)
+        : 0,
+      missingAddress: isSet(object.missingAddress)
+        ? globalThis.Number(object.missingAddress)
+        : isSet(object.missing_address)
+        ? globalThis.Number(object.missing_address)
+        : 0,
+      optedOut: isSet(object.optedOut)
+        ? globalThis.Number(object.optedOut)
+        : isSet(object.opted_out)
+        ? globalThis.Number(object.opted_out)
+        : 0,
+      preferenceOverridden: isSet(object.preferenceOverridden)
+        ? globalThis.Number(object.preferenceOverridden)
+        : isSet(object.preference_overridden)
+        ? globalThis.Number(object.preference_overridden)
+        : 0,
+      suppressed: isSet(object.suppressed) ? globalThis.Number(object.suppressed) : 0,
+    };
+  },
+
+  toJSON(message: ChannelPreviewSummary): unknown {
+    const obj: any = {};
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.willSend !== 0) {
+      obj.willSend = Math.round(message.willSend);
+    }
+    if (message.missingAddress !== 0) {
+      obj.missingAddress = Math.round(message.missingAddress);
+    }
+    if (message.optedOut !== 0) {
+      obj.optedOut = Math.round(message.optedOut);
+    }
+    if (message.preferenceOverridden !== 0) {
+      obj.preferenceOverridden = Math.round(message.preferenceOverridden);
+    }
+    if (message.suppressed !== 0) {
+      obj.suppressed = Math.round(message.suppressed);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChannelPreviewSummary>, I>>(base?: I): ChannelPreviewSummary {
+    return ChannelPreviewSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelPreviewSummary>, I>>(object: I): ChannelPreviewSummary {
+    const message = createBaseChannelPreviewSummary();
+    message.channel = object.channel ?? 0;
+    message.willSend = object.willSend ?? 0;
+    message.missingAddress = object.missingAddress ?? 0;
+    message.optedOut = object.optedOut ?? 0;
+    message.preferenceOverridden = object.preferenceOverridden ?? 0;
+    message.suppressed = object.suppressed ?? 0;
+    return message;
+  },
+};
+
+function createBaseSmsSegments(): SmsSegments {
+  return { encoding: 0, length: 0, segments: 0, perSegment: 0, linkAllowance: 0 };
+}
+
+export const SmsSegments: MessageFns<SmsSegments> = {
+  encode(message: SmsSegments, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.encoding !== 0) {
+      writer.uint32(8).int32(message.encoding);
+    }
+    if (message.length !== 0) {
+      writer.uint32(16).uint32(message.length);
+    }
+    if (message.segments !== 0) {
+      writer.uint32(24).uint32(message.segments);
+    }
+    if (message.perSegment !== 0) {
+      writer.uint32(32).uint32(message.perSegment);
+    }
+    if (message.linkAllowance !== 0) {
+      writer.uint32(40).uint32(message.linkAllowance);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SmsSegments {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSmsSegments();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.encoding = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.length = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.segments = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.perSegment = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.linkAllowance = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SmsSegments {
+    return {
+      encoding: isSet(object.encoding) ? smsEncodingFromJSON(object.encoding) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      segments: isSet(object.segments) ? globalThis.Number(object.segments) : 0,
+      perSegment: isSet(object.perSegment)
+        ? globalThis.Number(object.perSegment)
+        : isSet(object.per_segment)
+        ? globalThis.Number(object.per_segment)
+        : 0,
+      linkAllowance: isSet(object.linkAllowance)
+        ? globalThis.Number(object.linkAllowance)
+        : isSet(object.link_allowance)
+        ? globalThis.Number(object.link_allowance)
+        : 0,
+    };
+  },
+
+  toJSON(message: SmsSegments): unknown {
+    const obj: any = {};
+    if (message.encoding !== 0) {
+      obj.encoding = smsEncodingToJSON(message.encoding);
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.segments !== 0) {
+      obj.segments = Math.round(message.segments);
+    }
+    if (message.perSegment !== 0) {
+      obj.perSegment = Math.round(message.perSegment);
+    }
+    if (message.linkAllowance !== 0) {
+      obj.linkAllowance = Math.round(message.linkAllowance);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SmsSegments>, I>>(base?: I): SmsSegments {
+    return SmsSegments.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SmsSegments>, I>>(object: I): SmsSegments {
+    const message = createBaseSmsSegments();
+    message.encoding = object.encoding ?? 0;
+    message.length = object.length ?? 0;
+    message.segments = object.segments ?? 0;
+    message.perSegment = object.perSegment ?? 0;
+    message.linkAllowance = object.linkAllowance ?? 0;
+    return message;
+  },
+};
+
+function createBasePreviewDeliveryRequest(): PreviewDeliveryRequest {
+  return { communicationId: "", pageSize: 0, pageToken: "" };
+}
+
+export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
+  encode(message: PreviewDeliveryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewDeliveryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewDeliveryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewDeliveryRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: PreviewDeliveryRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreviewDeliveryRequest>, I>>(base?: I): PreviewDeliveryRequest {
+    return PreviewDeliveryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreviewDeliveryRequest>, I>>(object: I): PreviewDeliveryRequest {
+    const message = createBasePreviewDeliveryRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBasePreviewDeliveryResponse(): PreviewDeliveryResponse {
+  return {
+    communication: undefined,
+    recipientCount: 0,
+    channels: [],
+    sms: undefined,
+    recipients: [],
+    nextPageToken: "",
+    suppressionChecked: false,
+  };
+}
+
+export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
+  encode(message: PreviewDeliveryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communication !== undefined) {
+      Communication.encode(message.communication, writer.uint32(10).fork()).join();
+    }
+    if (message.recipientCount !== 0) {
+      writer.uint32(16).uint32(message.recipientCount);
+    }
+    for (const v of message.channels) {
+      ChannelPreviewSummary.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.sms !== undefined) {
+      SmsSegments.encode(message.sms, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.recipients) {
+      RecipientPreview.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(50).string(message.nextPageToken);
+    }
+    if (message.suppressionChecked !== false) {
+      writer.uint32(56).bool(message.suppressionChecked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewDeliveryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewDeliveryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communication = Communication.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recipientCount = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.channels.push(ChannelPreviewSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sms = SmsSegments.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.recipients.push(RecipientPreview.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.suppressionChecked = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewDeliveryResponse {
+    return {
+      communication: isSet(object.communication) ? Communication.fromJSON(object.communication) : undefined,
+      recipientCount: isSet(object.recipientCount)
+        ? globalThis.Number(object.recipientCount)
+        : isSet(object.recipient_count)
+        ? globalThis.Number(object.recipient_count)
+        : 0,
+      channels: globalThis.Array.isArray(object?.channels)
+        ? object.channels.map((e: any) => ChannelPreviewSummary.fromJSON(e))
+        : [],
+      sms: isSet(object.sms) ? SmsSegments.fromJSON(object.sms) : undefined,
+      recipients: globalThis.Array.isArray(object?.recipients)
+        ? object.recipients.map((e: any) => RecipientPreview.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      suppressionChecked: isSet(object.suppressionChecked)
+        ? globalThis.Boolean(object.suppressionChecked)
+        : isSet(object.suppression_checked)
+        ? globalThis.Boolean(object.suppression_checked)
+        : false,
+    };
+  },
+
+  toJSON(message: PreviewDeliveryResponse): unknown {
+    const obj: any = {};
+    if (message.communication !== undefined) {
+      obj.communication = Communication.toJSON(message.communication);
+    }
+    if (message.recipientCount !== 0) {
+      obj.recipientCount = Math.round(message.recipientCount);
+    }
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => ChannelPreviewSummary.toJSON(e));
+    }
+    if (message.sms !== undefined) {
+      obj.sms = SmsSegments.toJSON(message.sms);
+    }
+    if (message.recipients?.length) {
+      obj.recipients = message.recipients.map((e) => RecipientPreview.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.suppressionChecked !== false) {
+      obj.suppressionChecked = message.suppressionChecked;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreviewDeliveryResponse>, I>>(base?: I): PreviewDeliveryResponse {
+    return PreviewDeliveryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreviewDeliveryResponse>, I>>(object: I): PreviewDeliveryResponse {
+    const message = createBasePreviewDeliveryResponse();
+    message.communication = (object.communication !== undefined && object.communication !== null)
+      ? Communication.fromPartial(object.communication)
+      : undefined;
+    message.recipientCount = object.recipientCount ?? 0;
+    message.channels = object.channels?.map((e) => ChannelPreviewSummary.fromPartial(e)) || [];
+    message.sms = (object.sms !== undefined && object.sms !== null) ? SmsSegments.fromPartial(object.sms) : undefined;
+    message.recipients = object.recipients?.map((e) => RecipientPreview.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.suppressionChecked = object.suppressionChecked ?? false;
+    return message;
+  },
+};
+
+function createBaseOverridePreferencesRequest(): OverridePreferencesRequest {
+  return { communicationId: "", operator: "", reason: "" };
+}
+
+export const OverridePreferencesRequest: MessageFns<OverridePreferencesRequest> = {
+  encode(message: OverridePreferencesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.operator !== "") {
+      writer.uint32(18).string(message.operator);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OverridePreferencesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOverridePreferencesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OverridePreferencesRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      operator: isSet(object.operator) ? globalThis.String(object.operator) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: OverridePreferencesRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.operator !== "") {
+      obj.operator = message.operator;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OverridePreferencesRequest>, I>>(base?: I): OverridePreferencesRequest {
+    return OverridePreferencesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OverridePreferencesRequest>, I>>(object: I): OverridePreferencesRequest {
+    const message = createBaseOverridePreferencesRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.operator = object.operator ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseOverridePreferencesResponse(): OverridePreferencesResponse {
+  return { communication: undefined, releasedCount: 0 };
+}
+
+export const OverridePreferencesResponse: MessageFns<OverridePreferencesResponse> = {
+  encode(message: OverridePreferencesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communication !== undefined) {
+      Communication.encode(message.communication, writer.uint32(10).fork()).join();
+    }
+    if (message.releasedCount !== 0) {
+      writer.uint32(16).uint32(message.releasedCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OverridePreferencesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOverridePreferencesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communication = Communication.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.releasedCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OverridePreferencesResponse {
+    return {
+      communication: isSet(object.communication) ? Communication.fromJSON(object.communication) : undefined,
+      releasedCount: isSet(object.releasedCount)
+        ? globalThis.Number(object.releasedCount)
+        : isSet(object.released_count)
+        ? globalThis.Number(object.released_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: OverridePreferencesResponse): unknown {
+    const obj: any = {};
+    if (message.communication !== undefined) {
+      obj.communication = Communication.toJSON(message.communication);
+    }
+    if (message.releasedCount !== 0) {
+      obj.releasedCount = Math.round(message.releasedCount);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OverridePreferencesResponse>, I>>(base?: I): OverridePreferencesResponse {
+    return OverridePreferencesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OverridePreferencesResponse>, I>>(object: I): OverridePreferencesResponse {
+    const message = createBaseOverridePreferencesResponse();
+    message.communication = (object.communication !== undefined && object.communication !== null)
+      ? Communication.fromPartial(object.communication)
+      : undefined;
+    message.releasedCount = object.releasedCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseResendCommunicationRequest(): ResendCommunicationRequest {
+  return { communicationId: "", requestId: "", scope: 0, operator: "" };
+}
+
+export const ResendCommunicationRequest: MessageFns<ResendCommunicationRequest> = {
+  encode(message: ResendCommunicationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
+    }
+    if (message.scope !== 0) {
+      writer.uint32(24).int32(message.scope);
+    }
+    if (message.operator !== "") {
+      writer.uint32(34).string(message.operator);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResendCommunicationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResendCommunicationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.scope = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResendCommunicationRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      scope: isSet(object.scope) ? resendScopeFromJSON(object.scope) : 0,
+      operator: isSet(object.operator) ? globalThis.String(object.operator) : "",
+    };
+  },
+
+  toJSON(message: ResendCommunicationRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.scope !== 0) {
+      obj.scope = resendScopeToJSON(message.scope);
+    }
+    if (message.operator !== "") {
+      obj.operator = message.operator;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResendCommunicationRequest>, I>>(base?: I): ResendCommunicationRequest {
+    return ResendCommunicationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResendCommunicationRequest>, I>>(object: I): ResendCommunicationRequest {
+    const message = createBaseResendCommunicationRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.requestId = object.requestId ?? "";
+    message.scope = object.scope ?? 0;
+    message.operator = object.operator ?? "";
+    return message;
+  },
+};
+
+function createBaseResendCommunicationResponse(): ResendCommunicationResponse {
+  return { requestId: "", scope: 0, resentCount: 0, repeated: false, requestedAt: undefined, finishedAt: undefined };
+}
+
+export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse> = {
+  encode(message: ResendCommunicationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.scope !== 0) {
+      writer.uint32(16).int32(message.scope);
+    }
+    if (message.resentCount !== 0) {
+      writer.uint32(24).uint32(message.resentCount);
+    }
+    if (message.repeated !== false) {
+      writer.uint32(32).bool(message.repeated);
+    }
+    if (message.requestedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(42).fork()).join();
+    }
+    if (message.finishedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResendCommunicationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResendCommunicationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.scope = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.resentCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.repeated = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResendCommunicationResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      scope: isSet(object.scope) ? resendScopeFromJSON(object.scope) : 0,
+      resentCount: isSet(object.resentCount)
+        ? globalThis.Number(object.resentCount)
+        : isSet(object.resent_count)
+        ? globalThis.Number(object.resent_count)
+        : 0,
+      repeated: isSet(object.repeated) ? globalThis.Boolean(object.repeated) : false,
+      requestedAt: isSet(object.requestedAt)
+        ? fromJsonTimestamp(object.requestedAt)
+        : isSet(object.requested_at)
+        ? fromJsonTimestamp(object.requested_at)
+        : undefined,
+      finishedAt: isSet(object.finishedAt)
+        ? fromJsonTimestamp(object.finishedAt)
+        : isSet(object.finished_at)
+        ? fromJsonTimestamp(object.finished_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ResendCommunicationResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.scope !== 0) {
+      obj.scope = resendScopeToJSON(message.scope);
+    }
+    if (message.resentCount !== 0) {
+      obj.resentCount = Math.round(message.resentCount);
+    }
+    if (message.repeated !== false) {
+      obj.repeated = message.repeated;
+    }
+    if (message.requestedAt !== undefined) {
+      obj.requestedAt = message.requestedAt.toISOString();
+    }
+    if (message.finishedAt !== undefined) {
+      obj.finishedAt = message.finishedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResendCommunicationResponse>, I>>(base?: I): ResendCommunicationResponse {
+    return ResendCommunicationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResendCommunicationResponse>, I>>(object: I): ResendCommunicationResponse {
+    const message = createBaseResendCommunicationResponse();
+    message.requestId = object.requestId ?? "";
+    message.scope = object.scope ?? 0;
+    message.resentCount = object.resentCount ?? 0;
+    message.repeated = object.repeated ?? false;
+    message.requestedAt = object.requestedAt ?? undefined;
+    message.finishedAt = object.finishedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetRecipientHistoryRequest(): GetRecipientHistoryRequest {
+  return { recipientKey: "", pageSize: 0, pageToken: "" };
+}
+
+export const GetRecipientHistoryRequest: MessageFns<GetRecipientHistoryRequest> = {
+  encode(message: GetRecipientHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recipientKey !== "") {
+      writer.uint32(10).string(message.recipientKey);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRecipientHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRecipientHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRecipientHistoryRequest {
+    return {
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetRecipientHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetRecipientHistoryRequest>, I>>(base?: I): GetRecipientHistoryRequest {
+    return GetRecipientHistoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRecipientHistoryRequest>, I>>(object: I): GetRecipientHistoryRequest {
+    const message = createBaseGetRecipientHistoryRequest();
+    message.recipientKey = object.recipientKey ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRecipientHistoryEntry(): RecipientHistoryEntry {
+  return {
+    communicationId: "",
+    title: "",
+    state: 0,
+    deliveryId: "",
+    channel: 0,
+    recipientName: "",
+    attempt: 0,
+    heldByPreference: false,
+    addedAt: undefined,
+    sentAt: undefined,
+  };
+}
+
+export const RecipientHistoryEntry: MessageFns<RecipientHistoryEntry> = {
+  encode(message: RecipientHistoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.title !== "") {
+      writer.uint32(18).string(message.title);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.deliveryId !== "") {
+      writer.uint32(34).string(message.deliveryId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(40).int32(message.channel);
+    }
+    if (message.recipientName !== "") {
+      writer.uint32(50).string(message.recipientName);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(56).uint32(message.attempt);
+    }
+    if (message.heldByPreference !== false) {
+      writer.uint32(64).bool(message.heldByPreference);
+    }
+    if (message.addedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.addedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.sentAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.sentAt), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecipientHistoryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipientHistoryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.recipientName = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.heldByPreference = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.addedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.sentAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecipientHistoryEntry {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
+      state: isSet(object.state) ? communicationStateFromJSON(object.state) : 0,
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+        ? globalThis.String(object.delivery_id)
+        : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      recipientName: isSet(object.recipientName)
+        ? globalThis.String(object.recipientName)
+        : isSet(object.recipient_name)
+        ? globalThis.String(object.recipient_name)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      heldByPreference: isSet(object.heldByPreference)
+        ? globalThis.Boolean(object.heldByPreference)
+        : isSet(object.held_by_preference)
+        ? globalThis.Boolean(object.held_by_preference)
+        : false,
+      addedAt: isSet(object.addedAt)
+        ? fromJsonTimestamp(object.addedAt)
+        : isSet(object.added_at)
+        ? fromJsonTimestamp(object.added_at)
+        : undefined,
+      sentAt: isSet(object.sentAt)
+        ? fromJsonTimestamp(object.sentAt)
+        : isSet(object.sent_at)
+        ? fromJsonTimestamp(object.sent_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RecipientHistoryEntry): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
+    if (message.state !== 0) {
+      obj.state = communicationStateToJSON(message.state);
+    }
+    if (message.deliveryId !== "") {
+      obj.deliveryId = message.deliveryId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.recipientName !== "") {
+      obj.recipientName = message.recipientName;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.heldByPreference !== false) {
+      obj.heldByPreference = message.heldByPreference;
+    }
+    if (message.addedAt !== undefined) {
+      obj.addedAt = message.addedAt.toISOString();
+    }
+    if (message.sentAt !== undefined) {
+      obj.sentAt = message.sentAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecipientHistoryEntry>, I>>(base?: I): RecipientHistoryEntry {
+    return RecipientHistoryEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecipientHistoryEntry>, I>>(object: I): RecipientHistoryEntry {
+    const message = createBaseRecipientHistoryEntry();
+    message.communicationId = object.communicationId ?? "";
+    message.title = object.title ?? "";
+    message.state = object.state ?? 0;
+    message.deliveryId = object.deliveryId ?? "";
+    message.channel = object.channel ?? 0;
+    message.recipientName = object.recipientName ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.heldByPreference = object.heldByPreference ?? false;
+    message.addedAt = object.addedAt ?? undefined;
+    message.sentAt = object.sentAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetRecipientHistoryResponse(): GetRecipientHistoryResponse {
+  return { entries: [], nextPageToken: "" };
+}
+
+export const GetRecipientHistoryResponse: MessageFns<GetRecipientHistoryResponse> = {
+  encode(message: GetRecipientHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      RecipientHistoryEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRecipientHistoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRecipientHistoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(RecipientHistoryEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRecipientHistoryResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries)
+        ? object.entries.map((e: any) => RecipientHistoryEntry.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: GetRecipientHistoryResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => RecipientHistoryEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetRecipientHistoryResponse>, I>>(base?: I): GetRecipientHistoryResponse {
+    return GetRecipientHistoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRecipientHistoryResponse>, I>>(object: I): GetRecipientHistoryResponse {
+    const message = createBaseGetRecipientHistoryResponse();
+    message.entries = object.entries?.map((e) => RecipientHistoryEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseLiftSuppressionRequest(): LiftSuppressionRequest {
+  return { channel: 0, address: "", operator: "", reason: "" };
+}
+
+export const LiftSuppressionRequest: MessageFns<LiftSuppressionRequest> = {
+  encode(message: LiftSuppressionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== 0) {
+      writer.uint32(8).int32(message.channel);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.operator !== "") {
+      writer.uint32(26).string(message.operator);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LiftSuppressionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLiftSuppressionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operator = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LiftSuppressionRequest {
+    return {
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      operator: isSet(object.operator) ? globalThis.String(object.operator) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: LiftSuppressionRequest): unknown {
+    const obj: any = {};
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.operator !== "") {
+      obj.operator = message.operator;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LiftSuppressionRequest>, I>>(base?: I): LiftSuppressionRequest {
+    return LiftSuppressionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LiftSuppressionRequest>, I>>(object: I): LiftSuppressionRequest {
+    const message = createBaseLiftSuppressionRequest();
+    message.channel = object.channel ?? 0;
+    message.address = object.address ?? "";
+    message.operator = object.operator ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseLiftSuppressionResponse(): LiftSuppressionResponse {
+  return { liftId: "", addressKey: "", liftedAt: undefined };
+}
+
+export const LiftSuppressionResponse: MessageFns<LiftSuppressionResponse> = {
+  encode(message: LiftSuppressionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.liftId !== "") {
+      writer.uint32(10).string(message.liftId);
+    }
+    if (message.addressKey !== "") {
+      writer.uint32(18).string(message.addressKey);
+    }
+    if (message.liftedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.liftedAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LiftSuppressionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLiftSuppressionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.liftId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.addressKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.liftedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LiftSuppressionResponse {
+    return {
+      liftId: isSet(object.liftId)
+        ? globalThis.String(object.liftId)
+        : isSet(object.lift_id)
+        ? globalThis.String(object.lift_id)
+        : "",
+      addressKey: isSet(object.addressKey)
+        ? globalThis.String(object.addressKey)
+        : isSet(object.address_key)
+        ? globalThis.String(object.address_key)
+        : "",
+      liftedAt: isSet(object.liftedAt)
+        ? fromJsonTimestamp(object.liftedAt)
+        : isSet(object.lifted_at)
+        ? fromJsonTimestamp(object.lifted_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: LiftSuppressionResponse): unknown {
+    const obj: any = {};
+    if (message.liftId !== "") {
+      obj.liftId = message.liftId;
+    }
+    if (message.addressKey !== "") {
+      obj.addressKey = message.addressKey;
+    }
+    if (message.liftedAt !== undefined) {
+      obj.liftedAt = message.liftedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LiftSuppressionResponse>, I>>(base?: I): LiftSuppressionResponse {
+    return LiftSuppressionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LiftSuppressionResponse>, I>>(object: I): LiftSuppressionResponse {
+    const message = createBaseLiftSuppressionResponse();
+    message.liftId = object.liftId ?? "";
+    message.addressKey = object.addressKey ?? "";
+    message.liftedAt = object.liftedAt ?? undefined;
+    return message;
+  },
+};
+
 /** Creates communications, adds their recipients and sends them. */
 export type CommunicationServiceService = typeof CommunicationServiceService;
 export const CommunicationServiceService = {
@@ -1467,6 +4117,87 @@ export const CommunicationServiceService = {
       Buffer.from(SendCommunicationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SendCommunicationResponse => SendCommunicationResponse.decode(value),
   },
+  /** Lists communications, newest first. */
+  listCommunications: {
+    path: "/dlr.communication.v1.CommunicationService/ListCommunications" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListCommunicationsRequest): Buffer =>
+      Buffer.from(ListCommunicationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListCommunicationsRequest => ListCommunicationsRequest.decode(value),
+    responseSerialize: (value: ListCommunicationsResponse): Buffer =>
+      Buffer.from(ListCommunicationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListCommunicationsResponse => ListCommunicationsResponse.decode(value),
+  },
+  /** Before sending: who gets which channel, who will not and why, and the SMS segment count. Reads only. */
+  previewDelivery: {
+    path: "/dlr.communication.v1.CommunicationService/PreviewDelivery" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PreviewDeliveryRequest): Buffer =>
+      Buffer.from(PreviewDeliveryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PreviewDeliveryRequest => PreviewDeliveryRequest.decode(value),
+    responseSerialize: (value: PreviewDeliveryResponse): Buffer =>
+      Buffer.from(PreviewDeliveryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PreviewDeliveryResponse => PreviewDeliveryResponse.decode(value),
+  },
+  /**
+   * Emergency override of recipients' channel preferences for one draft communication. Audited (who,
+   * when, why); cannot be withdrawn. Repeating it changes nothing.
+   */
+  overridePreferences: {
+    path: "/dlr.communication.v1.CommunicationService/OverridePreferences" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OverridePreferencesRequest): Buffer =>
+      Buffer.from(OverridePreferencesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OverridePreferencesRequest => OverridePreferencesRequest.decode(value),
+    responseSerialize: (value: OverridePreferencesResponse): Buffer =>
+      Buffer.from(OverridePreferencesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): OverridePreferencesResponse => OverridePreferencesResponse.decode(value),
+  },
+  /**
+   * A new attempt on the delivery records of a sent communication that are not yet Delivered (or not
+   * yet answered). Idempotent per request_id: the same request twice adds one attempt, not two.
+   */
+  resendCommunication: {
+    path: "/dlr.communication.v1.CommunicationService/ResendCommunication" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResendCommunicationRequest): Buffer =>
+      Buffer.from(ResendCommunicationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResendCommunicationRequest => ResendCommunicationRequest.decode(value),
+    responseSerialize: (value: ResendCommunicationResponse): Buffer =>
+      Buffer.from(ResendCommunicationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResendCommunicationResponse => ResendCommunicationResponse.decode(value),
+  },
+  /** One recipient's deliveries across communications, newest first. */
+  getRecipientHistory: {
+    path: "/dlr.communication.v1.CommunicationService/GetRecipientHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRecipientHistoryRequest): Buffer =>
+      Buffer.from(GetRecipientHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRecipientHistoryRequest => GetRecipientHistoryRequest.decode(value),
+    responseSerialize: (value: GetRecipientHistoryResponse): Buffer =>
+      Buffer.from(GetRecipientHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRecipientHistoryResponse => GetRecipientHistoryResponse.decode(value),
+  },
+  /**
+   * Removes an address from the suppression list (opt-out, complaint, permanent bounce), so later
+   * communications are sent to it again. Audited: who, when and why are stored and published.
+   */
+  liftSuppression: {
+    path: "/dlr.communication.v1.CommunicationService/LiftSuppression" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LiftSuppressionRequest): Buffer =>
+      Buffer.from(LiftSuppressionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LiftSuppressionRequest => LiftSuppressionRequest.decode(value),
+    responseSerialize: (value: LiftSuppressionResponse): Buffer =>
+      Buffer.from(LiftSuppressionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LiftSuppressionResponse => LiftSuppressionResponse.decode(value),
+  },
 } as const;
 
 export interface CommunicationServiceServer extends UntypedServiceImplementation {
@@ -1478,6 +4209,27 @@ export interface CommunicationServiceServer extends UntypedServiceImplementation
   addRecipients: handleUnaryCall<AddRecipientsRequest, AddRecipientsResponse>;
   /** Sends a communication to all its recipients. Idempotent. */
   sendCommunication: handleUnaryCall<SendCommunicationRequest, SendCommunicationResponse>;
+  /** Lists communications, newest first. */
+  listCommunications: handleUnaryCall<ListCommunicationsRequest, ListCommunicationsResponse>;
+  /** Before sending: who gets which channel, who will not and why, and the SMS segment count. Reads only. */
+  previewDelivery: handleUnaryCall<PreviewDeliveryRequest, PreviewDeliveryResponse>;
+  /**
+   * Emergency override of recipients' channel preferences for one draft communication. Audited (who,
+   * when, why); cannot be withdrawn. Repeating it changes nothing.
+   */
+  overridePreferences: handleUnaryCall<OverridePreferencesRequest, OverridePreferencesResponse>;
+  /**
+   * A new attempt on the delivery records of a sent communication that are not yet Delivered (or not
+   * yet answered). Idempotent per request_id: the same request twice adds one attempt, not two.
+   */
+  resendCommunication: handleUnaryCall<ResendCommunicationRequest, ResendCommunicationResponse>;
+  /** One recipient's deliveries across communications, newest first. */
+  getRecipientHistory: handleUnaryCall<GetRecipientHistoryRequest, GetRecipientHistoryResponse>;
+  /**
+   * Removes an address from the suppression list (opt-out, complaint, permanent bounce), so later
+   * communications are sent to it again. Audited: who, when and why are stored and published.
+   */
+  liftSuppression: handleUnaryCall<LiftSuppressionRequest, LiftSuppressionResponse>;
 }
 
 export interface CommunicationServiceClient extends Client {
@@ -1544,6 +4296,111 @@ export interface CommunicationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SendCommunicationResponse) => void,
+  ): ClientUnaryCall;
+  /** Lists communications, newest first. */
+  listCommunications(
+    request: ListCommunicationsRequest,
+    callback: (error: ServiceError | null, response: ListCommunicationsResponse) => void,
+  ): ClientUnaryCall;
+  listCommunications(
+    request: ListCommunicationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListCommunicationsResponse) => void,
+  ): ClientUnaryCall;
+  listCommunications(
+    request: ListCommunicationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListCommunicationsResponse) => void,
+  ): ClientUnaryCall;
+  /** Before sending: who gets which channel, who will not and why, and the SMS segment count. Reads only. */
+  previewDelivery(
+    request: PreviewDeliveryRequest,
+    callback: (error: ServiceError | null, response: PreviewDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  previewDelivery(
+    request: PreviewDeliveryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PreviewDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  previewDelivery(
+    request: PreviewDeliveryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PreviewDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Emergency override of recipients' channel preferences for one draft communication. Audited (who,
+   * when, why); cannot be withdrawn. Repeating it changes nothing.
+   */
+  overridePreferences(
+    request: OverridePreferencesRequest,
+    callback: (error: ServiceError | null, response: OverridePreferencesResponse) => void,
+  ): ClientUnaryCall;
+  overridePreferences(
+    request: OverridePreferencesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: OverridePreferencesResponse) => void,
+  ): ClientUnaryCall;
+  overridePreferences(
+    request: OverridePreferencesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: OverridePreferencesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A new attempt on the delivery records of a sent communication that are not yet Delivered (or not
+   * yet answered). Idempotent per request_id: the same request twice adds one attempt, not two.
+   */
+  resendCommunication(
+    request: ResendCommunicationRequest,
+    callback: (error: ServiceError | null, response: ResendCommunicationResponse) => void,
+  ): ClientUnaryCall;
+  resendCommunication(
+    request: ResendCommunicationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResendCommunicationResponse) => void,
+  ): ClientUnaryCall;
+  resendCommunication(
+    request: ResendCommunicationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResendCommunicationResponse) => void,
+  ): ClientUnaryCall;
+  /** One recipient's deliveries across communications, newest first. */
+  getRecipientHistory(
+    request: GetRecipientHistoryRequest,
+    callback: (error: ServiceError | null, response: GetRecipientHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getRecipientHistory(
+    request: GetRecipientHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRecipientHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getRecipientHistory(
+    request: GetRecipientHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRecipientHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Removes an address from the suppression list (opt-out, complaint, permanent bounce), so later
+   * communications are sent to it again. Audited: who, when and why are stored and published.
+   */
+  liftSuppression(
+    request: LiftSuppressionRequest,
+    callback: (error: ServiceError | null, response: LiftSuppressionResponse) => void,
+  ): ClientUnaryCall;
+  liftSuppression(
+    request: LiftSuppressionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LiftSuppressionResponse) => void,
+  ): ClientUnaryCall;
+  liftSuppression(
+    request: LiftSuppressionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LiftSuppressionResponse) => void,
   ): ClientUnaryCall;
 }
 

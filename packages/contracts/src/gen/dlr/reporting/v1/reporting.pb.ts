@@ -12,7 +12,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -57,6 +59,14 @@ export interface ListDeliveryRecordsRequest {
   pageSize: number;
   /** Opaque cursor from a previous response; empty for the first page. */
   pageToken: string;
+  /** Only records showing one of these statuses (empty: every status). */
+  statuses: DeliveryStatus[];
+  /** Only records of these channels (empty: both). */
+  channels: Channel[];
+  /** Only records showing exactly this response (empty: any). */
+  response: string;
+  /** Only records whose recipient name or address contains this text (case-insensitive; empty: any). */
+  search: string;
 }
 
 export interface ListDeliveryRecordsResponse {
@@ -64,6 +74,20 @@ export interface ListDeliveryRecordsResponse {
   counts: StatusCount[];
   total: number;
   nextPageToken: string;
+}
+
+export interface WatchDeliveryRecordsRequest {
+  communicationId: string;
+  /** Also send records changed since this time (default: only changes from now on). */
+  since: Date | undefined;
+}
+
+export interface WatchDeliveryRecordsResponse {
+  /** Records that changed since the previous message (a record may come again; none is missed). */
+  records: DeliveryRecord[];
+  /** Counts of the communication after these changes. */
+  counts: StatusCount[];
+  total: number;
 }
 
 function createBaseDeliveryRecord(): DeliveryRecord {
@@ -392,7 +416,7 @@ export const StatusCount: MessageFns<StatusCount> = {
 };
 
 function createBaseListDeliveryRecordsRequest(): ListDeliveryRecordsRequest {
-  return { communicationId: "", pageSize: 0, pageToken: "" };
+  return { communicationId: "", pageSize: 0, pageToken: "", statuses: [], channels: [], response: "", search: "" };
 }
 
 export const ListDeliveryRecordsRequest: MessageFns<ListDeliveryRecordsRequest> = {
@@ -405,6 +429,26 @@ export const ListDeliveryRecordsRequest: MessageFns<ListDeliveryRecordsRequest> 
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.statuses.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.statuses) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.channels.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.channels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.response !== "") {
+      writer.uint32(50).string(message.response);
+    }
+    if (message.search !== "") {
+      writer.uint32(58).string(message.search);
     }
     return writer;
   },
@@ -446,6 +490,58 @@ export const ListDeliveryRecordsRequest: MessageFns<ListDeliveryRecordsRequest> 
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag === 32) {
+              message.statuses.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.statuses.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.channels.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.channels.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.response = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.search = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -475,6 +571,14 @@ export const ListDeliveryRecordsRequest: MessageFns<ListDeliveryRecordsRequest> 
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      statuses: globalThis.Array.isArray(object?.statuses)
+        ? object.statuses.map((e: any) => deliveryStatusFromJSON(e))
+        : [],
+      channels: globalThis.Array.isArray(object?.channels)
+        ? object.channels.map((e: any) => channelFromJSON(e))
+        : [],
+      response: isSet(object.response) ? globalThis.String(object.response) : "",
+      search: isSet(object.search) ? globalThis.String(object.search) : "",
     };
   },
 
@@ -489,6 +593,18 @@ export const ListDeliveryRecordsRequest: MessageFns<ListDeliveryRecordsRequest> 
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.statuses?.length) {
+      obj.statuses = message.statuses.map((e) => deliveryStatusToJSON(e));
+    }
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => channelToJSON(e));
+    }
+    if (message.response !== "") {
+      obj.response = message.response;
+    }
+    if (message.search !== "") {
+      obj.search = message.search;
+    }
     return obj;
   },
 
@@ -500,6 +616,10 @@ export const ListDeliveryRecordsRequest: MessageFns<ListDeliveryRecordsRequest> 
     message.communicationId = object.communicationId ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.statuses = object.statuses?.map((e) => e) || [];
+    message.channels = object.channels?.map((e) => e) || [];
+    message.response = object.response ?? "";
+    message.search = object.search ?? "";
     return message;
   },
 };
@@ -627,6 +747,198 @@ export const ListDeliveryRecordsResponse: MessageFns<ListDeliveryRecordsResponse
   },
 };
 
+function createBaseWatchDeliveryRecordsRequest(): WatchDeliveryRecordsRequest {
+  return { communicationId: "", since: undefined };
+}
+
+export const WatchDeliveryRecordsRequest: MessageFns<WatchDeliveryRecordsRequest> = {
+  encode(message: WatchDeliveryRecordsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchDeliveryRecordsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchDeliveryRecordsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchDeliveryRecordsRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+    };
+  },
+
+  toJSON(message: WatchDeliveryRecordsRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchDeliveryRecordsRequest>, I>>(base?: I): WatchDeliveryRecordsRequest {
+    return WatchDeliveryRecordsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchDeliveryRecordsRequest>, I>>(object: I): WatchDeliveryRecordsRequest {
+    const message = createBaseWatchDeliveryRecordsRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.since = object.since ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWatchDeliveryRecordsResponse(): WatchDeliveryRecordsResponse {
+  return { records: [], counts: [], total: 0 };
+}
+
+export const WatchDeliveryRecordsResponse: MessageFns<WatchDeliveryRecordsResponse> = {
+  encode(message: WatchDeliveryRecordsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.records) {
+      DeliveryRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.counts) {
+      StatusCount.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.total !== 0) {
+      writer.uint32(24).uint32(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchDeliveryRecordsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchDeliveryRecordsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.records.push(DeliveryRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.counts.push(StatusCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchDeliveryRecordsResponse {
+    return {
+      records: globalThis.Array.isArray(object?.records)
+        ? object.records.map((e: any) => DeliveryRecord.fromJSON(e))
+        : [],
+      counts: globalThis.Array.isArray(object?.counts) ? object.counts.map((e: any) => StatusCount.fromJSON(e)) : [],
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+    };
+  },
+
+  toJSON(message: WatchDeliveryRecordsResponse): unknown {
+    const obj: any = {};
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => DeliveryRecord.toJSON(e));
+    }
+    if (message.counts?.length) {
+      obj.counts = message.counts.map((e) => StatusCount.toJSON(e));
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchDeliveryRecordsResponse>, I>>(base?: I): WatchDeliveryRecordsResponse {
+    return WatchDeliveryRecordsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchDeliveryRecordsResponse>, I>>(object: I): WatchDeliveryRecordsResponse {
+    const message = createBaseWatchDeliveryRecordsResponse();
+    message.records = object.records?.map((e) => DeliveryRecord.fromPartial(e)) || [];
+    message.counts = object.counts?.map((e) => StatusCount.fromPartial(e)) || [];
+    message.total = object.total ?? 0;
+    return message;
+  },
+};
+
 /** Reads delivery records and their counts. */
 export type ReportingServiceService = typeof ReportingServiceService;
 export const ReportingServiceService = {
@@ -642,11 +954,33 @@ export const ReportingServiceService = {
       Buffer.from(ListDeliveryRecordsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListDeliveryRecordsResponse => ListDeliveryRecordsResponse.decode(value),
   },
+  /**
+   * Live updates of one communication: the records that changed (and the counts after them), as
+   * they change, until the caller cancels. Polls the store, so it sees every replica's writes.
+   * The first message comes at once and carries the counts (and no records unless some changed).
+   */
+  watchDeliveryRecords: {
+    path: "/dlr.reporting.v1.ReportingService/WatchDeliveryRecords" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchDeliveryRecordsRequest): Buffer =>
+      Buffer.from(WatchDeliveryRecordsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchDeliveryRecordsRequest => WatchDeliveryRecordsRequest.decode(value),
+    responseSerialize: (value: WatchDeliveryRecordsResponse): Buffer =>
+      Buffer.from(WatchDeliveryRecordsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchDeliveryRecordsResponse => WatchDeliveryRecordsResponse.decode(value),
+  },
 } as const;
 
 export interface ReportingServiceServer extends UntypedServiceImplementation {
   /** One page of a communication's delivery records, with counts per status. */
   listDeliveryRecords: handleUnaryCall<ListDeliveryRecordsRequest, ListDeliveryRecordsResponse>;
+  /**
+   * Live updates of one communication: the records that changed (and the counts after them), as
+   * they change, until the caller cancels. Polls the store, so it sees every replica's writes.
+   * The first message comes at once and carries the counts (and no records unless some changed).
+   */
+  watchDeliveryRecords: handleServerStreamingCall<WatchDeliveryRecordsRequest, WatchDeliveryRecordsResponse>;
 }
 
 export interface ReportingServiceClient extends Client {
@@ -666,6 +1000,20 @@ export interface ReportingServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListDeliveryRecordsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Live updates of one communication: the records that changed (and the counts after them), as
+   * they change, until the caller cancels. Polls the store, so it sees every replica's writes.
+   * The first message comes at once and carries the counts (and no records unless some changed).
+   */
+  watchDeliveryRecords(
+    request: WatchDeliveryRecordsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchDeliveryRecordsResponse>;
+  watchDeliveryRecords(
+    request: WatchDeliveryRecordsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchDeliveryRecordsResponse>;
 }
 
 export const ReportingServiceClient = makeGenericClientConstructor(
