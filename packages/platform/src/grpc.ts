@@ -1,7 +1,10 @@
 import type { Server } from '@grpc/grpc-js';
 import { ServerCredentials, status, type ServiceError, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AppError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import { platformMetrics } from './metrics.js';
+import { extractGrpcMetadata, markFailed, tracer } from './tracing.js';
 
 const GRPC_STATUS: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
@@ -23,23 +26,52 @@ export function grpcError(error: unknown): Partial<ServiceError> {
   return { code: status.INTERNAL, details: 'internal error', message: 'internal error' };
 }
 
-/** Wraps an async handler as a grpc-js unary handler with our error mapping and logging. */
+/**
+ * Wraps an async handler as a grpc-js unary handler with our error mapping and logging. The call
+ * runs in a server span continuing the caller's trace (W3C `traceparent` in the metadata, see
+ * `traceMetadata`), and its duration is recorded in `dlr_grpc_request_duration_seconds`.
+ */
 export function unary<Req, Res>(
   logger: Logger,
   method: string,
   fn: (request: Req) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
-    fn(call.request).then(
-      (response) => callback(null, response),
-      (error: unknown) => {
-        const mapped = grpcError(error);
-        if (!(error instanceof AppError) || mapped.code === status.INTERNAL || mapped.code === status.UNAVAILABLE) {
-          logger.error({ err: error, method }, 'gRPC call failed');
-        }
-        callback(mapped, null);
-      },
+    const started = performance.now();
+    const parent = extractGrpcMetadata(call.metadata);
+    const span = tracer.startSpan(
+      method,
+      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.method': method } },
+      parent,
     );
+    const finish = (code: status) => {
+      span.setAttribute('rpc.grpc.status_code', code);
+      span.end();
+      platformMetrics.grpcDuration.observe(
+        { method, code: status[code] ?? String(code) },
+        (performance.now() - started) / 1_000,
+      );
+    };
+    const run = async (): Promise<void> => {
+      let response: Res;
+      try {
+        response = await fn(call.request);
+      } catch (error) {
+        const mapped = grpcError(error);
+        const code = mapped.code ?? status.INTERNAL;
+        if (!(error instanceof AppError) || code === status.INTERNAL || code === status.UNAVAILABLE) {
+          logger.error({ err: error, method }, 'gRPC call failed');
+          markFailed(span, error);
+        }
+        finish(code);
+        callback(mapped, null);
+        return;
+      }
+      finish(status.OK);
+      callback(null, response);
+    };
+    // Logs written inside the handler carry this span's trace_id.
+    void context.with(trace.setSpan(parent, span), run);
   };
 }
 

@@ -4,8 +4,12 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { AppError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import { platformMetrics } from './metrics.js';
+import { extractHttpHeaders, tracer } from './tracing.js';
 
 /** A named dependency check for /readyz. */
 export interface ReadinessCheck {
@@ -52,9 +56,49 @@ export function httpError(error: unknown): {
   return { status: 500, body: { error: 'internal', message: 'internal error' } };
 }
 
+/** The server span of each request being served, by node request. */
+const requestSpans = new WeakMap<IncomingMessage, Span>();
+
+/**
+ * A node HTTP server whose every request runs in a server span continuing the caller's trace
+ * (W3C `traceparent`), with the request and response emitters bound to it, so the route handler,
+ * its logs and whatever it publishes belong to that trace. The span is named after the route in
+ * the `onRequest` hook of {@link createHttpServer}.
+ */
+function tracedServerFactory(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  options: FastifyServerOptions,
+): ReturnType<typeof createServer> {
+  const server = createServer((req, res) => {
+    const parent = extractHttpHeaders(req.headers);
+    const method = req.method ?? 'GET';
+    const span = tracer.startSpan(
+      method,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
+      parent,
+    );
+    requestSpans.set(req, span);
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (!res.writableFinished) span.setAttribute('error.type', 'aborted');
+      span.end();
+    });
+    const ctx = trace.setSpan(parent, span);
+    context.with(ctx, () => handler(context.bind(ctx, req), context.bind(ctx, res)));
+  });
+  // What fastify sets on the server it creates itself.
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+  if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+  if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+  return server;
+}
+
 /**
  * Creates a fastify instance with our logger, one error mapping, and `/healthz` (the process is
- * alive) and `/readyz` (every dependency answers) routes. Does not listen.
+ * alive) and `/readyz` (every dependency answers) routes. Does not listen. Each request is a
+ * server span continuing the caller's trace and is timed in `dlr_http_request_duration_seconds`
+ * by route pattern; `GET /metrics` is added by `startService` (or `addMetricsRoute`).
  */
 export function createHttpServer(options: {
   logger: Logger;
@@ -69,6 +113,21 @@ export function createHttpServer(options: {
     loggerInstance: options.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     // Request lines would carry URLs with tokens; services log what matters themselves.
     logController: new LogController({ disableRequestLogging: true }),
+    serverFactory: tracedServerFactory,
+  });
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url;
+    const span = requestSpans.get(request.raw);
+    if (span !== undefined && route !== undefined) {
+      span.updateName(`${request.method} ${route}`);
+      span.setAttribute('http.route', route);
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    platformMetrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1_000,
+    );
   });
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = httpError(error);

@@ -8,5 +8,8 @@ export * from './mongo.js';
 export * from './nats.js';
 export * from './retry.js';
 export * from './telemetry.js';
+export * from './tracing.js';
+export * from './metrics.js';
 export * from './service.js';
 export * from './events.js';
+export * from './operator-auth.js';

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { activeTraceIds } from './tracing.js';
 
 export type { Logger } from 'pino';
 
@@ -25,7 +26,8 @@ export const REDACTED_KEYS = [
 ] as const;
 
 /**
- * Creates the service's root logger (JSON to stdout, ISO time, personal data redacted).
+ * Creates the service's root logger (JSON to stdout, ISO time, personal data redacted). A line
+ * written while a span is active carries its `trace_id` and `span_id`.
  * `destination` replaces stdout; tests use it to read what was logged.
  */
 export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
@@ -37,6 +39,7 @@ export function createLogger(service: string, level: string, destination?: Desti
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
+    mixin: () => activeTraceIds() ?? {},
   };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

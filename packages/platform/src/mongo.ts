@@ -65,7 +65,9 @@ export async function connectMongo(options: {
 
 /** Creates the given indexes on a collection; idempotent. */
 export async function ensureIndexes(db: Db, collection: string, indexes: IndexDescription[]): Promise<void> {
-  if (indexes.length > 0) await db.collection(collection).createIndexes(indexes);
+  // One index per command: FerretDB v1.24 drops the connection when one createIndexes command names
+  // two or more indexes that already exist (every restart would fail to migrate).
+  for (const index of indexes) await db.collection(collection).createIndexes([index]);
 }
 
 /** True when a write failed only because a document with that unique key already exists. */

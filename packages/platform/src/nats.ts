@@ -9,9 +9,12 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
+import { platformMetrics, subjectLabel, trackConsumerLag } from './metrics.js';
 import { backoffDelay, retry } from './retry.js';
+import { extractNatsHeaders, injectNatsHeaders, markFailed, tracer } from './tracing.js';
 
 /** An open NATS connection with JetStream clients. */
 export interface NatsHandle {
@@ -98,6 +101,8 @@ export async function ensureTopology(
 /**
  * Publishes to JetStream and resolves only when the stream has stored the message.
  * `msgId` becomes `Nats-Msg-Id`, so a repeat within the stream's duplicate window is dropped.
+ * The publish is a producer span of the active trace, whose context travels in the message
+ * headers (W3C `traceparent`), so the consumer's span continues the same trace.
  */
 export async function publishDurable(
   js: JetStreamClient,
@@ -106,9 +111,36 @@ export async function publishDurable(
   msgId: string,
   extraHeaders?: Readonly<Record<string, string>>,
 ): Promise<PubAck> {
+  const parent = context.active();
+  const label = subjectLabel(subject);
+  const span = tracer.startSpan(
+    `publish ${label}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': subject,
+        'messaging.message.id': msgId,
+      },
+    },
+    parent,
+  );
   const h = natsHeaders();
   for (const [k, v] of Object.entries(extraHeaders ?? {})) h.set(k, v);
-  return js.publish(subject, data, { msgID: msgId, headers: h, timeout: 10_000 });
+  injectNatsHeaders(h, trace.setSpan(parent, span));
+  try {
+    const ack = await js.publish(subject, data, { msgID: msgId, headers: h, timeout: 10_000 });
+    span.setAttribute('messaging.nats.duplicate', ack.duplicate);
+    platformMetrics.eventsPublished.inc({ subject: label });
+    return ack;
+  } catch (error) {
+    markFailed(span, error);
+    platformMetrics.publishFailures.inc({ subject: label });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** Thrown by a decoder or handler for a message that can never be processed (goes to dead-letter at once). */
@@ -148,6 +180,11 @@ export async function runConsumer<T>(options: {
   const { logger } = options;
   const consumer = await options.js.consumers.get(options.stream, options.durable);
   const messages = await consumer.consume({ max_messages: Math.max(options.concurrency * 2, 16) });
+  const untrackLag = trackConsumerLag({
+    stream: options.stream,
+    consumer: options.durable,
+    info: () => consumer.info(false),
+  });
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
 
@@ -157,15 +194,18 @@ export async function runConsumer<T>(options: {
     h.set('Dlr-Original-Stream-Seq', String(msg.seq));
     h.set('Dlr-Consumer', options.durable);
     h.set('Dlr-Reason', reason.slice(0, 500));
+    // The dead-lettered copy keeps the trace of the message it failed in.
+    injectNatsHeaders(h);
     await options.js.publish(options.deadLetterSubject, msg.data, {
       headers: h,
       msgID: `dlq:${options.durable}:${msg.seq}`,
     });
     msg.term(reason.slice(0, 200));
+    platformMetrics.deadLettered.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
     logger.error({ subject: msg.subject, seq: msg.seq, consumer: options.durable, reason }, 'message dead-lettered');
   };
 
-  const process = async (msg: JsMsg): Promise<void> => {
+  const handleOne = async (msg: JsMsg): Promise<void> => {
     const ctx: MessageContext = {
       subject: msg.subject,
       deliveryCount: msg.info.deliveryCount,
@@ -176,12 +216,14 @@ export async function runConsumer<T>(options: {
       decoded = options.decode(msg.data);
     } catch (error) {
       await deadLetter(msg, `undecodable payload: ${String(error)}`).catch(() => msg.nak(1_000));
-      return;
+      throw error;
     }
     try {
       await options.handle(decoded, ctx);
       await msg.ackAck().catch(() => msg.ack());
+      platformMetrics.eventsConsumed.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
     } catch (error) {
+      platformMetrics.handlerErrors.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       if (error instanceof PoisonMessageError || ctx.deliveryCount >= options.maxDeliver) {
         await deadLetter(msg, reason).catch((dlqError: unknown) => {
@@ -196,6 +238,37 @@ export async function runConsumer<T>(options: {
         );
         msg.nak(delay);
       }
+      throw error;
+    }
+  };
+
+  /** One message in a consumer span that continues the publisher's trace (from the headers). */
+  const process = async (msg: JsMsg): Promise<void> => {
+    const started = performance.now();
+    const parent = extractNatsHeaders(msg.headers);
+    const span = tracer.startSpan(
+      `process ${subjectLabel(msg.subject)}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': msg.subject,
+          'messaging.consumer.group.name': options.durable,
+          'messaging.nats.stream_sequence': msg.seq,
+          'messaging.nats.delivery_count': msg.info.deliveryCount,
+        },
+      },
+      parent,
+    );
+    try {
+      // Anything the handler publishes becomes a child of this span; its logs carry the trace_id.
+      await context.with(trace.setSpan(parent, span), () => handleOne(msg));
+    } catch (error) {
+      markFailed(span, error);
+    } finally {
+      span.end();
+      platformMetrics.handleDuration.observe({ consumer: options.durable }, (performance.now() - started) / 1_000);
     }
   };
 
@@ -214,6 +287,7 @@ export async function runConsumer<T>(options: {
 
   return {
     stop: async () => {
+      untrackLag();
       await messages.close().catch(() => undefined);
       await loop.catch(() => undefined);
       await Promise.allSettled([...inFlight]);

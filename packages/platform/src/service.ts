@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './logger.js';
 import { connectMongo, type MongoHandle } from './mongo.js';
 import { connectNats, ensureTopology, type ConsumerSpec, type NatsHandle } from './nats.js';
 import { runMain, shutdownInOrder, type ShutdownStep } from './lifecycle.js';
+import { addMetricsRoute } from './metrics.js';
 import { startTelemetry } from './telemetry.js';
 
 /** The base variables every service reads. */
@@ -65,7 +66,7 @@ export interface ServiceDefinition<S extends z.ZodRawShape> {
 /**
  * Starts a service: validates config (one error listing every bad variable), starts telemetry,
  * connects MongoDB and NATS (with retries), creates streams/consumers/indexes, builds the app,
- * listens, starts consuming. Shutdown order: stop consuming → drain NATS → gRPC → HTTP → MongoDB
+ * adds `GET /metrics` (unless the app has its own), listens, starts consuming. Shutdown order: stop consuming → drain NATS → gRPC → HTTP → MongoDB
  * → telemetry.
  */
 export async function startService<S extends z.ZodRawShape>(
@@ -92,6 +93,7 @@ export async function startService<S extends z.ZodRawShape>(
     await ensureTopology(nats.jsm, topology.streams, topology.consumers);
     await options.migrate?.(mongo);
     const app = await options.build({ config, logger, mongo, nats });
+    addMetricsRoute(app.http);
     steps.push({ name: 'http', run: () => app.http.close() });
     await app.http.listen({ host: base.HOST, port: base.HTTP_PORT });
     const address = app.http.server.address();

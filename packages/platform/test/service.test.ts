@@ -147,6 +147,14 @@ describe('startService', () => {
       const ready = await fetch(`${service.httpUrl}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: 'ready', checks: { mongo: 'ok', nats: 'ok' } });
+      // Prometheus metrics on the same port, /readyz timed by its route.
+      const metrics = await fetch(`${service.httpUrl}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toContain('process_cpu_seconds_total');
+      expect(text).toMatch(
+        /^dlr_http_request_duration_seconds_count\{method="GET",route="\/readyz",status_code="200"\} 1$/m,
+      );
 
       const stream = await inspect.nats.jsm.streams.info(streamName);
       expect(stream.config.subjects).toEqual([`${namespace}.svc.>`]);
@@ -160,6 +168,27 @@ describe('startService', () => {
     }
     expect(calls).toEqual(['migrate', 'build', 'start', 'stopConsuming']);
     await expect(fetch(`${service.httpUrl}/healthz`)).rejects.toThrow();
+    await eventually(() => (openSockets() === before ? true : undefined), 5_000, 'every socket closed');
+  });
+
+  it("keeps an app's own GET /metrics", async () => {
+    const before = openSockets();
+    const service = await startService({
+      name: 'svc-test',
+      shape,
+      env: goodEnv(),
+      topology,
+      build: async ({ logger }) => {
+        const http = createHttpServer({ logger, readiness: [] });
+        http.get('/metrics', async () => 'own_metric 1\n');
+        return { http };
+      },
+    });
+    try {
+      expect(await (await fetch(`${service.httpUrl}/metrics`)).text()).toBe('own_metric 1\n');
+    } finally {
+      expect(await service.stop()).toBe(true);
+    }
     await eventually(() => (openSockets() === before ? true : undefined), 5_000, 'every socket closed');
   });
 

@@ -1,5 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { backoffDelay, createHttpServer, InvalidArgumentError, UnauthenticatedError, type Logger } from '@dlr/platform';
+import {
+  addMetricsRoute,
+  backoffDelay,
+  createHttpServer,
+  InvalidArgumentError,
+  UnauthenticatedError,
+  type Logger,
+} from '@dlr/platform';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
@@ -47,7 +54,7 @@ export interface SimulatorOptions {
 
 /** A built simulator: the fastify app (not listening) and controls. */
 export interface Simulator {
-  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `/healthz`, `/readyz`. Call `listen` on it. */
+  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `/healthz`, `/readyz`, `/metrics`. Call `listen` on it. */
   readonly app: FastifyInstance;
   /** A snapshot of the outbox, oldest first. */
   messages(): SimulatorMessage[];
@@ -77,6 +84,24 @@ interface OutboxEntry {
   /** The exact callback body: the same bytes on every retry, re-signed with a fresh timestamp. */
   callbackBody: string;
   eventId: string;
+  /**
+   * The sender's W3C trace context (`traceparent`, `tracestate`), kept with the message and sent
+   * on its callback, so the receiver continues the sender's trace. Real providers do not do this.
+   */
+  traceContext: Record<string, string>;
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
+
+/** The valid W3C trace-context headers of a request (anything malformed is dropped). */
+function traceContextOf(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+  const parent = headers.traceparent;
+  if (typeof parent !== 'string' || !TRACEPARENT.test(parent)) return {};
+  const state = headers.tracestate;
+  return typeof state === 'string' && TRACESTATE.test(state)
+    ? { traceparent: parent, tracestate: state }
+    : { traceparent: parent };
 }
 
 const ID = z.string().min(1).max(200);
@@ -132,6 +157,7 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
   const app = createHttpServer({ logger, readiness: [] });
   // Any other content type reaches validation as text and is answered 400, not fastify's 415.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  addMetricsRoute(app);
 
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return;
@@ -202,6 +228,7 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
       callbackUrl: req.callbackUrl,
       callbackBody: JSON.stringify(callback),
       eventId,
+      traceContext: traceContextOf(request.headers),
     };
     outbox.set(messageId, entry);
     while (outbox.size > outboxLimit) {
@@ -269,6 +296,7 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
       const response = await fetch(entry.callbackUrl, {
         method: 'POST',
         headers: {
+          ...entry.traceContext,
           'content-type': 'application/json',
           [TIMESTAMP_HEADER]: String(timestamp),
           [SIGNATURE_HEADER]: signSimulatorCallback(options.webhookSecret, timestamp, entry.callbackBody),

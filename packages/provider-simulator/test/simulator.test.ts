@@ -29,6 +29,8 @@ interface Received {
   timestamp: string | undefined;
   signature: string | undefined;
   validSignature: boolean;
+  traceparent: string | undefined;
+  tracestate: string | undefined;
 }
 
 /** A local receiver that records every callback and answers the statuses it is told, in order, then 200. */
@@ -47,7 +49,14 @@ async function startReceiver(statuses: number[] = []) {
       signature,
       Math.floor(Date.now() / 1000),
     );
-    received.push({ rawBody, timestamp, signature, validSignature });
+    received.push({
+      rawBody,
+      timestamp,
+      signature,
+      validSignature,
+      traceparent: request.headers.traceparent as string | undefined,
+      tracestate: request.headers.tracestate as string | undefined,
+    });
     return reply.status(statuses.shift() ?? 200).send({ ok: true });
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -233,6 +242,41 @@ describe('callbacks', () => {
     expect(first!.validSignature && second!.validSignature).toBe(true);
     await eventually(() => (sim.messages()[0]?.callbackStatus === 'delivered' ? true : undefined));
     expect(sim.messages()[0]?.callbackAttempts).toBe(2);
+  });
+
+  it('sends the trace context it was given back on every try of the callback, and drops a malformed one', async () => {
+    const receiver = await startReceiver([500]);
+    cleanup.push(() => receiver.app.close());
+    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 20, callbackRetryBaseMs: 50 }, logger);
+    cleanup.push(() => sim.stop());
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...auth, traceparent, tracestate: 'dlr=1' },
+      payload: sendBody({
+        callbackUrl: receiver.url,
+        metadata: { deliveryId: 'd_tr', communicationId: 'c_tr', attempt: 1 },
+      }),
+    });
+    expect(traced.statusCode).toBe(202);
+    await eventually(() => (receiver.received.length >= 2 ? true : undefined));
+    for (const r of receiver.received)
+      expect(r).toMatchObject({ traceparent, tracestate: 'dlr=1', validSignature: true });
+
+    const untraced = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...auth, traceparent: 'not-a-trace\r\nx-evil: 1' },
+      payload: sendBody({
+        callbackUrl: receiver.url,
+        metadata: { deliveryId: 'd_un', communicationId: 'c_tr', attempt: 1 },
+      }),
+    });
+    expect(untraced.statusCode).toBe(202);
+    const last = await eventually(() => receiver.received.find((r) => r.rawBody.includes('d_un')));
+    expect(last.traceparent).toBeUndefined();
+    expect(last.tracestate).toBeUndefined();
   });
 
   it('retries when nobody listens, gives up after the configured tries', async () => {

@@ -1,12 +1,13 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
+  AddRecipientsRequest,
   CommunicationServiceClient,
-  type AddRecipientsRequest,
   type AddRecipientsResponse,
   type CreateCommunicationRequest,
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
+  type RecipientInput,
   type SendCommunicationRequest,
   type SendCommunicationResponse,
 } from '@dlr/contracts';
@@ -17,7 +18,11 @@ type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: 
 export interface CommunicationApi {
   create(req: CreateCommunicationRequest): Promise<CreateCommunicationResponse>;
   get(req: GetCommunicationRequest): Promise<GetCommunicationResponse>;
-  addRecipients(req: AddRecipientsRequest): Promise<AddRecipientsResponse>;
+  /** A recipient's `optedOutChannels` may be left out (none). */
+  addRecipients(req: {
+    communicationId: string;
+    recipients: (Omit<RecipientInput, 'optedOutChannels'> & Partial<Pick<RecipientInput, 'optedOutChannels'>>)[];
+  }): Promise<AddRecipientsResponse>;
   send(req: SendCommunicationRequest): Promise<SendCommunicationResponse>;
   close(): void;
 }
@@ -34,7 +39,10 @@ export function communicationClient(address: string): CommunicationApi {
   return {
     create: call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client)),
     get: call<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
-    addRecipients: call<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client)),
+    addRecipients: (req) =>
+      call<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client))(
+        AddRecipientsRequest.fromPartial(req),
+      ),
     send: call<SendCommunicationRequest, SendCommunicationResponse>(client.sendCommunication.bind(client)),
     close: () => client.close(),
   };

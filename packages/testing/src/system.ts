@@ -31,6 +31,8 @@ export interface RunningSystem {
   readonly providerCallbackUrl: string;
   readonly simulatorUrl: string;
   readonly simulatorApiKey: string;
+  /** Token operators (and tests) sign in to reporting with: `Authorization: Bearer <token>`. */
+  readonly operatorToken: string;
   readonly logDir: string;
   /** HTTP base URL of each process (for /healthz and /readyz). */
   readonly httpUrls: Readonly<Record<SystemProcessName, string>>;
@@ -51,6 +53,11 @@ export interface StartSystemOptions {
   simulatorOutcomes?: string;
   /** Extra environment per process. */
   extraEnv?: Partial<Record<SystemProcessName, Record<string, string>>>;
+  /**
+   * Extra environment for every process, e.g. the `OTEL_*` variables that turn telemetry on
+   * (`extraEnv` wins where both set a variable).
+   */
+  env?: Record<string, string>;
   log?: (line: string) => void;
   /** How long to wait for every /readyz. */
   readyTimeoutMs?: number;
@@ -72,6 +79,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const url = (name: SystemProcessName) => `http://127.0.0.1:${ports[name]}`;
   const secret = () => randomBytes(24).toString('base64url');
   const simulatorApiKey = secret();
+  const operatorToken = secret();
   const webhookSecret = secret();
   const linkKeys = `k${Date.now().toString(36)}:${secret()}`;
   const db = (suffix: string) => `${namespace.replaceAll('-', '_')}_${suffix}`;
@@ -81,6 +89,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     NATS_NAMESPACE: namespace,
     HOST: '127.0.0.1',
     LOG_LEVEL: options.logLevel ?? 'info',
+    OPERATOR_TOKEN: operatorToken,
   };
   const env: Record<SystemProcessName, Record<string, string>> = {
     'provider-simulator': {
@@ -97,6 +106,9 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       MONGODB_DB: db('communication'),
       HTTP_PORT: String(ports.communication),
       GRPC_PORT: String(communicationGrpcPort),
+      // Resend reads statuses from reporting; the console links to its Delivery Report.
+      REPORTING_GRPC_URL: `127.0.0.1:${reportingGrpcPort}`,
+      REPORTING_PUBLIC_URL: url('reporting'),
     },
     reporting: {
       ...common,
@@ -159,7 +171,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       const out = createWriteStream(logFile, { flags: 'a' });
       const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', ...env[name], ...options.extraEnv?.[name] },
+        env: { PATH: process.env.PATH ?? '', ...env[name], ...options.env, ...options.extraEnv?.[name] },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout?.pipe(out, { end: false });
@@ -202,6 +214,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     providerCallbackUrl: url('provider-callback'),
     simulatorUrl: url('provider-simulator'),
     simulatorApiKey,
+    operatorToken,
     logDir: options.logDir,
     httpUrls: Object.fromEntries(SYSTEM_PROCESSES.map((n) => [n, url(n)])) as Record<SystemProcessName, string>,
     stop: async () => {
