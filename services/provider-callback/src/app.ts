@@ -1,19 +1,41 @@
 import { consumerConfigs, streamConfigs } from '@dlr/contracts';
 import {
+  addMetricsRoute,
+  ConfigError,
   createHttpServer,
   deliveryEventPublisher,
+  type BaseConfig,
   type BuiltApp,
+  type ConsumerHandle,
   type MongoHandle,
   type ServiceDeps,
-  type BaseConfig,
 } from '@dlr/platform';
-import { migrateRawCallbacks, mongoRawCallbackStore } from './adapters/mongo/raw-callbacks.js';
-import { simulatorRoutes } from './adapters/http/simulator-route.js';
+import { callbackRoutes, type ProviderWebhook } from './adapters/http/callback-route.js';
+import { CertificateCache, fetchSnsHttp, type SnsHttp } from './adapters/http/sns-client.js';
+import {
+  mailgunWebhook,
+  sendgridWebhook,
+  sesWebhook,
+  simulatorWebhook,
+  twilioWebhook,
+} from './adapters/http/webhooks.js';
+import {
+  migrateRawCallbacks,
+  mongoParkedStore,
+  mongoProviderMessageStore,
+  mongoRawCallbackStore,
+} from './adapters/mongo/raw-callbacks.js';
+import { startDispatchEvents } from './adapters/nats/dispatch-events.js';
 import type { CallbackConfig } from './config.js';
+import type { IngestPorts, Reparse } from './domain/ingest.js';
+import { MAILGUN, reparseMailgun } from './domain/mailgun.js';
 import { CallbackCounters } from './domain/metrics.js';
-import { SIMULATOR } from './domain/simulator.js';
+import { reparseSendgrid, SENDGRID, sendgridPublicKey } from './domain/sendgrid.js';
+import { reparseSes, SES } from './domain/ses.js';
+import { reparseSimulator, SIMULATOR } from './domain/simulator.js';
+import { reparseTwilio, TWILIO } from './domain/twilio.js';
 
-/** Largest callback body accepted; larger ones are answered 413 before anything is read into memory. */
+/** Largest simulator callback body accepted; larger ones are answered 413 before anything is read into memory. */
 export const CALLBACK_BODY_LIMIT = 64 * 1024;
 
 /** Streams and consumers this service relies on (the whole system topology; idempotent). */
@@ -26,30 +48,110 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
   await migrateRawCallbacks(mongo);
 }
 
+/** Replaceable parts, for tests: how SNS is reached over HTTPS, and the clock. */
+export interface AppOverrides {
+  readonly snsHttp?: SnsHttp;
+  readonly now?: () => Date;
+}
+
+const REPARSE: Readonly<Record<string, Reparse>> = {
+  [SIMULATOR]: reparseSimulator,
+  [SES]: reparseSes,
+  [SENDGRID]: reparseSendgrid,
+  [MAILGUN]: reparseMailgun,
+  [TWILIO]: reparseTwilio,
+};
+
 /**
- * Builds the webhook server (not listening): `POST /v1/callbacks/simulator`, `GET /metrics`,
- * `/healthz`, and `/readyz` (MongoDB + NATS).
+ * Builds the webhook server (not listening): `POST /v1/callbacks/<provider>` for each configured
+ * provider (simulator, ses, sendgrid, mailgun, twilio; others answer 404), `GET /metrics`,
+ * `/healthz`, `/readyz` (MongoDB + NATS); and the consumer of dispatch's events that releases
+ * parked callbacks (started by `start`). Throws a ConfigError when Twilio lacks its public URL.
  */
-export async function buildApp(deps: ServiceDeps<CallbackConfig & BaseConfig>): Promise<BuiltApp> {
+export async function buildApp(
+  deps: ServiceDeps<CallbackConfig & BaseConfig>,
+  overrides: AppOverrides = {},
+): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
-  const counters = new CallbackCounters([SIMULATOR]);
+  const webhooks = providerWebhooks(config, overrides.snsHttp ?? fetchSnsHttp());
+  const counters = new CallbackCounters(webhooks.map((w) => w.provider));
+  const ports: IngestPorts = {
+    store: mongoRawCallbackStore(mongo),
+    parked: mongoParkedStore(mongo),
+    messages: mongoProviderMessageStore(mongo),
+    publisher: deliveryEventPublisher(nats, config.NATS_NAMESPACE, 'provider'),
+    counters,
+    reparse: (provider) => REPARSE[provider],
+    ...(overrides.now ? { now: overrides.now } : {}),
+  };
   const http = createHttpServer({
     logger,
-    bodyLimit: CALLBACK_BODY_LIMIT,
+    bodyLimit: config.CALLBACK_BODY_LIMIT_BYTES,
     readiness: [
       { name: 'mongodb', check: () => mongo.ping() },
       { name: 'nats', check: () => nats.ping() },
     ],
   });
-  await http.register(simulatorRoutes, {
-    secret: config.SIMULATOR_WEBHOOK_SECRET,
-    toleranceSeconds: config.CALLBACK_TOLERANCE_SECONDS,
-    store: mongoRawCallbackStore(mongo),
-    publisher: deliveryEventPublisher(nats, config.NATS_NAMESPACE, 'provider'),
-    counters,
-  });
-  http.get('/metrics', async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(counters.render()),
-  );
-  return { http };
+  await http.register(callbackRoutes, { webhooks, ports, ...(overrides.now ? { now: overrides.now } : {}) });
+  addMetricsRoute(http);
+  logger.info({ providers: webhooks.map((w) => w.provider) }, 'provider webhooks configured');
+  let consumer: ConsumerHandle | undefined;
+  return {
+    http,
+    start: async () => {
+      consumer = await startDispatchEvents({
+        nats,
+        namespace: config.NATS_NAMESPACE,
+        ports,
+        logger,
+        retryMs: config.PARKED_RETRY_SECONDS * 1_000,
+      });
+    },
+    stopConsuming: async () => {
+      await consumer?.stop();
+      consumer = undefined;
+    },
+  };
+}
+
+function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWebhook[] {
+  const bodyLimit = config.CALLBACK_BODY_LIMIT_BYTES;
+  const toleranceSeconds = config.CALLBACK_TOLERANCE_SECONDS;
+  const webhooks: ProviderWebhook[] = [];
+  if (config.SIMULATOR_WEBHOOK_SECRET)
+    webhooks.push(
+      simulatorWebhook({
+        secret: config.SIMULATOR_WEBHOOK_SECRET,
+        toleranceSeconds,
+        bodyLimit: Math.min(bodyLimit, CALLBACK_BODY_LIMIT),
+      }),
+    );
+  if (config.SES_SNS_TOPIC_ARNS)
+    webhooks.push(
+      sesWebhook({
+        topicArns: new Set(config.SES_SNS_TOPIC_ARNS),
+        hostPattern: new RegExp(`^(?:${config.SES_SNS_CERT_HOST_PATTERN})$`),
+        certificates: new CertificateCache(snsHttp),
+        http: snsHttp,
+        bodyLimit,
+      }),
+    );
+  if (config.SENDGRID_WEBHOOK_PUBLIC_KEY)
+    webhooks.push(
+      sendgridWebhook({
+        publicKey: sendgridPublicKey(config.SENDGRID_WEBHOOK_PUBLIC_KEY),
+        toleranceSeconds,
+        bodyLimit,
+      }),
+    );
+  if (config.MAILGUN_WEBHOOK_SIGNING_KEY)
+    webhooks.push(mailgunWebhook({ signingKey: config.MAILGUN_WEBHOOK_SIGNING_KEY, toleranceSeconds, bodyLimit }));
+  if (config.TWILIO_AUTH_TOKEN) {
+    if (!config.CALLBACK_PUBLIC_BASE_URL)
+      throw new ConfigError(['CALLBACK_PUBLIC_BASE_URL: is required when TWILIO_AUTH_TOKEN is set']);
+    webhooks.push(
+      twilioWebhook({ authToken: config.TWILIO_AUTH_TOKEN, publicBaseUrl: config.CALLBACK_PUBLIC_BASE_URL, bodyLimit }),
+    );
+  }
+  return webhooks;
 }

@@ -31,10 +31,15 @@ describe('provider-callback as a service', () => {
     const { natsUrl, mongoUri } = serverUrls();
     const logger = createLogger('cleanup', 'silent');
     const nats = await connectNats({ servers: natsUrl, name: 'cleanup', logger });
-    for (const name of Object.values(streamNames(namespace))) await nats.jsm.streams.delete(name).catch(() => false);
+    for (const ns of [namespace, `${namespace}tw`])
+      for (const name of Object.values(streamNames(ns))) await nats.jsm.streams.delete(name).catch(() => false);
     await nats.drain();
     const mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'cleanup' });
     await mongo.db.dropDatabase().catch(() => undefined);
+    await mongo.client
+      .db(`${db}_tw`)
+      .dropDatabase()
+      .catch(() => undefined);
     await mongo.close();
   });
 
@@ -51,5 +56,14 @@ describe('provider-callback as a service', () => {
     await expect(start(env({ SIMULATOR_WEBHOOK_SECRET: 'short', CALLBACK_TOLERANCE_SECONDS: '-1' }))).rejects.toThrow(
       /SIMULATOR_WEBHOOK_SECRET[\s\S]*CALLBACK_TOLERANCE_SECONDS|CALLBACK_TOLERANCE_SECONDS[\s\S]*SIMULATOR_WEBHOOK_SECRET/,
     );
+  });
+
+  it('refuses to start Twilio callbacks without the public URL Twilio signs', async () => {
+    const e = env({
+      TWILIO_AUTH_TOKEN: 'twilio-auth-token-0123456789',
+      MONGODB_DB: `${db}_tw`,
+      NATS_NAMESPACE: `${namespace}tw`,
+    });
+    await expect(start(e)).rejects.toThrow(/CALLBACK_PUBLIC_BASE_URL/);
   });
 });

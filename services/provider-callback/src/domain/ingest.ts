@@ -1,8 +1,15 @@
-import type { DeliveryEvent } from '@dlr/contracts';
+import { DeliveryStatus, EventSource, type DeliveryEvent } from '@dlr/contracts';
 import type { CallbackCounters } from './metrics.js';
-import { parseSimulatorCallback, rawCallbackId, SIMULATOR, toDeliveryEvent, type ParsedCallback } from './simulator.js';
+import {
+  buildDeliveryEvent,
+  messageKey,
+  rawId,
+  type Correlation,
+  type ProviderEvent,
+  type StatusMapping,
+} from './provider-event.js';
 
-/** A provider callback exactly as received, kept for audit and replay (collection `raw_callbacks`). */
+/** A provider event exactly as received, kept for audit and replay (collection `raw_callbacks`). */
 export interface RawCallback {
   /** `<provider>:<provider event id>`. */
   readonly _id: string;
@@ -10,8 +17,10 @@ export interface RawCallback {
   readonly eventId: string;
   /** First receipt time. */
   readonly receivedAt: Date;
-  /** The raw body, byte for byte (UTF-8). */
+  /** The raw body (or the batch element), byte for byte (UTF-8). */
   readonly body: string;
+  /** The query string, when it carries our IDs (Twilio). */
+  readonly query?: string;
   readonly type: string;
   /** False when the type maps to no status (stored, counted, not published). */
   readonly mapped: boolean;
@@ -21,6 +30,38 @@ export interface RawCallback {
 export interface RawCallbackStore {
   /** Inserts the callback unless one with its `_id` exists; returns the stored (first) one. */
   storeOnce(doc: RawCallback): Promise<{ readonly stored: RawCallback; readonly inserted: boolean }>;
+  /** The stored callback with this `_id`, if any. */
+  get(id: string): Promise<RawCallback | undefined>;
+}
+
+/** A mapped callback waiting for dispatch's Sent event of its provider message (`parked_callbacks`). */
+export interface ParkedCallback {
+  /** The raw callback's `_id`. */
+  readonly _id: string;
+  readonly provider: string;
+  /** `<provider>:<normalized provider message id>`, the `_id` of the `provider_messages` it waits for. */
+  readonly messageKey: string;
+  readonly parkedAt: Date;
+}
+
+/** Where parked callbacks wait. */
+export interface ParkedStore {
+  /** Parks the callback (idempotent by `_id`). */
+  park(doc: ParkedCallback): Promise<void>;
+  /** The callbacks parked for one provider message. */
+  forMessage(messageKey: string): Promise<ParkedCallback[]>;
+  /** Up to `limit` parked callbacks, oldest first (for the periodic retry). */
+  oldest(limit: number): Promise<ParkedCallback[]>;
+  /** Removes a released callback. */
+  remove(id: string): Promise<void>;
+}
+
+/** What dispatch told us about a provider message (`provider_messages`, `_id` = message key). */
+export interface ProviderMessageStore {
+  /** Records the message's correlation (first one wins; idempotent). */
+  remember(key: string, correlation: Correlation): Promise<void>;
+  /** The correlation of a provider message, if dispatch reported it. */
+  find(key: string): Promise<Correlation | undefined>;
 }
 
 /** Where normalized events go; resolves only once the event is durable. */
@@ -28,42 +69,167 @@ export interface EventPublisher {
   publish(event: DeliveryEvent): Promise<void>;
 }
 
-/** What happened to an authenticated, well-formed callback. */
-export type IngestOutcome =
-  | { readonly kind: 'published'; readonly eventId: string; readonly repeat: boolean }
-  | { readonly kind: 'unmapped'; readonly eventId: string; readonly repeat: boolean };
+/** Reads a stored raw callback back into its event (the callback was verified when it arrived). */
+export type Reparse = (raw: RawCallback) => ProviderEvent | undefined;
+
+/** Everything the ingest flow talks to. */
+export interface IngestPorts {
+  readonly store: RawCallbackStore;
+  readonly parked: ParkedStore;
+  readonly messages: ProviderMessageStore;
+  readonly publisher: EventPublisher;
+  readonly counters: CallbackCounters;
+  /** The reader of each provider's stored callbacks. */
+  readonly reparse: (provider: string) => Reparse | undefined;
+  readonly now?: () => Date;
+}
+
+/** What happened to one authenticated, well-formed provider event. */
+export interface IngestOutcome {
+  /**
+   * published: its DeliveryEvent is durable; parked: waiting for its message's Sent event;
+   * unmapped: its type maps to no status; unmatched: mapped, but it carries neither our IDs nor a
+   * provider message ID (stored and counted, cannot be published).
+   */
+  readonly kind: 'published' | 'parked' | 'unmapped' | 'unmatched';
+  readonly eventId: string;
+  readonly repeat: boolean;
+}
+
+/** How many events of one callback are stored and published at once. */
+const BATCH_CONCURRENCY = 8;
 
 /**
- * Stores a verified simulator callback raw (once), then publishes its normalized event. A repeat
- * of an already stored callback republishes the event built from the stored body and first receipt
- * time, so it is byte-identical and JetStream drops it as a duplicate. Throws when storing or
- * publishing fails (the provider should retry).
+ * Stores each verified provider event raw (once), then publishes its normalized event, or parks
+ * it when our IDs are not known yet. A repeat of an already stored event is answered from what
+ * was stored first (body and receipt time), so its event is byte-identical and JetStream drops it
+ * as a duplicate. Throws when storing or publishing fails (the provider should retry).
  */
-export async function ingestSimulatorCallback(
-  ports: { store: RawCallbackStore; publisher: EventPublisher; counters: CallbackCounters },
-  parsed: Exclude<ParsedCallback, { ok: false }>,
-  rawBody: string,
-  now: Date,
-): Promise<IngestOutcome> {
-  const eventId = parsed.kind === 'known' ? parsed.callback.eventId : parsed.eventId;
-  const type = parsed.kind === 'known' ? parsed.callback.type : parsed.type;
-  ports.counters.received(SIMULATOR);
+export async function ingest(
+  ports: IngestPorts,
+  events: readonly ProviderEvent[],
+  receivedAt: Date,
+): Promise<IngestOutcome[]> {
+  const outcomes: IngestOutcome[] = new Array<IngestOutcome>(events.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < events.length) {
+      const i = next++;
+      outcomes[i] = await ingestOne(ports, events[i] as ProviderEvent, receivedAt);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, events.length) }, worker));
+  return outcomes;
+}
+
+async function ingestOne(ports: IngestPorts, event: ProviderEvent, receivedAt: Date): Promise<IngestOutcome> {
+  const { provider, eventId } = event;
+  ports.counters.received(provider);
   const { stored, inserted } = await ports.store.storeOnce({
-    _id: rawCallbackId(eventId),
-    provider: SIMULATOR,
+    _id: rawId(provider, eventId),
+    provider,
     eventId,
-    receivedAt: now,
-    body: rawBody,
-    type,
-    mapped: parsed.kind === 'known',
+    receivedAt,
+    body: event.body,
+    ...(event.query === undefined ? {} : { query: event.query }),
+    type: event.type,
+    mapped: event.mapping !== undefined,
   });
   const repeat = !inserted;
   // The first receipt is the record: a repeat with a different body is answered from what we stored.
-  const effective = stored.body === rawBody ? parsed : parseSimulatorCallback(stored.body);
-  if (!effective.ok || effective.kind === 'unmapped') {
-    ports.counters.unmapped(SIMULATOR);
+  const effective =
+    stored.body === event.body && stored.query === event.query ? event : ports.reparse(provider)?.(stored);
+  const mapping = effective?.mapping;
+  if (!effective || !mapping) {
+    ports.counters.unmapped(provider);
     return { kind: 'unmapped', eventId, repeat };
   }
-  await ports.publisher.publish(toDeliveryEvent(effective.callback, effective.mapping, stored.receivedAt));
-  return { kind: 'published', eventId, repeat };
+  const key = effective.providerMessageId ? messageKey(provider, effective.providerMessageId) : undefined;
+  const known = effective.correlation ?? (key ? await ports.messages.find(key) : undefined);
+  if (known) {
+    await ports.publisher.publish(buildDeliveryEvent(effective, mapping, known, stored.receivedAt));
+    return { kind: 'published', eventId, repeat };
+  }
+  if (!key) {
+    ports.counters.unmatched(provider);
+    return { kind: 'unmatched', eventId, repeat };
+  }
+  await ports.parked.park({ _id: stored._id, provider, messageKey: key, parkedAt: ports.now?.() ?? new Date() });
+  // Looked up again after parking: dispatch's Sent event may have been handled between the first
+  // lookup and the park, and that handler would not have seen this callback.
+  const late = await ports.messages.find(key);
+  if (late) {
+    await ports.publisher.publish(buildDeliveryEvent(effective, mapping, late, stored.receivedAt));
+    await ports.parked.remove(stored._id);
+    return { kind: 'published', eventId, repeat };
+  }
+  ports.counters.parked(provider);
+  return { kind: 'parked', eventId, repeat };
+}
+
+/**
+ * Handles one of dispatch's events: a Sent event with a provider message ID is remembered, and
+ * the callbacks parked for that message are published. Returns how many were released. Throws
+ * when a store or the publish fails (the consumer retries; everything here is idempotent).
+ */
+export async function onDispatchEvent(ports: IngestPorts, event: DeliveryEvent): Promise<number> {
+  if (
+    event.source !== EventSource.EVENT_SOURCE_DISPATCH ||
+    event.status !== DeliveryStatus.DELIVERY_STATUS_SENT ||
+    !event.provider ||
+    !event.providerMessageId ||
+    !event.deliveryId
+  )
+    return 0;
+  const key = messageKey(event.provider, event.providerMessageId);
+  const correlation = {
+    deliveryId: event.deliveryId,
+    communicationId: event.communicationId,
+    attempt: event.attempt,
+  };
+  await ports.messages.remember(key, correlation);
+  const known = (await ports.messages.find(key)) ?? correlation;
+  let released = 0;
+  for (const parked of await ports.parked.forMessage(key)) {
+    if (await release(ports, parked, known)) released += 1;
+  }
+  return released;
+}
+
+/**
+ * Retries up to `limit` parked callbacks against what dispatch has reported (a safety net beside
+ * the consumer). Returns how many were released.
+ */
+export async function retryParked(ports: IngestPorts, limit: number): Promise<number> {
+  let released = 0;
+  for (const parked of await ports.parked.oldest(limit)) {
+    const known = await ports.messages.find(parked.messageKey);
+    if (known && (await release(ports, parked, known))) released += 1;
+  }
+  return released;
+}
+
+async function release(ports: IngestPorts, parked: ParkedCallback, correlation: Correlation): Promise<boolean> {
+  const raw = await ports.store.get(parked._id);
+  const event = raw ? ports.reparse(raw.provider)?.(raw) : undefined;
+  if (!raw || !event?.mapping) {
+    // Nothing publishable behind it (cannot happen for a callback parked by this code): unpark.
+    await ports.parked.remove(parked._id);
+    return false;
+  }
+  await publishAndRelease(ports, parked._id, event, event.mapping, correlation, raw.receivedAt);
+  return true;
+}
+
+async function publishAndRelease(
+  ports: IngestPorts,
+  id: string,
+  event: ProviderEvent,
+  mapping: StatusMapping,
+  correlation: Correlation,
+  receivedAt: Date,
+): Promise<void> {
+  await ports.publisher.publish(buildDeliveryEvent(event, mapping, correlation, receivedAt));
+  await ports.parked.remove(id);
+  ports.counters.released(event.provider);
 }

@@ -1,3 +1,4 @@
+import { defineCounter } from '@dlr/platform';
 /** Why a callback was refused before it was stored. */
 export type RejectReason = 'signature' | 'malformed';
 
@@ -5,6 +6,11 @@ const HELP = {
   dlr_callbacks_received_total: 'Authenticated, well-formed provider callbacks received (repeats included).',
   dlr_callbacks_unmapped_total: 'Callbacks whose event type maps to no status: stored raw, not published.',
   dlr_callbacks_rejected_total: 'Callbacks refused before storage (bad signature or stale timestamp, malformed body).',
+  dlr_callbacks_parked_total:
+    'Mapped callbacks parked until dispatch reports their provider message (repeats included).',
+  dlr_callbacks_released_total: 'Parked callbacks published once dispatch reported their provider message.',
+  dlr_callbacks_unmatched_total:
+    'Mapped callbacks with neither our IDs nor a provider message ID: stored raw, not published.',
 } as const;
 
 type MetricName = keyof typeof HELP;
@@ -19,6 +25,9 @@ export class CallbackCounters {
     for (const provider of providers) {
       this.add('dlr_callbacks_received_total', { provider }, 0);
       this.add('dlr_callbacks_unmapped_total', { provider }, 0);
+      this.add('dlr_callbacks_parked_total', { provider }, 0);
+      this.add('dlr_callbacks_released_total', { provider }, 0);
+      this.add('dlr_callbacks_unmatched_total', { provider }, 0);
       for (const reason of ['signature', 'malformed'] as const)
         this.add('dlr_callbacks_rejected_total', { provider, reason }, 0);
     }
@@ -32,6 +41,21 @@ export class CallbackCounters {
   /** Counts a callback whose type no mapping knows. */
   unmapped(provider: string): void {
     this.add('dlr_callbacks_unmapped_total', { provider }, 1);
+  }
+
+  /** Counts a callback parked until its provider message is known. */
+  parked(provider: string): void {
+    this.add('dlr_callbacks_parked_total', { provider }, 1);
+  }
+
+  /** Counts a parked callback that was published. */
+  released(provider: string): void {
+    this.add('dlr_callbacks_released_total', { provider }, 1);
+  }
+
+  /** Counts a mapped callback that can never be correlated. */
+  unmatched(provider: string): void {
+    this.add('dlr_callbacks_unmatched_total', { provider }, 1);
   }
 
   /** Counts a refused callback. */
@@ -59,6 +83,8 @@ export class CallbackCounters {
     if (!series) return;
     const key = labelText(labels);
     series.set(key, (series.get(key) ?? 0) + by);
+    // The one Prometheus registry of the process (served on /metrics by the platform).
+    defineCounter(name, HELP[name], Object.keys(labels).sort()).inc(labels, by);
   }
 }
 

@@ -1,18 +1,22 @@
-import { DeliveryEvent, DeliveryStatus, EventSource } from '@dlr/contracts';
+import { Channel, DeliveryStatus, type DeliveryEvent } from '@dlr/contracts';
 import { z } from 'zod';
+import type { RawCallback } from './ingest.js';
+import {
+  buildDeliveryEvent,
+  providerEventId,
+  rawId,
+  type ParseResult,
+  type ProviderEvent,
+  type StatusMapping,
+} from './provider-event.js';
+
+export type { StatusMapping } from './provider-event.js';
 
 /** The provider name used in event IDs, raw-callback IDs and events. */
 export const SIMULATOR = 'simulator';
 
 /** Event types the simulator sends today and the status each means. */
 export type SimulatorEventType = 'delivered' | 'bounce' | 'failed';
-
-/** What a provider event means for a delivery record. */
-export interface StatusMapping {
-  readonly status: DeliveryStatus;
-  /** Our reason code (empty when the status needs none). */
-  readonly reasonCode: string;
-}
 
 const ID = z.string().min(1).max(200);
 
@@ -79,12 +83,51 @@ export function parseSimulatorCallback(rawBody: string): ParsedCallback {
 
 /** The `DeliveryEvent.event_id` (and Nats-Msg-Id) of a simulator event. */
 export function simulatorEventId(eventId: string): string {
-  return `provider:${SIMULATOR}:${eventId}`;
+  return providerEventId(SIMULATOR, eventId);
 }
 
 /** The `_id` of a stored raw simulator callback. */
 export function rawCallbackId(eventId: string): string {
-  return `${SIMULATOR}:${eventId}`;
+  return rawId(SIMULATOR, eventId);
+}
+
+/** The provider event of a parsed callback (the simulator serves both channels, so none is set). */
+export function simulatorEvent(parsed: Exclude<ParsedCallback, { ok: false }>, body: string): ProviderEvent {
+  const base = { provider: SIMULATOR, body, channel: Channel.CHANNEL_UNSPECIFIED, query: undefined };
+  if (parsed.kind === 'unmapped')
+    return {
+      ...base,
+      eventId: parsed.eventId,
+      type: parsed.type,
+      mapping: undefined,
+      correlation: undefined,
+      providerMessageId: '',
+      occurredAt: undefined,
+      reasonText: '',
+    };
+  const cb = parsed.callback;
+  return {
+    ...base,
+    eventId: cb.eventId,
+    type: cb.type,
+    mapping: parsed.mapping,
+    correlation: cb.metadata,
+    providerMessageId: cb.messageId,
+    occurredAt: new Date(cb.occurredAt),
+    reasonText: cb.reason ?? '',
+  };
+}
+
+/** Reads a simulator callback body into its one event (400 when malformed). */
+export function parseSimulatorEvents(body: string): ParseResult {
+  const parsed = parseSimulatorCallback(body);
+  return parsed.ok ? { ok: true, events: [simulatorEvent(parsed, body)] } : parsed;
+}
+
+/** Reads a stored simulator callback back. */
+export function reparseSimulator(raw: RawCallback): ProviderEvent | undefined {
+  const parsed = parseSimulatorEvents(raw.body);
+  return parsed.ok ? parsed.events[0] : undefined;
 }
 
 /**
@@ -92,21 +135,8 @@ export function rawCallbackId(eventId: string): string {
  * same callback yields a byte-identical event.
  */
 export function toDeliveryEvent(cb: SimulatorCallback, mapping: StatusMapping, receivedAt: Date): DeliveryEvent {
-  return DeliveryEvent.fromPartial({
-    eventId: simulatorEventId(cb.eventId),
-    deliveryId: cb.metadata.deliveryId,
-    communicationId: cb.metadata.communicationId,
-    attempt: cb.metadata.attempt,
-    status: mapping.status,
-    source: EventSource.EVENT_SOURCE_PROVIDER,
-    provider: SIMULATOR,
-    providerEventType: cb.type,
-    reasonCode: mapping.reasonCode,
-    reasonText: cb.reason ?? '',
-    occurredAt: new Date(cb.occurredAt),
-    receivedAt,
-    providerMessageId: cb.messageId,
-  });
+  const event = simulatorEvent({ ok: true, kind: 'known', callback: cb, mapping }, '');
+  return buildDeliveryEvent(event, mapping, cb.metadata, receivedAt);
 }
 
 function describe(error: z.ZodError): string[] {

@@ -1,31 +1,101 @@
-import { isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
-import type { RawCallback, RawCallbackStore } from '../../domain/ingest.js';
+import { ensureIndexes, isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
+import type {
+  ParkedCallback,
+  ParkedStore,
+  ProviderMessageStore,
+  RawCallback,
+  RawCallbackStore,
+} from '../../domain/ingest.js';
+import type { Correlation } from '../../domain/provider-event.js';
 
-/** The collection provider-callback owns. */
+/** Raw callbacks as received (audit, replay); `_id` = `<provider>:<provider event id>`. */
 export const RAW_CALLBACKS = 'raw_callbacks';
+/** Mapped callbacks waiting for their provider message; `_id` = the raw callback's `_id`. */
+export const PARKED_CALLBACKS = 'parked_callbacks';
+/** What dispatch reported about provider messages; `_id` = `<provider>:<provider message id>`. */
+export const PROVIDER_MESSAGES = 'provider_messages';
 
-/** Creates the indexes of `raw_callbacks`: every lookup is by `_id`, so none beyond it. Idempotent. */
+/**
+ * Creates the collections of provider-callback and their indexes: every hot lookup is by `_id`;
+ * `parked_callbacks` also by `messageKey` and `parkedAt` (a small collection: only callbacks that
+ * raced their Sent event wait there). Idempotent.
+ */
 export async function migrateRawCallbacks(mongo: MongoHandle): Promise<void> {
-  const existing = await mongo.db.listCollections({ name: RAW_CALLBACKS }, { nameOnly: true }).toArray();
-  if (existing.length === 0) await mongo.db.createCollection(RAW_CALLBACKS).catch(() => undefined);
+  for (const name of [RAW_CALLBACKS, PARKED_CALLBACKS, PROVIDER_MESSAGES]) {
+    const existing = await mongo.db.listCollections({ name }, { nameOnly: true }).toArray();
+    if (existing.length === 0) await mongo.db.createCollection(name).catch(() => undefined);
+  }
+  await ensureIndexes(mongo.db, PARKED_CALLBACKS, [
+    { key: { messageKey: 1 }, name: 'messageKey' },
+    { key: { parkedAt: 1 }, name: 'parkedAt' },
+  ]);
+}
+
+const unavailable = (what: string) => (error: unknown) => {
+  throw new UnavailableError(`could not ${what}; retry`, error);
+};
+
+/** Inserts by `_id`; a duplicate key means "already there". Returns true when this call inserted. */
+async function insertOnce<T extends { _id: string }>(
+  mongo: MongoHandle,
+  collection: string,
+  doc: T,
+  what: string,
+): Promise<boolean> {
+  try {
+    await mongo.db.collection<{ _id: string }>(collection).insertOne(doc);
+    return true;
+  } catch (error) {
+    if (isDuplicateKeyError(error)) return false;
+    throw new UnavailableError(`could not ${what}; retry`, error);
+  }
 }
 
 /** {@link RawCallbackStore} on MongoDB: insert by `_id`, a duplicate key means "already stored". */
 export function mongoRawCallbackStore(mongo: MongoHandle): RawCallbackStore {
   const collection = mongo.db.collection<RawCallback>(RAW_CALLBACKS);
+  const get = async (id: string) =>
+    (await collection.findOne({ _id: id }).catch(unavailable('read the stored callback'))) ?? undefined;
   return {
+    get,
     storeOnce: async (doc) => {
-      try {
-        await collection.insertOne(doc);
-        return { stored: doc, inserted: true };
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw new UnavailableError('could not store the callback', error);
-      }
-      const stored = await collection.findOne({ _id: doc._id }).catch((error: unknown) => {
-        throw new UnavailableError('could not read the stored callback', error);
-      });
+      if (await insertOnce(mongo, RAW_CALLBACKS, doc, 'store the callback')) return { stored: doc, inserted: true };
+      const stored = await get(doc._id);
       if (!stored) throw new UnavailableError('stored callback vanished; retry');
       return { stored, inserted: false };
+    },
+  };
+}
+
+/** {@link ParkedStore} on MongoDB. */
+export function mongoParkedStore(mongo: MongoHandle): ParkedStore {
+  const collection = mongo.db.collection<ParkedCallback>(PARKED_CALLBACKS);
+  return {
+    park: async (doc) => void (await insertOnce(mongo, PARKED_CALLBACKS, doc, 'park the callback')),
+    forMessage: (messageKey) =>
+      collection.find({ messageKey }).limit(1_000).toArray().catch(unavailable('read parked callbacks')),
+    oldest: (limit) =>
+      collection.find({}).sort({ parkedAt: 1 }).limit(limit).toArray().catch(unavailable('read parked callbacks')),
+    remove: async (id) => void (await collection.deleteOne({ _id: id }).catch(unavailable('unpark the callback'))),
+  };
+}
+
+/** {@link ProviderMessageStore} on MongoDB: one document per provider message, by `_id`. */
+export function mongoProviderMessageStore(mongo: MongoHandle): ProviderMessageStore {
+  const collection = mongo.db.collection<Correlation & { _id: string }>(PROVIDER_MESSAGES);
+  return {
+    remember: async (key, c) =>
+      void (await insertOnce(
+        mongo,
+        PROVIDER_MESSAGES,
+        { _id: key, deliveryId: c.deliveryId, communicationId: c.communicationId, attempt: c.attempt },
+        'remember the provider message',
+      )),
+    find: async (key) => {
+      const doc = await collection.findOne({ _id: key }).catch(unavailable('read the provider message'));
+      return doc
+        ? { deliveryId: doc.deliveryId, communicationId: doc.communicationId, attempt: doc.attempt }
+        : undefined;
     },
   };
 }
