@@ -8,7 +8,6 @@ import {
   streamNames,
   subjects,
 } from '@dlr/contracts';
-import { signLink } from '@dlr/links';
 import {
   deliveryEventPublisher,
   backoffDelay,
@@ -21,10 +20,13 @@ import {
   type ServiceDeps,
 } from '@dlr/platform';
 import { MongoAttemptStore } from './adapters/mongo/attempts.js';
-import { SimulatorProvider } from './adapters/providers/simulator.js';
+import { MongoSuppressions } from './adapters/mongo/suppressions.js';
+import { natsLinkIssuer } from './adapters/nats/link-issuer.js';
+import { startSuppressionConsumers } from './adapters/nats/suppression-consumers.js';
+import { InstrumentedProvider } from './adapters/providers/instrumented.js';
+import { selectProviders } from './adapters/providers/select.js';
 import type { configShape } from './config.js';
 import { Dispatcher, InvalidSendRequestError, type RetryPolicy } from './domain/dispatcher.js';
-import { ackUrl } from './domain/render.js';
 
 export { migrate } from './adapters/mongo/attempts.js';
 
@@ -36,7 +38,6 @@ export function topology(namespace: string) {
   return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
 }
 
-const DAY_SECONDS = 86_400;
 const MAX_RETRY_DELAY_MS = 8_000;
 
 /** The dispatch consumer's ack wait, in ms: a handler must finish well within it. */
@@ -61,28 +62,26 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     staleAfterMs: Math.floor(ackWaitMs * 0.75) + 5_000,
   };
   const stopping = new AbortController();
+  const selected = selectProviders(config);
+  const suppressions = new MongoSuppressions(mongo);
   const dispatcher = new Dispatcher({
     attempts: new MongoAttemptStore(mongo),
     events: deliveryEventPublisher(nats, ns, 'dispatch'),
-    provider: new SimulatorProvider({
-      baseUrl: config.SIMULATOR_URL,
-      apiKey: config.SIMULATOR_API_KEY,
-      callbackBaseUrl: config.PROVIDER_CALLBACK_URL,
-      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    providers: {
+      email: new InstrumentedProvider(selected.providers.email),
+      sms: new InstrumentedProvider(selected.providers.sms),
+    },
+    links: natsLinkIssuer({
+      nats,
+      namespace: ns,
+      keys: config.LINK_SIGNING_KEYS,
+      baseUrl: config.FEEDBACK_BASE_URL,
+      shortBaseUrl: config.SHORT_LINK_BASE_URL ?? config.FEEDBACK_BASE_URL,
+      ttlDays: config.LINK_TTL_DAYS,
+      optOutTtlDays: config.LINK_OPTOUT_TTL_DAYS,
+      ...(config.LIST_UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.LIST_UNSUBSCRIBE_MAILTO } : {}),
     }),
-    ackUrl: (deliveryId, communicationId, now) =>
-      ackUrl(
-        config.FEEDBACK_BASE_URL,
-        signLink(
-          {
-            deliveryId,
-            communicationId,
-            action: 'ack',
-            expiresAt: Math.floor(now.getTime() / 1000) + config.LINK_TTL_DAYS * DAY_SECONDS,
-          },
-          config.LINK_SIGNING_KEYS,
-        ),
-      ),
+    suppressions,
     retry,
     logger,
     sleep: (ms, signal) => sleep(ms, undefined, { signal }),
@@ -96,9 +95,12 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     ],
   });
   let consumer: ConsumerHandle | undefined;
+  let suppressionConsumers: ConsumerHandle | undefined;
   return {
     http,
     start: async () => {
+      // The replica is kept current before any send request is taken.
+      suppressionConsumers = await startSuppressionConsumers({ nats, namespace: ns, suppressions, logger });
       consumer = await runConsumer({
         js: nats.js,
         stream: streamNames(ns).dispatch,
@@ -117,11 +119,20 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
         concurrency: config.DISPATCH_CONCURRENCY,
         logger,
       });
-      logger.info({ concurrency: config.DISPATCH_CONCURRENCY }, 'consuming send requests');
+      logger.info(
+        {
+          concurrency: config.DISPATCH_CONCURRENCY,
+          emailProvider: selected.providers.email.name,
+          smsProvider: selected.providers.sms.name,
+        },
+        'consuming send requests',
+      );
     },
     stopConsuming: async () => {
       stopping.abort();
       await consumer?.stop();
+      await suppressionConsumers?.stop();
+      selected.close();
     },
   };
 }

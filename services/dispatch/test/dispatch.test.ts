@@ -12,6 +12,7 @@ import {
   DeliveryStatus,
   EventSource,
   SendRequested,
+  ShortLinkIssued,
   streamNames,
   subjects,
 } from '@dlr/contracts';
@@ -211,10 +212,17 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
     await publishSend(ns, req);
     expect(await eventOf(req.deliveryId)).toMatchObject({ status: DeliveryStatus.DELIVERY_STATUS_SENT });
     const [message] = outboxFor(req.deliveryId);
+    // A short link (≤ 40 characters on a real host) whose code dispatch published, durably, before the send.
     const match = /^Flood warning: move to higher ground now\. Ack: (\S+)$/.exec(message!.body);
     expect(match).not.toBeNull();
-    const claims = verifyLink(tokenFrom(match![1]!), parseLinkKeys(linkKeys), 'ack', Math.floor(Date.now() / 1000));
-    expect(claims.deliveryId).toBe(req.deliveryId);
+    const code = /\/s\/([0-9A-Za-z]{10})$/.exec(match![1]!)?.[1];
+    expect(match![1]).toBe(`${feedbackBase}/s/${code}`);
+    const issued = await jsm.streams.getMessage(streamNames(ns).dispatch, {
+      last_by_subj: subjects(ns).shortLinkIssued(code!),
+    });
+    const { token } = ShortLinkIssued.decode(issued!.data);
+    const claims = verifyLink(token, parseLinkKeys(linkKeys), 'ack', Math.floor(Date.now() / 1000));
+    expect(claims).toMatchObject({ deliveryId: req.deliveryId, channel: 'sms', action: 'ack' });
   });
 
   it('sends no link when no acknowledgement is requested', async () => {

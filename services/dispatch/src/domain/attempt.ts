@@ -2,7 +2,8 @@ import { channelOf, DeliveryEvent, DeliveryStatus, EventSource } from '@dlr/cont
 import type { ChannelName } from './provider.js';
 
 /** Reason codes dispatch puts on a Not Sent event. */
-export type NotSentReason = 'provider_rejected' | 'provider_unavailable' | 'send_interrupted' | 'invalid_address';
+export type NotSentReason =
+  'provider_rejected' | 'provider_unavailable' | 'send_interrupted' | 'invalid_address' | 'suppressed';
 
 /** How a send attempt ended. */
 export type AttemptResult =

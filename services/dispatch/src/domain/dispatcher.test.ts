@@ -73,7 +73,7 @@ const policy: RetryPolicy = {
 };
 const logger = createLogger('dispatch-test', 'silent');
 
-function setup(script: (() => string)[], options: { signal?: AbortSignal; now?: Date } = {}) {
+function setup(script: (() => string)[], options: { signal?: AbortSignal; now?: Date; email?: Provider } = {}) {
   const attempts = new MemoryStore();
   const events = new Events();
   const provider = new ScriptedProvider(script);
@@ -81,7 +81,7 @@ function setup(script: (() => string)[], options: { signal?: AbortSignal; now?: 
   const dispatcher = new Dispatcher({
     attempts,
     events,
-    provider,
+    providers: { email: options.email ?? provider, sms: provider },
     ackUrl: (d, c) => `https://f.example/a/${d}.${c}`,
     retry: policy,
     logger,
@@ -160,6 +160,37 @@ describe('Dispatcher', () => {
       status: DeliveryStatus.DELIVERY_STATUS_SENT,
       providerMessageId: 'pm_2',
     });
+  });
+
+  it('waits at least the provider’s Retry-After before the next call', async () => {
+    const throttled = () => {
+      throw new ProviderUnavailableError('http_429', 'slow down', { retryAfterMs: 3_000 });
+    };
+    const t = setup([throttled, () => 'pm_3']);
+    await t.dispatcher.handle(request());
+    expect(t.sleeps).toEqual([3_000]);
+    expect(t.events.published[0]).toMatchObject({ providerMessageId: 'pm_3' });
+  });
+
+  it('sends each channel through its own provider and names it on the attempt before the call', async () => {
+    const email = new ScriptedProvider([() => 'em_1']);
+    const t = setup([], {
+      email: {
+        name: 'mail-co',
+        send: async (message) => {
+          // Recorded before the provider is called, so a crash here still names it.
+          expect(t.attempts.docs.get(`${message.deliveryId}:1`)).toMatchObject({
+            state: 'sending',
+            provider: 'mail-co',
+          });
+          return email.send(message);
+        },
+      },
+    });
+    await t.dispatcher.handle(request({ channel: Channel.CHANNEL_EMAIL, address: 'a@example.org' }));
+    expect(email.calls).toHaveLength(1);
+    expect(t.provider.calls).toHaveLength(0);
+    expect(t.events.published[0]).toMatchObject({ provider: 'mail-co', providerMessageId: 'em_1' });
   });
 
   it('gives up after maxRetries with Not Sent provider_unavailable', async () => {

@@ -1,4 +1,4 @@
-import { channelName, type SendRequested } from '@dlr/contracts';
+import { channelName, MessageContent, type SendRequested } from '@dlr/contracts';
 import type { Logger } from '@dlr/platform';
 import {
   attemptEvent,
@@ -16,7 +16,7 @@ import {
   type OutboundMessage,
   type Provider,
 } from './provider.js';
-import { renderMessage } from './render.js';
+import { renderMessage, type MessageLinks } from './render.js';
 
 /** The text of a Not Sent `send_interrupted`. */
 export const SEND_INTERRUPTED_TEXT = 'dispatch restarted during the provider call; the provider may have accepted it';
@@ -60,9 +60,14 @@ export interface RetryPolicy {
 export interface DispatcherDeps {
   readonly attempts: AttemptStore;
   readonly events: DeliveryEventPublisher;
-  readonly provider: Provider;
-  /** The acknowledge URL for a delivery, signed, expiring some time after `now`. */
-  readonly ackUrl: (deliveryId: string, communicationId: string, now: Date) => string;
+  /** The provider of each channel (the same instance may serve both). */
+  readonly providers: Readonly<Record<ChannelName, Provider>>;
+  /** The acknowledge URL for a delivery, signed, expiring some time after `now` (when `links` is not given). */
+  readonly ackUrl?: (deliveryId: string, communicationId: string, now: Date) => string;
+  /** Mints a message's recipient links and makes them resolvable before the provider call. */
+  readonly links?: LinkIssuer;
+  /** Dispatch's replica of the suppression list; without it nothing is suppressed. */
+  readonly suppressions?: SuppressionList;
   readonly retry: RetryPolicy;
   readonly logger: Logger;
   /** Waits `ms`; rejects if `signal` aborts. */
@@ -71,6 +76,38 @@ export interface DispatcherDeps {
   readonly signal: AbortSignal;
   readonly clock?: () => Date;
 }
+
+/** What a message's links are minted from. */
+export interface LinkRequest {
+  readonly deliveryId: string;
+  readonly communicationId: string;
+  readonly channel: ChannelName;
+  readonly content: MessageContent;
+  readonly now: Date;
+}
+
+/** Mints recipient links (signed tokens, SMS short codes) for one message. */
+export interface LinkIssuer {
+  /**
+   * The links of one message. Resolves only once everything feedback-link needs to resolve them
+   * (short codes, the page content) is durable, so a link works the moment the message arrives.
+   */
+  issue(request: LinkRequest): Promise<MessageLinks>;
+}
+
+/** Dispatch's own replica of the suppression list (opt-outs, complaints, permanent bounces). */
+export interface SuppressionList {
+  /** True when the address is suppressed on that channel. */
+  isSuppressed(channel: ChannelName, address: string): Promise<boolean>;
+  /**
+   * Notes the suppression key of the address a delivery record goes to, so that an opt-out or
+   * complaint about the record (which names only its ID) suppresses the address.
+   */
+  remember(deliveryId: string, channel: ChannelName, address: string): Promise<void>;
+}
+
+/** The text of a Not Sent `suppressed`. */
+export const SUPPRESSED_TEXT = 'the address is on the suppression list (opt-out, complaint or permanent bounce)';
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -102,6 +139,8 @@ export class Dispatcher {
       channel,
       state: 'sending',
       createdAt: now,
+      // Recorded before the call, so an interrupted attempt names the provider that may have it.
+      provider: this.deps.providers[channel].name,
     };
     const log = this.deps.logger.child({
       deliveryId: doc.deliveryId,
@@ -109,20 +148,34 @@ export class Dispatcher {
       attempt: doc.attempt,
       channel,
     });
-    // Rendered (and the link signed) before the attempt is recorded: only the provider call lies
-    // between recording the attempt and its result.
-    const message = request.address.trim() === '' ? undefined : this.render(request, channel, now);
+    // A suppressed address is never handed to a provider: checked against dispatch's own replica.
+    const hasAddress = request.address.trim() !== '';
+    const suppressed = hasAddress && (await this.deps.suppressions?.isSuppressed(channel, request.address)) === true;
+    // Rendered (and the links minted and made resolvable) before the attempt is recorded: only the
+    // provider call lies between recording the attempt and its result.
+    let message: OutboundMessage | undefined;
+    if (hasAddress && !suppressed) {
+      await this.deps.suppressions?.remember(request.deliveryId, channel, request.address);
+      message = await this.render(request, channel, now);
+    }
     if (!(await this.deps.attempts.insert(doc))) {
       await this.resume(doc._id, log);
       return;
     }
     let result: AttemptResult;
     try {
-      result =
-        message === undefined
+      if (suppressed) log.info('address suppressed; not sent');
+      result = suppressed
+        ? {
+            state: 'not_sent',
+            provider: this.deps.providers[channel].name,
+            reasonCode: 'suppressed',
+            reasonText: SUPPRESSED_TEXT,
+          }
+        : message === undefined
           ? {
               state: 'not_sent',
-              provider: this.deps.provider.name,
+              provider: this.deps.providers[channel].name,
               reasonCode: 'invalid_address',
               reasonText: 'no address for this channel',
             }
@@ -153,7 +206,7 @@ export class Dispatcher {
       existing,
       {
         state: 'not_sent',
-        provider: this.deps.provider.name,
+        provider: existing.provider ?? this.deps.providers[existing.channel].name,
         reasonCode: 'send_interrupted',
         reasonText: SEND_INTERRUPTED_TEXT,
       },
@@ -163,13 +216,22 @@ export class Dispatcher {
     await this.publish(finished, log);
   }
 
-  private render(request: SendRequested, channel: ChannelName, now: Date): OutboundMessage {
-    const content = request.content ?? { title: '', emailSubject: '', emailBody: '', smsText: '' };
-    const ack = request.content?.acknowledgementRequested
-      ? this.deps.ackUrl(request.deliveryId, request.communicationId, now)
-      : undefined;
+  private async render(request: SendRequested, channel: ChannelName, now: Date): Promise<OutboundMessage> {
+    const content = request.content ?? MessageContent.fromPartial({});
+    let links: MessageLinks = {};
+    if (this.deps.links) {
+      links = await this.deps.links.issue({
+        deliveryId: request.deliveryId,
+        communicationId: request.communicationId,
+        channel,
+        content,
+        now,
+      });
+    } else if (content.acknowledgementRequested && this.deps.ackUrl) {
+      links = { ack: this.deps.ackUrl(request.deliveryId, request.communicationId, now) };
+    }
     return {
-      ...renderMessage(channel, content, ack),
+      ...renderMessage(channel, content, links),
       to: request.address,
       deliveryId: request.deliveryId,
       communicationId: request.communicationId,
@@ -178,14 +240,15 @@ export class Dispatcher {
   }
 
   private async send(message: OutboundMessage, started: Date, log: Logger): Promise<AttemptResult> {
-    const provider = this.deps.provider.name;
+    const sender = this.deps.providers[message.channel];
+    const provider = sender.name;
     const { retry } = this.deps;
     const deadline = started.getTime() + retry.budgetMs;
     for (let call = 1; ; call++) {
       if (this.deps.signal.aborted) throw new DispatchStoppedError('dispatch is stopping');
       const remaining = deadline - this.clock().getTime();
       try {
-        const { providerMessageId } = await this.deps.provider.send(message, {
+        const { providerMessageId } = await sender.send(message, {
           timeoutMs: Math.max(1, Math.min(retry.callTimeoutMs, remaining)),
         });
         log.debug({ provider, providerMessageId, calls: call }, 'sent');
@@ -202,7 +265,8 @@ export class Dispatcher {
           };
         }
         if (!(error instanceof ProviderUnavailableError)) throw error;
-        const delay = retry.delayMs(call);
+        // A provider's Retry-After lengthens the wait; the time budget below still bounds it.
+        const delay = Math.max(retry.delayMs(call), error.retryAfterMs ?? 0);
         const timeLeft = deadline - this.clock().getTime() - delay;
         if (call > retry.maxRetries || timeLeft < Math.min(1_000, retry.callTimeoutMs)) {
           log.warn({ provider, kind: error.kind, calls: call }, 'provider unavailable; giving up');

@@ -8,6 +8,8 @@ export interface OutboundMessage {
   /** Email only. */
   readonly subject?: string;
   readonly body: string;
+  /** Email only: extra header fields (e.g. List-Unsubscribe), name → value, passed to the provider as given. */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly deliveryId: string;
   readonly communicationId: string;
   readonly attempt: number;
@@ -49,8 +51,16 @@ export class ProviderUnavailableError extends Error {
     /** e.g. "http_503", "http_429", "timeout", "network". */
     readonly kind: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: {
+      cause?: unknown;
+      /** How long the provider asked us to wait before trying again (its Retry-After), when it said. */
+      retryAfterMs?: number;
+    },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterMs = options?.retryAfterMs;
   }
+
+  /** How long the provider asked us to wait (Retry-After), when it said. */
+  readonly retryAfterMs: number | undefined;
 }

@@ -1,3 +1,4 @@
+import { traceHeaders } from '@dlr/platform';
 import {
   ProviderRejectedError,
   ProviderUnavailableError,
@@ -47,7 +48,12 @@ export class SimulatorProvider implements Provider {
     try {
       const response = await fetch(this.endpoint, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.options.apiKey}`, 'content-type': 'application/json' },
+        // The simulator keeps the trace context and sends it back on its callback (real providers don't).
+        headers: {
+          ...traceHeaders(),
+          authorization: `Bearer ${this.options.apiKey}`,
+          'content-type': 'application/json',
+        },
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });

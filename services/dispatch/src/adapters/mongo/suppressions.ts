@@ -1,0 +1,85 @@
+import { suppressionKey } from '@dlr/contracts';
+import type { MongoHandle } from '@dlr/platform';
+import type { Collection } from 'mongodb';
+import type { SuppressionList } from '../../domain/dispatcher.js';
+import type { ChannelName } from '../../domain/provider.js';
+
+/** The collections of dispatch's suppression replica. */
+export const SUPPRESSION_COLLECTIONS = {
+  /** `_id` = suppression key (hash of channel + normalized address); never the address itself. */
+  suppressions: 'suppressions',
+  /** `_id` = delivery ID → the suppression key of the address it was sent to. */
+  deliveryAddresses: 'delivery_addresses',
+} as const;
+
+/** Why an address is suppressed. */
+export type SuppressionReason = 'opted_out' | 'complaint' | 'permanent_bounce';
+
+/** One suppressed address. */
+export interface SuppressionDoc {
+  _id: string;
+  channel: ChannelName;
+  reason: SuppressionReason;
+  /** The event that suppressed it (first one wins). */
+  eventId: string;
+  deliveryId: string;
+  communicationId: string;
+  suppressedAt: Date;
+}
+
+/** Which address (as its key) a delivery record was sent to. */
+export interface DeliveryAddressDoc {
+  _id: string;
+  key: string;
+  channel: ChannelName;
+}
+
+/**
+ * Dispatch's own suppression replica on MongoDB, every read and write by `_id`: fed by opt-outs,
+ * complaints and permanent bounces (through NATS), emptied by lifts from the communication API.
+ */
+export class MongoSuppressions implements SuppressionList {
+  private readonly suppressions: Collection<SuppressionDoc>;
+  private readonly addresses: Collection<DeliveryAddressDoc>;
+
+  constructor(mongo: MongoHandle) {
+    this.suppressions = mongo.db.collection<SuppressionDoc>(SUPPRESSION_COLLECTIONS.suppressions);
+    this.addresses = mongo.db.collection<DeliveryAddressDoc>(SUPPRESSION_COLLECTIONS.deliveryAddresses);
+  }
+
+  async isSuppressed(channel: ChannelName, address: string): Promise<boolean> {
+    return (await this.suppressions.findOne({ _id: suppressionKey(channel, address) })) !== null;
+  }
+
+  async remember(deliveryId: string, channel: ChannelName, address: string): Promise<void> {
+    await this.addresses.replaceOne(
+      { _id: deliveryId },
+      { key: suppressionKey(channel, address), channel },
+      { upsert: true },
+    );
+  }
+
+  /**
+   * Suppresses the address a delivery record was sent to. Returns false when dispatch never sent
+   * that record (nothing to suppress); a repeat keeps the first suppression.
+   */
+  async suppressDelivery(
+    deliveryId: string,
+    fact: Omit<SuppressionDoc, '_id' | 'channel' | 'deliveryId'>,
+  ): Promise<boolean> {
+    const address = await this.addresses.findOne({ _id: deliveryId });
+    if (!address) return false;
+    await this.suppressions.updateOne(
+      { _id: address.key },
+      { $setOnInsert: { channel: address.channel, deliveryId, ...fact } },
+      { upsert: true },
+    );
+    return true;
+  }
+
+  /** Lifts a suppression; true when there was one. */
+  async lift(key: string): Promise<boolean> {
+    const { deletedCount } = await this.suppressions.deleteOne({ _id: key });
+    return deletedCount > 0;
+  }
+}

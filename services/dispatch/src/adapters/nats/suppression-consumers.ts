@@ -1,0 +1,78 @@
+import {
+  consumerNames,
+  DeliveryEvent,
+  DeliveryStatus,
+  MAX_DELIVER,
+  streamNames,
+  subjects,
+  SuppressionLifted,
+} from '@dlr/contracts';
+import { runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import type { MongoSuppressions, SuppressionReason } from '../mongo/suppressions.js';
+
+/** Why an event suppresses the address of its delivery record, or undefined when it does not. */
+export function suppressionReason(event: Pick<DeliveryEvent, 'status' | 'reasonCode'>): SuppressionReason | undefined {
+  if (event.status === DeliveryStatus.DELIVERY_STATUS_OPTED_OUT) return 'opted_out';
+  if (event.status === DeliveryStatus.DELIVERY_STATUS_FAILED) {
+    if (event.reasonCode === 'complaint') return 'complaint';
+    if (event.reasonCode === 'permanent_bounce') return 'permanent_bounce';
+  }
+  return undefined;
+}
+
+/**
+ * Keeps dispatch's suppression replica: opt-outs (feedback-link, provider unsubscribes), complaints
+ * and permanent bounces add the record's address; `SuppressionLifted` removes one. Idempotent.
+ */
+export async function startSuppressionConsumers(options: {
+  nats: NatsHandle;
+  namespace: string;
+  suppressions: MongoSuppressions;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { nats, namespace, suppressions, logger } = options;
+  const s = subjects(namespace);
+  const n = streamNames(namespace);
+  const onEvent = async (event: DeliveryEvent) => {
+    const reason = suppressionReason(event);
+    if (reason === undefined) return;
+    const done = await suppressions.suppressDelivery(event.deliveryId, {
+      reason,
+      eventId: event.eventId,
+      communicationId: event.communicationId,
+      suppressedAt: event.receivedAt ?? new Date(),
+    });
+    logger.info({ deliveryId: event.deliveryId, reason, suppressed: done }, 'suppression event');
+  };
+  const fromEvents = (durable: string) =>
+    runConsumer({
+      js: nats.js,
+      stream: n.delivery,
+      durable,
+      decode: (data) => DeliveryEvent.decode(data),
+      handle: onEvent,
+      deadLetterSubject: s.deadLetter(durable),
+      maxDeliver: MAX_DELIVER,
+      concurrency: 4,
+      logger,
+    });
+  const handles = [
+    await fromEvents(consumerNames.dispatchSuppressionsFeedback),
+    await fromEvents(consumerNames.dispatchSuppressionsProvider),
+    await runConsumer({
+      js: nats.js,
+      stream: n.communication,
+      durable: consumerNames.dispatchSuppressionLifts,
+      decode: (data) => SuppressionLifted.decode(data),
+      handle: async (lifted) => {
+        const removed = await suppressions.lift(lifted.addressKey);
+        logger.info({ liftId: lifted.liftId, removed }, 'suppression lifted');
+      },
+      deadLetterSubject: s.deadLetter(consumerNames.dispatchSuppressionLifts),
+      maxDeliver: MAX_DELIVER,
+      concurrency: 1,
+      logger,
+    }),
+  ];
+  return { stop: async () => void (await Promise.all(handles.map((h) => h.stop()))) };
+}
