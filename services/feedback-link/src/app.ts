@@ -4,11 +4,14 @@ import {
   deliveryEventPublisher,
   type BaseConfig,
   type BuiltApp,
+  type ConsumerHandle,
   type MongoHandle,
   type ServiceDeps,
 } from '@dlr/platform';
 import { linkRoutes, sendPage } from './adapters/http/link-routes.js';
+import { linkDirectory } from './adapters/mongo/directory.js';
 import { migrateFeedback, mongoFeedbackStore } from './adapters/mongo/feedback-store.js';
+import { startLinkConsumers } from './adapters/nats/link-consumers.js';
 import type { FeedbackConfig } from './config.js';
 import { errorPage } from './domain/pages.js';
 
@@ -23,11 +26,13 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 }
 
 /**
- * Builds the recipient pages (not listening): `GET|HEAD|POST /a/<token>`, an HTML 404 for any
- * other address, `/healthz`, and `/readyz` (MongoDB + NATS).
+ * Builds the recipient pages (not listening): `/a/<token>`, `/s/<code>`, `/u/<token>`, `/o/<token>`,
+ * an HTML 404 for any other address, `/healthz`, `/readyz` (MongoDB + NATS); and the consumers
+ * that copy dispatch's short links and page content into feedback-link's own collections.
  */
 export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
+  const directory = linkDirectory(mongo, nats, config.NATS_NAMESPACE);
   const http = createHttpServer({
     logger,
     bodyLimit: 16 * 1024,
@@ -40,7 +45,18 @@ export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): 
     keys: config.LINK_SIGNING_KEYS,
     store: mongoFeedbackStore(mongo),
     publisher: deliveryEventPublisher(nats, config.NATS_NAMESPACE, 'feedback'),
+    directory,
+    bots: { scannerUserAgents: config.LINK_SCANNER_USER_AGENTS, windowSeconds: config.LINK_BOT_WINDOW_SECONDS },
   });
   http.setNotFoundHandler((_request, reply) => sendPage(reply, errorPage(404)));
-  return { http };
+  let consumers: ConsumerHandle | undefined;
+  return {
+    http,
+    start: async () => {
+      consumers = await startLinkConsumers({ nats, namespace: config.NATS_NAMESPACE, directory, logger });
+    },
+    stopConsuming: async () => {
+      await consumers?.stop();
+    },
+  };
 }

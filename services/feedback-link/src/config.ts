@@ -1,5 +1,6 @@
 import { parseLinkKeys } from '@dlr/links';
 import { z } from 'zod';
+import { DEFAULT_SCANNER_USER_AGENTS } from './domain/feedback.js';
 
 /** Variables of feedback-link (the base variables come from the platform). */
 export const configShape = {
@@ -18,6 +19,22 @@ export const configShape = {
       }
     })
     .transform((value) => parseLinkKeys(value)),
+  /**
+   * User-Agent substrings (comma-separated, case-insensitive) of link scanners and previewers: their
+   * hits are recorded as suspected bots, never ranked. Empty keeps the built-in list.
+   */
+  LINK_SCANNER_USER_AGENTS: z
+    .string()
+    .default('')
+    .transform((value) => {
+      const list = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return list.length > 0 ? list : DEFAULT_SCANNER_USER_AGENTS;
+    }),
+  /** Hits this many seconds or less after a link was minted (the send) are suspected bots. */
+  LINK_BOT_WINDOW_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
 } as const;
 
 /** The validated configuration of feedback-link. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { DeliveryStatus, EventSource, streamNames, subjects } from '@dlr/contracts';
-import { parseLinkKeys, signLink, type LinkKey } from '@dlr/links';
+import { DeliveryStatus, EventSource, LinkContent, ShortLinkIssued, streamNames, subjects } from '@dlr/contracts';
+import { parseLinkKeys, shortCode, signLink, type LinkAction, type LinkChannel, type LinkKey } from '@dlr/links';
 import {
   baseConfigShape,
   connectMongo,
@@ -8,6 +8,7 @@ import {
   createLogger,
   ensureTopology,
   loadConfig,
+  publishDurable,
   type BuiltApp,
   type MongoHandle,
   type NatsHandle,
@@ -25,6 +26,8 @@ const { db, namespace } = isolation();
 const subject = subjects(namespace).deliveryEvent('feedback');
 const logger = createLogger('feedback-link-test', 'silent');
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148';
+const SCANNER = 'Mozilla/5.0 (compatible; SafeLinks scanner)';
 
 let mongo: MongoHandle;
 let nats: NatsHandle;
@@ -41,36 +44,71 @@ async function build(ns: string): Promise<BuiltApp> {
       NATS_NAMESPACE: ns,
       LOG_LEVEL: 'silent',
       LINK_SIGNING_KEYS: `${NEW_KEY},${OLD_KEY}`,
+      LINK_BOT_WINDOW_SECONDS: '5',
     },
   );
   return buildApp({ config, logger, mongo, nats });
 }
 
-/** A fresh delivery and its ack link (long IDs, as real ones may be). */
-function link(options: { signWith?: readonly LinkKey[]; expiresIn?: number } = {}) {
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A fresh delivery (long IDs, as real ones may be) and a way to sign its links. */
+function delivery(channel: LinkChannel = 'email') {
   const deliveryId = `d_${randomBytes(24).toString('base64url')}`;
   const communicationId = `c_${randomBytes(24).toString('base64url')}`;
-  const token = signLink(
-    {
-      deliveryId,
-      communicationId,
-      action: 'ack',
-      expiresAt: Math.floor(Date.now() / 1000) + (options.expiresIn ?? 86_400),
-    },
-    options.signWith ?? keys,
-  );
-  return { deliveryId, communicationId, token, url: `/a/${token}` };
+  const token = (
+    action: LinkAction,
+    o: { signWith?: readonly LinkKey[]; expiresAt?: number; issuedAt?: number; deliveryId?: string } = {},
+  ) =>
+    signLink(
+      {
+        deliveryId: o.deliveryId ?? deliveryId,
+        communicationId,
+        channel,
+        action,
+        // Minted a minute ago: outside the bot window unless a test says otherwise.
+        issuedAt: o.issuedAt ?? nowSeconds() - 60,
+        expiresAt: o.expiresAt ?? nowSeconds() + 86_400,
+      },
+      o.signWith ?? keys,
+    );
+  return { deliveryId, communicationId, token };
 }
 
-const feedback = () => mongo.db.collection<{ _id: string }>('feedback');
+async function publishContent(communicationId: string, overrides: Partial<LinkContent> = {}): Promise<void> {
+  const message = LinkContent.fromPartial({
+    communicationId,
+    title: 'Flood warning',
+    emailBody: 'The river is rising. Move to higher ground.',
+    smsText: 'Flood: move to higher ground.',
+    responseOptions: ['Safe', 'Need help'],
+    publishedAt: new Date(),
+    ...overrides,
+  });
+  await publishDurable(
+    nats.js,
+    subjects(namespace).linkContent(communicationId),
+    LinkContent.encode(message).finish(),
+    `link-content:${communicationId}:${randomBytes(4).toString('hex')}`,
+  );
+}
+
+const feedback = () => mongo.db.collection<{ _id: string } & Record<string, unknown>>('feedback');
+
+async function eventsOf(deliveryId: string) {
+  return (await storedEvents(nats.jsm, namespace, subject)).filter((e) => e.event.deliveryId === deliveryId);
+}
 
 async function nothingRecorded(deliveryId: string, messagesBefore: number): Promise<void> {
-  expect(await feedback().countDocuments({ _id: `${deliveryId}:ack` })).toBe(0);
+  const answers = await feedback()
+    .find({ deliveryId, action: { $exists: true } })
+    .toArray();
+  expect(answers).toEqual([]);
   expect(await messageCount(nats.jsm, namespace, subject)).toBe(messagesBefore);
 }
 
-function expectPageHeaders(res: { headers: Record<string, unknown> }): void {
-  expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+function expectPageHeaders(res: { headers: Record<string, unknown> }, type = 'text/html; charset=utf-8'): void {
+  expect(res.headers['content-type']).toBe(type);
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['referrer-policy']).toBe('no-referrer');
   expect(res.headers['x-robots-tag']).toBe('noindex');
@@ -84,9 +122,11 @@ beforeAll(async () => {
   await ensureTopology(nats.jsm, t.streams, t.consumers);
   await migrate(mongo);
   app = await build(namespace);
+  await app.start?.();
 });
 
 afterAll(async () => {
+  await app?.stopConsuming?.();
   await app?.http.close();
   for (const name of Object.values(streamNames(namespace))) await nats?.jsm.streams.delete(name).catch(() => false);
   await mongo?.db.dropDatabase().catch(() => undefined);
@@ -94,112 +134,127 @@ afterAll(async () => {
   await mongo?.close();
 });
 
-describe('GET /a/<token>', () => {
-  it('shows the acknowledge page and changes nothing', async () => {
-    const l = link();
-    expect(l.token.length).toBeGreaterThan(100);
+describe('prefetch', () => {
+  it('GET and HEAD of every link (by a person or a scanner) change nothing', async () => {
+    const d = delivery();
+    await publishContent(d.communicationId);
+    const code = shortCode(d.deliveryId, 'ack', keys);
+    await publishDurable(
+      nats.js,
+      subjects(namespace).shortLinkIssued(code),
+      ShortLinkIssued.encode(
+        ShortLinkIssued.fromPartial({ code, token: d.token('ack'), deliveryId: d.deliveryId, issuedAt: new Date() }),
+      ).finish(),
+      `short-link:${code}`,
+    );
     const before = await messageCount(nats.jsm, namespace, subject);
-    const res = await app.http.inject({ method: 'GET', url: l.url });
-    expect(res.statusCode).toBe(200);
-    expectPageHeaders(res);
-    expect(res.body).toContain('<title>Acknowledge this message</title>');
-    expect(res.body).toContain('<meta name="robots" content="noindex">');
-    expect(res.body).toMatch(/<form method="post"><button type="submit">Acknowledge<\/button><\/form>/);
-    await nothingRecorded(l.deliveryId, before);
-  });
-
-  it('changes nothing on HEAD either', async () => {
-    const l = link();
-    const before = await messageCount(nats.jsm, namespace, subject);
-    const res = await app.http.inject({ method: 'HEAD', url: l.url, headers: { 'user-agent': 'SafeLinks scanner' } });
-    expect(res.statusCode).toBe(200);
-    expect(res.body).toBe('');
-    expectPageHeaders(res);
-    await nothingRecorded(l.deliveryId, before);
-  });
-
-  it('answers unknown addresses with an HTML 404', async () => {
-    const res = await app.http.inject({ method: 'GET', url: '/nothing-here' });
-    expect(res.statusCode).toBe(404);
-    expectPageHeaders(res);
-    expect(res.body).toContain('<h1>Page not found</h1>');
+    const urls = [`/a/${d.token('ack')}`, `/a/${d.token('respond')}`, `/u/${d.token('optout')}`, `/s/${code}`];
+    for (const url of urls) {
+      for (const [method, ua] of [
+        ['GET', PHONE],
+        ['HEAD', PHONE],
+        ['GET', SCANNER],
+        ['HEAD', SCANNER],
+      ] as const) {
+        const res = await app.http.inject({ method, url, headers: { 'user-agent': ua } });
+        expect(res.statusCode, `${method} ${url}`).toBe(200);
+        expectPageHeaders(res);
+      }
+    }
+    // The pixel: HEAD, and a scanner's GET, are suspected bots, never an open.
+    for (const [method, ua] of [
+      ['HEAD', PHONE],
+      ['GET', SCANNER],
+    ] as const) {
+      const res = await app.http.inject({ method, url: `/o/${d.token('read')}`, headers: { 'user-agent': ua } });
+      expect(res.statusCode).toBe(200);
+      expectPageHeaders(res, 'image/gif');
+    }
+    await nothingRecorded(d.deliveryId, before);
+    expect(await feedback().findOne({ _id: `${d.deliveryId}:suspected` })).toMatchObject({ hits: 2 });
   });
 });
 
-describe('POST /a/<token>', () => {
-  it('records once and publishes once, even when posted twice (form body, then empty body)', async () => {
-    const l = link();
-    const before = await messageCount(nats.jsm, namespace, subject);
-    const first = await app.http.inject({ method: 'POST', url: l.url, headers: FORM, payload: '' });
+describe('acknowledge', () => {
+  it('shows the message and a button; a POST records once and publishes once', async () => {
+    const d = delivery();
+    await publishContent(d.communicationId);
+    const url = `/a/${d.token('ack')}`;
+    const page = await app.http.inject({ method: 'GET', url });
+    expect(page.body).toContain('<title>Acknowledge this message</title>');
+    expect(page.body).toContain('The river is rising. Move to higher ground.');
+    expect(page.body).toContain('<form method="post"><button type="submit">Acknowledge</button></form>');
+
+    const first = await app.http.inject({
+      method: 'POST',
+      url,
+      headers: { ...FORM, 'user-agent': PHONE },
+      payload: '',
+    });
     expect(first.statusCode).toBe(200);
     expectPageHeaders(first);
     expect(first.body).toContain('Thank you — your acknowledgement has been recorded.');
+    const doc = await feedback().findOne({ _id: `${d.deliveryId}:ack` });
+    expect(doc).toMatchObject({ action: 'ack', userAgentClass: 'mobile' });
+    expect(JSON.stringify(doc)).not.toContain('iPhone');
 
-    const doc = (await feedback().findOne({ _id: `${l.deliveryId}:ack` })) as unknown as Record<string, unknown>;
-    expect(doc).toMatchObject({ deliveryId: l.deliveryId, communicationId: l.communicationId, action: 'ack' });
-    const recordedAt = doc['recordedAt'] as Date;
-
-    const second = await app.http.inject({ method: 'POST', url: l.url });
+    const second = await app.http.inject({ method: 'POST', url });
     expect(second.statusCode).toBe(200);
-    expect(second.body).toContain('Thank you — your acknowledgement has been recorded.');
-    expect(second.body).toContain(`datetime="${recordedAt.toISOString()}"`);
-
-    expect(await feedback().countDocuments({ _id: `${l.deliveryId}:ack` })).toBe(1);
-    expect(await messageCount(nats.jsm, namespace, subject)).toBe(before + 1);
-    const events = (await storedEvents(nats.jsm, namespace, subject)).filter(
-      (e) => e.event.deliveryId === l.deliveryId,
-    );
+    expect(second.body).toContain(`datetime="${(doc!['recordedAt'] as Date).toISOString()}"`);
+    const events = await eventsOf(d.deliveryId);
     expect(events).toHaveLength(1);
-    expect(events[0]!.msgId).toBe(`feedback:${l.deliveryId}:ack`);
+    expect(events[0]!.msgId).toBe(`feedback:${d.deliveryId}:ack`);
     expect(events[0]!.event).toMatchObject({
-      eventId: `feedback:${l.deliveryId}:ack`,
-      communicationId: l.communicationId,
-      attempt: 0,
       status: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED,
       source: EventSource.EVENT_SOURCE_FEEDBACK,
-      occurredAt: recordedAt,
-      receivedAt: recordedAt,
+      attempt: 0,
       response: 'Acknowledged',
+      occurredAt: doc!['recordedAt'],
     });
 
-    const page = await app.http.inject({ method: 'GET', url: l.url });
-    expect(page.statusCode).toBe(200);
-    expect(page.body).toContain('You acknowledged this message on');
-    expect(page.body).not.toContain('<form');
+    const again = await app.http.inject({ method: 'GET', url });
+    expect(again.body).toContain('You acknowledged this message on');
+    expect(again.body).not.toContain('<form');
   });
 
-  it('notes the class of browser, never the user agent itself', async () => {
-    const l = link();
-    const ua = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148';
-    await app.http.inject({ method: 'POST', url: l.url, headers: { ...FORM, 'user-agent': ua }, payload: 'x=1' });
-    const doc = await feedback().findOne({ _id: `${l.deliveryId}:ack` });
-    expect(doc).toMatchObject({ userAgentClass: 'mobile' });
-    expect(JSON.stringify(doc)).not.toContain('iPhone');
-  });
-
-  it('still accepts links signed with an older key that is still configured', async () => {
-    const l = link({ signWith: parseLinkKeys(OLD_KEY) });
-    const res = await app.http.inject({ method: 'POST', url: l.url });
-    expect(res.statusCode).toBe(200);
-    expect(await feedback().countDocuments({ _id: `${l.deliveryId}:ack` })).toBe(1);
+  it('treats a POST seconds after the send, or by a scanner, as a suspected bot: nothing ranked, asks to confirm', async () => {
+    const d = delivery();
+    const before = await messageCount(nats.jsm, namespace, subject);
+    const fresh = await app.http.inject({
+      method: 'POST',
+      url: `/a/${d.token('ack', { issuedAt: nowSeconds() })}`,
+      headers: { ...FORM, 'user-agent': PHONE },
+      payload: '',
+    });
+    expect(fresh.statusCode).toBe(200);
+    expect(fresh.body).toContain('<h1>Please confirm</h1>');
+    const scanner = await app.http.inject({
+      method: 'POST',
+      url: `/a/${d.token('ack')}`,
+      headers: { ...FORM, 'user-agent': SCANNER },
+      payload: '',
+    });
+    expect(scanner.body).toContain('<h1>Please confirm</h1>');
+    await nothingRecorded(d.deliveryId, before);
+    expect(await feedback().findOne({ _id: `${d.deliveryId}:suspected` })).toMatchObject({ hits: 2 });
   });
 
   it('answers 503 "Please try again" when publishing fails, keeps the record, and publishes on retry', async () => {
     const missing = `${namespace}x`;
     const broken = await build(missing);
-    const l = link();
+    const d = delivery();
+    const url = `/a/${d.token('ack')}`;
     try {
-      const res = await broken.http.inject({ method: 'POST', url: l.url, headers: FORM, payload: '' });
+      const res = await broken.http.inject({ method: 'POST', url, headers: FORM, payload: '' });
       expect(res.statusCode).toBe(503);
       expectPageHeaders(res);
       expect(res.body).toContain('<h1>Please try again</h1>');
-      expect(res.body).toContain('<button type="submit">Try again</button>');
-      const doc = (await feedback().findOne({ _id: `${l.deliveryId}:ack` })) as unknown as { recordedAt: Date };
+      const doc = (await feedback().findOne({ _id: `${d.deliveryId}:ack` })) as unknown as { recordedAt: Date };
       expect(doc).not.toBeNull();
 
       const t = topology(missing);
       await ensureTopology(nats.jsm, t.streams, t.consumers);
-      const retry = await broken.http.inject({ method: 'POST', url: l.url, headers: FORM, payload: '' });
+      const retry = await broken.http.inject({ method: 'POST', url, headers: FORM, payload: '' });
       expect(retry.statusCode).toBe(200);
       const events = await eventually(async () => {
         const found = await storedEvents(nats.jsm, missing, subjects(missing).deliveryEvent('feedback'));
@@ -214,6 +269,141 @@ describe('POST /a/<token>', () => {
   });
 });
 
+describe('respond', () => {
+  it('offers the options, records each response, shows the latest and keeps every one', async () => {
+    const d = delivery();
+    await publishContent(d.communicationId);
+    const url = `/a/${d.token('respond')}`;
+    const page = await app.http.inject({ method: 'GET', url });
+    expect(page.body).toContain('<button type="submit" name="option" value="1">Need help</button>');
+
+    const bad = await app.http.inject({ method: 'POST', url, headers: FORM, payload: 'option=7' });
+    expect(bad.statusCode).toBe(400);
+
+    const first = await app.http.inject({ method: 'POST', url, headers: FORM, payload: 'option=1' });
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toContain('your response “Need help” has been recorded');
+    const second = await app.http.inject({ method: 'POST', url, headers: FORM, payload: 'option=0' });
+    expect(second.body).toContain('your response “Safe” has been recorded');
+
+    const shown = await app.http.inject({ method: 'GET', url });
+    expect(shown.body).toContain('<h1>Your response: Safe</h1>');
+    expect(shown.body).toContain('<legend>Change your response</legend>');
+
+    const kept = await feedback().find({ deliveryId: d.deliveryId, action: 'respond' }).toArray();
+    expect(kept.map((r) => r['response']).sort()).toEqual(['Need help', 'Safe']);
+    const events = await eventsOf(d.deliveryId);
+    expect(events.map((e) => [e.event.status, e.event.response])).toEqual([
+      [DeliveryStatus.DELIVERY_STATUS_RESPONDED, 'Need help'],
+      [DeliveryStatus.DELIVERY_STATUS_RESPONDED, 'Safe'],
+    ]);
+    expect(events[1]!.event.occurredAt!.getTime()).toBeGreaterThan(events[0]!.event.occurredAt!.getTime());
+  });
+
+  it('renders script in the communication’s text inert', async () => {
+    const d = delivery('sms');
+    await publishContent(d.communicationId, {
+      title: '<script>alert("t")</script>',
+      smsText: '<script>alert("x")</script><img src=x onerror=alert(1)>',
+      responseOptions: ['<b>Safe</b>'],
+    });
+    const res = await app.http.inject({ method: 'GET', url: `/a/${d.token('respond')}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toMatch(/<script|<img|<b>/i);
+    expect(res.body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+  });
+});
+
+describe('SMS short links', () => {
+  it('resolve a code to its token at once (from the stream), then from the own collection', async () => {
+    const d = delivery('sms');
+    await publishContent(d.communicationId);
+    const code = shortCode(d.deliveryId, 'respond', keys);
+    await publishDurable(
+      nats.js,
+      subjects(namespace).shortLinkIssued(code),
+      ShortLinkIssued.encode(
+        ShortLinkIssued.fromPartial({
+          code,
+          token: d.token('respond'),
+          deliveryId: d.deliveryId,
+          communicationId: d.communicationId,
+          issuedAt: new Date(),
+        }),
+      ).finish(),
+      `short-link:${code}`,
+    );
+    const page = await app.http.inject({ method: 'GET', url: `/s/${code}` });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Flood: move to higher ground.');
+    await eventually(async () =>
+      expect(await mongo.db.collection('short_links').findOne({ _id: code as never })).not.toBeNull(),
+    );
+    const posted = await app.http.inject({ method: 'POST', url: `/s/${code}`, headers: FORM, payload: 'option=0' });
+    expect(posted.body).toContain('your response “Safe” has been recorded');
+  });
+
+  it('refuses an unknown code with 404 and a malformed one with 400', async () => {
+    const unknown = await app.http.inject({ method: 'GET', url: '/s/AbC123xYz9' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.body).toContain('<h1>This link is not known</h1>');
+    expect((await app.http.inject({ method: 'GET', url: '/s/short' })).statusCode).toBe(400);
+  });
+});
+
+describe('opt-out', () => {
+  it('records an RFC 8058 one-click POST with 200 and no redirect', async () => {
+    const d = delivery();
+    const res = await app.http.inject({
+      method: 'POST',
+      url: `/u/${d.token('optout')}`,
+      headers: { ...FORM, 'user-agent': SCANNER },
+      payload: 'List-Unsubscribe=One-Click',
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['location']).toBeUndefined();
+    const events = await eventsOf(d.deliveryId);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.event).toMatchObject({
+      eventId: `feedback:${d.deliveryId}:optout`,
+      status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT,
+      providerEventType: 'one-click',
+    });
+    const page = await app.http.inject({ method: 'GET', url: `/u/${d.token('optout')}` });
+    expect(page.body).toContain('<h1>You have opted out</h1>');
+  });
+
+  it('records from the page button too (multipart one-click as well)', async () => {
+    const d = delivery();
+    const page = await app.http.inject({ method: 'POST', url: `/u/${d.token('optout')}`, headers: FORM, payload: '' });
+    expect(page.body).toContain('<h1>You have opted out.</h1>');
+    const m = delivery();
+    const boundary = 'xyz';
+    const multipart = await app.http.inject({
+      method: 'POST',
+      url: `/u/${m.token('optout')}`,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`,
+    });
+    expect(multipart.statusCode).toBe(200);
+    expect(await eventsOf(m.deliveryId)).toHaveLength(1);
+  });
+});
+
+describe('open pixel', () => {
+  it('records Read once for a person, and returns a 1×1 GIF', async () => {
+    const d = delivery();
+    const url = `/o/${d.token('read')}`;
+    const res = await app.http.inject({ method: 'GET', url, headers: { 'user-agent': PHONE } });
+    expect(res.statusCode).toBe(200);
+    expect(res.rawPayload.subarray(0, 6).toString()).toBe('GIF89a');
+    await app.http.inject({ method: 'GET', url, headers: { 'user-agent': PHONE } });
+    const events = await eventsOf(d.deliveryId);
+    expect(events.map((e) => e.event.status)).toEqual([DeliveryStatus.DELIVERY_STATUS_READ]);
+  });
+});
+
 describe('refused links record nothing', () => {
   const tamper = (token: string) => {
     const parts = token.split('.');
@@ -221,46 +411,46 @@ describe('refused links record nothing', () => {
     parts[3] = `${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
     return parts.join('.');
   };
-  const swapPayload = (token: string) => {
-    const other = link().token.split('.');
-    const parts = token.split('.');
-    parts[2] = other[2]!;
-    return parts.join('.');
-  };
-  const cases: [string, number, string, (l: ReturnType<typeof link>) => string][] = [
-    ['a tampered signature', 403, 'This link cannot be used', (l) => tamper(l.token)],
-    ['a payload swapped from another link', 403, 'This link cannot be used', (l) => swapPayload(l.token)],
+  type D = ReturnType<typeof delivery>;
+  const cases: [string, number, string, string, (d: D) => string][] = [
+    ['a tampered signature', 403, 'This link cannot be used', 'a', (d) => tamper(d.token('ack'))],
+    [
+      'a payload swapped from another link',
+      403,
+      'This link cannot be used',
+      'a',
+      (d) => {
+        const parts = d.token('ack').split('.');
+        parts[2] = delivery().token('ack').split('.')[2]!;
+        return parts.join('.');
+      },
+    ],
+    ['an acknowledge token used to opt out', 403, 'This link cannot be used', 'u', (d) => d.token('ack')],
+    ['an opt-out token used to acknowledge', 403, 'This link cannot be used', 'a', (d) => d.token('optout')],
     [
       'a key rotated out of LINK_SIGNING_KEYS',
       403,
       'This link cannot be used',
-      (l) =>
-        signLink(
-          { deliveryId: l.deliveryId, communicationId: l.communicationId, action: 'ack', expiresAt: 4_000_000_000 },
-          parseLinkKeys(RETIRED_KEY),
-        ),
+      'a',
+      (d) => d.token('ack', { signWith: parseLinkKeys(RETIRED_KEY) }),
     ],
-    [
-      'an expired link',
-      410,
-      'This link has expired',
-      (l) =>
-        signLink(
-          { deliveryId: l.deliveryId, communicationId: l.communicationId, action: 'ack', expiresAt: 1_000_000 },
-          keys,
-        ),
-    ],
-    ['a truncated link', 400, 'This link is incomplete', (l) => l.token.split('.').slice(0, 3).join('.')],
-    ['garbage', 400, 'This link is incomplete', () => 'not-a-token'],
-    ['an absurdly long link', 400, 'This link is incomplete', () => 'v1.'.repeat(2_000)],
+    ['an expired link', 410, 'This link has expired', 'a', (d) => d.token('ack', { expiresAt: 1_000_000 })],
+    ['an expired opt-out link', 410, 'This link has expired', 'u', (d) => d.token('optout', { expiresAt: 1_000_000 })],
+    ['a truncated link', 400, 'This link is incomplete', 'a', (d) => d.token('ack').split('.').slice(0, 3).join('.')],
+    ['garbage', 400, 'This link is incomplete', 'a', () => 'not-a-token'],
+    ['an absurdly long link', 400, 'This link is incomplete', 'a', () => 'v1.'.repeat(2_000)],
   ];
 
-  it.each(cases)('%s → %i on GET, HEAD and POST', async (_name, status, heading, make) => {
-    const l = link();
-    const url = `/a/${make(l)}`;
+  it.each(cases)('%s → %i on GET, HEAD and POST', async (_name, status, heading, path, make) => {
+    const d = delivery();
+    const url = `/${path}/${make(d)}`;
     const before = await messageCount(nats.jsm, namespace, subject);
     for (const method of ['GET', 'HEAD', 'POST'] as const) {
-      const res = await app.http.inject({ method, url, ...(method === 'POST' ? { headers: FORM, payload: '' } : {}) });
+      const res = await app.http.inject({
+        method,
+        url,
+        ...(method === 'POST' ? { headers: FORM, payload: 'List-Unsubscribe=One-Click' } : {}),
+      });
       expect(res.statusCode, method).toBe(status);
       expectPageHeaders(res);
       if (method !== 'HEAD') {
@@ -268,13 +458,30 @@ describe('refused links record nothing', () => {
         expect(res.body).toContain('Nothing has been recorded.');
       }
     }
-    await nothingRecorded(l.deliveryId, before);
+    await nothingRecorded(d.deliveryId, before);
   });
 
-  it('escapes nothing it should not: a token with markup is refused and never echoed', async () => {
+  it('still accepts links signed with an older key that is still configured (rotated in)', async () => {
+    const d = delivery();
+    const res = await app.http.inject({
+      method: 'POST',
+      url: `/a/${d.token('ack', { signWith: parseLinkKeys(OLD_KEY) })}`,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await feedback().countDocuments({ _id: `${d.deliveryId}:ack` })).toBe(1);
+  });
+
+  it('never echoes a token with markup', async () => {
     const res = await app.http.inject({ method: 'GET', url: `/a/${encodeURIComponent('<script>alert(1)</script>')}` });
     expect(res.statusCode).toBe(400);
     expect(res.body).not.toContain('<script>');
+  });
+
+  it('answers unknown addresses with an HTML 404', async () => {
+    const res = await app.http.inject({ method: 'GET', url: '/nothing-here' });
+    expect(res.statusCode).toBe(404);
+    expectPageHeaders(res);
+    expect(res.body).toContain('<h1>Page not found</h1>');
   });
 });
 

@@ -44,7 +44,14 @@ describe('feedback-link as a service', () => {
     running = await start(env());
     expect((await fetch(`${running.httpUrl}/readyz`)).status).toBe(200);
     const token = signLink(
-      { deliveryId: 'd_svc1', communicationId: 'c_svc1', action: 'ack', expiresAt: Math.floor(Date.now() / 1000) + 60 },
+      {
+        deliveryId: 'd_svc1',
+        communicationId: 'c_svc1',
+        channel: 'email',
+        action: 'ack',
+        issuedAt: Math.floor(Date.now() / 1000) - 60,
+        expiresAt: Math.floor(Date.now() / 1000) + 60,
+      },
       parseLinkKeys(KEYS),
     );
     const page = await fetch(`${running.httpUrl}/a/${token}`);

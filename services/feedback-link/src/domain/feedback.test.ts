@@ -1,48 +1,68 @@
 import { DeliveryEvent, DeliveryStatus, EventSource } from '@dlr/contracts';
 import { describe, expect, it } from 'vitest';
 import {
-  acknowledge,
-  ackId,
+  answerEvent,
   classifyUserAgent,
+  DEFAULT_SCANNER_USER_AGENTS,
+  recordOnce,
   refusalStatus,
-  toAckEvent,
-  type AckRecord,
+  responseId,
+  suspectedBot,
+  type AnswerRecord,
   type FeedbackStore,
 } from './feedback.js';
 
 const recordedAt = new Date('2025-03-01T10:05:00.000Z');
 
-describe('toAckEvent', () => {
-  it('is an Acknowledged feedback event, not tied to an attempt, timed at the recording', () => {
-    const record: AckRecord = {
-      _id: 'd_1:ack',
+describe('answerEvent', () => {
+  it('is a feedback event, not tied to an attempt, timed at the recording, carrying the response', () => {
+    const record: AnswerRecord = {
+      _id: responseId('d_1', recordedAt, 1),
       deliveryId: 'd_1',
       communicationId: 'c_1',
-      action: 'ack',
+      action: 'respond',
+      response: 'Need help',
+      optionIndex: 1,
       recordedAt,
+      via: 'page',
     };
-    expect(toAckEvent(record)).toEqual(
+    expect(answerEvent(record)).toEqual(
       DeliveryEvent.fromPartial({
-        eventId: 'feedback:d_1:ack',
+        eventId: `feedback:d_1:respond:${recordedAt.getTime().toString(36)}:1`,
         deliveryId: 'd_1',
         communicationId: 'c_1',
         attempt: 0,
-        status: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED,
+        status: DeliveryStatus.DELIVERY_STATUS_RESPONDED,
         source: EventSource.EVENT_SOURCE_FEEDBACK,
+        providerEventType: 'page',
         occurredAt: recordedAt,
         receivedAt: recordedAt,
-        response: 'Acknowledged',
+        response: 'Need help',
       }),
     );
+    expect(answerEvent({ ...record, _id: 'd_1:ack', action: 'ack' })).toMatchObject({
+      eventId: 'feedback:d_1:ack',
+      status: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED,
+      response: 'Acknowledged',
+    });
+    expect(answerEvent({ ...record, _id: 'd_1:optout', action: 'optout', via: 'one-click' })).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT,
+      providerEventType: 'one-click',
+    });
+    expect(answerEvent({ ...record, _id: 'd_1:read', action: 'read', via: 'pixel' })).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_READ,
+      response: '',
+    });
   });
 });
 
 describe('refusalStatus', () => {
-  it('is 400 malformed, 403 not acceptable, 410 expired', () => {
+  it('is 400 malformed, 403 not acceptable, 404 unknown, 410 expired', () => {
     expect(refusalStatus('malformed')).toBe(400);
     expect(refusalStatus('bad_signature')).toBe(403);
     expect(refusalStatus('unknown_key')).toBe(403);
     expect(refusalStatus('wrong_action')).toBe(403);
+    expect(refusalStatus('unknown')).toBe(404);
     expect(refusalStatus('expired')).toBe(410);
   });
 });
@@ -60,28 +80,57 @@ describe('classifyUserAgent', () => {
   ] as const)('%s → %s', (ua, expected) => {
     expect(classifyUserAgent(ua)).toBe(expected);
   });
+
+  it('uses the configured scanner list', () => {
+    expect(classifyUserAgent('Acme LinkGuard 2.0', ['linkguard'])).toBe('bot');
+    expect(classifyUserAgent('Acme LinkGuard 2.0', DEFAULT_SCANNER_USER_AGENTS)).toBe('unknown');
+  });
+});
+
+describe('suspectedBot', () => {
+  const policy = { scannerUserAgents: [], windowSeconds: 5 };
+  const claims = { issuedAt: Math.floor(recordedAt.getTime() / 1000) };
+  const later = new Date(recordedAt.getTime() + 60_000);
+  it('flags HEAD, scanners and hits within the window; a person later is not flagged', () => {
+    expect(suspectedBot(policy, { method: 'HEAD', userAgentClass: 'mobile', claims, now: later })).toBe('head');
+    expect(suspectedBot(policy, { method: 'GET', userAgentClass: 'bot', claims, now: later })).toBe('scanner');
+    expect(
+      suspectedBot(policy, {
+        method: 'POST',
+        userAgentClass: 'mobile',
+        claims,
+        now: new Date(recordedAt.getTime() + 3_000),
+      }),
+    ).toBe('too_soon');
+    expect(suspectedBot(policy, { method: 'POST', userAgentClass: 'mobile', claims, now: later })).toBeUndefined();
+  });
 });
 
 /** An in-memory store: enough to check the order of operations, not a stand-in for MongoDB. */
-function memoryStore(): FeedbackStore & { docs: Map<string, AckRecord> } {
-  const docs = new Map<string, AckRecord>();
+function memoryStore(): FeedbackStore & { docs: Map<string, AnswerRecord> } {
+  const docs = new Map<string, AnswerRecord>();
   return {
     docs,
-    findAck: async (deliveryId) => docs.get(ackId(deliveryId)) ?? null,
+    findOnce: async (deliveryId, action) => docs.get(`${deliveryId}:${action}`) ?? null,
     recordOnce: async (record) => {
       const existing = docs.get(record._id);
       if (existing) return { stored: existing, inserted: false };
       docs.set(record._id, record);
       return { stored: record, inserted: true };
     },
+    recordResponse: async (record) => {
+      docs.set(record._id, record);
+    },
+    latestResponse: async () => null,
     markPublished: async (id, at) => {
       const existing = docs.get(id);
       if (existing) docs.set(id, { ...existing, publishedAt: at });
     },
+    recordSuspectedBot: async () => undefined,
   };
 }
 
-describe('acknowledge', () => {
+describe('recordOnce', () => {
   const link = { deliveryId: 'd_1', communicationId: 'c_1' };
 
   it('records once, keeps the first time, and publishes until one publish succeeded', async () => {
@@ -94,16 +143,20 @@ describe('acknowledge', () => {
         published.push(e);
       },
     };
-    await expect(acknowledge({ store, publisher }, link, recordedAt, 'mobile')).rejects.toThrow('no stream');
+    await expect(recordOnce({ store, publisher }, link, 'ack', recordedAt, 'page', 'mobile')).rejects.toThrow(
+      'no stream',
+    );
     expect(store.docs.get('d_1:ack')).toMatchObject({ recordedAt, userAgentClass: 'mobile' });
 
     fail = false;
     const later = new Date(recordedAt.getTime() + 60_000);
-    expect(await acknowledge({ store, publisher }, link, later, 'desktop')).toEqual({ recordedAt, firstTime: false });
+    const again = await recordOnce({ store, publisher }, link, 'ack', later, 'page', 'desktop');
+    expect(again.firstTime).toBe(false);
+    expect(again.record.recordedAt).toEqual(recordedAt);
     expect(published).toHaveLength(1);
     expect(published[0]!.receivedAt).toEqual(recordedAt);
 
-    await acknowledge({ store, publisher }, link, new Date(later.getTime() + 1), 'desktop');
+    await recordOnce({ store, publisher }, link, 'ack', new Date(later.getTime() + 1), 'page', 'desktop');
     expect(published).toHaveLength(1);
   });
 });

@@ -1,31 +1,58 @@
 import { DeliveryEvent, DeliveryStatus, EventSource } from '@dlr/contracts';
-import type { LinkRefusal } from '@dlr/links';
+import type { LinkAction, LinkClaims, LinkRefusal } from '@dlr/links';
 
 /** A coarse class of the browser that sent a request: never the user agent itself. */
 export type UserAgentClass = 'mobile' | 'desktop' | 'bot' | 'unknown';
 
-/** A recipient's acknowledgement (collection `feedback`). */
-export interface AckRecord {
-  /** `<deliveryId>:ack`: one acknowledgement per delivery record. */
+/** The answers a recipient can give through a link (the read pixel counts as one). */
+export type AnswerAction = Extract<LinkAction, 'ack' | 'respond' | 'optout' | 'read'>;
+
+/** How an answer arrived. */
+export type AnswerVia = 'page' | 'one-click' | 'pixel';
+
+/**
+ * One recorded answer (collection `feedback`). Acknowledge, opt-out and read are recorded once per
+ * delivery record (`<deliveryId>:<action>`); every response is its own document
+ * (`<deliveryId>:respond:<time>:<option>`), and `<deliveryId>:response` points at the latest.
+ */
+export interface AnswerRecord {
   readonly _id: string;
   readonly deliveryId: string;
   readonly communicationId: string;
-  readonly action: 'ack';
+  readonly action: AnswerAction;
+  /** The option chosen (respond only). */
+  readonly response?: string;
+  readonly optionIndex?: number;
   /** When it was first recorded; later POSTs keep this time. */
   readonly recordedAt: Date;
+  readonly via: AnswerVia;
   readonly userAgentClass?: UserAgentClass;
-  /** Set once its event is durable in JetStream; a POST before that publishes again. */
+  /** Set once its event is durable in JetStream; a repeat before that publishes again. */
   readonly publishedAt?: Date;
 }
 
-/** Where acknowledgements are kept. */
+/** The pointer to a delivery record's latest response (`<deliveryId>:response`). */
+export interface LatestResponse {
+  readonly _id: string;
+  readonly responseId: string;
+  readonly response: string;
+  readonly recordedAt: Date;
+}
+
+/** Where answers are kept (addressed by `_id` only). */
 export interface FeedbackStore {
-  /** The acknowledgement of a delivery record, if recorded. */
-  findAck(deliveryId: string): Promise<AckRecord | null>;
+  /** The once-only answer of a delivery record for an action, if recorded. */
+  findOnce(deliveryId: string, action: Exclude<AnswerAction, 'respond'>): Promise<AnswerRecord | null>;
   /** Inserts unless one with the same `_id` exists; returns the stored (first) one. */
-  recordOnce(record: AckRecord): Promise<{ readonly stored: AckRecord; readonly inserted: boolean }>;
+  recordOnce(record: AnswerRecord): Promise<{ readonly stored: AnswerRecord; readonly inserted: boolean }>;
+  /** Inserts a response (every one is kept) and points the latest-response pointer at it when newer. */
+  recordResponse(record: AnswerRecord): Promise<void>;
+  /** The latest response of a delivery record, if any. */
+  latestResponse(deliveryId: string): Promise<LatestResponse | null>;
   /** Notes that the record's event is durable. */
   markPublished(id: string, at: Date): Promise<void>;
+  /** Counts a suspected bot hit on a delivery record's links (never ranked). */
+  recordSuspectedBot(deliveryId: string, action: AnswerAction, reason: BotReason, at: Date): Promise<void>;
 }
 
 /** Where events go; resolves only once the event is durable. */
@@ -34,12 +61,14 @@ export interface EventPublisher {
 }
 
 /** The HTTP status a refused link is answered with. */
-export function refusalStatus(reason: LinkRefusal): 400 | 403 | 410 {
+export function refusalStatus(reason: LinkRefusal | 'unknown'): 400 | 403 | 404 | 410 {
   switch (reason) {
     case 'malformed':
       return 400;
     case 'expired':
       return 410;
+    case 'unknown':
+      return 404;
     case 'bad_signature':
     case 'unknown_key':
     case 'wrong_action':
@@ -47,63 +76,185 @@ export function refusalStatus(reason: LinkRefusal): 400 | 403 | 410 {
   }
 }
 
-/** `_id` of a delivery record's acknowledgement. */
-export function ackId(deliveryId: string): string {
-  return `${deliveryId}:ack`;
+/** `_id` of a once-only answer. */
+export function answerId(deliveryId: string, action: Exclude<AnswerAction, 'respond'>): string {
+  return `${deliveryId}:${action}`;
 }
 
-/** The event an acknowledgement produces; built from the stored record so a re-publish is byte-identical. */
-export function toAckEvent(record: AckRecord): DeliveryEvent {
+/** `_id` of a response: time and option make each one distinct (a double submit is one). */
+export function responseId(deliveryId: string, recordedAt: Date, optionIndex: number): string {
+  return `${deliveryId}:respond:${recordedAt.getTime().toString(36)}:${optionIndex}`;
+}
+
+/** `_id` of the latest-response pointer. */
+export function latestResponseId(deliveryId: string): string {
+  return `${deliveryId}:response`;
+}
+
+const STATUS: Record<AnswerAction, DeliveryStatus> = {
+  ack: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED,
+  respond: DeliveryStatus.DELIVERY_STATUS_RESPONDED,
+  optout: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT,
+  read: DeliveryStatus.DELIVERY_STATUS_READ,
+};
+
+/** What the Response column shows for an answer. */
+export function responseText(record: Pick<AnswerRecord, 'action' | 'response'>): string {
+  switch (record.action) {
+    case 'ack':
+      return 'Acknowledged';
+    case 'respond':
+      return record.response ?? '';
+    case 'optout':
+      return 'Opted out';
+    case 'read':
+      return '';
+  }
+}
+
+/**
+ * The event an answer produces (attempt 0: a human action, not tied to a send attempt), built from
+ * the stored record so a re-publish is byte-identical. Event ID: `feedback:<record _id>`.
+ */
+export function answerEvent(record: AnswerRecord): DeliveryEvent {
   return DeliveryEvent.fromPartial({
-    eventId: `feedback:${record.deliveryId}:ack`,
+    eventId: `feedback:${record._id}`,
     deliveryId: record.deliveryId,
     communicationId: record.communicationId,
     attempt: 0,
-    status: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED,
+    status: STATUS[record.action],
     source: EventSource.EVENT_SOURCE_FEEDBACK,
+    providerEventType: record.via,
     occurredAt: record.recordedAt,
     receivedAt: record.recordedAt,
-    response: 'Acknowledged',
+    response: responseText(record),
   });
 }
 
-const BOT =
-  /bot\b|bot\/|crawl|spider|slurp|preview|scanner|headless|curl\/|wget\/|python|go-http-client|java\/|okhttp|libwww|httpclient|facebookexternalhit|safelinks|proofpoint|mimecast|barracuda|microsoft office/i;
+/** Default substrings (case-insensitive) of User-Agent headers of link scanners, previewers and scripts. */
+export const DEFAULT_SCANNER_USER_AGENTS = [
+  'bot',
+  'crawl',
+  'spider',
+  'slurp',
+  'preview',
+  'scanner',
+  'headless',
+  'curl/',
+  'wget/',
+  'python',
+  'go-http-client',
+  'java/',
+  'okhttp',
+  'libwww',
+  'httpclient',
+  'facebookexternalhit',
+  'safelinks',
+  'proofpoint',
+  'mimecast',
+  'barracuda',
+  'microsoft office',
+];
+
 const MOBILE = /mobi|android|iphone|ipad|ipod|windows phone/i;
 const DESKTOP = /windows nt|macintosh|x11|linux|cros/i;
 
-/** Classifies a User-Agent header coarsely (link scanners and scripts count as bots). */
-export function classifyUserAgent(userAgent: string | undefined): UserAgentClass {
+/** Classifies a User-Agent header coarsely; any of `scanners` (substrings, case-insensitive) is a bot. */
+export function classifyUserAgent(
+  userAgent: string | undefined,
+  scanners: readonly string[] = DEFAULT_SCANNER_USER_AGENTS,
+): UserAgentClass {
   if (!userAgent) return 'unknown';
-  if (BOT.test(userAgent)) return 'bot';
+  const lower = userAgent.toLowerCase();
+  if (scanners.some((s) => s !== '' && lower.includes(s.toLowerCase()))) return 'bot';
   if (MOBILE.test(userAgent)) return 'mobile';
   if (DESKTOP.test(userAgent)) return 'desktop';
   return 'unknown';
 }
 
+/** Why a hit is taken for a machine's: a HEAD request, a scanner's user agent, or too soon after the send. */
+export type BotReason = 'head' | 'scanner' | 'too_soon';
+
+/** The rules that tell a machine's hit from a person's. */
+export interface BotPolicy {
+  readonly scannerUserAgents: readonly string[];
+  /** Hits this many seconds or less after the link was minted (just before the send) are suspect. */
+  readonly windowSeconds: number;
+}
+
+/** Why a hit is suspected to be a machine's, or undefined for a person's. */
+export function suspectedBot(
+  policy: BotPolicy,
+  hit: { method: string; userAgentClass: UserAgentClass; claims: Pick<LinkClaims, 'issuedAt'>; now: Date },
+): BotReason | undefined {
+  if (hit.method === 'HEAD') return 'head';
+  if (hit.userAgentClass === 'bot') return 'scanner';
+  if (hit.now.getTime() / 1000 - hit.claims.issuedAt <= policy.windowSeconds) return 'too_soon';
+  return undefined;
+}
+
 /**
- * Records an acknowledgement once and publishes its event until one publish has succeeded. A
- * repeat keeps the first `recordedAt`. Throws when storing or publishing fails; the record then
- * stays, and the next POST publishes again (JetStream and consumers dedupe by event ID).
+ * Records a once-only answer (acknowledge, opt-out, read) and publishes its event until one publish
+ * has succeeded. A repeat keeps the first `recordedAt`. Throws when storing or publishing fails; the
+ * record then stays and the next attempt publishes again (JetStream and consumers dedupe by event ID).
  */
-export async function acknowledge(
+export async function recordOnce(
   ports: { store: FeedbackStore; publisher: EventPublisher },
-  link: { deliveryId: string; communicationId: string },
+  link: Pick<LinkClaims, 'deliveryId' | 'communicationId'>,
+  action: Exclude<AnswerAction, 'respond'>,
   now: Date,
+  via: AnswerVia,
   userAgentClass: UserAgentClass,
-): Promise<{ recordedAt: Date; firstTime: boolean }> {
+): Promise<{ record: AnswerRecord; firstTime: boolean }> {
   const { stored, inserted } = await ports.store.recordOnce({
-    _id: ackId(link.deliveryId),
+    _id: answerId(link.deliveryId, action),
     deliveryId: link.deliveryId,
     communicationId: link.communicationId,
-    action: 'ack',
+    action,
     recordedAt: now,
+    via,
     userAgentClass,
   });
+  await publishOnce(ports, stored, now);
+  return { record: stored, firstTime: inserted };
+}
+
+/**
+ * Records a response (every one is kept; the latest is the one shown) and publishes its event.
+ * Throws when storing or publishing fails; the response then stays stored but unpublished, and the
+ * recipient is asked to press the button again (which records and publishes a newer one).
+ */
+export async function recordResponse(
+  ports: { store: FeedbackStore; publisher: EventPublisher },
+  link: Pick<LinkClaims, 'deliveryId' | 'communicationId'>,
+  option: { index: number; text: string },
+  now: Date,
+  userAgentClass: UserAgentClass,
+): Promise<AnswerRecord> {
+  const record: AnswerRecord = {
+    _id: responseId(link.deliveryId, now, option.index),
+    deliveryId: link.deliveryId,
+    communicationId: link.communicationId,
+    action: 'respond',
+    response: option.text,
+    optionIndex: option.index,
+    recordedAt: now,
+    via: 'page',
+    userAgentClass,
+  };
+  await ports.store.recordResponse(record);
+  await publishOnce(ports, record, now);
+  return record;
+}
+
+async function publishOnce(
+  ports: { store: FeedbackStore; publisher: EventPublisher },
+  stored: AnswerRecord,
+  now: Date,
+): Promise<void> {
   if (stored.publishedAt === undefined || stored.publishedAt === null) {
-    await ports.publisher.publish(toAckEvent(stored));
-    // Best effort: if this write fails, a later POST only publishes a duplicate that is dropped.
+    await ports.publisher.publish(answerEvent(stored));
+    // Best effort: if this write fails, a later attempt only publishes a duplicate that is dropped.
     await ports.store.markPublished(stored._id, now).catch(() => undefined);
   }
-  return { recordedAt: stored.recordedAt, firstTime: inserted };
 }

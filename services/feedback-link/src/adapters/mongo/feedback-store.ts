@@ -1,23 +1,49 @@
 import { isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
-import { ackId, type AckRecord, type FeedbackStore } from '../../domain/feedback.js';
+import {
+  answerId,
+  latestResponseId,
+  type AnswerRecord,
+  type FeedbackStore,
+  type LatestResponse,
+} from '../../domain/feedback.js';
 
-/** The collection feedback-link owns. */
-export const FEEDBACK = 'feedback';
+/** The collections feedback-link owns. */
+export const COLLECTIONS = {
+  /** Answers (`<delivery>:ack|optout|read`, `<delivery>:respond:<time>:<option>`), latest-response pointers, bot counters. */
+  feedback: 'feedback',
+  /** SMS short codes → signed tokens (`_id` = code), from `ShortLinkIssued`. */
+  shortLinks: 'short_links',
+  /** What the pages show per communication (`_id` = communication ID), from `LinkContent`. */
+  linkContent: 'link_content',
+} as const;
 
-/** Creates what `feedback` needs: every lookup is by `_id`, so no index beyond it. Idempotent. */
+/** Creates what feedback-link needs: every lookup is by `_id`, so no index beyond it. Idempotent. */
 export async function migrateFeedback(mongo: MongoHandle): Promise<void> {
-  const existing = await mongo.db.listCollections({ name: FEEDBACK }, { nameOnly: true }).toArray();
-  if (existing.length === 0) await mongo.db.createCollection(FEEDBACK).catch(() => undefined);
+  const existing = new Set((await mongo.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  for (const name of Object.values(COLLECTIONS))
+    if (!existing.has(name)) await mongo.db.createCollection(name).catch(() => undefined);
+}
+
+interface SuspectedDoc {
+  _id: string;
+  deliveryId: string;
+  hits: number;
+  lastAt: Date;
+  lastAction: string;
+  lastReason: string;
 }
 
 /** {@link FeedbackStore} on MongoDB, addressed by `_id` only; failures become {@link UnavailableError}. */
 export function mongoFeedbackStore(mongo: MongoHandle): FeedbackStore {
-  const collection = mongo.db.collection<AckRecord>(FEEDBACK);
+  const collection = mongo.db.collection<AnswerRecord>(COLLECTIONS.feedback);
+  const latest = mongo.db.collection<LatestResponse>(COLLECTIONS.feedback);
+  const suspected = mongo.db.collection<SuspectedDoc>(COLLECTIONS.feedback);
   const unavailable = (what: string) => (error: unknown) => {
     throw new UnavailableError(`could not ${what}`, error);
   };
   return {
-    findAck: (deliveryId) => collection.findOne({ _id: ackId(deliveryId) }).catch(unavailable('read feedback')),
+    findOnce: (deliveryId, action) =>
+      collection.findOne({ _id: answerId(deliveryId, action) }).catch(unavailable('read feedback')),
     recordOnce: async (record) => {
       try {
         await collection.insertOne(record);
@@ -29,8 +55,37 @@ export function mongoFeedbackStore(mongo: MongoHandle): FeedbackStore {
       if (!stored) throw new UnavailableError('recorded feedback vanished; retry');
       return { stored, inserted: false };
     },
+    recordResponse: async (record) => {
+      try {
+        await collection.insertOne(record);
+      } catch (error) {
+        // The same response posted twice within a millisecond: it is one response.
+        if (!isDuplicateKeyError(error)) throw new UnavailableError('could not record the response', error);
+      }
+      const id = latestResponseId(record.deliveryId);
+      const current = await latest.findOne({ _id: id }).catch(unavailable('read feedback'));
+      if (current && current.recordedAt.getTime() > record.recordedAt.getTime()) return;
+      await latest
+        .replaceOne(
+          { _id: id },
+          { responseId: record._id, response: record.response ?? '', recordedAt: record.recordedAt },
+          { upsert: true },
+        )
+        .catch(unavailable('record the response'));
+    },
+    latestResponse: (deliveryId) =>
+      latest.findOne({ _id: latestResponseId(deliveryId) }).catch(unavailable('read feedback')),
     markPublished: async (id, at) => {
       await collection.updateOne({ _id: id }, { $set: { publishedAt: at } }).catch(unavailable('update feedback'));
+    },
+    recordSuspectedBot: async (deliveryId, action, reason, at) => {
+      await suspected
+        .updateOne(
+          { _id: `${deliveryId}:suspected` },
+          { $inc: { hits: 1 }, $set: { deliveryId, lastAt: at, lastAction: action, lastReason: reason } },
+          { upsert: true },
+        )
+        .catch(unavailable('record a suspected bot hit'));
     },
   };
 }
