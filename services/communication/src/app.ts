@@ -1,11 +1,18 @@
 import { Server } from '@grpc/grpc-js';
 import { consumerConfigs, streamConfigs } from '@dlr/contracts';
-import { createHttpServer, type BuiltApp, type ServiceConfig, type ServiceDeps } from '@dlr/platform';
+import { createHttpServer, OperatorAuth, type BuiltApp, type ServiceConfig, type ServiceDeps } from '@dlr/platform';
 import { CommunicationServiceService, communicationGrpc } from './adapters/grpc/service.js';
 import { MongoCommunicationStore } from './adapters/mongo/store.js';
+import { registerConsole } from './adapters/http/console.js';
 import { NatsCommunicationEvents } from './adapters/nats/events.js';
+import { MongoSuppressionLiftStore } from './adapters/mongo/suppression-lifts.js';
+import { NatsSuppressionLiftEvents } from './adapters/nats/suppression-lifts.js';
+import { suppressionGrpc } from './adapters/grpc/suppression.js';
+import { SuppressionLifts } from './domain/suppression-lifts.js';
+import { ReportingStatuses } from './adapters/reporting/statuses.js';
 import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
+import { OperatorActions } from './domain/operator-actions.js';
 
 export { migrate } from './adapters/mongo/store.js';
 
@@ -18,15 +25,34 @@ export function topology(namespace: string) {
 }
 
 /** Wires the communication service; listens on nothing. */
-export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp & { communications: Communications }> {
+export async function buildApp(
+  deps: ServiceDeps<Config>,
+): Promise<BuiltApp & { communications: Communications; actions: OperatorActions }> {
   const { config, logger, mongo, nats } = deps;
-  const communications = new Communications(
-    new MongoCommunicationStore(mongo),
-    new NatsCommunicationEvents(nats, config.NATS_NAMESPACE),
+  const store = new MongoCommunicationStore(mongo);
+  const events = new NatsCommunicationEvents(nats, config.NATS_NAMESPACE);
+  const communications = new Communications(store, events, logger);
+  const statuses = config.REPORTING_GRPC_URL ? new ReportingStatuses(config.REPORTING_GRPC_URL) : undefined;
+  const actions = new OperatorActions({
+    store,
+    events,
+    communications,
+    logger,
+    statuses,
+    // The suppression list lives in dispatch; the preview says when it was not consulted.
+    suppressions: undefined,
+    smsLinkLength: config.SMS_LINK_LENGTH,
+  });
+  const grpc = new Server();
+  const lifts = new SuppressionLifts(
+    new MongoSuppressionLiftStore(mongo),
+    new NatsSuppressionLiftEvents(nats, config.NATS_NAMESPACE),
     logger,
   );
-  const grpc = new Server();
-  grpc.addService(CommunicationServiceService, communicationGrpc(communications, logger));
+  grpc.addService(
+    CommunicationServiceService,
+    communicationGrpc(communications, logger, actions, suppressionGrpc(lifts, logger)),
+  );
   const http = createHttpServer({
     logger,
     readiness: [
@@ -34,11 +60,26 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp & { 
       { name: 'nats', check: () => nats.ping() },
     ],
   });
+  registerConsole(http, {
+    communications,
+    actions,
+    auth: OperatorAuth.fromConfig(config),
+    logger,
+    reportingPublicUrl: config.REPORTING_PUBLIC_URL,
+  });
   return {
     http,
     grpc,
     communications,
-    start: () => communications.resume(),
-    stopConsuming: () => communications.stop(),
+    actions,
+    start: async () => {
+      await communications.resume();
+      await actions.resume();
+    },
+    stopConsuming: async () => {
+      await communications.stop();
+      await actions.settled();
+      statuses?.close();
+    },
   };
 }

@@ -1,6 +1,17 @@
-import { port } from '@dlr/platform';
+import { operatorAuthConfigShape, port } from '@dlr/platform';
+import { z } from 'zod';
 
 /** Variables of the communication service (the base ones come from the platform). */
 export const configShape = {
   GRPC_PORT: port(50051),
+  /** Reporting's gRPC address (host:port): where resend reads the records' statuses. Unset: resend is unavailable. */
+  REPORTING_GRPC_URL: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
+    .optional(),
+  /** Public base URL of reporting's pages, for the console's links to the Delivery Report. */
+  REPORTING_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Characters dispatch's acknowledge link takes in an SMS (the preview's segment count includes it). */
+  SMS_LINK_LENGTH: z.coerce.number().int().min(0).max(200).default(40),
+  ...operatorAuthConfigShape,
 };

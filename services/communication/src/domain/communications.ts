@@ -1,5 +1,5 @@
 import { FailedPreconditionError, NotFoundError, type Logger } from '@dlr/platform';
-import type { CommunicationDoc } from './model.js';
+import { isIncluded, type CommunicationDoc, type DeliveryDoc } from './model.js';
 import type { CommunicationEvents, CommunicationStore } from './ports.js';
 import {
   newCommunicationId,
@@ -57,8 +57,9 @@ export class Communications {
     // A repeat keeps what was stored first: announce the stored versions of existing deliveries.
     const existing = existingIds.length > 0 ? await this.store.getDeliveries(existingIds) : [];
     const stored = new Map(existing.map((d) => [d._id, d]));
-    const announced = plan.deliveries.map((d) => stored.get(d._id) ?? d);
-    await this.events.recipientsAdded(communication, announced, now);
+    // A channel the recipient opted out of is held back (not announced, never sent) unless overridden.
+    const announced = plan.deliveries.map((d) => stored.get(d._id) ?? d).filter((d) => isIncluded(d, communication));
+    if (announced.length > 0) await this.events.recipientsAdded(communication, announced, now);
     const created = plan.deliveries.length - existingIds.length;
     this.logger.info(
       { communicationId, rows: rows.length, deliveries: plan.deliveries.length, created },
@@ -129,9 +130,11 @@ export class Communications {
     const inFlight = new Set<Promise<void>>();
     let published = 0;
     let failure: Error | undefined;
+    if (communication.preferenceOverride) await this.announceOverridden(communication);
     for await (const delivery of this.store.streamDeliveries(communication._id)) {
       if (this.abort.signal.aborted) throw new Error('stopping');
       if (failure !== undefined) break;
+      if (!isIncluded(delivery, communication)) continue;
       const p = this.events.sendRequested(communication, delivery, 1, this.clock()).then(
         () => {
           published++;
@@ -152,6 +155,29 @@ export class Communications {
       { communicationId: communication._id, published, ms: Date.now() - started },
       'send requests published',
     );
+  }
+
+  /**
+   * Announces the deliveries an override of preferences released (recipients opted out of the
+   * channel). Repeats are harmless (deduplicated batches, idempotent reporting), so the send's
+   * fan-out calls it again to heal an override whose announcement was interrupted.
+   */
+  async announceOverridden(communication: CommunicationDoc): Promise<number> {
+    let batch: DeliveryDoc[] = [];
+    let count = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await this.events.recipientsAdded(communication, batch, communication.preferenceOverride?.at ?? this.clock());
+      count += batch.length;
+      batch = [];
+    };
+    for await (const delivery of this.store.streamDeliveries(communication._id)) {
+      if (delivery.optedOut !== true) continue;
+      batch.push(delivery);
+      if (batch.length >= 500) await flush();
+    }
+    await flush();
+    return count;
   }
 
   private async require(id: string): Promise<CommunicationDoc> {

@@ -18,7 +18,38 @@ export interface CommunicationDoc {
   createdAt: Date;
   sendStartedAt?: Date;
   sentAt?: Date;
+  /** Set once an operator overrode recipients' preferences (never withdrawn). */
+  preferenceOverride?: PreferenceOverrideDoc;
+  /** The resend being carried out (its request key); one at a time per communication. */
+  resendInProgress?: string;
 }
+
+/** The audit record of an emergency override of recipients' preferences. */
+export interface PreferenceOverrideDoc {
+  /** Who decided, as they signed the request. */
+  operator: string;
+  /** Who was signed in (the authenticated subject), when known. */
+  principal: string;
+  reason: string;
+  at: Date;
+}
+
+/** A resend request as stored: its `_id` is `<communicationId>:<requestId>` (the idempotency key). */
+export interface ResendDoc {
+  _id: string;
+  communicationId: string;
+  requestId: string;
+  scope: ResendScopeName;
+  operator: string;
+  principal: string;
+  state: 'running' | 'done';
+  requestedAt: Date;
+  finishedAt?: Date;
+  resentCount: number;
+}
+
+/** Which delivery records a resend goes to. */
+export type ResendScopeName = 'not_delivered' | 'not_answered';
 
 /** One recipient × channel of a communication: a delivery record's origin. */
 export interface DeliveryDoc {
@@ -30,4 +61,18 @@ export interface DeliveryDoc {
   /** Email address or E.164 phone number: personal data, never logged. */
   address: string;
   createdAt: Date;
+  /** The recipient opted out of this channel by preference: held back unless the communication overrides. */
+  optedOut?: boolean;
+  /** The latest attempt sent when above 1 (absent: attempt 1, the first send). */
+  attempt?: number;
+  /** The resend that set `attempt` (so a resumed resend does not bump it twice). */
+  lastResendId?: string;
+}
+
+/** True when a delivery is announced and sent: not held back by the recipient's preference. */
+export function isIncluded(
+  delivery: Pick<DeliveryDoc, 'optedOut'>,
+  communication: Pick<CommunicationDoc, 'preferenceOverride'>,
+): boolean {
+  return delivery.optedOut !== true || communication.preferenceOverride !== undefined;
 }

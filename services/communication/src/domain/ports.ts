@@ -1,4 +1,5 @@
-import type { CommunicationDoc, DeliveryDoc } from './model.js';
+import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from './model.js';
+import type { RecordStatus } from './preview.js';
 
 /** Storage of communications and their deliveries (implemented over MongoDB). */
 export interface CommunicationStore {
@@ -19,6 +20,50 @@ export interface CommunicationStore {
   ): Promise<CommunicationDoc | null>;
   /** IDs of communications left in `sending` (e.g. by a crash). */
   listSending(): Promise<string[]>;
+}
+
+/** Storage for the operator actions (list, override, resend, history); implemented by the same store. */
+export interface OperatorActionStore {
+  /** Newest first; `after` is the last communication of the previous page. */
+  listCommunications(limit: number, after?: { createdAt: Date; id: string }): Promise<CommunicationDoc[]>;
+  /** Sets the override if the communication is a draft without one; returns the updated doc or null. */
+  setPreferenceOverride(id: string, override: PreferenceOverrideDoc): Promise<CommunicationDoc | null>;
+  /** Takes the communication's resend slot if it is sent and no resend holds it; returns the doc or null. */
+  lockResend(id: string, resendKey: string): Promise<CommunicationDoc | null>;
+  /** Frees the resend slot if `resendKey` holds it. */
+  unlockResend(id: string, resendKey: string): Promise<void>;
+  /** Communications whose resend slot is held (e.g. left by a crash). */
+  listResending(): Promise<CommunicationDoc[]>;
+  /** Inserts a resend; false when one with the same `_id` exists. */
+  insertResend(doc: ResendDoc): Promise<boolean>;
+  getResend(id: string): Promise<ResendDoc | null>;
+  finishResend(id: string, resentCount: number, at: Date): Promise<ResendDoc | null>;
+  /** Records a new attempt of a delivery (an `_id`-only write). */
+  setAttempt(deliveryId: string, attempt: number, resendKey: string): Promise<void>;
+  /** A recipient's deliveries, newest first; `after` is the last of the previous page. */
+  recipientDeliveries(
+    recipientKey: string,
+    limit: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<DeliveryDoc[]>;
+}
+
+/** Current statuses of a communication's delivery records, as the reporting service has them. */
+export interface DeliveryStatusSource {
+  /**
+   * The records of the communication (at least those in `only`; a caller checks each status itself).
+   * Throws UnavailableError when reporting cannot be reached.
+   */
+  statuses(
+    communicationId: string,
+    only: readonly RecordStatus[],
+  ): AsyncIterable<{ deliveryId: string; status: RecordStatus }>;
+}
+
+/** The suppression list, when this service can consult it. */
+export interface SuppressionLookup {
+  /** The delivery IDs among `deliveries` whose address is suppressed. */
+  suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlySet<string>>;
 }
 
 /** Publishes this service's events; each call resolves once JetStream has stored the message. */

@@ -25,6 +25,8 @@ export interface RecipientRow {
   name: string;
   email: string;
   phone: string;
+  /** Channels the recipient asked not to be contacted on (their standing preference). */
+  optedOut?: readonly ChannelName[];
 }
 
 /** Checks a create request; throws one {@link InvalidArgumentError} listing every problem. */
@@ -75,9 +77,58 @@ export function deliveryId(communicationId: string, recipientKey: string, channe
   return `d_${digest.subarray(0, 16).toString('base64url')}`;
 }
 
+/** One problem with one field of one recipient row. */
+export interface RowProblem {
+  /** `name`, `email`, `phone`, `external_id`, `opt_out`, or `row` for the row as a whole. */
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** A recipient row that passed {@link checkRecipientRow}: normalized, with its key and addresses. */
+export interface CheckedRow {
+  readonly recipientKey: string;
+  readonly name: string;
+  /** Address per channel of the communication the recipient can be reached on. */
+  readonly addresses: Partial<Record<ChannelName, string>>;
+  readonly optedOut: ReadonlySet<ChannelName>;
+}
+
+/**
+ * Checks one recipient row against a communication's channels. A row needs an address for at least
+ * one of those channels; a channel without an address is simply not sent (the preview says so).
+ */
+export function checkRecipientRow(
+  row: RecipientRow,
+  channels: readonly ChannelName[],
+): { ok: CheckedRow; problems?: undefined } | { ok?: undefined; problems: RowProblem[] } {
+  const name = row.name.trim();
+  const email = row.email.trim() === '' ? '' : normalizeEmail(row.email);
+  const phone = row.phone.trim() === '' ? '' : normalizePhone(row.phone);
+  const problems: RowProblem[] = [];
+  if (name.length > 200) problems.push({ field: 'name', problem: 'at most 200 characters' });
+  if (email === undefined) problems.push({ field: 'email', problem: 'not a valid email address' });
+  if (phone === undefined)
+    problems.push({ field: 'phone', problem: 'not a phone number in international format (e.g. +61400000000)' });
+  if (row.externalId.length > 200) problems.push({ field: 'external_id', problem: 'at most 200 characters' });
+  const addresses: Partial<Record<ChannelName, string>> = {};
+  if (email && channels.includes('email')) addresses.email = email;
+  if (phone && channels.includes('sms')) addresses.sms = phone;
+  if (problems.length === 0 && Object.keys(addresses).length === 0) {
+    problems.push({
+      field: 'row',
+      problem: `has no ${channels.map((c) => (c === 'email' ? 'email address' : 'phone number')).join(' or ')} for this communication's channels`,
+    });
+  }
+  if (problems.length > 0) return { problems };
+  const recipientKey =
+    row.externalId.trim() !== '' ? `x:${row.externalId.trim()}` : `e:${email ?? ''}|p:${phone ?? ''}`;
+  return { ok: { recipientKey, name, addresses, optedOut: new Set(row.optedOut ?? []) } };
+}
+
 /**
  * Turns a batch of recipient rows into delivery records, one per channel the recipient can be
- * reached on. Throws one {@link InvalidArgumentError} listing every bad row; nothing is half-accepted.
+ * reached on (a channel the recipient opted out of by preference is kept, marked `optedOut`). Throws
+ * one {@link InvalidArgumentError} listing every bad row; nothing is half-accepted.
  */
 export function planDeliveries(
   communication: Pick<CommunicationDoc, '_id' | 'channels'>,
@@ -91,29 +142,14 @@ export function planDeliveries(
   const perRow: { index: number; deliveryId: string; channel: ChannelName }[] = [];
   rows.forEach((row, index) => {
     const at = `recipients[${index}]`;
-    const name = row.name.trim();
-    const email = row.email.trim() === '' ? '' : normalizeEmail(row.email);
-    const phone = row.phone.trim() === '' ? '' : normalizePhone(row.phone);
-    const rowProblems: string[] = [];
-    if (name.length > 200) rowProblems.push(`${at}.name: at most 200 characters`);
-    if (email === undefined) rowProblems.push(`${at}.email: not a valid email address`);
-    if (phone === undefined)
-      rowProblems.push(`${at}.phone: not a phone number in international format (e.g. +61400000000)`);
-    if (row.externalId.length > 200) rowProblems.push(`${at}.external_id: at most 200 characters`);
-    const addresses: Partial<Record<ChannelName, string>> = {};
-    if (email && communication.channels.includes('email')) addresses.email = email;
-    if (phone && communication.channels.includes('sms')) addresses.sms = phone;
-    if (rowProblems.length === 0 && Object.keys(addresses).length === 0) {
-      rowProblems.push(
-        `${at}: has no ${communication.channels.map((c) => (c === 'email' ? 'email address' : 'phone number')).join(' or ')} for this communication's channels`,
+    const checked = checkRecipientRow(row, communication.channels);
+    if (checked.problems) {
+      problems.push(
+        ...checked.problems.map((p) => (p.field === 'row' ? `${at}: ${p.problem}` : `${at}.${p.field}: ${p.problem}`)),
       );
-    }
-    if (rowProblems.length > 0) {
-      problems.push(...rowProblems);
       return;
     }
-    const recipientKey =
-      row.externalId.trim() !== '' ? `x:${row.externalId.trim()}` : `e:${email ?? ''}|p:${phone ?? ''}`;
+    const { recipientKey, name, addresses, optedOut } = checked.ok;
     for (const channel of communication.channels) {
       const address = addresses[channel];
       if (address === undefined) continue;
@@ -128,6 +164,7 @@ export function planDeliveries(
           channel,
           address,
           createdAt: now,
+          ...(optedOut.has(channel) ? { optedOut: true } : {}),
         });
       }
     }

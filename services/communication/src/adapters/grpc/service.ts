@@ -9,6 +9,8 @@ import {
 } from '@dlr/contracts';
 import { InvalidArgumentError, unary, type Logger } from '@dlr/platform';
 import type { Communications } from '../../domain/communications.js';
+import type { OperatorActions } from '../../domain/operator-actions.js';
+import { operatorGrpc } from './operator.js';
 import type { ChannelName, CommunicationDoc } from '../../domain/model.js';
 const toChannel = channelOf;
 
@@ -18,17 +20,18 @@ const STATES: Record<CommunicationDoc['state'], CommunicationState> = {
   sent: CommunicationState.COMMUNICATION_STATE_SENT,
 };
 
-function fromChannel(channel: Channel, index: number): ChannelName {
+function fromChannel(channel: Channel, index: number, field = 'channels'): ChannelName {
   const name = channelName(channel);
   if (name === undefined) {
-    throw new InvalidArgumentError('invalid communication', [
-      `channels[${index}]: must be CHANNEL_EMAIL or CHANNEL_SMS`,
+    throw new InvalidArgumentError(field === 'channels' ? 'invalid communication' : 'invalid recipients', [
+      `${field}[${index}]: must be CHANNEL_EMAIL or CHANNEL_SMS`,
     ]);
   }
   return name;
 }
 
-function toMessage(doc: CommunicationDoc, deliveryCount: number): Communication {
+/** A stored communication as the contract's message. */
+export function toMessage(doc: CommunicationDoc, deliveryCount: number): Communication {
   return {
     id: doc._id,
     title: doc.title,
@@ -42,19 +45,33 @@ function toMessage(doc: CommunicationDoc, deliveryCount: number): Communication 
     deliveryCount,
     createdAt: doc.createdAt,
     sentAt: doc.sentAt,
+    preferenceOverride: doc.preferenceOverride
+      ? {
+          operator: doc.preferenceOverride.operator,
+          reason: doc.preferenceOverride.reason,
+          at: doc.preferenceOverride.at,
+        }
+      : undefined,
   };
 }
 
 /** The gRPC `CommunicationService` over the use cases. */
-export function communicationGrpc(communications: Communications, logger: Logger): CommunicationServiceServer {
+export function communicationGrpc(
+  communications: Communications,
+  logger: Logger,
+  actions: OperatorActions,
+  suppression: Pick<CommunicationServiceServer, 'liftSuppression'>,
+): CommunicationServiceServer {
   return {
+    ...operatorGrpc(actions, logger),
+    ...suppression,
     createCommunication: unary(logger, 'CreateCommunication', async (req) => {
       const doc = await communications.create({
         title: req.title,
         emailSubject: req.emailSubject,
         emailBody: req.emailBody,
         smsText: req.smsText,
-        channels: req.channels.map(fromChannel),
+        channels: req.channels.map((c, i) => fromChannel(c, i)),
         acknowledgementRequested: req.acknowledgementRequested,
         responseOptions: req.responseOptions,
       });
@@ -67,7 +84,13 @@ export function communicationGrpc(communications: Communications, logger: Logger
     addRecipients: unary(logger, 'AddRecipients', async (req) => {
       const result = await communications.addRecipients(
         req.communicationId,
-        req.recipients.map((r) => ({ externalId: r.externalId, name: r.name, email: r.email, phone: r.phone })),
+        req.recipients.map((r, i) => ({
+          externalId: r.externalId,
+          name: r.name,
+          email: r.email,
+          phone: r.phone,
+          optedOut: r.optedOutChannels.map((c, j) => fromChannel(c, j, `recipients[${i}].opted_out_channels`)),
+        })),
       );
       return {
         deliveries: result.perRow.map((p) => ({

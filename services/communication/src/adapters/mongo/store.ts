@@ -1,33 +1,41 @@
 import { isDuplicateKeyError, type MongoHandle } from '@dlr/platform';
 import type { Collection, MongoBulkWriteError } from 'mongodb';
-import type { CommunicationDoc, DeliveryDoc } from '../../domain/model.js';
-import type { CommunicationStore } from '../../domain/ports.js';
+import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from '../../domain/model.js';
+import type { CommunicationStore, OperatorActionStore } from '../../domain/ports.js';
 
 const PAGE = 1_000;
 
 /** The collections this service owns. */
-export const COLLECTIONS = { communications: 'communications', deliveries: 'deliveries' } as const;
+export const COLLECTIONS = { communications: 'communications', deliveries: 'deliveries', resends: 'resends' } as const;
 
 /** Creates this service's indexes (idempotent). */
 export async function migrate(mongo: MongoHandle): Promise<void> {
   await mongo.db.collection(COLLECTIONS.deliveries).createIndexes([
     // streamDeliveries, countDeliveries: equality on communicationId, range on _id.
     { key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' },
+    // recipientDeliveries: equality on recipientKey, newest first.
+    { key: { recipientKey: 1, createdAt: -1, _id: -1 }, name: 'recipientKey_createdAt_id' },
   ]);
   await mongo.db.collection(COLLECTIONS.communications).createIndexes([
     // listSending: equality on state.
     { key: { state: 1 }, name: 'state' },
+    // listCommunications: newest first.
+    { key: { createdAt: -1, _id: -1 }, name: 'createdAt_id' },
+    // listResending: the few communications holding a resend slot.
+    { key: { resendInProgress: 1 }, name: 'resendInProgress' },
   ]);
 }
 
 /** {@link CommunicationStore} over MongoDB; every write is a single-document operation. */
-export class MongoCommunicationStore implements CommunicationStore {
+export class MongoCommunicationStore implements CommunicationStore, OperatorActionStore {
   private readonly communications: Collection<CommunicationDoc>;
   private readonly deliveries: Collection<DeliveryDoc>;
+  private readonly resends: Collection<ResendDoc>;
 
   constructor(mongo: MongoHandle) {
     this.communications = mongo.db.collection<CommunicationDoc>(COLLECTIONS.communications);
     this.deliveries = mongo.db.collection<DeliveryDoc>(COLLECTIONS.deliveries);
+    this.resends = mongo.db.collection<ResendDoc>(COLLECTIONS.resends);
   }
 
   async insertCommunication(doc: CommunicationDoc): Promise<void> {
@@ -94,5 +102,77 @@ export class MongoCommunicationStore implements CommunicationStore {
   async listSending(): Promise<string[]> {
     const docs = await this.communications.find({ state: 'sending' }, { projection: { _id: 1 } }).toArray(); // index state
     return docs.map((d) => d._id);
+  }
+
+  async listCommunications(limit: number, after?: { createdAt: Date; id: string }): Promise<CommunicationDoc[]> {
+    const filter = after
+      ? { $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }] }
+      : {};
+    return this.communications.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray(); // index createdAt_id
+  }
+
+  async setPreferenceOverride(id: string, override: PreferenceOverrideDoc): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'draft', preferenceOverride: { $exists: false } },
+      { $set: { preferenceOverride: override } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async lockResend(id: string, resendKey: string): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'sent', resendInProgress: { $exists: false } },
+      { $set: { resendInProgress: resendKey } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async unlockResend(id: string, resendKey: string): Promise<void> {
+    await this.communications.updateOne({ _id: id, resendInProgress: resendKey }, { $unset: { resendInProgress: '' } });
+  }
+
+  async listResending(): Promise<CommunicationDoc[]> {
+    return this.communications.find({ resendInProgress: { $exists: true } }).toArray(); // index resendInProgress
+  }
+
+  async insertResend(doc: ResendDoc): Promise<boolean> {
+    try {
+      await this.resends.insertOne(doc);
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
+  }
+
+  async getResend(id: string): Promise<ResendDoc | null> {
+    return this.resends.findOne({ _id: id });
+  }
+
+  async finishResend(id: string, resentCount: number, at: Date): Promise<ResendDoc | null> {
+    return this.resends.findOneAndUpdate(
+      { _id: id },
+      { $set: { state: 'done', resentCount, finishedAt: at } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async setAttempt(deliveryId: string, attempt: number, resendKey: string): Promise<void> {
+    await this.deliveries.updateOne({ _id: deliveryId }, { $set: { attempt, lastResendId: resendKey } });
+  }
+
+  async recipientDeliveries(
+    recipientKey: string,
+    limit: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<DeliveryDoc[]> {
+    const filter = after
+      ? {
+          recipientKey,
+          $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
+        }
+      : { recipientKey };
+    // index recipientKey_createdAt_id
+    return this.deliveries.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray();
   }
 }

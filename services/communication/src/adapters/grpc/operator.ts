@@ -1,0 +1,145 @@
+// gRPC handlers of the operator actions: list, preview, override, resend, history.
+import {
+  channelOf,
+  CommunicationState,
+  DeliveryOutcome,
+  ResendScope,
+  SmsEncoding,
+  type CommunicationServiceServer,
+} from '@dlr/contracts';
+import { unary, type Logger } from '@dlr/platform';
+import type { CommunicationDoc, ResendDoc, ResendScopeName } from '../../domain/model.js';
+import type { OperatorActions } from '../../domain/operator-actions.js';
+import type { Outcome } from '../../domain/preview.js';
+import { toMessage } from './service.js';
+
+const OUTCOMES: Record<Outcome, DeliveryOutcome> = {
+  will_send: DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND,
+  missing_address: DeliveryOutcome.DELIVERY_OUTCOME_MISSING_ADDRESS,
+  opted_out: DeliveryOutcome.DELIVERY_OUTCOME_OPTED_OUT,
+  preference_overridden: DeliveryOutcome.DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN,
+  suppressed: DeliveryOutcome.DELIVERY_OUTCOME_SUPPRESSED,
+};
+
+const STATES: Record<CommunicationDoc['state'], CommunicationState> = {
+  draft: CommunicationState.COMMUNICATION_STATE_DRAFT,
+  sending: CommunicationState.COMMUNICATION_STATE_SENDING,
+  sent: CommunicationState.COMMUNICATION_STATE_SENT,
+};
+
+/** The contract's resend scope as ours; undefined for UNSPECIFIED or an unknown value. */
+export function scopeOf(scope: ResendScope): ResendScopeName | undefined {
+  return scope === ResendScope.RESEND_SCOPE_NOT_DELIVERED
+    ? 'not_delivered'
+    : scope === ResendScope.RESEND_SCOPE_NOT_ANSWERED
+      ? 'not_answered'
+      : undefined;
+}
+
+function resendMessage(doc: ResendDoc, repeated: boolean) {
+  return {
+    requestId: doc.requestId,
+    scope:
+      doc.scope === 'not_delivered' ? ResendScope.RESEND_SCOPE_NOT_DELIVERED : ResendScope.RESEND_SCOPE_NOT_ANSWERED,
+    resentCount: doc.resentCount,
+    repeated,
+    requestedAt: doc.requestedAt,
+    finishedAt: doc.finishedAt,
+  };
+}
+
+/** Calls over gRPC come from other services behind the cluster's mTLS: recorded as this principal. */
+const GRPC_PRINCIPAL = 'grpc';
+
+type OperatorMethods = Pick<
+  CommunicationServiceServer,
+  'listCommunications' | 'previewDelivery' | 'overridePreferences' | 'resendCommunication' | 'getRecipientHistory'
+>;
+
+/** The operator-action methods of the gRPC `CommunicationService`. */
+export function operatorGrpc(actions: OperatorActions, logger: Logger): OperatorMethods {
+  return {
+    listCommunications: unary(logger, 'ListCommunications', async (req) => {
+      const page = await actions.list({ pageSize: req.pageSize, pageToken: req.pageToken });
+      return { communications: page.communications.map((c) => toMessage(c, 0)), nextPageToken: page.nextPageToken };
+    }),
+    previewDelivery: unary(logger, 'PreviewDelivery', async (req) => {
+      const p = await actions.preview({
+        communicationId: req.communicationId,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
+      return {
+        communication: toMessage(p.communication, p.deliveryCount),
+        recipientCount: p.recipientCount,
+        channels: p.channels.map((c) => ({
+          channel: channelOf(c.channel),
+          willSend: c.will_send,
+          missingAddress: c.missing_address,
+          optedOut: c.opted_out,
+          preferenceOverridden: c.preference_overridden,
+          suppressed: c.suppressed,
+        })),
+        sms: p.sms && {
+          encoding: p.sms.encoding === 'gsm7' ? SmsEncoding.SMS_ENCODING_GSM7 : SmsEncoding.SMS_ENCODING_UCS2,
+          length: p.sms.length,
+          segments: p.sms.segments,
+          perSegment: p.sms.perSegment,
+          linkAllowance: p.sms.linkAllowance,
+        },
+        recipients: p.recipients.map((r) => ({
+          recipientKey: r.recipientKey,
+          name: r.name,
+          channels: r.channels.map((c) => ({
+            channel: channelOf(c.channel),
+            outcome: OUTCOMES[c.outcome],
+            deliveryId: c.deliveryId ?? '',
+          })),
+        })),
+        nextPageToken: p.nextPageToken,
+        suppressionChecked: p.suppressionChecked,
+      };
+    }),
+    overridePreferences: unary(logger, 'OverridePreferences', async (req) => {
+      const r = await actions.overridePreferences({
+        communicationId: req.communicationId,
+        operator: req.operator,
+        principal: GRPC_PRINCIPAL,
+        reason: req.reason,
+      });
+      return { communication: toMessage(r.communication, 0), releasedCount: r.releasedCount };
+    }),
+    resendCommunication: unary(logger, 'ResendCommunication', async (req) => {
+      const r = await actions.resend({
+        communicationId: req.communicationId,
+        requestId: req.requestId,
+        scope: scopeOf(req.scope),
+        operator: req.operator,
+        principal: GRPC_PRINCIPAL,
+      });
+      return resendMessage(r.resend, r.repeated);
+    }),
+    getRecipientHistory: unary(logger, 'GetRecipientHistory', async (req) => {
+      const h = await actions.history({
+        recipientKey: req.recipientKey,
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+      });
+      return {
+        entries: h.entries.map((e) => ({
+          communicationId: e.delivery.communicationId,
+          title: e.communication?.title ?? '',
+          state: e.communication ? STATES[e.communication.state] : CommunicationState.COMMUNICATION_STATE_UNSPECIFIED,
+          deliveryId: e.delivery._id,
+          channel: channelOf(e.delivery.channel),
+          recipientName: e.delivery.name,
+          attempt: e.attempt,
+          heldByPreference: e.heldByPreference,
+          addedAt: e.delivery.createdAt,
+          sentAt: e.communication?.sentAt,
+        })),
+        nextPageToken: h.nextPageToken,
+      };
+    }),
+  };
+}

@@ -1,0 +1,336 @@
+// Server-rendered pages of the operator console. Every interpolated value goes through `esc`.
+import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
+import type { HistoryEntry, PreviewPage } from '../../domain/operator-actions.js';
+import type { Outcome } from '../../domain/preview.js';
+import type { CsvProblem } from '../../domain/csv.js';
+
+/** Escapes text for an element body or a quoted attribute. */
+export function esc(value: unknown): string {
+  return String(value)
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+const CHANNEL_LABEL = { email: 'Email', sms: 'SMS' } as const;
+const STATE_LABEL = { draft: 'Draft', sending: 'Sending', sent: 'Sent' } as const;
+const OUTCOME_LABEL: Record<Outcome, string> = {
+  will_send: 'Will be sent',
+  missing_address: 'Not sent: no address',
+  opted_out: 'Not sent: opted out by preference',
+  preference_overridden: 'Will be sent: preference overridden',
+  suppressed: 'Not sent: suppressed',
+};
+
+function time(d: Date | undefined): string {
+  if (!d) return '—';
+  const iso = d.toISOString();
+  return `<time datetime="${esc(iso)}">${esc(iso.replace('T', ' ').slice(0, 19))} UTC</time>`;
+}
+
+/** The page frame: skip link, navigation, one h1, sign-out. */
+export function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} — Operator console</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;line-height:1.45}
+header{background:#12355b;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
+header a{color:#fff}header form{margin-left:auto}
+main{padding:1rem 1.5rem;max-width:70rem}
+a{color:#0b4f9c}a:focus,button:focus,input:focus,textarea:focus,select:focus{outline:3px solid #f5a623;outline-offset:2px}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
+label{display:block;font-weight:600;margin-top:.8rem}
+input[type=text],input:not([type]),textarea{width:100%;max-width:40rem;box-sizing:border-box;padding:.4rem;border:1px solid #555;border-radius:3px;font:inherit}
+fieldset{border:1px solid #999;margin:.8rem 0;max-width:40rem}fieldset label{display:inline;font-weight:normal;margin-right:1rem}
+button{font:inherit;padding:.4rem 1rem;margin-top:.8rem;background:#12355b;color:#fff;border:0;border-radius:3px;cursor:pointer}
+button.danger{background:#9b1c1c}
+table{border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ccc;vertical-align:top}
+.notice{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.5rem 1rem}
+.errors{background:#fdecea;border-left:4px solid #9b1c1c;padding:.5rem 1rem}
+.hint{color:#444;font-size:.95em}section{margin:1.5rem 0}
+</style>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header>
+<nav aria-label="Console"><a href="/console">Communications</a> · <a href="/console/communications/new">New communication</a> · <a href="/console/recipients">Recipient history</a></nav>
+<form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
+</header>
+<main id="main">
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+/** A list of problems, announced to screen readers. */
+export function errorList(title: string, problems: readonly string[]): string {
+  if (problems.length === 0) return '';
+  return `<div class="errors" role="alert"><p><strong>${esc(title)}</strong></p><ul>${problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>`;
+}
+
+/** A confirmation of the last action. */
+export function notice(text: string | undefined): string {
+  return text ? `<p class="notice" role="status">${esc(text)}</p>` : '';
+}
+
+/** The list of communications. */
+export function listPage(communications: readonly CommunicationDoc[], nextPageToken: string): string {
+  const rows = communications
+    .map(
+      (
+        c,
+      ) => `<tr><td><a href="/console/communications/${esc(c._id)}">${esc(c.title)}</a></td><td>${esc(STATE_LABEL[c.state])}</td>
+<td>${esc(c.channels.map((ch) => CHANNEL_LABEL[ch]).join(', '))}</td><td>${time(c.createdAt)}</td><td>${time(c.sentAt)}</td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    'Communications',
+    `<h1>Communications</h1>
+<p><a href="/console/communications/new">Create a communication</a></p>
+${
+  communications.length === 0
+    ? '<p>No communications yet.</p>'
+    : `<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Title</th><th scope="col">State</th><th scope="col">Channels</th><th scope="col">Created</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+${nextPageToken ? `<p><a href="/console?page=${esc(encodeURIComponent(nextPageToken))}">Older communications</a></p>` : ''}`,
+  );
+}
+
+/** Values of the create form, as typed. */
+export interface CreateForm {
+  title: string;
+  emailSubject: string;
+  emailBody: string;
+  smsText: string;
+  channels: string[];
+  acknowledgementRequested: boolean;
+  responseOptions: string;
+}
+
+/** The form that creates a communication (a draft). */
+export function createPage(form: CreateForm, problems: readonly string[] = []): string {
+  const checked = (on: boolean) => (on ? ' checked' : '');
+  return layout(
+    'New communication',
+    `<h1>New communication</h1>
+${errorList('The communication was not created:', problems)}
+<form method="post" action="/console/communications">
+<label for="title">Title</label><input id="title" name="title" type="text" maxlength="200" required value="${esc(form.title)}">
+<fieldset><legend>Channels</legend>
+<input id="ch-email" type="checkbox" name="channels" value="email"${checked(form.channels.includes('email'))}><label for="ch-email">Email</label>
+<input id="ch-sms" type="checkbox" name="channels" value="sms"${checked(form.channels.includes('sms'))}><label for="ch-sms">SMS</label>
+</fieldset>
+<label for="email_subject">Email subject</label><input id="email_subject" name="email_subject" type="text" maxlength="500" value="${esc(form.emailSubject)}">
+<label for="email_body">Email body</label><textarea id="email_body" name="email_body" rows="6">${esc(form.emailBody)}</textarea>
+<label for="sms_text">SMS text</label><textarea id="sms_text" name="sms_text" rows="3" aria-describedby="sms-hint">${esc(form.smsText)}</textarea>
+<p id="sms-hint" class="hint">The preview shows how many SMS segments it takes, with the acknowledge link.</p>
+<fieldset><legend>Answers</legend>
+<input id="ack" type="checkbox" name="acknowledgement_requested" value="yes"${checked(form.acknowledgementRequested)}><label for="ack">Ask recipients to acknowledge</label>
+</fieldset>
+<label for="response_options">Response options (one per line, optional)</label><textarea id="response_options" name="response_options" rows="3">${esc(form.responseOptions)}</textarea>
+<button type="submit">Create draft</button>
+</form>`,
+  );
+}
+
+/** What the communication page shows besides the communication. */
+export interface CommunicationPageModel {
+  communication: CommunicationDoc;
+  deliveryCount: number;
+  reportUrl: string | undefined;
+  notice?: string | undefined;
+  csvProblems?: readonly CsvProblem[];
+  csvText?: string;
+  formProblems?: { form: 'recipients' | 'override' | 'resend' | 'send'; problems: readonly string[] };
+  operator: string;
+  resendRequestId: string;
+  lastResend?: ResendDoc | undefined;
+}
+
+/** One communication with the actions its state allows. */
+export function communicationPage(m: CommunicationPageModel): string {
+  const c = m.communication;
+  const base = `/console/communications/${esc(c._id)}`;
+  const problemsFor = (form: NonNullable<CommunicationPageModel['formProblems']>['form'], title: string) =>
+    m.formProblems?.form === form ? errorList(title, m.formProblems.problems) : '';
+  const csvErrors = m.csvProblems?.length
+    ? `<div class="errors" role="alert"><p><strong>No recipients were added: ${esc(m.csvProblems.length)} problem(s). Fix these rows and submit again.</strong></p>
+<table><thead><tr><th scope="col">Row</th><th scope="col">Field</th><th scope="col">Problem</th></tr></thead><tbody>
+${m.csvProblems.map((p) => `<tr><td>${p.row === 0 ? '—' : esc(p.row)}</td><td>${esc(p.field)}</td><td>${esc(p.problem)}</td></tr>`).join('\n')}
+</tbody></table></div>`
+    : '';
+  const override = c.preferenceOverride
+    ? `<p><strong>Recipients' preferences are overridden</strong> by ${esc(c.preferenceOverride.operator)} at ${time(c.preferenceOverride.at)}: “${esc(c.preferenceOverride.reason)}”.</p>`
+    : '';
+  const draftActions = `
+<section aria-labelledby="add-h"><h2 id="add-h">Add recipients</h2>
+${csvErrors}${problemsFor('recipients', 'No recipients were added:')}
+<p class="hint">One recipient per row: <code>name,email,phone,external_id,opt_out</code>, or a header row naming these columns in any order.
+Phones in international format (+61400000000). <code>opt_out</code> lists the channels the recipient asked not to get (email, sms; separated by ;).
+If any row has a problem, nothing is added and every problem is listed with its row number.</p>
+<form method="post" action="${base}/recipients" enctype="multipart/form-data">
+<label for="csv">Paste recipients</label><textarea id="csv" name="csv" rows="8">${esc(m.csvText ?? '')}</textarea>
+<label for="file">Or upload a CSV file</label><input id="file" name="file" type="file" accept=".csv,text/csv,text/plain">
+<button type="submit">Add recipients</button>
+</form></section>
+<section aria-labelledby="override-h"><h2 id="override-h">Override recipients' preferences</h2>
+${problemsFor('override', 'Preferences were not overridden:')}
+${
+  c.preferenceOverride
+    ? override
+    : `<p class="hint">For emergencies only: recipients who opted out of a channel by preference will get it too. Suppressed addresses (opt-out links, hard bounces, complaints) are still skipped. Your name, the time and the reason are recorded and cannot be withdrawn.</p>
+<form method="post" action="${base}/override">
+<label for="ov-operator">Your name</label><input id="ov-operator" name="operator" type="text" maxlength="200" required value="${esc(m.operator)}">
+<label for="ov-reason">Reason</label><textarea id="ov-reason" name="reason" rows="2" maxlength="1000" required></textarea>
+<button type="submit" class="danger">Override preferences</button>
+</form>`
+}</section>
+<section aria-labelledby="send-h"><h2 id="send-h">Send</h2>
+${problemsFor('send', 'The communication was not sent:')}
+<p>Check the <a href="${base}/preview">delivery preview</a> first: who gets which channel, who will not and why.</p>
+<form method="post" action="${base}/send"><button type="submit">Send to ${esc(m.deliveryCount)} delivery records</button></form>
+</section>`;
+  const sentActions = `
+<section aria-labelledby="resend-h"><h2 id="resend-h">Resend</h2>
+${problemsFor('resend', 'Nothing was resent:')}
+${m.lastResend ? `<p class="notice" role="status">Resend ${esc(m.lastResend.requestId)} by ${esc(m.lastResend.operator)}: ${esc(m.lastResend.state === 'done' ? `${m.lastResend.resentCount} delivery record(s) got a new attempt.` : 'in progress.')}</p>` : ''}
+<p class="hint">A new attempt on the same delivery records. Failed and Opted-out records are never resent.</p>
+<form method="post" action="${base}/resend">
+<input type="hidden" name="request_id" value="${esc(m.resendRequestId)}">
+<fieldset><legend>Resend to</legend>
+<input id="scope-nd" type="radio" name="scope" value="not_delivered" checked><label for="scope-nd">Records not yet Delivered</label>
+<input id="scope-na" type="radio" name="scope" value="not_answered"><label for="scope-na">Records not yet answered</label>
+</fieldset>
+<label for="rs-operator">Your name</label><input id="rs-operator" name="operator" type="text" maxlength="200" required value="${esc(m.operator)}">
+<button type="submit">Resend</button>
+</form></section>`;
+  return layout(
+    c.title,
+    `<h1>${esc(c.title)}</h1>
+${notice(m.notice)}
+${
+  m.formProblems && (m.formProblems.form === 'resend' ? c.state !== 'sent' : c.state !== 'draft')
+    ? errorList('That did not work:', m.formProblems.problems)
+    : ''
+}
+<dl>
+<dt>State</dt><dd>${esc(STATE_LABEL[c.state])}</dd>
+<dt>ID</dt><dd><code>${esc(c._id)}</code></dd>
+<dt>Channels</dt><dd>${esc(c.channels.map((ch) => CHANNEL_LABEL[ch]).join(', '))}</dd>
+<dt>Delivery records</dt><dd>${esc(m.deliveryCount)}</dd>
+<dt>Created</dt><dd>${time(c.createdAt)}</dd>
+${c.sentAt ? `<dt>Sent</dt><dd>${time(c.sentAt)}</dd>` : ''}
+</dl>
+${c.state === 'draft' ? '' : override}
+<p>${m.reportUrl ? `<a href="${esc(m.reportUrl)}">Delivery Report</a> · ` : ''}<a href="${base}/preview">Delivery preview</a></p>
+<details><summary>Message</summary>
+${c.channels.includes('email') ? `<h2>Email</h2><p><strong>${esc(c.emailSubject)}</strong></p><pre style="white-space:pre-wrap">${esc(c.emailBody)}</pre>` : ''}
+${c.channels.includes('sms') ? `<h2>SMS</h2><p>${esc(c.smsText)}</p>` : ''}
+${c.acknowledgementRequested ? '<p>Recipients are asked to acknowledge.</p>' : ''}
+${c.responseOptions.length ? `<p>Response options: ${esc(c.responseOptions.join(' · '))}</p>` : ''}
+</details>
+${c.state === 'draft' ? draftActions : c.state === 'sent' ? sentActions : '<p>Sending is in progress; resend is possible once it is sent.</p>'}`,
+  );
+}
+
+/** The delivery preview. */
+export function previewPage(p: PreviewPage, pageToken: string): string {
+  const c = p.communication;
+  const base = `/console/communications/${esc(c._id)}`;
+  const summary = p.channels
+    .map(
+      (
+        s,
+      ) => `<tr><th scope="row">${esc(CHANNEL_LABEL[s.channel])}</th><td>${esc(s.will_send + s.preference_overridden)}</td><td>${esc(s.missing_address)}</td>
+<td>${esc(s.opted_out)}</td><td>${esc(s.preference_overridden)}</td><td>${p.suppressionChecked ? esc(s.suppressed) : 'not checked'}</td></tr>`,
+    )
+    .join('\n');
+  const rows = p.recipients
+    .map(
+      (
+        r,
+      ) => `<tr><td>${esc(r.name || '(no name)')}</td>${r.channels.map((ch) => `<td>${esc(OUTCOME_LABEL[ch.outcome])}</td>`).join('')}
+<td><a href="/console/recipients?key=${esc(encodeURIComponent(r.recipientKey))}">History</a></td></tr>`,
+    )
+    .join('\n');
+  const sms = p.sms
+    ? `<section aria-labelledby="sms-h"><h2 id="sms-h">SMS length</h2>
+<p><strong>${esc(p.sms.segments)} segment${p.sms.segments === 1 ? '' : 's'}</strong> per SMS recipient:
+${esc(p.sms.encoding === 'gsm7' ? 'GSM-7' : 'UCS-2 (the text has characters outside the GSM alphabet)')},
+${esc(p.sms.length)} of ${esc(p.sms.perSegment)} characters per segment${p.sms.linkAllowance ? `, counting ${esc(p.sms.linkAllowance)} for the acknowledge link` : ''}.</p></section>`
+    : '';
+  return layout(
+    `Delivery preview — ${c.title}`,
+    `<h1>Delivery preview: ${esc(c.title)}</h1>
+<p><a href="${base}">Back to the communication</a></p>
+${c.preferenceOverride ? `<p><strong>Preferences overridden</strong> by ${esc(c.preferenceOverride.operator)} at ${time(c.preferenceOverride.at)}: “${esc(c.preferenceOverride.reason)}”.</p>` : ''}
+${p.suppressionChecked ? '' : '<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>'}
+<section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${esc(p.recipientCount)} recipients</h2>
+<table><thead><tr><th scope="col">Channel</th><th scope="col">Will be sent</th><th scope="col">No address</th><th scope="col">Opted out by preference</th><th scope="col">Preference overridden</th><th scope="col">Suppressed</th></tr></thead>
+<tbody>${summary}</tbody></table></section>
+${sms}
+<section aria-labelledby="rec-h"><h2 id="rec-h">Recipients</h2>
+<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => `<th scope="col">${esc(CHANNEL_LABEL[ch])}</th>`).join('')}<th scope="col">History</th></tr></thead>
+<tbody>${rows}</tbody></table>
+${pageToken ? `<p><a href="${base}/preview">First page</a></p>` : ''}
+${p.nextPageToken ? `<p><a href="${base}/preview?page=${esc(encodeURIComponent(p.nextPageToken))}">Next recipients</a></p>` : ''}
+</section>
+${c.state === 'draft' ? `<form method="post" action="${base}/send"><button type="submit">Send to ${esc(p.deliveryCount)} delivery records</button></form>` : ''}`,
+  );
+}
+
+/** A recipient's message history. */
+export function historyPage(
+  key: string,
+  entries: readonly HistoryEntry[],
+  nextPageToken: string,
+  reportBase: string | undefined,
+  problems: readonly string[] = [],
+): string {
+  const rows = entries
+    .map((e) => {
+      const state = e.communication ? STATE_LABEL[e.communication.state] : 'unknown';
+      const report = reportBase
+        ? ` · <a href="${esc(reportBase)}/communications/${esc(e.delivery.communicationId)}">Delivery Report</a>`
+        : '';
+      return `<tr><td><a href="/console/communications/${esc(e.delivery.communicationId)}">${esc(e.communication?.title ?? e.delivery.communicationId)}</a>${report}</td>
+<td>${esc(CHANNEL_LABEL[e.delivery.channel])}</td><td><code>${esc(e.delivery._id)}</code></td><td>${esc(state)}</td>
+<td>${e.heldByPreference ? 'Held back: opted out by preference' : e.attempt === 0 ? 'Not sent yet' : `Attempt ${esc(e.attempt)}`}</td>
+<td>${time(e.delivery.createdAt)}</td><td>${time(e.communication?.sentAt)}</td></tr>`;
+    })
+    .join('\n');
+  return layout(
+    'Recipient history',
+    `<h1>Recipient history</h1>
+${errorList('Could not look up the history:', problems)}
+<form method="get" action="/console/recipients">
+<label for="key">Recipient key</label><input id="key" name="key" type="text" value="${esc(key)}" aria-describedby="key-hint" required>
+<p id="key-hint" class="hint">The external ID as <code>x:&lt;id&gt;</code>, or <code>e:&lt;email&gt;|p:&lt;phone&gt;</code>; the preview links here for each recipient.</p>
+<button type="submit">Show history</button>
+</form>
+${
+  key && problems.length === 0
+    ? entries.length === 0
+      ? '<p>No messages for this recipient.</p>'
+      : `<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Communication</th><th scope="col">Channel</th><th scope="col">Delivery record</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Added</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
+    : ''
+}
+${nextPageToken ? `<p><a href="/console/recipients?key=${esc(encodeURIComponent(key))}&amp;page=${esc(encodeURIComponent(nextPageToken))}">Older</a></p>` : ''}`,
+  );
+}
+
+/** A page for an error (not found, conflict, unavailable). */
+export function errorPage(title: string, message: string): string {
+  return layout(
+    title,
+    `<h1>${esc(title)}</h1><p role="alert">${esc(message)}</p><p><a href="/console">Back to the communications</a></p>`,
+  );
+}

@@ -1,0 +1,374 @@
+// What operators do around a communication besides create/add/send: list, preview, override
+// preferences, resend, and a recipient's history.
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '@dlr/platform';
+import type { Communications } from './communications.js';
+import { isIncluded, type CommunicationDoc, type DeliveryDoc, type ResendDoc, type ResendScopeName } from './model.js';
+import type {
+  CommunicationEvents,
+  CommunicationStore,
+  DeliveryStatusSource,
+  OperatorActionStore,
+  SuppressionLookup,
+} from './ports.js';
+import {
+  buildPreview,
+  resendStatuses,
+  smsPreview,
+  wantsResend,
+  type Preview,
+  type RecipientOutcome,
+} from './preview.js';
+import type { SmsCount } from './sms.js';
+
+/** How many resend requests are published concurrently. */
+const RESEND_WINDOW = 16;
+const REQUEST_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** A page cursor over (createdAt, id), opaque to callers. */
+export function encodeCursor(c: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([c.createdAt.getTime(), c.id])).toString('base64url');
+}
+
+/** Reads a cursor from {@link encodeCursor}; throws InvalidArgumentError when it is not one. */
+export function decodeCursor(token: string, field = 'page_token'): { createdAt: Date; id: string } | undefined {
+  if (token === '') return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string' && value[1].length < 300) {
+      return { createdAt: new Date(value[0]), id: value[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidArgumentError(`invalid ${field}`, [`${field}: not a cursor this service issued`]);
+}
+
+function pageSize(value: number, fallback: number, max: number, field = 'page_size'): number {
+  if (value === 0) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new InvalidArgumentError(`invalid ${field}`, [`${field}: must be 1 to ${max}`]);
+  return value;
+}
+
+/** Who performs an audited action: the name they gave, and who was signed in. */
+export interface Actor {
+  operator: string;
+  principal: string;
+}
+
+function checkActor(actor: Actor, problems: string[]): void {
+  const name = actor.operator.trim();
+  if (name === '') problems.push('operator: is required (who is doing this)');
+  if (name.length > 200) problems.push('operator: at most 200 characters');
+}
+
+/** One page of the delivery preview. */
+export interface PreviewPage extends Omit<Preview, 'recipients'> {
+  readonly communication: CommunicationDoc;
+  readonly deliveryCount: number;
+  readonly sms: (SmsCount & { linkAllowance: number }) | undefined;
+  readonly recipients: readonly RecipientOutcome[];
+  readonly nextPageToken: string;
+  readonly suppressionChecked: boolean;
+}
+
+/** One entry of a recipient's message history. */
+export interface HistoryEntry {
+  readonly delivery: DeliveryDoc;
+  readonly communication: CommunicationDoc | undefined;
+  /** The latest attempt sent (0 when not sent yet or held back by preference). */
+  readonly attempt: number;
+  readonly heldByPreference: boolean;
+}
+
+/** The operator use cases over the store, the events and (optionally) reporting and the suppression list. */
+export class OperatorActions {
+  private readonly resends = new Map<string, Promise<ResendDoc>>();
+
+  constructor(
+    private readonly deps: {
+      store: CommunicationStore & OperatorActionStore;
+      events: CommunicationEvents;
+      communications: Communications;
+      logger: Logger;
+      /** Reporting's view of statuses; resend is unavailable without it. */
+      statuses?: DeliveryStatusSource | undefined;
+      /** The suppression list; the preview says so when it is absent. */
+      suppressions?: SuppressionLookup | undefined;
+      /** Characters dispatch's acknowledge link takes in an SMS. */
+      smsLinkLength: number;
+      clock?: () => Date;
+    },
+  ) {}
+
+  private now(): Date {
+    return (this.deps.clock ?? (() => new Date()))();
+  }
+
+  /** Communications, newest first. Throws InvalidArgumentError for a bad page size or token. */
+  async list(input: { pageSize: number; pageToken: string }) {
+    const limit = pageSize(input.pageSize, 20, 100);
+    const docs = await this.deps.store.listCommunications(limit + 1, decodeCursor(input.pageToken));
+    const page = docs.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      communications: page,
+      nextPageToken: docs.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id }) : '',
+    };
+  }
+
+  /**
+   * Who gets which channel and who will not, and why; the SMS segment count. Reads only. Throws
+   * NotFoundError, InvalidArgumentError.
+   */
+  async preview(input: { communicationId: string; pageSize: number; pageToken: string }): Promise<PreviewPage> {
+    const limit = pageSize(input.pageSize, 100, 1_000);
+    let after = '';
+    if (input.pageToken !== '') {
+      after = Buffer.from(input.pageToken, 'base64url').toString('utf8');
+      if (after === '')
+        throw new InvalidArgumentError('invalid page_token', ['page_token: not a cursor this service issued']);
+    }
+    const { communication, deliveryCount } = await this.deps.communications.get(input.communicationId);
+    const deliveries: DeliveryDoc[] = [];
+    for await (const d of this.deps.store.streamDeliveries(communication._id)) deliveries.push(d);
+    let suppressed: ReadonlySet<string> = new Set();
+    let suppressionChecked = false;
+    if (this.deps.suppressions) {
+      try {
+        suppressed = await this.deps.suppressions.suppressed(deliveries);
+        suppressionChecked = true;
+      } catch (error) {
+        this.deps.logger.warn({ communicationId: communication._id, err: String(error) }, 'suppression lookup failed');
+      }
+    }
+    const preview = buildPreview(communication, deliveries, suppressed);
+    const rest = preview.recipients.filter((r) => r.recipientKey > after);
+    const page = rest.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      communication,
+      deliveryCount,
+      recipientCount: preview.recipientCount,
+      channels: preview.channels,
+      sms: communication.channels.includes('sms') ? smsPreview(communication, this.deps.smsLinkLength) : undefined,
+      recipients: page,
+      nextPageToken: rest.length > limit && last ? Buffer.from(last.recipientKey).toString('base64url') : '',
+      suppressionChecked,
+    };
+  }
+
+  /**
+   * Overrides recipients' channel preferences for a draft (SPEC §3): stores who, when and why, then
+   * announces the held-back deliveries (they appear Pending). Repeating it returns the first override.
+   * Throws InvalidArgumentError, NotFoundError, FailedPreconditionError (not a draft).
+   */
+  async overridePreferences(input: { communicationId: string; reason: string } & Actor) {
+    const problems: string[] = [];
+    checkActor(input, problems);
+    const reason = input.reason.trim();
+    if (reason === '') problems.push("reason: is required (why recipients' preferences are overridden)");
+    if (reason.length > 1_000) problems.push('reason: at most 1000 characters');
+    if (problems.length > 0) throw new InvalidArgumentError('invalid override', problems);
+    const { communication } = await this.deps.communications.get(input.communicationId);
+    if (communication.preferenceOverride) return { communication, releasedCount: 0 };
+    if (communication.state !== 'draft') {
+      throw new FailedPreconditionError(
+        `communication ${communication._id} was already sent; preferences can only be overridden before sending`,
+      );
+    }
+    const updated = await this.deps.store.setPreferenceOverride(communication._id, {
+      operator: input.operator.trim(),
+      principal: input.principal,
+      reason,
+      at: this.now(),
+    });
+    if (!updated) {
+      const again = (await this.deps.communications.get(communication._id)).communication;
+      if (again.preferenceOverride) return { communication: again, releasedCount: 0 };
+      throw new FailedPreconditionError(`communication ${communication._id} is no longer a draft`);
+    }
+    // Audited: who decided is stored; the log carries IDs only.
+    this.deps.logger.warn(
+      { communicationId: updated._id, principal: input.principal },
+      "recipients' preferences overridden",
+    );
+    const releasedCount = await this.deps.communications.announceOverridden(updated);
+    return { communication: updated, releasedCount };
+  }
+
+  /**
+   * A new attempt for every delivery record of a sent communication that reporting shows as not
+   * yet Delivered (or not yet answered). Idempotent per request ID: a repeat returns the first
+   * result (`repeated`), and a request interrupted by a crash is finished by the next start.
+   * Throws InvalidArgumentError, NotFoundError, FailedPreconditionError, UnavailableError.
+   */
+  async resend(
+    input: { communicationId: string; requestId: string; scope: ResendScopeName | undefined } & Actor,
+  ): Promise<{ resend: ResendDoc; repeated: boolean }> {
+    const problems: string[] = [];
+    if (!REQUEST_ID.test(input.requestId)) problems.push('request_id: 1 to 100 of A-Z a-z 0-9 _ -');
+    if (input.scope === undefined) problems.push('scope: choose not delivered or not answered');
+    checkActor(input, problems);
+    if (problems.length > 0 || input.scope === undefined) throw new InvalidArgumentError('invalid resend', problems);
+    const { communication } = await this.deps.communications.get(input.communicationId);
+    const key = `${communication._id}:${input.requestId}`;
+    const existing = await this.deps.store.getResend(key);
+    if (existing) return { resend: existing.state === 'done' ? existing : await this.run(existing), repeated: true };
+    if (communication.state !== 'sent') {
+      throw new FailedPreconditionError(
+        `communication ${communication._id} is ${communication.state === 'draft' ? 'a draft' : 'still being sent'}; resend once it is sent`,
+      );
+    }
+    if (
+      input.scope === 'not_answered' &&
+      !communication.acknowledgementRequested &&
+      communication.responseOptions.length === 0
+    ) {
+      throw new FailedPreconditionError(
+        `communication ${communication._id} asks for no acknowledgement or response; resend to the not delivered instead`,
+      );
+    }
+    if (!this.deps.statuses) {
+      throw new UnavailableError('resend needs the reporting service, which is not configured (REPORTING_GRPC_URL)');
+    }
+    const locked = await this.deps.store.lockResend(communication._id, key);
+    if (!locked) {
+      const again = await this.deps.store.getResend(key);
+      if (again) return { resend: again.state === 'done' ? again : await this.run(again), repeated: true };
+      throw new FailedPreconditionError(
+        `another resend of communication ${communication._id} is in progress; try again when it has finished`,
+      );
+    }
+    const doc: ResendDoc = {
+      _id: key,
+      communicationId: communication._id,
+      requestId: input.requestId,
+      scope: input.scope,
+      operator: input.operator.trim(),
+      principal: input.principal,
+      state: 'running',
+      requestedAt: this.now(),
+      resentCount: 0,
+    };
+    if (!(await this.deps.store.insertResend(doc))) {
+      await this.deps.store.unlockResend(communication._id, key);
+      const again = await this.deps.store.getResend(key);
+      if (!again) throw new UnavailableError('resend request could not be recorded; try again');
+      return { resend: again.state === 'done' ? again : await this.run(again), repeated: true };
+    }
+    this.deps.logger.info(
+      { communicationId: communication._id, resend: input.requestId, scope: input.scope, principal: input.principal },
+      'resend requested',
+    );
+    return { resend: await this.run(doc), repeated: false };
+  }
+
+  /** A resend request's result, or null when there is none with that ID. */
+  async resendResult(communicationId: string, requestId: string): Promise<ResendDoc | null> {
+    return this.deps.store.getResend(`${communicationId}:${requestId}`);
+  }
+
+  /** Finishes resends a previous process left running, and frees slots held without a resend. */
+  async resume(): Promise<void> {
+    for (const communication of await this.deps.store.listResending()) {
+      const key = communication.resendInProgress!;
+      const resend = await this.deps.store.getResend(key);
+      if (!resend || resend.state === 'done') {
+        await this.deps.store.unlockResend(communication._id, key);
+        continue;
+      }
+      this.deps.logger.warn({ communicationId: communication._id, resend: resend.requestId }, 'resuming a resend');
+      this.run(resend).catch((error: unknown) =>
+        this.deps.logger.error({ communicationId: communication._id, err: String(error) }, 'resend interrupted'),
+      );
+    }
+  }
+
+  /** Waits for resends running in this process (tests and shutdown). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.resends.values()]);
+  }
+
+  private run(resend: ResendDoc): Promise<ResendDoc> {
+    let running = this.resends.get(resend._id);
+    if (!running) {
+      running = this.carryOut(resend).finally(() => this.resends.delete(resend._id));
+      this.resends.set(resend._id, running);
+    }
+    return running;
+  }
+
+  private async carryOut(resend: ResendDoc): Promise<ResendDoc> {
+    const statuses = this.deps.statuses;
+    if (!statuses) throw new UnavailableError('resend needs the reporting service (REPORTING_GRPC_URL)');
+    const { communication } = await this.deps.communications.get(resend.communicationId);
+    const inFlight = new Set<Promise<void>>();
+    let failure: Error | undefined;
+    let count = 0;
+    const one = async (deliveryId: string) => {
+      const [delivery] = await this.deps.store.getDeliveries([deliveryId]);
+      if (!delivery || !isIncluded(delivery, communication)) return;
+      // Already bumped by this resend before an interruption: publish the same attempt again
+      // (deduplicated downstream by its Nats-Msg-Id), never a second new one.
+      let attempt = delivery.attempt ?? 1;
+      if (delivery.lastResendId !== resend._id) {
+        attempt += 1;
+        await this.deps.store.setAttempt(delivery._id, attempt, resend._id);
+      }
+      await this.deps.events.sendRequested(communication, delivery, attempt, this.now());
+      count++;
+    };
+    for await (const record of statuses.statuses(communication._id, resendStatuses(resend.scope))) {
+      if (failure !== undefined) break;
+      if (!wantsResend(resend.scope, record.status)) continue;
+      const p = one(record.deliveryId).then(
+        () => void inFlight.delete(p),
+        (error: unknown) => {
+          failure = error instanceof Error ? error : new Error('resend publish failed', { cause: error });
+          inFlight.delete(p);
+        },
+      );
+      inFlight.add(p);
+      if (inFlight.size >= RESEND_WINDOW) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) {
+      // Free the slot so the operator can try again; repeating this request ID carries it on
+      // without a second new attempt for the records it already covered.
+      await this.deps.store.unlockResend(communication._id, resend._id).catch(() => undefined);
+      throw failure;
+    }
+    const finished = await this.deps.store.finishResend(resend._id, count, this.now());
+    await this.deps.store.unlockResend(communication._id, resend._id);
+    this.deps.logger.info({ communicationId: communication._id, resend: resend.requestId, count }, 'resend published');
+    return finished ?? { ...resend, state: 'done', resentCount: count };
+  }
+
+  /** A recipient's deliveries across communications, newest first. Throws InvalidArgumentError. */
+  async history(input: { recipientKey: string; pageSize: number; pageToken: string }) {
+    const key = input.recipientKey.trim();
+    if (key === '' || key.length > 600)
+      throw new InvalidArgumentError('invalid recipient_key', ['recipient_key: is required (at most 600 characters)']);
+    const limit = pageSize(input.pageSize, 100, 500);
+    const docs = await this.deps.store.recipientDeliveries(key, limit + 1, decodeCursor(input.pageToken));
+    const page = docs.slice(0, limit);
+    const communications = new Map<string, CommunicationDoc | undefined>();
+    for (const d of page) {
+      if (!communications.has(d.communicationId)) {
+        communications.set(d.communicationId, (await this.deps.store.getCommunication(d.communicationId)) ?? undefined);
+      }
+    }
+    const entries: HistoryEntry[] = page.map((delivery) => {
+      const communication = communications.get(delivery.communicationId);
+      const held = communication ? !isIncluded(delivery, communication) : false;
+      const sent = communication !== undefined && communication.state !== 'draft' && !held;
+      return { delivery, communication, heldByPreference: held, attempt: sent ? (delivery.attempt ?? 1) : 0 };
+    });
+    const last = page.at(-1);
+    return {
+      entries,
+      nextPageToken: docs.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id }) : '',
+    };
+  }
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { suppressionKey } from '@dlr/contracts';
+import { InvalidArgumentError, type Logger } from '@dlr/platform';
+import type { ChannelName } from './model.js';
+import { normalizeEmail, normalizePhone } from './validation.js';
+
+/** The audit record of a lifted suppression (collection `suppression_lifts`). Holds no address. */
+export interface SuppressionLiftDoc {
+  _id: string;
+  channel: ChannelName;
+  /** Hash of channel and normalized address: what dispatch's replica is keyed by. */
+  addressKey: string;
+  /** Who lifted it. */
+  operator: string;
+  /** Why. */
+  reason: string;
+  liftedAt: Date;
+}
+
+/** Where lift audits are kept. */
+export interface SuppressionLiftStore {
+  insertLift(doc: SuppressionLiftDoc): Promise<void>;
+}
+
+/** Publishes `SuppressionLifted`; resolves once JetStream stored it. */
+export interface SuppressionLiftEvents {
+  suppressionLifted(doc: SuppressionLiftDoc): Promise<void>;
+}
+
+/** What an operator asks for. */
+export interface LiftInput {
+  channel: ChannelName | undefined;
+  address: string;
+  operator: string;
+  reason: string;
+}
+
+/**
+ * Lifts suppressions (opt-out, complaint, permanent bounce): stores the audit (who, when, why), then
+ * publishes `SuppressionLifted` so dispatch removes the address from its replica. The address itself
+ * is neither stored nor logged.
+ */
+export class SuppressionLifts {
+  constructor(
+    private readonly store: SuppressionLiftStore,
+    private readonly events: SuppressionLiftEvents,
+    private readonly logger: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Throws InvalidArgumentError listing every problem (nothing stored), or an outage error. */
+  async lift(input: LiftInput): Promise<SuppressionLiftDoc> {
+    const problems: string[] = [];
+    const channel = input.channel;
+    if (channel === undefined) problems.push('channel: must be CHANNEL_EMAIL or CHANNEL_SMS');
+    const address =
+      channel === 'email' ? normalizeEmail(input.address) : channel === 'sms' ? normalizePhone(input.address) : '';
+    if (channel !== undefined && address === undefined)
+      problems.push(`address: not a valid ${channel === 'email' ? 'email address' : 'phone number in E.164 format'}`);
+    const operator = input.operator.trim();
+    const reason = input.reason.trim();
+    if (operator === '' || operator.length > 200) problems.push('operator: required, at most 200 characters');
+    if (reason === '' || reason.length > 1_000) problems.push('reason: required, at most 1000 characters');
+    if (problems.length > 0 || channel === undefined || address === undefined)
+      throw new InvalidArgumentError('invalid suppression lift', problems);
+    const doc: SuppressionLiftDoc = {
+      _id: `l_${randomBytes(12).toString('base64url')}`,
+      channel,
+      addressKey: suppressionKey(channel, address),
+      operator,
+      reason,
+      liftedAt: this.clock(),
+    };
+    await this.store.insertLift(doc);
+    await this.events.suppressionLifted(doc);
+    this.logger.info({ liftId: doc._id, channel }, 'suppression lifted');
+    return doc;
+  }
+}

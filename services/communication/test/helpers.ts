@@ -1,0 +1,201 @@
+// Shared set-up of the communication service's integration tests: the service in-process on the
+// shared NATS and MongoDB-compatible servers, a gRPC client of every method, and a stand-in for the
+// reporting service's gRPC API (another service, so the tests decide which statuses it reports).
+import { credentials, Metadata, Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  CommunicationServiceClient,
+  DeliveryRecord,
+  type DeliveryStatus,
+  type AddRecipientsRequest,
+  type AddRecipientsResponse,
+  type CreateCommunicationRequest,
+  type CreateCommunicationResponse,
+  type GetCommunicationRequest,
+  type GetCommunicationResponse,
+  type GetRecipientHistoryRequest,
+  type GetRecipientHistoryResponse,
+  type ListCommunicationsRequest,
+  type ListCommunicationsResponse,
+  type OverridePreferencesRequest,
+  type OverridePreferencesResponse,
+  type PreviewDeliveryRequest,
+  type PreviewDeliveryResponse,
+  type ResendCommunicationRequest,
+  type ResendCommunicationResponse,
+  type SendCommunicationRequest,
+  type SendCommunicationResponse,
+  RecipientsAdded,
+  ReportingServiceService,
+  SendRequested,
+  streamNames,
+  subjects,
+  type ReportingServiceServer,
+} from '@dlr/contracts';
+import { startService, type RunningService } from '@dlr/platform';
+import { isolation } from '@dlr/testing';
+import { buildApp, configShape, migrate, topology } from '../src/index.js';
+
+/** The static operator token the tests sign in with. */
+export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
+
+/** Statuses the stand-in reporting service answers with, by delivery ID (all in one communication). */
+export type StatusBoard = Map<string, { communicationId: string; status: DeliveryStatus }>;
+
+/** A ReportingService that lists the records on `board` (the filters it is given are applied). */
+export async function startReportingStandIn(board: StatusBoard): Promise<{ address: string; stop(): Promise<void> }> {
+  const server = new Server();
+  const impl: Pick<ReportingServiceServer, 'listDeliveryRecords'> = {
+    listDeliveryRecords: (call, callback) => {
+      const { communicationId, statuses } = call.request;
+      const records = [...board.entries()]
+        .filter(([, r]) => r.communicationId === communicationId)
+        .filter(([, r]) => statuses.length === 0 || statuses.includes(r.status))
+        .map(([id, r]) => DeliveryRecord.fromPartial({ id, communicationId, status: r.status, attempt: 1 }));
+      callback(null, { records, counts: [], total: records.length, nextPageToken: '' });
+    },
+  };
+  server.addService(ReportingServiceService, impl);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+/** The service under test and what a test needs around it. */
+export interface Harness {
+  service: RunningService<unknown>;
+  namespace: string;
+  client: CommunicationServiceClient;
+  api: ReturnType<typeof api>;
+  nc: NatsConnection;
+  board: StatusBoard;
+  stop(): Promise<void>;
+}
+
+/** Starts the service (with console and resend wired) and the reporting stand-in. */
+export async function startHarness(prefix: string, env: Record<string, string> = {}): Promise<Harness> {
+  const { NATS_URL, MONGODB_URI } = process.env;
+  if (!NATS_URL || !MONGODB_URI)
+    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
+  const { db, namespace } = isolation(prefix);
+  const board: StatusBoard = new Map();
+  const reporting = await startReportingStandIn(board);
+  const service = await startService({
+    name: 'communication',
+    shape: configShape,
+    topology,
+    migrate,
+    grpcPortKey: 'GRPC_PORT',
+    build: buildApp,
+    env: {
+      NATS_URL,
+      MONGODB_URI,
+      MONGODB_DB: db,
+      NATS_NAMESPACE: namespace,
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      OPERATOR_TOKEN,
+      REPORTING_GRPC_URL: reporting.address,
+      REPORTING_PUBLIC_URL: 'https://reports.example.org',
+      ...env,
+    },
+  });
+  const client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure());
+  const nc = await connect({ servers: NATS_URL });
+  return {
+    service,
+    namespace,
+    client,
+    api: api(client),
+    nc,
+    board,
+    stop: async () => {
+      client.close();
+      await nc.close();
+      await service.stop();
+      await reporting.stop();
+    },
+  };
+}
+
+type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: Res) => void) => unknown;
+
+function unary<Req, Res>(method: Unary<Req, Res>): (req: Req) => Promise<Res> {
+  return (req) =>
+    new Promise((resolve, reject) =>
+      method(req, new Metadata(), (e: ServiceError | null, r: Res) => (e ? reject(e) : resolve(r))),
+    );
+}
+
+/** A promise-returning client of every `CommunicationService` method. */
+export function api(client: CommunicationServiceClient) {
+  return {
+    createCommunication: unary<CreateCommunicationRequest, CreateCommunicationResponse>(
+      client.createCommunication.bind(client),
+    ),
+    getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
+    addRecipients: unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client)),
+    sendCommunication: unary<SendCommunicationRequest, SendCommunicationResponse>(
+      client.sendCommunication.bind(client),
+    ),
+    listCommunications: unary<ListCommunicationsRequest, ListCommunicationsResponse>(
+      client.listCommunications.bind(client),
+    ),
+    previewDelivery: unary<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client)),
+    overridePreferences: unary<OverridePreferencesRequest, OverridePreferencesResponse>(
+      client.overridePreferences.bind(client),
+    ),
+    resendCommunication: unary<ResendCommunicationRequest, ResendCommunicationResponse>(
+      client.resendCommunication.bind(client),
+    ),
+    getRecipientHistory: unary<GetRecipientHistoryRequest, GetRecipientHistoryResponse>(
+      client.getRecipientHistory.bind(client),
+    ),
+  };
+}
+
+/** The ServiceError a call fails with (fails the test when it succeeds). */
+export async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function readAll<T>(
+  nc: NatsConnection,
+  stream: string,
+  subject: string,
+  decode: (b: Uint8Array) => T,
+): Promise<T[]> {
+  const jsm = await jetstreamManager(nc);
+  const { state } = await jsm.streams.info(stream);
+  const out: T[] = [];
+  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+    const msg = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (msg && msg.subject === subject) out.push(decode(msg.data));
+  }
+  return out;
+}
+
+/** Every SendRequested stored in the namespace (oldest first). */
+export function sendRequests(h: Harness): Promise<SendRequested[]> {
+  return readAll(h.nc, streamNames(h.namespace).dispatch, subjects(h.namespace).sendRequested, (b) =>
+    SendRequested.decode(b),
+  );
+}
+
+/** Every RecipientsAdded stored in the namespace (oldest first). */
+export function recipientsAdded(h: Harness): Promise<RecipientsAdded[]> {
+  return readAll(h.nc, streamNames(h.namespace).communication, subjects(h.namespace).recipientsAdded, (b) =>
+    RecipientsAdded.decode(b),
+  );
+}
