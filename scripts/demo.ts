@@ -70,7 +70,9 @@ async function main(): Promise<void> {
     [
       '',
       '  Delivery report (live):   ' + reportUrl,
-      '  Delivery records (JSON):  ' + apiUrl,
+      '  Delivery records (JSON):  ' + apiUrl + '  (header: Authorization: Bearer <operator token>)',
+      '  Operator token (sign in): ' + system.operatorToken,
+      '  Message Delivery Report:  ' + `${system.reportingUrl}/reports/messages?communicationId=${id}`,
       '  Acknowledge link (one recipient, as delivered by the simulator): ' + (link ?? '(none found yet)'),
       '  Logs:                     ' + logDir,
       '',
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
     ].join('\n') + '\n',
   );
   api.close();
-  await watchCounts(apiUrl);
+  await watchCounts(apiUrl, system.operatorToken);
 }
 
 async function findAcknowledgeLink(simulatorUrl: string, key: string): Promise<string | undefined> {
@@ -98,10 +100,12 @@ async function findAcknowledgeLink(simulatorUrl: string, key: string): Promise<s
   return undefined;
 }
 
-async function watchCounts(apiUrl: string): Promise<void> {
+async function watchCounts(apiUrl: string, token: string): Promise<void> {
   let last = '';
   for (;;) {
-    const res = await fetch(`${apiUrl}?limit=1`).catch(() => undefined);
+    const res = await fetch(`${apiUrl}?limit=1`, { headers: { authorization: `Bearer ${token}` } }).catch(
+      () => undefined,
+    );
     if (res?.ok) {
       const { counts, total } = (await res.json()) as { counts: Record<string, number>; total: number };
       const line = Object.entries(counts)

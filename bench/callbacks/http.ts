@@ -14,10 +14,15 @@ export interface HttpResponse {
 /** A keep-alive client of one origin (`http://host:port`). */
 export class HttpClient {
   readonly #pool: Pool;
+  readonly #headers: Record<string, string>;
 
-  /** `timeoutMs`: longest wait for an answer's headers (then status 0). */
-  constructor(origin: string, options: { connections?: number; timeoutMs?: number } = {}) {
+  /** `timeoutMs`: longest wait for an answer's headers (then status 0); `headers` go on every GET. */
+  constructor(
+    origin: string,
+    options: { connections?: number; timeoutMs?: number; headers?: Record<string, string> } = {},
+  ) {
     const timeout = options.timeoutMs ?? 30_000;
+    this.#headers = options.headers ?? {};
     this.#pool = new Pool(origin, {
       connections: options.connections ?? CONNECTIONS,
       pipelining: 1,
@@ -34,7 +39,7 @@ export class HttpClient {
 
   /** GETs a path; never throws (a network error, timeout or abort is status 0). */
   async get(path: string, signal?: AbortSignal): Promise<HttpResponse> {
-    return this.#send('GET', path, {}, undefined, signal);
+    return this.#send('GET', path, this.#headers, undefined, signal);
   }
 
   /** GETs JSON; throws unless the answer is 200. */

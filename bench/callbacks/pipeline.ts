@@ -1,13 +1,7 @@
 // What JetStream knows about the benchmark's events: how many provider events were stored (after
 // JetStream's duplicate window dropped the repeats), how far reporting's consumer is behind, and
 // what was redelivered or dead-lettered. Tells "reporting is still catching up" from "events were lost".
-import {
-  consumerNames,
-  REPORTING_PARTITIONS,
-  reportingPartitionConsumer,
-  streamNames,
-  subjects,
-} from '@dlr/contracts';
+import { consumerNames, REPORTING_PARTITIONS, reportingPartitionConsumer, streamNames, subjects } from '@dlr/contracts';
 import { connectNats, createLogger, type NatsHandle } from '@dlr/platform';
 import { messageCount } from '@dlr/testing';
 

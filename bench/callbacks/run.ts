@@ -132,7 +132,10 @@ async function measureSystem(
   signal: AbortSignal,
 ): Promise<Measured | undefined> {
   const callbacks = new HttpClient(system.providerCallbackUrl, { timeoutMs: POST_TIMEOUT_MS });
-  const reporting = new HttpClient(system.reportingUrl, { timeoutMs: READ_TIMEOUT_MS });
+  const reporting = new HttpClient(system.reportingUrl, {
+    timeoutMs: READ_TIMEOUT_MS,
+    headers: { authorization: `Bearer ${system.operatorToken}` },
+  });
   const api = communicationClient(system.communicationGrpc);
   const probe = await PipelineProbe.open(natsUrl, system.namespace);
   try {

@@ -46,8 +46,10 @@ async function getJson<T>(url: string, headers: Record<string, string> = {}): Pr
   return (await res.json()) as T;
 }
 
+const operator = () => ({ authorization: `Bearer ${system.operatorToken}` });
+
 const list = (id: string) =>
-  getJson<ListView>(`${system.reportingUrl}/api/v1/communications/${id}/delivery-records?limit=1000`);
+  getJson<ListView>(`${system.reportingUrl}/api/v1/communications/${id}/delivery-records?limit=1000`, operator());
 
 beforeAll(async () => {
   const { NATS_URL, MONGODB_URI } = process.env;
@@ -132,6 +134,7 @@ describe('the whole delivery loop, five services as separate processes', () => {
     const ann = byName('Ann', 'email');
     const detail = await getJson<{ timeline: { status: string }[] }>(
       `${system.reportingUrl}/api/v1/delivery-records/${ann.id}`,
+      operator(),
     );
     expect(detail.timeline.map((e) => e.status)).toEqual(expect.arrayContaining(['sent', 'delivered']));
 

@@ -6,17 +6,19 @@ import {
   type ConsumerHandle,
   type ConsumerSpec,
   type MongoHandle,
+  OperatorAuth,
   type ServiceDeps,
 } from '@dlr/platform';
 import type { z } from 'zod';
 import { buildGrpcServer } from './adapters/grpc/server.js';
 import { registerRoutes } from './adapters/http/routes.js';
 import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
+import { migrateReportReads, ReportReads } from './adapters/mongo/report-reads.js';
 import { startPartitionWorkers } from './adapters/nats/partitions.js';
 import { startRouter } from './adapters/nats/router.js';
 import { statusChangePublisher } from './adapters/nats/status-changes.js';
 import type { configShape } from './config.js';
-import { ReportQueries } from './queries.js';
+import { ChangeWatcher, ReportQueries } from './queries.js';
 
 /** Reporting's validated configuration. */
 export type Config = Readonly<z.output<z.ZodObject<typeof configShape>>> & {
@@ -34,13 +36,15 @@ export function topology(namespace: string): {
 /** Creates reporting's indexes; idempotent. */
 export async function migrate(mongo: MongoHandle): Promise<void> {
   await migrateRecords(mongo.db);
+  await migrateReportReads(mongo.db);
 }
 
 /** Builds the HTTP and gRPC servers and the consumers; listens on nothing and consumes nothing yet. */
 export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
   const repo = new RecordsRepository(mongo.db);
-  const queries = new ReportQueries(repo);
+  const queries = new ReportQueries(repo, new ReportReads(mongo.db));
+  const watcher = new ChangeWatcher(queries, logger.child({ component: 'live' }));
 
   const http = createHttpServer({
     logger,
@@ -49,8 +53,8 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       { name: 'nats', check: () => nats.ping() },
     ],
   });
-  registerRoutes(http, queries);
-  const grpc = buildGrpcServer(queries, logger.child({ component: 'grpc' }));
+  registerRoutes(http, { queries, watcher, auth: OperatorAuth.fromConfig(config), logger });
+  const grpc = buildGrpcServer(queries, watcher, logger.child({ component: 'grpc' }));
 
   let consumers: ConsumerHandle[] = [];
   return {
@@ -78,6 +82,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       );
     },
     stopConsuming: async () => {
+      watcher.close();
       // Routing first (it feeds the partitions), then the partitions finish their batches.
       for (const c of consumers.reverse()) await c.stop();
       consumers = [];

@@ -1,8 +1,10 @@
-import { port } from '@dlr/platform';
+import { operatorAuthConfigShape, port } from '@dlr/platform';
 import { z } from 'zod';
 
 /** Variables of the reporting service (the base ones come from the platform). */
 export const configShape = {
+  /** Operator sign-in for the reports and the API: OPERATOR_TOKEN and/or OIDC_ISSUER_URL + OIDC_AUDIENCE. */
+  ...operatorAuthConfigShape,
   /** Port of the gRPC `ReportingService`; 0 asks the OS for a free port. */
   GRPC_PORT: port(50052),
   /** Messages each routing consumer handles at once (routing only republishes: no store). */

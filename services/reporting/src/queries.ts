@@ -1,13 +1,27 @@
-// The reads behind REST, gRPC and the HTML report: one place that pages, counts and validates.
-import { InvalidArgumentError, NotFoundError } from '@dlr/platform';
-import { viewOf, type StatusCounts, type StatusView } from '@dlr/status-engine';
-import type { RecordsRepository } from './adapters/mongo/records.js';
+// The reads behind REST, gRPC and the HTML reports: one place that pages, counts, filters, validates
+// and watches for changes.
+import { InvalidArgumentError, NotFoundError, type Logger } from '@dlr/platform';
+import {
+  emptyCounts,
+  isStatusKey,
+  STATUS_KEYS,
+  viewOf,
+  type StatusCounts,
+  type StatusKey,
+  type StatusView,
+} from '@dlr/status-engine';
+import type { CommunicationCounts, RecordsRepository } from './adapters/mongo/records.js';
+import type { ChannelStatusTotal, RecordQuery, ReportReads } from './adapters/mongo/report-reads.js';
 import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from './domain/model.js';
 
 /** Page size when the caller names none. */
 export const DEFAULT_LIMIT = 100;
 /** Largest page a caller may ask for. */
 export const MAX_LIMIT = 1_000;
+/** Longest recipient search text. */
+export const MAX_SEARCH = 100;
+/** Longest response option. */
+export const MAX_RESPONSE = 200;
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -18,16 +32,51 @@ export interface DeliveryRecordView extends StatusView {
   readonly channel: ChannelKey | null;
   readonly recipientName: string;
   readonly address: string;
+  readonly createdAt: Date;
   readonly updatedAt: Date;
 }
 
-/** One page of a communication's records with its counts per status. */
+/** Filters of the Delivery Report (one communication). */
+export interface RecordFilters {
+  readonly statuses?: readonly StatusKey[];
+  readonly channels?: readonly ChannelKey[];
+  readonly response?: string;
+  readonly search?: string;
+}
+
+/** One page of a communication's records with its counts. */
 export interface RecordPage {
   readonly communicationId: string;
+  /** Every record of the communication. */
   readonly total: number;
+  /** Records matching the filters; null when only a scan could tell (a recipient search). */
+  readonly matching: number | null;
   readonly counts: StatusCounts;
+  /** Records per response option (only options some record shows). */
+  readonly responses: Readonly<Record<string, number>>;
+  readonly filters: RecordFilters;
   readonly records: readonly DeliveryRecordView[];
   /** Opaque; undefined on the last page. */
+  readonly nextCursor: string | undefined;
+}
+
+/** Filters of the Message Delivery Report (across communications). */
+export interface MessageFilters {
+  readonly communicationId?: string;
+  readonly statuses?: readonly StatusKey[];
+  readonly channels?: readonly ChannelKey[];
+  /** Created at or after. */
+  readonly from?: Date;
+  /** Created before. */
+  readonly to?: Date;
+}
+
+/** A page of the Message Delivery Report with its totals per channel × status. */
+export interface MessagePage {
+  readonly filters: MessageFilters;
+  readonly totals: readonly ChannelStatusTotal[];
+  readonly total: number;
+  readonly records: readonly DeliveryRecordView[];
   readonly nextCursor: string | undefined;
 }
 
@@ -70,6 +119,38 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   return id;
 }
 
+/**
+ * Checks filter values from any edge (REST has already checked them against its JSON schema; gRPC
+ * has not). Throws an {@link InvalidArgumentError} naming the bad field.
+ */
+export function checkFilters(input: {
+  statuses?: readonly string[] | undefined;
+  channels?: readonly string[] | undefined;
+  response?: string | undefined;
+  search?: string | undefined;
+}): RecordFilters {
+  const statuses = [...new Set(input.statuses ?? [])];
+  for (const s of statuses)
+    if (!isStatusKey(s)) throw new InvalidArgumentError(`status must be one of ${STATUS_KEYS.join(', ')}`);
+  const channels = [...new Set(input.channels ?? [])];
+  for (const c of channels)
+    if (c !== 'email' && c !== 'sms') throw new InvalidArgumentError('channel must be email or sms');
+  const response = input.response === '' ? undefined : input.response;
+  if (response !== undefined && (typeof response !== 'string' || response.length > MAX_RESPONSE)) {
+    throw new InvalidArgumentError(`response must be text of at most ${MAX_RESPONSE} characters`);
+  }
+  const search = input.search?.trim() === '' ? undefined : input.search?.trim();
+  if (search !== undefined && (typeof search !== 'string' || search.length > MAX_SEARCH)) {
+    throw new InvalidArgumentError(`search must be text of at most ${MAX_SEARCH} characters`);
+  }
+  return {
+    ...(statuses.length ? { statuses: statuses as StatusKey[] } : {}),
+    ...(channels.length ? { channels: channels as ChannelKey[] } : {}),
+    ...(response !== undefined ? { response } : {}),
+    ...(search !== undefined ? { search } : {}),
+  };
+}
+
 /** What a person sees of a stored record. */
 export function toView(row: DeliveryRecordRow): DeliveryRecordView {
   return {
@@ -79,40 +160,89 @@ export function toView(row: DeliveryRecordRow): DeliveryRecordView {
     recipientName: row.recipientName,
     address: row.address,
     ...viewOf(row.state),
+    createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+/**
+ * How many records match status/channel/response filters, from the counters alone; null when the
+ * counters cannot tell (a search, or a response combined with a status or channel).
+ */
+export function matchingFromCounts(counts: CommunicationCounts, f: RecordFilters): number | null {
+  if (f.search !== undefined) return null;
+  if (f.response !== undefined) {
+    return f.statuses?.length || f.channels?.length ? null : (counts.response[f.response] ?? 0);
+  }
+  const statuses = f.statuses?.length ? f.statuses : STATUS_KEYS;
+  const channels: (ChannelKey | 'unknown')[] = f.channels?.length ? [...f.channels] : ['email', 'sms', 'unknown'];
+  let n = 0;
+  for (const c of channels) for (const s of statuses) n += counts.channel[c][s];
+  return n;
 }
 
 /** Read side of reporting. */
 export class ReportQueries {
   readonly #repo: RecordsRepository;
+  readonly #reads: ReportReads;
 
-  constructor(repo: RecordsRepository) {
+  constructor(repo: RecordsRepository, reads: ReportReads) {
     this.#repo = repo;
+    this.#reads = reads;
+  }
+
+  /** The reads, for the live-update watcher. */
+  get reads(): ReportReads {
+    return this.#reads;
+  }
+
+  /** Every count of a communication (by `_id` reads of its counters). Throws for a bad ID. */
+  async counts(communicationId: string): Promise<CommunicationCounts> {
+    return this.#repo.communicationCounts(checkId(communicationId, 'communication id'));
   }
 
   /**
-   * One page of a communication's records (in ID order) with counts per status. A communication
+   * One page of a communication's records (in ID order, filtered) with its counts. A communication
    * with no records yet gives total 0 (its records may not have arrived). Throws an
-   * {@link InvalidArgumentError} for a bad ID, limit or cursor.
+   * {@link InvalidArgumentError} for a bad ID, limit, cursor or filter.
    */
-  async list(input: { communicationId: string; limit: number; cursor: string | undefined }): Promise<RecordPage> {
+  async list(input: {
+    communicationId: string;
+    limit: number;
+    cursor: string | undefined;
+    filters?: RecordFilters;
+  }): Promise<RecordPage> {
     const communicationId = checkId(input.communicationId, 'communication id');
     const after = decodeCursor(input.cursor);
+    const filters = input.filters ?? {};
     const [counts, rows] = await Promise.all([
-      this.#repo.countByStatus(communicationId),
-      this.#repo.page(communicationId, after, input.limit + 1),
+      this.#repo.communicationCounts(communicationId),
+      this.#reads.page({ communicationId, ...filters }, after, input.limit + 1),
     ]);
     const more = rows.length > input.limit;
     const records = rows.slice(0, input.limit).map(toView);
     const last = records.at(-1);
     return {
       communicationId,
-      total: Object.values(counts).reduce((a, b) => a + b, 0),
-      counts,
+      total: counts.total,
+      matching: matchingFromCounts(counts, filters),
+      counts: counts.status,
+      responses: counts.response,
+      filters,
       records,
       nextCursor: more && last ? encodeCursor(last.id) : undefined,
     };
+  }
+
+  /** IDs of every record of a communication matching the filters, in ID order. Throws for a bad ID. */
+  ids(communicationId: string, filters: RecordFilters): AsyncGenerator<string> {
+    return this.#reads.ids({ communicationId: checkId(communicationId, 'communication id'), ...filters });
+  }
+
+  /** Every record matching a query, in ID order, as views (for CSV). */
+  async *rows(q: RecordQuery): AsyncGenerator<DeliveryRecordView> {
+    if (q.communicationId !== undefined) checkId(q.communicationId, 'communication id');
+    for await (const row of this.#reads.rows(q)) yield toView(row);
   }
 
   /** One record and its timeline. Throws a {@link NotFoundError} when there is no such record. */
@@ -121,5 +251,210 @@ export class ReportQueries {
     const [row, timeline] = await Promise.all([this.#repo.get(deliveryId), this.#repo.timeline(deliveryId)]);
     if (!row) throw new NotFoundError(`no delivery record ${deliveryId}`);
     return { record: toView(row), timeline };
+  }
+
+  /**
+   * The Message Delivery Report: totals per channel × status and one page of records matching the
+   * filters. With only a communication (and status/channel filters) the totals come from its
+   * counters; a date range needs the aggregation. Throws an {@link InvalidArgumentError} for bad input.
+   */
+  async messages(input: { filters: MessageFilters; limit: number; cursor: string | undefined }): Promise<MessagePage> {
+    const f = input.filters;
+    if (f.communicationId !== undefined) checkId(f.communicationId, 'communication id');
+    if (f.from && f.to && f.from.getTime() >= f.to.getTime()) {
+      throw new InvalidArgumentError('from must be before to');
+    }
+    const after = decodeCursor(input.cursor);
+    const q: RecordQuery = { ...f };
+    const totalsRead =
+      f.communicationId !== undefined && f.from === undefined && f.to === undefined
+        ? this.#repo.communicationCounts(f.communicationId).then((c) => totalsFromCounts(c, f))
+        : this.#reads.totals(q);
+    const [totals, rows] = await Promise.all([totalsRead, this.#reads.page(q, after, input.limit + 1)]);
+    const more = rows.length > input.limit;
+    const records = rows.slice(0, input.limit).map(toView);
+    const last = records.at(-1);
+    return {
+      filters: f,
+      totals,
+      total: totals.reduce((a, t) => a + t.count, 0),
+      records,
+      nextCursor: more && last ? encodeCursor(last.id) : undefined,
+    };
+  }
+}
+
+function totalsFromCounts(counts: CommunicationCounts, f: MessageFilters): ChannelStatusTotal[] {
+  const out: ChannelStatusTotal[] = [];
+  const channels: (ChannelKey | 'unknown')[] = f.channels?.length ? [...f.channels] : ['email', 'sms', 'unknown'];
+  const statuses = f.statuses?.length ? f.statuses : STATUS_KEYS;
+  for (const channel of channels) {
+    for (const status of statuses) {
+      const count = counts.channel[channel][status];
+      if (count > 0) out.push({ channel, status, count });
+    }
+  }
+  return out;
+}
+
+/** Totals as a channel → status → count table, every cell present. */
+export function totalsTable(totals: readonly ChannelStatusTotal[]): Record<ChannelKey | 'unknown', StatusCounts> {
+  const table = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
+  for (const t of totals) table[t.channel][t.status] += t.count;
+  return table;
+}
+
+/** What a watcher tells its listeners on every change. */
+export interface ChangeBatch {
+  readonly communicationId: string;
+  readonly counts: CommunicationCounts;
+  /** Records that changed since the last batch (may repeat one seen before, never miss one). */
+  readonly records: readonly DeliveryRecordView[];
+}
+
+/** A listener of a communication's changes. */
+export type ChangeListener = (batch: ChangeBatch) => void;
+
+/** How often watchers look at the store, and how far they look back (clock skew between writers). */
+export interface WatchTiming {
+  readonly intervalMs: number;
+  /** Always re-read changed records this often, even when the counts did not move. */
+  readonly fullCheckMs: number;
+  readonly overlapMs: number;
+}
+
+const DEFAULT_TIMING: WatchTiming = { intervalMs: 1_000, fullCheckMs: 5_000, overlapMs: 2_000 };
+const WATCH_BATCH = 500;
+
+/**
+ * Live updates for the reports: one poller per watched communication per process, shared by every
+ * listener (SSE connections, gRPC streams). It polls the store — never this process's memory — so
+ * it sees the writes of every reporting replica. Each tick reads the counters (by `_id`); when they
+ * moved, or every `fullCheckMs`, it reads the records updated since the last look (minus an overlap
+ * for writers' clock skew) and passes on the ones not passed on before.
+ */
+export class ChangeWatcher {
+  readonly #queries: ReportQueries;
+  readonly #logger: Logger;
+  readonly #timing: WatchTiming;
+  readonly #polls = new Map<string, Poll>();
+
+  constructor(queries: ReportQueries, logger: Logger, timing: Partial<WatchTiming> = {}) {
+    this.#queries = queries;
+    this.#logger = logger;
+    this.#timing = { ...DEFAULT_TIMING, ...timing };
+  }
+
+  /**
+   * Calls `listener` with every later change of the communication (starting from `since`, default
+   * now) until the returned function is called. Throws an {@link InvalidArgumentError} for a bad ID.
+   */
+  watch(communicationId: string, listener: ChangeListener, since = new Date()): () => void {
+    checkId(communicationId, 'communication id');
+    let poll = this.#polls.get(communicationId);
+    if (!poll) {
+      poll = new Poll(communicationId, this.#queries, this.#logger, this.#timing, since, () =>
+        this.#polls.delete(communicationId),
+      );
+      this.#polls.set(communicationId, poll);
+    } else if (since.getTime() < poll.since.getTime()) {
+      poll.rewind(since);
+    }
+    return poll.add(listener);
+  }
+
+  /** Stops every poller (shutdown). */
+  close(): void {
+    for (const poll of [...this.#polls.values()]) poll.stop();
+  }
+}
+
+class Poll {
+  readonly #listeners = new Set<ChangeListener>();
+  readonly #seen = new Map<string, number>();
+  #since: Date;
+  #lastCounts = '';
+  #lastFull = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+
+  constructor(
+    readonly communicationId: string,
+    private readonly queries: ReportQueries,
+    private readonly logger: Logger,
+    private readonly timing: WatchTiming,
+    since: Date,
+    private readonly onEmpty: () => void,
+  ) {
+    this.#since = since;
+    this.#schedule(0);
+  }
+
+  get since(): Date {
+    return this.#since;
+  }
+
+  rewind(since: Date): void {
+    this.#since = since;
+    this.#lastFull = 0;
+  }
+
+  add(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.stop();
+    };
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#listeners.clear();
+    this.onEmpty();
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => void this.#tick(), ms);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#running || this.#timer === undefined) return;
+    this.#running = true;
+    let again = this.timing.intervalMs;
+    try {
+      const counts = await this.queries.counts(this.communicationId);
+      const key = JSON.stringify(counts);
+      const now = Date.now();
+      if (key !== this.#lastCounts || now - this.#lastFull >= this.timing.fullCheckMs) {
+        this.#lastFull = now;
+        const from = new Date(this.#since.getTime() - this.timing.overlapMs);
+        const { rows, more } = await this.queries.reads.changedSince(this.communicationId, from, WATCH_BATCH);
+        const fresh = rows.filter((r) => this.#seen.get(r.id) !== r.updatedAt.getTime());
+        for (const r of fresh) this.#seen.set(r.id, r.updatedAt.getTime());
+        const newest = rows.at(-1)?.updatedAt;
+        if (newest && newest.getTime() > this.#since.getTime()) this.#since = newest;
+        // Forget what is older than the overlap window: it cannot be read again.
+        const horizon = this.#since.getTime() - this.timing.overlapMs * 2;
+        for (const [id, t] of this.#seen) if (t < horizon) this.#seen.delete(id);
+        if (more) {
+          // More than a batch changed: continue at once, from the newest one seen, without overlap.
+          if (fresh.length === 0 && newest) this.#since = new Date(newest.getTime() + this.timing.overlapMs);
+          again = 0;
+        }
+        if (fresh.length > 0 || key !== this.#lastCounts) {
+          this.#lastCounts = key;
+          const batch: ChangeBatch = { communicationId: this.communicationId, counts, records: fresh.map(toView) };
+          for (const listener of this.#listeners) listener(batch);
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, communicationId: this.communicationId }, 'live update poll failed; retrying');
+      again = this.timing.intervalMs * 2;
+    } finally {
+      this.#running = false;
+    }
+    if (this.#timer !== undefined) this.#schedule(again);
   }
 }

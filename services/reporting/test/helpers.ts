@@ -46,6 +46,12 @@ export function infra(): { natsUrl: string; mongoUri: string } {
 
 export const silentLogger = createLogger('reporting-test', 'silent');
 
+/** The operator token the test services accept (`Authorization: Bearer …`). */
+export const TEST_OPERATOR_TOKEN = 'test-operator-token-0123456789';
+
+/** Headers that authenticate as the test operator. */
+export const AUTH = { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } as const;
+
 /** A reporting service started in-process with its own database and namespace, and a NATS client. */
 export interface Harness {
   readonly ns: string;
@@ -53,14 +59,18 @@ export interface Harness {
   readonly httpUrl: string;
   readonly grpcPort: number;
   readonly nats: NatsHandle;
-  stop(): Promise<void>;
+  /** Stops the service, deletes the namespace's streams and (unless kept) the database. */
+  stop(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
-/** Starts reporting (HTTP and gRPC on free ports) plus a NATS client for publishing. */
-export async function startReporting(): Promise<Harness> {
+/**
+ * Starts reporting (HTTP and gRPC on free ports) plus a NATS client for publishing; in a fresh
+ * database unless `db` names one (prepared by the test).
+ */
+export async function startReporting(options: { db?: string } = {}): Promise<Harness> {
   const { natsUrl, mongoUri } = infra();
   const ns = `t${rand(12)}`;
-  const db = `t_${rand(12)}`;
+  const db = options.db ?? `t_${rand(12)}`;
   const service = await startService({
     name: 'reporting',
     shape: configShape,
@@ -76,6 +86,7 @@ export async function startReporting(): Promise<Harness> {
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
+      OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
       REPORTING_CONCURRENCY: '8',
     },
   });
@@ -86,10 +97,11 @@ export async function startReporting(): Promise<Harness> {
     httpUrl: service.httpUrl,
     grpcPort: service.grpcPort ?? -1,
     nats,
-    stop: async () => {
+    stop: async (stopOptions = {}) => {
       await service.stop();
       for (const name of Object.values(streamNames(ns))) await nats.jsm.streams.delete(name).catch(() => undefined);
       await nats.drain();
+      if (stopOptions.keepDatabase === true) return;
       const mongo = await connectMongo({ uri: mongoUri, dbName: db, logger: silentLogger, appName: 'reporting-test' });
       await mongo.db.dropDatabase();
       await mongo.close();
@@ -240,7 +252,7 @@ export interface ErrorJson {
 
 /** GETs JSON from the service. */
 export async function getJson<T>(h: Harness, path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${h.httpUrl}${path}`);
+  const response = await fetch(`${h.httpUrl}${path}`, { headers: AUTH });
   return { status: response.status, body: (await response.json()) as T };
 }
 

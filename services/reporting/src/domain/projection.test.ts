@@ -133,7 +133,7 @@ const workArb = fc
         eventId: `e${w.record}-${w.id}`,
         deliveryId,
         status: (['sent', 'delivered', 'failed', 'read', 'responded'] as const)[w.id % 5]!,
-        attempt: (w.id % 3),
+        attempt: w.id % 3,
         response: w.id % 5 === 4 ? (['Safe', 'Need help'] as const)[w.id % 2]! : '',
         occurredAt: new Date(T0 + w.id),
         receivedAt: new Date(T0 + w.id),

@@ -142,7 +142,7 @@ export class RecordsRepository {
   // ---- write side (called only by the owner of the records' partition) ----
 
   /** The stored records with these IDs (absent ones left out), read by `_id` a few at a time. */
-  async loadMany(ids: readonly string[], concurrency = 16): Promise<Map<string, ProjectedRecord>> {
+  async loadMany(ids: readonly string[], concurrency = 8): Promise<Map<string, ProjectedRecord>> {
     const found = new Map<string, ProjectedRecord>();
     let next = 0;
     const worker = async (): Promise<void> => {

@@ -84,7 +84,12 @@ class PartitionWorker {
       streamNames(options.namespace).reportingWork,
       reportingPartitionConsumer(partition),
     );
-    const messages = await consumer.consume({ max_messages: options.batchSize * 2, group: REPORTING_PRIORITY_GROUP });
+    // Pull requests expire every 10 s, so an idle owner re-pulls well within the pin's timeout.
+    const messages = await consumer.consume({
+      max_messages: options.batchSize * 2,
+      expires: 10_000,
+      group: REPORTING_PRIORITY_GROUP,
+    });
     const worker = new PartitionWorker(partition, owner, options, messages);
     worker.#pump = worker.#runPump();
     worker.#loop = worker.#runLoop();
@@ -139,6 +144,10 @@ class PartitionWorker {
       }
       const batch = this.#buffer.splice(0, this.#options.batchSize);
       this.#roomFreed?.();
+      // A slow store must not make JetStream redeliver a batch still in hand: extend its ack wait.
+      const keepAlive = setInterval(() => {
+        for (const msg of batch) msg.working();
+      }, 15_000);
       try {
         if (!this.#owned || this.#dirty) await this.#takeOver();
         await this.#handle(batch);
@@ -147,6 +156,8 @@ class PartitionWorker {
         const delay = backoffDelay(attempt, 500, 30_000);
         this.#logger.warn({ err: String(error), messages: batch.length, attempt, delay }, 'batch failed; retrying');
         for (const msg of batch) msg.nak(delay);
+      } finally {
+        clearInterval(keepAlive);
       }
     }
   }
@@ -158,7 +169,9 @@ class PartitionWorker {
   async #takeOver(): Promise<void> {
     const { repo } = this.#options;
     const lease = await repo.partitionLease(this.#partition);
-    if (this.#dirty || (lease !== undefined && !lease.clean)) {
+    // A lease of our own (the partition came back to us) is as consistent as we left it.
+    const uncleanStop = lease !== undefined && !lease.clean && lease.owner !== this.#owner;
+    if (this.#dirty || uncleanStop) {
       const started = Date.now();
       const records = await repo.recount(this.#partition, this.#now());
       let republished = 0;
@@ -167,7 +180,7 @@ class PartitionWorker {
         republished += changes.length;
       }
       this.#logger.warn(
-        { records, republished, ms: Date.now() - started, previousOwnerStoppedCleanly: lease?.clean ?? true },
+        { records, republished, ms: Date.now() - started, after: this.#dirty ? 'a failed batch' : 'an unclean stop' },
         'partition recounted and its last status changes republished',
       );
     }
