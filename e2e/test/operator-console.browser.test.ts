@@ -2,10 +2,10 @@
 // gets its error), preview, send, and resend to the undelivered; the Delivery Report's REST API
 // then shows attempt 2 on exactly the records that were resent.
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, seriousViolations } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, REPO_ROOT, startSystem, uniqueName, type RunningSystem } from '@dlr/testing';
 
@@ -17,7 +17,6 @@ interface RecordView {
   attempt: number;
 }
 
-const require = createRequire(import.meta.url);
 let system: RunningSystem;
 let browser: Browser;
 let consoleUrl: string;
@@ -32,15 +31,7 @@ async function records(id: string): Promise<RecordView[]> {
 
 /** Runs axe-core on the page: no serious or critical violations. */
 async function expectAccessible(page: Page): Promise<void> {
-  await page.addScriptTag({ path: require.resolve('axe-core') });
-  const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string }[] }> } })
-      .axe;
-    return (await axe.run()).violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => v.id);
-  });
-  expect(violations).toEqual([]);
+  expect((await seriousViolations(page)).map((v) => v.id)).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -58,7 +49,7 @@ beforeAll(async () => {
     log: () => undefined,
   });
   consoleUrl = system.httpUrls.communication;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,13 +1,12 @@
 import { mkdtempSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, seriousViolations } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '@dlr/contracts';
 import { communicationClient, startSystem, uniqueName, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 
-const require = createRequire(import.meta.url);
 const PHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
@@ -49,20 +48,6 @@ const outbox = (deliveryId: string) =>
     { authorization: `Bearer ${system.simulatorApiKey}` },
   );
 
-/** Runs axe-core in the page; returns the serious and critical violations. */
-async function seriousViolations(page: Page): Promise<{ id: string; impact: string; help: string }[]> {
-  await page.addScriptTag({ path: require.resolve('axe-core') });
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as {
-        axe: { run: () => Promise<{ violations: { id: string; impact: string; help: string }[] }> };
-      }
-    ).axe;
-    return (await axe.run()).violations.map(({ id, impact, help }) => ({ id, impact, help }));
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
 /** Creates, fills and sends a communication; returns its one delivery ID. */
 async function sendOne(
   input: { channel: Channel; responseOptions: string[]; smsText: string; emailBody: string },
@@ -103,7 +88,7 @@ beforeAll(async () => {
     log: () => undefined,
   });
   api = communicationClient(system.communicationGrpc);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -15,7 +15,8 @@ import {
   type CommunicationApi,
   type RunningSystem,
 } from '@dlr/testing';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let system: RunningSystem;
@@ -48,7 +49,7 @@ beforeAll(async () => {
     log: () => undefined,
   });
   api = communicationClient(system.communicationGrpc);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

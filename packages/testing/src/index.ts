@@ -22,5 +22,7 @@ export {
   type RunningSystem,
   type StartSystemOptions,
   type SystemProcessName,
+  type ReplicableService,
+  type ReplicaProcess,
 } from './system.js';
 export { eventually, isolation, messageCount, storedEvents } from './helpers.js';

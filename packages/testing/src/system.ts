@@ -38,6 +38,27 @@ export interface RunningSystem {
   readonly httpUrls: Readonly<Record<SystemProcessName, string>>;
   /** Stops every process with SIGTERM (reverse start order); resolves with each exit code. */
   stop(): Promise<Record<SystemProcessName, number | null>>;
+  /** The simulator's webhook secret (to sign callbacks the way the simulator does). */
+  readonly webhookSecret: string;
+  /**
+   * Starts one more replica of a service (same configuration, its own HTTP port and log
+   * `<name>-<n>.log`) and waits until it is ready. `stop()` stops replicas too.
+   */
+  startReplica(name: ReplicableService): Promise<ReplicaProcess>;
+  /** Sends `signal` to a service's first process and resolves with its exit code. */
+  kill(name: SystemProcessName, signal: NodeJS.Signals): Promise<number | null>;
+  /** Starts a service's first process again (after `kill`), on the same ports, and waits until it is ready. */
+  restart(name: SystemProcessName): Promise<void>;
+}
+
+/** Services the tests run as several replicas. */
+export type ReplicableService = 'dispatch' | 'reporting' | 'provider-callback' | 'feedback-link';
+
+/** An extra replica started by {@link RunningSystem.startReplica}. */
+export interface ReplicaProcess {
+  readonly httpUrl: string;
+  /** Sends `signal` and resolves with the exit code. */
+  kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Options for {@link startSystem}. */
@@ -146,6 +167,13 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     { child: ChildProcess; exited: Promise<number | null>; out: WriteStream }
   >();
   const stop = async () => {
+    for (const r of replicas) {
+      if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
+      const timer = setTimeout(() => r.child.kill('SIGKILL'), 15_000);
+      await r.exited;
+      clearTimeout(timer);
+      r.out.end();
+    }
     const codes = {} as Record<SystemProcessName, number | null>;
     for (const name of [...SYSTEM_PROCESSES].reverse()) {
       const entry = children.get(name);
@@ -159,46 +187,48 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     return codes;
   };
   const killAll = () => {
-    for (const { child } of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const { child } of [...children.values(), ...replicas]) if (child.exitCode === null) child.kill('SIGKILL');
   };
   process.once('exit', killAll);
 
-  try {
-    for (const name of SYSTEM_PROCESSES) {
-      const entry =
-        name === 'provider-simulator' ? 'packages/provider-simulator/src/main.ts' : `services/${name}/src/main.ts`;
-      const logFile = join(options.logDir, `${name}.log`);
-      const out = createWriteStream(logFile, { flags: 'a' });
-      const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
-        cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', ...env[name], ...options.env, ...options.extraEnv?.[name] },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout?.pipe(out, { end: false });
-      child.stderr?.pipe(out, { end: false });
-      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-      children.set(name, { child, exited, out });
-      log(`started ${name} (pid ${child.pid}) — log ${logFile}`);
+  const spawnProcess = (name: SystemProcessName, logName: string, override: Record<string, string> = {}) => {
+    const entry =
+      name === 'provider-simulator' ? 'packages/provider-simulator/src/main.ts' : `services/${name}/src/main.ts`;
+    const logFile = join(options.logDir, `${logName}.log`);
+    const out = createWriteStream(logFile, { flags: 'a' });
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env[name], ...options.env, ...options.extraEnv?.[name], ...override },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    log(`started ${logName} (pid ${child.pid}) — log ${logFile}`);
+    return { child, exited, out, logFile };
+  };
+  const waitReady = async (logName: string, child: ChildProcess, httpUrl: string, logFile: string, deadline: number) => {
+    for (;;) {
+      if (child.exitCode !== null) {
+        throw new Error(`${logName} exited with code ${child.exitCode} while starting:\n${tail(logFile)}`);
+      }
+      const ready = await fetch(`${httpUrl}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`${logName} was not ready in time:\n${tail(logFile)}`);
+      await new Promise((r) => setTimeout(r, 200));
     }
+    log(`${logName} ready at ${httpUrl}`);
+  };
+  const replicas: { child: ChildProcess; exited: Promise<number | null>; out: WriteStream }[] = [];
+
+  try {
+    for (const name of SYSTEM_PROCESSES) children.set(name, spawnProcess(name, name));
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
     for (const name of SYSTEM_PROCESSES) {
-      const { child } = children.get(name)!;
-      for (;;) {
-        if (child.exitCode !== null) {
-          throw new Error(
-            `${name} exited with code ${child.exitCode} while starting:\n${tail(join(options.logDir, `${name}.log`))}`,
-          );
-        }
-        const ready = await fetch(`${url(name)}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ready) break;
-        if (Date.now() > deadline)
-          throw new Error(`${name} was not ready in time:\n${tail(join(options.logDir, `${name}.log`))}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      log(`${name} ready at ${url(name)}`);
+      await waitReady(name, children.get(name)!.child, url(name), join(options.logDir, `${name}.log`), deadline);
     }
   } catch (error) {
     await stop();
@@ -217,9 +247,42 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     operatorToken,
     logDir: options.logDir,
     httpUrls: Object.fromEntries(SYSTEM_PROCESSES.map((n) => [n, url(n)])) as Record<SystemProcessName, string>,
+    webhookSecret,
     stop: async () => {
       process.off('exit', killAll);
       return stop();
+    },
+    startReplica: async (name) => {
+      const port = await freePort();
+      const logName = `${name}-${replicas.length + 2}`;
+      // Its own gRPC port too (reporting serves gRPC; the others ignore the variable).
+      const started = spawnProcess(name, logName, { HTTP_PORT: String(port), GRPC_PORT: String(await freePort()) });
+      replicas.push(started);
+      const httpUrl = `http://127.0.0.1:${port}`;
+      await waitReady(logName, started.child, httpUrl, started.logFile, Date.now() + (options.readyTimeoutMs ?? 60_000));
+      return {
+        httpUrl,
+        kill: async (signal) => {
+          started.child.kill(signal);
+          return started.exited;
+        },
+      };
+    },
+    kill: async (name, signal) => {
+      const entry = children.get(name);
+      if (!entry) throw new Error(`${name} is not running`);
+      entry.child.kill(signal);
+      return entry.exited;
+    },
+    restart: async (name) => {
+      const old = children.get(name);
+      if (old && old.child.exitCode === null && old.child.signalCode === null) {
+        throw new Error(`${name} is still running: kill it first`);
+      }
+      old?.out.end();
+      const started = spawnProcess(name, name);
+      children.set(name, started);
+      await waitReady(name, started.child, url(name), started.logFile, Date.now() + (options.readyTimeoutMs ?? 60_000));
     },
   };
 }

@@ -118,6 +118,17 @@ class PartitionWorker {
         .setPartitionLease(this.#partition, this.#owner, true, this.#now())
         .catch((error: unknown) => this.#logger.warn({ err: String(error) }, 'could not release the partition lease'));
     }
+    if (this.#owned) {
+      // Hand the partition to another replica now rather than after the pin times out.
+      const { jsm } = this.#options.nats;
+      await jsm.consumers
+        .unpin(
+          streamNames(this.#options.namespace).reportingWork,
+          reportingPartitionConsumer(this.#partition),
+          REPORTING_PRIORITY_GROUP,
+        )
+        .catch((error: unknown) => this.#logger.warn({ err: String(error) }, 'could not unpin the partition'));
+    }
     this.#owned = false;
   }
 
