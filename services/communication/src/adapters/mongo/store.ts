@@ -1,4 +1,4 @@
-import { isDuplicateKeyError, type MongoHandle } from '@dlr/platform';
+import { ensureIndexes, isDuplicateKeyError, type MongoHandle } from '@dlr/platform';
 import type { Collection, MongoBulkWriteError } from 'mongodb';
 import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from '../../domain/model.js';
 import type { CommunicationStore, OperatorActionStore } from '../../domain/ports.js';
@@ -10,13 +10,13 @@ export const COLLECTIONS = { communications: 'communications', deliveries: 'deli
 
 /** Creates this service's indexes (idempotent). */
 export async function migrate(mongo: MongoHandle): Promise<void> {
-  await mongo.db.collection(COLLECTIONS.deliveries).createIndexes([
+  await ensureIndexes(mongo.db, COLLECTIONS.deliveries, [
     // streamDeliveries, countDeliveries: equality on communicationId, range on _id.
     { key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' },
     // recipientDeliveries: equality on recipientKey, newest first.
     { key: { recipientKey: 1, createdAt: -1, _id: -1 }, name: 'recipientKey_createdAt_id' },
   ]);
-  await mongo.db.collection(COLLECTIONS.communications).createIndexes([
+  await ensureIndexes(mongo.db, COLLECTIONS.communications, [
     // listSending: equality on state.
     { key: { state: 1 }, name: 'state' },
     // listCommunications: newest first.

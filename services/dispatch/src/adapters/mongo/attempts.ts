@@ -1,4 +1,4 @@
-import { isDuplicateKeyError, type MongoHandle } from '@dlr/platform';
+import { ensureIndexes, isDuplicateKeyError, type MongoHandle } from '@dlr/platform';
 import type { Collection } from 'mongodb';
 import type { AttemptDoc, AttemptResult, FinishedAttempt } from '../../domain/attempt.js';
 import { isFinished } from '../../domain/attempt.js';
@@ -9,7 +9,7 @@ export const ATTEMPTS = 'attempts';
 
 /** Creates this service's indexes (idempotent). Lookups are by `_id`; `deliveryId` serves per-delivery history. */
 export async function migrate(mongo: MongoHandle): Promise<void> {
-  await mongo.db.collection(ATTEMPTS).createIndexes([{ key: { deliveryId: 1 }, name: 'deliveryId' }]);
+  await ensureIndexes(mongo.db, ATTEMPTS, [{ key: { deliveryId: 1 }, name: 'deliveryId' }]);
 }
 
 /** {@link AttemptStore} over MongoDB: `_id` lookups and single-document conditional updates only. */
