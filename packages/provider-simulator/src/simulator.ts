@@ -76,6 +76,8 @@ export interface SimulatorStats {
   unavailable: number;
   /** 400 */
   invalid: number;
+  /** 202 for a repeat of an accepted send (same Idempotency-Key): not sent again */
+  repeats: number;
 }
 
 interface OutboxEntry {
@@ -149,9 +151,11 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
   const keyDigest = sha256(options.apiKey);
 
   const outbox = new Map<string, OutboxEntry>();
+  /** Idempotency-Key → the message it created (entries of forgotten messages are ignored). */
+  const byIdempotencyKey = new Map<string, string>();
   const timers = new Set<NodeJS.Timeout>();
   const inFlight = new Set<AbortController>();
-  const stats: SimulatorStats = { accepted: 0, rejected: 0, unavailable: 0, invalid: 0 };
+  const stats: SimulatorStats = { accepted: 0, rejected: 0, unavailable: 0, invalid: 0, repeats: 0 };
   let stopped = false;
 
   const app = createHttpServer({ logger, readiness: [] });
@@ -186,6 +190,16 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
     }
     const req = parsed.data;
     const ids = { deliveryId: req.metadata.deliveryId, attempt: req.metadata.attempt, channel: req.channel };
+    // Like providers that take an Idempotency-Key: a repeat of an accepted send is answered with
+    // the first message's ID and not sent again.
+    const key = request.headers['idempotency-key'];
+    const idempotencyKey = typeof key === 'string' && key.length > 0 && key.length <= 200 ? key : undefined;
+    const earlier = idempotencyKey === undefined ? undefined : byIdempotencyKey.get(idempotencyKey);
+    if (earlier !== undefined && outbox.has(earlier)) {
+      stats.repeats++;
+      logger.info({ ...ids, messageId: earlier }, 'repeat of an accepted send (same Idempotency-Key); not sent again');
+      return reply.status(202).send({ messageId: earlier });
+    }
     const problem = addressProblem(req.channel, req.to);
     const outcome =
       problem === undefined ? (magicOutcome(req.channel, req.to) ?? pickOutcome(weights, random)) : 'reject';
@@ -231,6 +245,7 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
       traceContext: traceContextOf(request.headers),
     };
     outbox.set(messageId, entry);
+    if (idempotencyKey !== undefined) byIdempotencyKey.set(idempotencyKey, messageId);
     while (outbox.size > outboxLimit) {
       const oldest = outbox.keys().next();
       if (oldest.done === true) break;

@@ -224,6 +224,29 @@ describe('Dispatcher', () => {
     });
   });
 
+  it('asks an idempotent provider again for a stale sending attempt (it recognises the repeat)', async () => {
+    const now = new Date('2030-01-01T00:10:00Z');
+    const idempotent = Object.assign(new ScriptedProvider([() => 'm-first']), { idempotent: true });
+    const t = setup([], { now, email: idempotent });
+    await t.attempts.insert({
+      _id: 'd_1:1',
+      deliveryId: 'd_1',
+      communicationId: 'c_1',
+      attempt: 1,
+      channel: 'email',
+      state: 'sending',
+      createdAt: new Date(now.getTime() - 600_000),
+      provider: 'fake',
+    });
+    await t.dispatcher.handle(request({ channel: Channel.CHANNEL_EMAIL, address: 'delivered@example.org' }));
+    expect(idempotent.calls).toHaveLength(1);
+    expect(idempotent.calls[0]).toMatchObject({ deliveryId: 'd_1', attempt: 1 });
+    expect(t.events.published[0]).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_SENT,
+      providerMessageId: 'm-first',
+    });
+  });
+
   it('asks for a retry while another handler may still be sending the same attempt', async () => {
     const now = new Date('2030-01-01T00:10:00Z');
     const t = setup([], { now });

@@ -159,7 +159,7 @@ export class Dispatcher {
       message = await this.render(request, channel, now);
     }
     if (!(await this.deps.attempts.insert(doc))) {
-      await this.resume(doc._id, log);
+      await this.resume(doc._id, log, message);
       return;
     }
     let result: AttemptResult;
@@ -188,8 +188,11 @@ export class Dispatcher {
     await this.publish(finished, log);
   }
 
-  /** The attempt exists already: re-publish its result, or close it if its handler died mid-call. */
-  private async resume(id: string, log: Logger): Promise<void> {
+  /**
+   * The attempt exists already: re-publish its result, or — its handler died mid-call — send it
+   * again through an idempotent provider (which recognises the repeat), or close it as interrupted.
+   */
+  private async resume(id: string, log: Logger, message: OutboundMessage | undefined): Promise<void> {
     const existing = await this.deps.attempts.get(id);
     if (existing === null) throw new Error(`attempt ${id} was released meanwhile; retrying`);
     if (isFinished(existing)) {
@@ -200,6 +203,18 @@ export class Dispatcher {
     const now = this.clock();
     if (now.getTime() - existing.createdAt.getTime() < this.deps.retry.staleAfterMs) {
       throw new AttemptInFlightError(`attempt ${id} is being sent by another handler`);
+    }
+    const provider = this.deps.providers[existing.channel];
+    if (
+      message !== undefined &&
+      provider.idempotent === true &&
+      (existing.provider ?? provider.name) === provider.name
+    ) {
+      // The provider may have accepted it; asking again with the same idempotency key is safe.
+      log.warn('attempt was interrupted during a provider call; asking the idempotent provider again');
+      const result = await this.send(message, now, log);
+      await this.publish(await this.deps.attempts.finish(existing, result, this.clock()), log);
+      return;
     }
     // The provider may or may not have accepted it: never call it again, say so.
     const finished = await this.deps.attempts.finish(

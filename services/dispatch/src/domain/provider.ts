@@ -26,6 +26,12 @@ export interface Provider {
   /** Name used in events and attempts, e.g. "simulator". */
   readonly name: string;
   /**
+   * True when the provider recognises a repeat of a send (same delivery and attempt, sent as an
+   * idempotency key) and does not deliver it twice. Only then may an attempt whose handler died
+   * mid-call be sent again; otherwise it ends Not Sent `send_interrupted`.
+   */
+  readonly idempotent?: boolean;
+  /**
    * Hands one message to the provider. Resolves with the provider's message ID once it accepted it.
    * Throws {@link ProviderRejectedError} when the provider refuses it (retrying cannot help) and
    * {@link ProviderUnavailableError} when it could not answer (429, 5xx, network, timeout).

@@ -27,9 +27,11 @@ const errors = defineCounter(
  */
 export class InstrumentedProvider implements Provider {
   readonly name: string;
+  readonly idempotent: boolean;
 
   constructor(private readonly inner: Provider) {
     this.name = inner.name;
+    this.idempotent = inner.idempotent === true;
   }
 
   async send(message: OutboundMessage, options?: SendOptions): Promise<{ providerMessageId: string }> {

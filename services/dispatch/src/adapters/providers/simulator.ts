@@ -21,6 +21,8 @@ export interface SimulatorProviderOptions {
 /** {@link Provider} over the simulator's HTTP send API (`POST /v1/messages`). */
 export class SimulatorProvider implements Provider {
   readonly name = 'simulator';
+  /** It takes an Idempotency-Key (`<delivery>:<attempt>`). */
+  readonly idempotent = true;
   private readonly endpoint: string;
   private readonly callbackUrl: string;
 
@@ -53,6 +55,7 @@ export class SimulatorProvider implements Provider {
           ...traceHeaders(),
           authorization: `Bearer ${this.options.apiKey}`,
           'content-type': 'application/json',
+          'idempotency-key': `${message.deliveryId}:${message.attempt}`,
         },
         body,
         signal: AbortSignal.timeout(timeoutMs),

@@ -1,0 +1,225 @@
+// Crashes and replays, end to end through separate processes:
+// - dispatch is SIGKILLed in the middle of a 5 000-recipient send and restarted: every record ends
+//   with exactly one accepted attempt, and the provider received every message exactly once;
+// - the same 1 000 signed provider callbacks posted three times, shuffled, give the statuses and
+//   counts of one clean pass.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Channel, CreateCommunicationRequest, RecipientInput, SendCommunicationRequest } from '@dlr/contracts';
+import { connectMongo, createLogger } from '@dlr/platform';
+import { signSimulatorCallback } from '@dlr/provider-simulator';
+import {
+  communicationClient,
+  eventually,
+  startSystem,
+  uniqueName,
+  type CommunicationApi,
+  type RunningSystem,
+} from '@dlr/testing';
+
+let system: RunningSystem;
+let api: CommunicationApi;
+let namespace: string;
+
+interface ListView {
+  total: number;
+  counts: Record<string, number>;
+  records: { id: string; status: string; attempt: number }[];
+  nextCursor: string | null;
+}
+
+const operator = () => ({ authorization: `Bearer ${system.operatorToken}` });
+
+async function page(communicationId: string, cursor?: string): Promise<ListView> {
+  const query = `limit=1000${cursor ? `&cursor=${cursor}` : ''}`;
+  const res = await fetch(`${system.reportingUrl}/api/v1/communications/${communicationId}/delivery-records?${query}`, {
+    headers: operator(),
+  });
+  if (!res.ok) throw new Error(`delivery records: ${res.status}`);
+  return (await res.json()) as ListView;
+}
+
+/** Every record of a communication (id → status) and its counts. */
+async function report(communicationId: string): Promise<{ counts: Record<string, number>; statuses: string[] }> {
+  const first = await page(communicationId);
+  const records = [...first.records];
+  for (let cursor = first.nextCursor; cursor;) {
+    const next = await page(communicationId, cursor);
+    records.push(...next.records);
+    cursor = next.nextCursor;
+  }
+  return { counts: first.counts, statuses: records.map((r) => `${r.id}:${r.status}:${r.attempt}`) };
+}
+
+async function createEmail(title: string, emails: string[], send: boolean): Promise<{ id: string; ids: string[] }> {
+  const { communication } = await api.create(
+    CreateCommunicationRequest.fromPartial({
+      title,
+      channels: [Channel.CHANNEL_EMAIL],
+      emailSubject: title,
+      emailBody: 'This is a drill.',
+    }),
+  );
+  const id = communication!.id;
+  const ids: string[] = [];
+  for (let from = 0; from < emails.length; from += 1_000) {
+    const batch = emails.slice(from, from + 1_000).map((email) => RecipientInput.fromPartial({ email }));
+    const { deliveries } = await api.addRecipients({ communicationId: id, recipients: batch });
+    for (const d of deliveries) ids[from + d.recipientIndex] = d.deliveryId;
+  }
+  if (send) await api.send(SendCommunicationRequest.fromPartial({ communicationId: id }));
+  return { id, ids };
+}
+
+/** Messages the provider (simulator) accepted, by delivery ID. */
+async function outbox(): Promise<Map<string, number>> {
+  const res = await fetch(`${system.simulatorUrl}/v1/messages?limit=10000`, {
+    headers: { authorization: `Bearer ${system.simulatorApiKey}` },
+  });
+  if (!res.ok) throw new Error(`outbox: ${res.status}`);
+  const { messages } = (await res.json()) as { messages: { metadata: { deliveryId: string } }[] };
+  const by = new Map<string, number>();
+  for (const m of messages) by.set(m.metadata.deliveryId, (by.get(m.metadata.deliveryId) ?? 0) + 1);
+  return by;
+}
+
+beforeAll(async () => {
+  const { NATS_URL, MONGODB_URI } = process.env;
+  if (!NATS_URL || !MONGODB_URI)
+    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
+  namespace = uniqueName('resil')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '');
+  system = await startSystem({
+    natsUrl: NATS_URL,
+    mongoUri: MONGODB_URI,
+    namespace,
+    logDir: mkdtempSync(join(tmpdir(), 'dlr-resilience-')),
+    simulatorDelayMs: 500,
+    logLevel: 'warn',
+    log: () => undefined,
+  });
+  api = communicationClient(system.communicationGrpc);
+}, 180_000);
+
+afterAll(async () => {
+  api?.close();
+  if (system) {
+    const codes = await system.stop();
+    expect(Object.values(codes).every((c) => c === 0)).toBe(true);
+  }
+});
+
+describe('resilience', () => {
+  it('sends every message exactly once when dispatch is SIGKILLed mid-send and restarted', async () => {
+    const n = 5_000;
+    const emails = Array.from({ length: n }, (_, i) => `delivered-kill${i}@example.org`);
+    const { id, ids } = await createEmail('Kill drill', emails, true);
+    // Kill it once the provider has some of the messages, well before all of them.
+    await eventually(async () => {
+      const sent = [...(await outbox()).values()].length;
+      expect(sent).toBeGreaterThanOrEqual(300);
+    }, 300_000);
+    expect(await system.kill('dispatch', 'SIGKILL')).toBeNull();
+    const atKill = (await outbox()).size;
+    expect(atKill).toBeLessThan(n);
+    await system.restart('dispatch');
+
+    await eventually(async () => {
+      const { counts } = await report(id);
+      expect(counts.delivered).toBe(n);
+    }, 900_000);
+    const sent = await outbox();
+    expect(ids.filter((d) => sent.get(d) !== 1)).toEqual([]);
+
+    // dispatch's own record: one attempt per delivery, accepted by the provider.
+    const mongo = await connectMongo({
+      uri: process.env.MONGODB_URI!,
+      dbName: `${namespace.replaceAll('-', '_')}_dispatch`,
+      logger: createLogger('test', 'silent'),
+      appName: 'resilience-test',
+    });
+    try {
+      const attempts = await mongo.db
+        .collection<{ _id: string; deliveryId: string; state: string }>('attempts')
+        .find({}, { projection: { deliveryId: 1, state: 1 } })
+        .toArray();
+      const wanted = new Set(ids);
+      const mine = attempts.filter((a) => wanted.has(a.deliveryId));
+      expect(mine).toHaveLength(n);
+      expect(mine.filter((a) => a.state !== 'sent')).toEqual([]);
+    } finally {
+      await mongo.close();
+    }
+  }, 1_200_000);
+
+  it('gives the statuses and counts of one clean pass when 1 000 callbacks are posted three times, shuffled', async () => {
+    const records = 500;
+    const clean = await createEmail(
+      'Clean pass',
+      Array.from({ length: records }, (_, i) => `c${i}@example.org`),
+      false,
+    );
+    const replay = await createEmail(
+      'Replay',
+      Array.from({ length: records }, (_, i) => `r${i}@example.org`),
+      false,
+    );
+    const types = ['delivered', 'bounce', 'failed'] as const;
+    // Two events per record (1 000 callbacks), the same story for record i of both communications.
+    const callbacks = (communicationId: string, ids: string[], tag: string) =>
+      ids.flatMap((deliveryId, i) =>
+        [0, 1].map((k) =>
+          JSON.stringify({
+            eventId: `sev_${tag}_${i}_${k}`,
+            messageId: `sim_${tag}_${i}`,
+            type: types[(i + k * (i % 3)) % 3],
+            occurredAt: new Date(Date.UTC(2026, 10, 27, 10, 0, i % 60, k)).toISOString(),
+            metadata: { deliveryId, communicationId, attempt: 1 },
+          }),
+        ),
+      );
+    const post = async (body: string) => {
+      const timestamp = Math.floor(Date.now() / 1000);
+      const res = await fetch(`${system.providerCallbackUrl}/v1/callbacks/simulator`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-simulator-timestamp': String(timestamp),
+          'x-simulator-signature': signSimulatorCallback(system.webhookSecret, timestamp, body),
+        },
+        body,
+      });
+      expect(res.status).toBeLessThan(300);
+    };
+    const postAll = async (bodies: string[]) => {
+      for (let i = 0; i < bodies.length; i += 16) await Promise.all(bodies.slice(i, i + 16).map(post));
+    };
+    const once = callbacks(clean.id, clean.ids, 'clean');
+    expect(once).toHaveLength(1_000);
+    await postAll(once);
+    const replayed = callbacks(replay.id, replay.ids, 'replay');
+    await postAll([...replayed, ...replayed, ...replayed].sort(() => Math.random() - 0.5));
+
+    const settled = async (communicationId: string) =>
+      eventually(async () => {
+        const r = await report(communicationId);
+        expect(r.counts.pending).toBe(0);
+        return r;
+      }, 300_000);
+    await settled(clean.id);
+    await settled(replay.id);
+    // Same counts and, record by record (i-th of each), the same status.
+    await eventually(async () => {
+      const [x, y] = [await report(clean.id), await report(replay.id)];
+      expect(y.counts).toEqual(x.counts);
+      const byIndex = (r: typeof x, ids: string[]) => {
+        const status = new Map(r.statuses.map((s) => [s.split(':')[0], s.split(':').slice(1).join(':')]));
+        return ids.map((d) => status.get(d));
+      };
+      expect(byIndex(y, replay.ids)).toEqual(byIndex(x, clean.ids));
+    }, 120_000);
+  }, 900_000);
+});
