@@ -1,9 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '@dlr/contracts';
-import { communicationClient, startSystem, uniqueName, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { communicationClient, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { startE2eSystem } from './system.js';
 
 interface RecordView {
   id: string;
@@ -52,21 +50,10 @@ const list = (id: string) =>
   getJson<ListView>(`${system.reportingUrl}/api/v1/communications/${id}/delivery-records?limit=1000`, operator());
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  system = await startSystem({
-    natsUrl: NATS_URL,
-    mongoUri: MONGODB_URI,
-    namespace: uniqueName('e2e')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, ''),
-    logDir: mkdtempSync(join(tmpdir(), 'dlr-e2e-')),
-    simulatorDelayMs: 300,
+  system = await startE2eSystem('e2e', {
     // The test answers within a second of the send, which feedback-link would hold as a likely
     // scanner ("too soon"); that rule has its own tests in services/feedback-link.
     extraEnv: { 'feedback-link': { LINK_BOT_WINDOW_SECONDS: '0' } },
-    log: () => undefined,
   });
   api = communicationClient(system.communicationGrpc);
 });

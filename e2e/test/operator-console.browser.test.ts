@@ -1,13 +1,13 @@
 // An operator drives the console in real Chromium: sign in, create, paste recipients (one bad row
 // gets its error), preview, send, and resend to the undelivered; the Delivery Report's REST API
 // then shows attempt 2 on exactly the records that were resent.
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, seriousViolations } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, REPO_ROOT, startSystem, uniqueName, type RunningSystem } from '@dlr/testing';
+import { eventually, REPO_ROOT, type RunningSystem } from '@dlr/testing';
+import { startE2eSystem } from './system.js';
 
 interface RecordView {
   id: string;
@@ -35,19 +35,7 @@ async function expectAccessible(page: Page): Promise<void> {
 }
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  system = await startSystem({
-    natsUrl: NATS_URL,
-    mongoUri: MONGODB_URI,
-    namespace: uniqueName('console')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, ''),
-    logDir: mkdtempSync(join(tmpdir(), 'dlr-console-')),
-    simulatorDelayMs: 300,
-    log: () => undefined,
-  });
+  system = await startE2eSystem('console');
   consoleUrl = system.httpUrls.communication;
   browser = await launchChromium();
 });

@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium, seriousViolations } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '@dlr/contracts';
-import { communicationClient, startSystem, uniqueName, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { communicationClient, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { startE2eSystem } from './system.js';
 
 const PHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
@@ -72,20 +70,9 @@ async function sendOne(
 }
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  system = await startSystem({
-    natsUrl: NATS_URL,
-    mongoUri: MONGODB_URI,
-    namespace: uniqueName('pages')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, ''),
-    logDir: mkdtempSync(join(tmpdir(), 'dlr-pages-')),
-    simulatorDelayMs: 300,
+  system = await startE2eSystem('pages', {
     // The test's clicks come well after the send; the time rule is covered by feedback-link's tests.
     extraEnv: { 'feedback-link': { LINK_BOT_WINDOW_SECONDS: '0' } },
-    log: () => undefined,
   });
   api = communicationClient(system.communicationGrpc);
   browser = await launchChromium();

@@ -2,22 +2,14 @@
 // from Pending to later statuses without a reload, filters, Copy IDs (the clipboard), CSV export, a
 // record's timeline; then the Message Delivery Report with a date filter. Screenshots of both reports
 // go to test-results/screenshots/.
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Channel, CreateCommunicationRequest } from '@dlr/contracts';
-import {
-  communicationClient,
-  eventually,
-  REPO_ROOT,
-  startSystem,
-  uniqueName,
-  type CommunicationApi,
-  type RunningSystem,
-} from '@dlr/testing';
+import { communicationClient, eventually, REPO_ROOT, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startE2eSystem } from './system.js';
 
 let system: RunningSystem;
 let api: CommunicationApi;
@@ -33,20 +25,10 @@ async function apiText(path: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
   mkdirSync(screenshots, { recursive: true });
-  system = await startSystem({
-    natsUrl: NATS_URL,
-    mongoUri: MONGODB_URI,
-    namespace: uniqueName('reports')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, ''),
-    logDir: mkdtempSync(join(tmpdir(), 'dlr-reports-')),
+  system = await startE2eSystem('reports', {
     // Slow enough callbacks that an operator (the test) sees Sent before the final status.
     simulatorDelayMs: 1_500,
-    log: () => undefined,
   });
   api = communicationClient(system.communicationGrpc);
   browser = await launchChromium();

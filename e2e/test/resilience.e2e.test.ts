@@ -3,25 +3,15 @@
 //   with exactly one accepted attempt, and the provider received every message exactly once;
 // - the same 1 000 signed provider callbacks posted three times, shuffled, give the statuses and
 //   counts of one clean pass.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, CreateCommunicationRequest, RecipientInput, SendCommunicationRequest } from '@dlr/contracts';
 import { connectMongo, createLogger } from '@dlr/platform';
 import { signSimulatorCallback } from '@dlr/provider-simulator';
-import {
-  communicationClient,
-  eventually,
-  startSystem,
-  uniqueName,
-  type CommunicationApi,
-  type RunningSystem,
-} from '@dlr/testing';
+import { communicationClient, eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { startE2eSystem } from './system.js';
 
 let system: RunningSystem;
 let api: CommunicationApi;
-let namespace: string;
 
 interface ListView {
   total: number;
@@ -86,21 +76,7 @@ async function outbox(): Promise<Map<string, number>> {
 }
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  namespace = uniqueName('resil')
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '');
-  system = await startSystem({
-    natsUrl: NATS_URL,
-    mongoUri: MONGODB_URI,
-    namespace,
-    logDir: mkdtempSync(join(tmpdir(), 'dlr-resilience-')),
-    simulatorDelayMs: 500,
-    logLevel: 'warn',
-    log: () => undefined,
-  });
+  system = await startE2eSystem('resilience', { simulatorDelayMs: 500, logLevel: 'warn' });
   api = communicationClient(system.communicationGrpc);
 }, 180_000);
 
@@ -137,7 +113,7 @@ describe('resilience', () => {
     // dispatch's own record: one attempt per delivery, accepted by the provider.
     const mongo = await connectMongo({
       uri: process.env.MONGODB_URI!,
-      dbName: `${namespace.replaceAll('-', '_')}_dispatch`,
+      dbName: `${system.namespace.replaceAll('-', '_')}_dispatch`,
       logger: createLogger('test', 'silent'),
       appName: 'resilience-test',
     });

@@ -1,20 +1,16 @@
 // Two replicas of dispatch and of reporting against the same NATS and store: no message is sent
 // twice, the counts are right on both reporting replicas, and when one reporting replica stops, the
 // other takes over its partitions and goes on.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, CreateCommunicationRequest, RecipientInput, SendCommunicationRequest } from '@dlr/contracts';
 import {
   communicationClient,
   eventually,
-  startSystem,
-  uniqueName,
   type CommunicationApi,
   type ReplicaProcess,
   type RunningSystem,
 } from '@dlr/testing';
+import { startE2eSystem } from './system.js';
 
 let system: RunningSystem;
 let api: CommunicationApi;
@@ -83,18 +79,8 @@ async function send(run: string, delivered: number, failed: number): Promise<{ i
 }
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  system = await startSystem({
-    natsUrl: NATS_URL,
-    mongoUri: MONGODB_URI,
-    namespace: uniqueName('scale')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, ''),
-    logDir: mkdtempSync(join(tmpdir(), 'dlr-scale-')),
+  system = await startE2eSystem('scale', {
     simulatorDelayMs: 200,
-    log: () => undefined,
   });
   api = communicationClient(system.communicationGrpc);
   dispatch2 = await system.startReplica('dispatch');

@@ -4,20 +4,13 @@
 // reporting — must be ONE trace. Also: every service serves Prometheus metrics on /metrics, and
 // logs carry the trace ID but no personal data.
 import { createServer, type Server } from 'node:http';
-import { readFileSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, subjects } from '@dlr/contracts';
-import {
-  communicationClient,
-  eventually,
-  startSystem,
-  uniqueName,
-  type CommunicationApi,
-  type RunningSystem,
-} from '@dlr/testing';
+import { communicationClient, eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { startE2eSystem } from './system.js';
 
 /** One span as the collector keeps it. */
 interface CollectedSpan {
@@ -113,21 +106,10 @@ const RECIPIENT = { externalId: '', name: 'Tess Tracewell', email: 'delivered.te
 let collector: Awaited<ReturnType<typeof startCollector>>;
 let system: RunningSystem;
 let api: CommunicationApi;
-let logDir: string;
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
   collector = await startCollector();
-  logDir = mkdtempSync(join(tmpdir(), 'dlr-e2e-trace-'));
-  system = await startSystem({
-    natsUrl: NATS_URL,
-    mongoUri: MONGODB_URI,
-    namespace: uniqueName('trace')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, ''),
-    logDir,
+  system = await startE2eSystem('trace', {
     logLevel: 'debug',
     simulatorDelayMs: 200,
     simulatorOutcomes: 'delivered=1',
@@ -215,7 +197,10 @@ describe('telemetry across the five services', () => {
 
     // Logs written on the way carry the trace ID, and no process logged the recipient.
     const logs = Object.fromEntries(
-      readdirSync(logDir).map((file) => [file.replace(/\.log$/, ''), readFileSync(join(logDir, file), 'utf8')]),
+      readdirSync(system.logDir).map((file) => [
+        file.replace(/\.log$/, ''),
+        readFileSync(join(system.logDir, file), 'utf8'),
+      ]),
     );
     const tracedLines = (service: string) =>
       (logs[service] ?? '')
