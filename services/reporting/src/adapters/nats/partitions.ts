@@ -155,9 +155,11 @@ class PartitionWorker {
       }
       const batch = this.#buffer.splice(0, this.#options.batchSize);
       this.#roomFreed?.();
-      // A slow store must not make JetStream redeliver a batch still in hand: extend its ack wait.
+      // A slow store must not make JetStream redeliver the batch in hand or the messages waiting
+      // behind it: extend their ack wait while they are here.
       const keepAlive = setInterval(() => {
         for (const msg of batch) msg.working();
+        for (const msg of this.#buffer) msg.working();
       }, 15_000);
       try {
         if (!this.#owned || this.#dirty) await this.#takeOver();
