@@ -3,17 +3,18 @@ import { DeliveryEvent, streamNames } from '@dlr/contracts';
 import type { JetStreamManager } from '@nats-io/jetstream';
 
 /**
- * Polls `fn` until it returns without throwing (e.g. an `expect` inside), or rethrows its last
- * error after `timeoutMs`. For asynchronous outcomes, instead of sleeping.
+ * Polls `fn` every `intervalMs` until it returns without throwing (e.g. an `expect` inside), or
+ * rethrows its last error after `timeoutMs`. For asynchronous outcomes, instead of sleeping. (Poll
+ * an expensive check — a whole report — slowly: the poll itself loads the system under test.)
  */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await fn();
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
 }
