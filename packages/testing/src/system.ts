@@ -207,7 +207,13 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     log(`started ${logName} (pid ${child.pid}) — log ${logFile}`);
     return { child, exited, out, logFile };
   };
-  const waitReady = async (logName: string, child: ChildProcess, httpUrl: string, logFile: string, deadline: number) => {
+  const waitReady = async (
+    logName: string,
+    child: ChildProcess,
+    httpUrl: string,
+    logFile: string,
+    deadline: number,
+  ) => {
     for (;;) {
       if (child.exitCode !== null) {
         throw new Error(`${logName} exited with code ${child.exitCode} while starting:\n${tail(logFile)}`);
@@ -259,7 +265,13 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       const started = spawnProcess(name, logName, { HTTP_PORT: String(port), GRPC_PORT: String(await freePort()) });
       replicas.push(started);
       const httpUrl = `http://127.0.0.1:${port}`;
-      await waitReady(logName, started.child, httpUrl, started.logFile, Date.now() + (options.readyTimeoutMs ?? 60_000));
+      await waitReady(
+        logName,
+        started.child,
+        httpUrl,
+        started.logFile,
+        Date.now() + (options.readyTimeoutMs ?? 60_000),
+      );
       return {
         httpUrl,
         kill: async (signal) => {
