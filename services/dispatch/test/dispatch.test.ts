@@ -281,9 +281,28 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
     expect(outboxFor(first.deliveryId).map((m) => m.metadata.attempt)).toEqual([1, 2]);
   });
 
-  it('never calls the provider again for an attempt left "sending" by a crash: Not Sent send_interrupted', async () => {
+  it('finishes an attempt left "sending" by a crash through the idempotent simulator without a second message', async () => {
     const req = sendRequest('email', `delivered+crash${run}@example.org`);
-    const stats = sim.stats();
+    // The crashed handler had reached the provider: the simulator accepted the message under the
+    // attempt's idempotency key, and dispatch never recorded the answer.
+    const first = await fetch(`${simUrl}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': `${req.deliveryId}:1`,
+      },
+      body: JSON.stringify({
+        channel: 'email',
+        to: req.address,
+        subject: 'Crash drill',
+        body: 'sent before the crash',
+        callbackUrl: 'http://127.0.0.1:9/unused',
+        metadata: { deliveryId: req.deliveryId, communicationId: req.communicationId, attempt: 1 },
+      }),
+    });
+    expect(first.status).toBe(202);
+    const { messageId } = (await first.json()) as { messageId: string };
     await mongo
       .db(`t_${ns}`)
       .collection<AttemptDoc>('attempts')
@@ -295,22 +314,22 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
         channel: 'email',
         state: 'sending',
         createdAt: new Date(Date.now() - 10 * 60_000),
+        provider: 'simulator',
       });
     await publishSend(ns, req);
     const event = await eventOf(req.deliveryId);
     expect(event).toMatchObject({
-      eventId: `dispatch:${req.deliveryId}:1:not_sent`,
-      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
-      reasonCode: 'send_interrupted',
-      reasonText: 'dispatch restarted during the provider call; the provider may have accepted it',
+      eventId: `dispatch:${req.deliveryId}:1:sent`,
+      status: DeliveryStatus.DELIVERY_STATUS_SENT,
+      providerMessageId: messageId,
     });
-    expect(outboxFor(req.deliveryId)).toEqual([]);
-    expect(sim.stats().accepted).toBe(stats.accepted);
+    // One message at the provider: the repeat was recognised, not sent again.
+    expect(outboxFor(req.deliveryId).map((m) => m.messageId)).toEqual([messageId]);
     const stored = await mongo
       .db(`t_${ns}`)
       .collection<AttemptDoc>('attempts')
       .findOne({ _id: `${req.deliveryId}:1` });
-    expect(stored).toMatchObject({ state: 'not_sent', reasonCode: 'send_interrupted' });
+    expect(stored).toMatchObject({ state: 'sent', providerMessageId: messageId });
   });
 
   it('retries a provider answering 503, then reports Not Sent provider_unavailable', async () => {
