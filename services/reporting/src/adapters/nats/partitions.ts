@@ -14,7 +14,7 @@ import {
   streamNames,
   subjects,
 } from '@dlr/contracts';
-import { backoffDelay, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { backoffDelay, retry, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import {
@@ -239,11 +239,22 @@ class PartitionWorker {
       changes.push(...result.changes);
     }
     if (toSave.length === 0) return;
-    // From here on a failure leaves records ahead of counts or of published changes.
+    // From here on a failure leaves records ahead of counts or of published changes. Each step is
+    // retried on its own first (a store that is busy for a moment — FerretDB's SQLite answers
+    // "database is locked" — must not cost a recount of the whole partition); replaces and the
+    // publishes are idempotent, and a refused `$inc` was not applied.
     this.#dirty = true;
-    await repo.saveMany(toSave);
-    await repo.addCounts(this.#partition, deltas, now);
-    await this.#options.changes.publish(changes);
+    const again = <T>(what: string, fn: () => Promise<T>) =>
+      retry(fn, {
+        attempts: 5,
+        initialDelayMs: 100,
+        maxDelayMs: 2_000,
+        onRetry: (error, attempt, delayMs) =>
+          this.#logger.warn({ err: String(error), attempt, delayMs }, `${what} failed; retrying`),
+      });
+    await again('storing records', () => repo.saveMany(toSave));
+    await again('adding counts', () => repo.addCounts(this.#partition, deltas, now));
+    await again('publishing status changes', () => this.#options.changes.publish(changes));
     this.#dirty = false;
   }
 
