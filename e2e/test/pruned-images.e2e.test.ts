@@ -74,7 +74,12 @@ function run(
   command: string,
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; logFile?: string },
-): { child: ChildProcess; done: Promise<{ code: number | null; output: string; stdout: string }> } {
+): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; output: string; stdout: string }>;
+  /** What it printed so far. */
+  output: () => string;
+} {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const log = options.logFile ? createWriteStream(options.logFile) : null;
@@ -97,7 +102,7 @@ function run(
       resolve({ code, output, stdout });
     });
   });
-  return { child, done };
+  return { child, done, output: () => output };
 }
 
 const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -331,6 +336,16 @@ describe('the image of each service', () => {
           },
           READY_TIMEOUT,
           () => `${service} did not answer /readyz 200 within ${READY_TIMEOUT} ms`,
+        );
+        // /readyz answers once the servers listen; the consumers start right after. Stop a
+        // service that is fully started (its "started" line), as Kubernetes would.
+        await until(
+          async () => {
+            if (exit) throw new Error(`${service} exited with ${exit.code} while starting:\n${tail(exit.output)}`);
+            return Promise.resolve(/"msg":"started"/.test(server.output()));
+          },
+          READY_TIMEOUT,
+          () => `${service} did not log "started" within ${READY_TIMEOUT} ms:\n${tail(server.output())}`,
         );
       } catch (error) {
         server.child.kill('SIGKILL');
