@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       '  Delivery records (JSON):  ' + apiUrl + '  (header: Authorization: Bearer <operator token>)',
       '  Operator token (sign in): ' + system.operatorToken,
       '  Message Delivery Report:  ' + `${system.reportingUrl}/reports/messages?communicationId=${id}`,
+      '  Operator console:         ' + `${system.httpUrls.communication}/console`,
       '  Acknowledge link (one recipient, as delivered by the simulator): ' + (link ?? '(none found yet)'),
       '  Logs:                     ' + logDir,
       '',
