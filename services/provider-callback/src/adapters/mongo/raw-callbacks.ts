@@ -1,4 +1,4 @@
-import { ensureIndexes, isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
+import { ensureIndexes, groupCommit, isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
 import type {
   ParkedCallback,
   ParkedStore,
@@ -51,15 +51,40 @@ async function insertOnce<T extends { _id: string }>(
   }
 }
 
-/** {@link RawCallbackStore} on MongoDB: insert by `_id`, a duplicate key means "already stored". */
+/**
+ * {@link RawCallbackStore} on MongoDB: insert by `_id`, a duplicate key means "already stored".
+ * Callbacks arriving together are inserted together (group commit: one unordered `insertMany`,
+ * so one round trip and one commit serve many webhook requests); each caller still learns whether
+ * its own document was inserted.
+ */
 export function mongoRawCallbackStore(mongo: MongoHandle): RawCallbackStore {
   const collection = mongo.db.collection<RawCallback>(RAW_CALLBACKS);
   const get = async (id: string) =>
     (await collection.findOne({ _id: id }).catch(unavailable('read the stored callback'))) ?? undefined;
+  const insert = groupCommit<RawCallback, boolean>({
+    maxItems: mongo.store.bulkSize,
+    run: async (docs) => {
+      try {
+        await collection.insertMany(docs, { ordered: false });
+        return docs.map(() => true);
+      } catch (error) {
+        // Unordered: every document without a write error was inserted.
+        const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+        const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+        if (list.length === 0) throw new UnavailableError('could not store the callback; retry', error);
+        const failed = new Map<number, Error | false>();
+        for (const e of list as { index?: number; code?: number }[]) {
+          if (typeof e.index !== 'number') throw new UnavailableError('could not store the callback; retry', error);
+          failed.set(e.index, e.code === 11000 ? false : new UnavailableError('could not store the callback; retry'));
+        }
+        return docs.map((_, i) => (failed.has(i) ? failed.get(i)! : true));
+      }
+    },
+  });
   return {
     get,
     storeOnce: async (doc) => {
-      if (await insertOnce(mongo, RAW_CALLBACKS, doc, 'store the callback')) return { stored: doc, inserted: true };
+      if (await insert(doc)) return { stored: doc, inserted: true };
       const stored = await get(doc._id);
       if (!stored) throw new UnavailableError('stored callback vanished; retry');
       return { stored, inserted: false };
