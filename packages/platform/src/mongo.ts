@@ -7,6 +7,8 @@ import { retry } from './retry.js';
 export interface MongoHandle {
   readonly client: MongoClient;
   readonly db: Db;
+  /** What the server can do well, read once at connect (see {@link StoreProfile}). */
+  readonly store: StoreProfile;
   /** Resolves when a `ping` succeeds; rejects otherwise (used by /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -52,15 +54,49 @@ export async function connectMongo(options: {
     );
   });
   const db = client.db(options.dbName);
-  options.logger.info({ host, db: options.dbName }, 'connected to MongoDB');
+  const store = await readStoreProfile(client).catch(() => storeProfile(undefined));
+  options.logger.info({ host, db: options.dbName, store: store.name }, 'connected to MongoDB');
   return {
     client,
     db,
+    store,
     ping: async () => {
       await db.command({ ping: 1 });
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * What the connected server does well. Hot paths read and write by `_id` everywhere; where a
+ * server also plans other filters with indexes and takes large bulks in stride (MongoDB, FerretDB
+ * v2 on DocumentDB), they use `$in` reads and large bulks. FerretDB v1 (SQLite or PostgreSQL)
+ * pushes down only a bare `{_id: value}` filter — an `$in` over `_id` scans the whole collection —
+ * and one large bulk holds its lock for minutes (docs/decisions.md), so there they stay small.
+ */
+export interface StoreProfile {
+  /** E.g. `MongoDB 7.0.14`, `FerretDB v2.7.0`, `FerretDB v1.24.2`. */
+  readonly name: string;
+  /** True when `{_id: {$in: [...]}}` and other indexed filters are served by indexes. */
+  readonly indexedQueries: boolean;
+  /** Documents per bulk write or `$in` read that keeps the server responsive. */
+  readonly bulkSize: number;
+}
+
+/** The profile of a server from its `buildInfo` (undefined: unknown, assume the weakest). */
+export function storeProfile(buildInfo: Record<string, unknown> | undefined): StoreProfile {
+  if (!buildInfo) return { name: 'unknown MongoDB-compatible server', indexedQueries: false, bulkSize: 10 };
+  const version = typeof buildInfo['version'] === 'string' ? buildInfo['version'] : 'unknown';
+  const v1 = buildInfo['ferretdbVersion'];
+  if (typeof v1 === 'string') return { name: `FerretDB ${v1}`, indexedQueries: false, bulkSize: 10 };
+  const v2 = buildInfo['ferretdb'] as { version?: unknown } | undefined;
+  if (v2 && typeof v2.version === 'string')
+    return { name: `FerretDB ${v2.version}`, indexedQueries: true, bulkSize: 500 };
+  return { name: `MongoDB ${version}`, indexedQueries: true, bulkSize: 500 };
+}
+
+async function readStoreProfile(client: MongoClient): Promise<StoreProfile> {
+  return storeProfile(await client.db('admin').command({ buildInfo: 1 }));
 }
 
 /** Creates the given indexes on a collection; idempotent. */

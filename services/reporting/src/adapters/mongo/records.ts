@@ -4,7 +4,7 @@
 // adapters/nats/partitions.ts). That is what makes plain replaces and `$inc`s safe without
 // conditional updates, which FerretDB v1 does not apply atomically.
 import { REPORTING_PARTITIONS } from '@dlr/contracts';
-import { ensureIndexes } from '@dlr/platform';
+import { ensureIndexes, storeProfile, type StoreProfile } from '@dlr/platform';
 import {
   emptyCounts,
   isStatusKey,
@@ -27,9 +27,6 @@ import {
   type ProjectedRecord,
   type StatusChange,
 } from '../../domain/projection.js';
-
-/** Records per bulk write (see `saveMany`). */
-const SAVE_CHUNK = 10;
 
 /** Collection of delivery records, `_id` = delivery ID. */
 export const RECORDS = 'delivery_records';
@@ -135,8 +132,11 @@ export class RecordsRepository {
   readonly #records: Collection<RecordDoc>;
   readonly #counts: Collection<CountsDoc>;
   readonly #partitions: Collection<PartitionDoc>;
+  readonly #store: StoreProfile;
 
-  constructor(db: Db) {
+  /** `store` says whether `$in` reads and large bulks suit the server (see {@link StoreProfile}). */
+  constructor(db: Db, store: StoreProfile = storeProfile(undefined)) {
+    this.#store = store;
     this.#records = db.collection<RecordDoc>(RECORDS);
     this.#counts = db.collection<CountsDoc>(COUNTS);
     this.#partitions = db.collection<PartitionDoc>(PARTITIONS);
@@ -144,9 +144,20 @@ export class RecordsRepository {
 
   // ---- write side (called only by the owner of the records' partition) ----
 
-  /** The stored records with these IDs (absent ones left out), read by `_id` a few at a time. */
+  /**
+   * The stored records with these IDs (absent ones left out): `$in` reads of up to the store's
+   * bulk size where the server serves them from the `_id` index, else `{_id}` reads a few at a time.
+   */
   async loadMany(ids: readonly string[], concurrency = 8): Promise<Map<string, ProjectedRecord>> {
     const found = new Map<string, ProjectedRecord>();
+    if (this.#store.indexedQueries) {
+      for (let from = 0; from < ids.length; from += this.#store.bulkSize) {
+        // index: _id
+        const docs = await this.#records.find({ _id: { $in: ids.slice(from, from + this.#store.bulkSize) } }).toArray();
+        for (const doc of docs) found.set(doc._id, fromDoc(doc));
+      }
+      return found;
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < ids.length) {
@@ -161,17 +172,18 @@ export class RecordsRepository {
   }
 
   /**
-   * Stores records whole: unordered bulks of replaces by `_id`, {@link SAVE_CHUNK} at a time.
+   * Stores records whole: unordered bulks of replaces by `_id`, the store's bulk size at a time.
    * (FerretDB v1 takes superlinear time over one large bulk of upserts — a bulk of 100 on a
    * 5 000-document collection ran for minutes and held the database lock — while bulks of 10 cost
-   * 15–30 ms per document.)
+   * 15–30 ms per document; MongoDB and DocumentDB take hundreds at once.)
    */
   async saveMany(records: readonly ProjectedRecord[]): Promise<void> {
-    for (let from = 0; from < records.length; from += SAVE_CHUNK) {
+    const chunk = this.#store.bulkSize;
+    for (let from = 0; from < records.length; from += chunk) {
       await this.#records.bulkWrite(
         // index: _id
         records
-          .slice(from, from + SAVE_CHUNK)
+          .slice(from, from + chunk)
           .map((r) => ({ replaceOne: { filter: { _id: r.id }, replacement: toDoc(r), upsert: true } })),
         { ordered: false },
       );

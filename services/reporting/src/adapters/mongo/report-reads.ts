@@ -5,7 +5,7 @@
 //
 // FerretDB v1 (SQLite) pushes down only a bare `{_id: …}` filter: every query below scans the
 // collection there, which is what bench/reports measures beside the bare driver's "store floor".
-import { ensureIndexes } from '@dlr/platform';
+import { ensureIndexes, storeProfile, type StoreProfile } from '@dlr/platform';
 import { isStatusKey, normalizeFlags, PENDING, STATUSES, type Observation, type StatusKey } from '@dlr/status-engine';
 import type { Collection, Db, Document, Filter } from 'mongodb';
 import type { ChannelKey, DeliveryRecordRow } from '../../domain/model.js';
@@ -127,9 +127,22 @@ export function indexFor(q: RecordQuery): string {
 /** Reads of the two reports. */
 export class ReportReads {
   readonly #records: Collection<RecordDoc>;
+  readonly #hints: boolean;
 
-  constructor(db: Db) {
+  /**
+   * On servers that plan with indexes (`store.indexedQueries`) every query names its index as a
+   * hint: a planner that picks another index sharing the `communicationId` prefix (FerretDB v2 did)
+   * sorts every record of the communication for one page. FerretDB v1 gets no hints (it has no
+   * planner to steer).
+   */
+  constructor(db: Db, store: StoreProfile = storeProfile(undefined)) {
     this.#records = db.collection<RecordDoc>(RECORDS);
+    this.#hints = store.indexedQueries;
+  }
+
+  #find(q: RecordQuery, afterId: string | undefined, projection: Document) {
+    const cursor = this.#records.find(recordFilter(q, afterId), { projection }).sort({ _id: 1 });
+    return this.#hints ? cursor.hint(indexFor(q)) : cursor;
   }
 
   /**
@@ -137,29 +150,19 @@ export class ReportReads {
    * index: see {@link indexFor} (communicationId_id, communicationId_status_id, …, createdAt_id).
    */
   async page(q: RecordQuery, afterId: string | undefined, limit: number): Promise<DeliveryRecordRow[]> {
-    const docs = await this.#records
-      .find(recordFilter(q, afterId), { projection: ROW_PROJECTION })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .toArray();
+    const docs = await this.#find(q, afterId, ROW_PROJECTION).limit(limit).toArray();
     return docs.map(toRow);
   }
 
   /** IDs of every record matching the query, in `_id` order (index: see {@link indexFor}). */
   async *ids(q: RecordQuery): AsyncGenerator<string> {
-    const cursor = this.#records
-      .find(recordFilter(q), { projection: { _id: 1 } })
-      .sort({ _id: 1 })
-      .batchSize(5_000);
+    const cursor = this.#find(q, undefined, { _id: 1 }).batchSize(5_000);
     for await (const doc of cursor) yield doc._id;
   }
 
   /** Every record matching the query, in `_id` order, streamed (index: see {@link indexFor}). */
   async *rows(q: RecordQuery): AsyncGenerator<DeliveryRecordRow> {
-    const cursor = this.#records
-      .find(recordFilter(q), { projection: ROW_PROJECTION })
-      .sort({ _id: 1 })
-      .batchSize(2_000);
+    const cursor = this.#find(q, undefined, ROW_PROJECTION).batchSize(2_000);
     for await (const doc of cursor) yield toRow(doc);
   }
 
@@ -168,11 +171,11 @@ export class ReportReads {
    * index: communicationId_updatedAt_id
    */
   async changedSince(communicationId: string, since: Date, limit: number): Promise<ChangedRows> {
-    const docs = await this.#records
+    const cursor = this.#records
       .find({ communicationId: String(communicationId), updatedAt: { $gte: since } }, { projection: ROW_PROJECTION })
       .sort({ updatedAt: 1, _id: 1 })
-      .limit(limit + 1)
-      .toArray();
+      .limit(limit + 1);
+    const docs = await (this.#hints ? cursor.hint('communicationId_updatedAt_id') : cursor).toArray();
     return { rows: docs.slice(0, limit).map(toRow), more: docs.length > limit };
   }
 
@@ -182,10 +185,13 @@ export class ReportReads {
    */
   async totals(q: RecordQuery): Promise<ChannelStatusTotal[]> {
     const groups = await this.#records
-      .aggregate<{ _id: { channel: unknown; status: unknown }; count: number }>([
-        { $match: recordFilter(q) as Document },
-        { $group: { _id: { channel: '$channel', status: '$status' }, count: { $sum: 1 } } },
-      ])
+      .aggregate<{ _id: { channel: unknown; status: unknown }; count: number }>(
+        [
+          { $match: recordFilter(q) as Document },
+          { $group: { _id: { channel: '$channel', status: '$status' }, count: { $sum: 1 } } },
+        ],
+        this.#hints ? { hint: indexFor(q) } : {},
+      )
       .toArray();
     const out: ChannelStatusTotal[] = [];
     for (const g of groups) {
