@@ -220,7 +220,10 @@ export async function runConsumer<T>(options: {
     }
     try {
       await options.handle(decoded, ctx);
-      await msg.ackAck().catch(() => msg.ack());
+      // A plain ack, not a confirmed one: waiting for the server's confirmation held the handler's
+      // slot for a round trip and cost ~10 % of a busy consumer's CPU (profiled in bench/callbacks).
+      // An ack that is lost only means a redelivery, and every handler is idempotent.
+      msg.ack();
       platformMetrics.eventsConsumed.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
     } catch (error) {
       platformMetrics.handlerErrors.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
