@@ -196,7 +196,10 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       name === 'provider-simulator' ? 'packages/provider-simulator/src/main.ts' : `services/${name}/src/main.ts`;
     const logFile = join(options.logDir, `${logName}.log`);
     const out = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
+    // DLR_PROFILE_DIR=<dir>: each process writes a V8 CPU profile there when it exits (for benches).
+    const profile = process.env['DLR_PROFILE_DIR'];
+    const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profile, logName)}`] : [];
+    const child = spawn(process.execPath, [...profileArgs, '--conditions=source', '--import', 'tsx', entry], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', ...env[name], ...options.env, ...options.extraEnv?.[name], ...override },
       stdio: ['ignore', 'pipe', 'pipe'],
