@@ -3,7 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
-import { MongoClient, type AnyBulkWriteOperation, type Collection } from 'mongodb';
+import { connectMongo, createLogger } from '@dlr/platform';
+import { migrate as migrateReporting } from '@dlr/reporting';
+import { MongoClient, type AnyBulkWriteOperation, type Collection, type Document } from 'mongodb';
 import { HttpClient } from './http.js';
 
 /** Requests per second a fastify server with one POST route answering 204 sustains (closed loop). */
@@ -49,6 +51,12 @@ async function closedLoop(
 /** Store ceilings in documents (or operations) per second. */
 export interface StoreCeilings {
   readonly bulkUpsertDocsPerSecond: number;
+  /**
+   * The same bulk upserts of documents shaped like delivery records (about 1 KB, a timeline of
+   * three entries) into a collection with reporting's own indexes (created by its migration): what
+   * the store can do for the writes reporting must make, without the system around them.
+   */
+  readonly recordUpsertDocsPerSecond: number;
   readonly singleUpdateOpsPerSecond: number;
 }
 
@@ -82,11 +90,76 @@ export async function storeCeilings(mongoUri: string, seconds: number, signal: A
       );
       return 1;
     });
-    return { bulkUpsertDocsPerSecond: bulk, singleUpdateOpsPerSecond: single };
+    return {
+      bulkUpsertDocsPerSecond: bulk,
+      recordUpsertDocsPerSecond: await recordCeiling(mongoUri, seconds, signal),
+      singleUpdateOpsPerSecond: single,
+    };
   } finally {
     await db.dropDatabase().catch(() => undefined);
     await client.close();
   }
+}
+
+async function recordCeiling(mongoUri: string, seconds: number, signal: AbortSignal): Promise<number> {
+  const logger = createLogger('bench-ceilings', 'warn');
+  const mongo = await connectMongo({
+    uri: mongoUri,
+    dbName: `bench_scratch_${randomBytes(4).toString('hex')}`,
+    logger,
+    appName: 'bench-ceilings',
+  });
+  try {
+    await migrateReporting(mongo);
+    const records = mongo.db.collection<{ _id: string } & Document>('delivery_records');
+    const batch = mongo.store.bulkSize;
+    return await timed(seconds, signal, async (first) => {
+      const now = new Date();
+      const ops: AnyBulkWriteOperation<{ _id: string } & Document>[] = Array.from({ length: batch }, (_, i) => {
+        const n = first + i;
+        return {
+          replaceOne: { filter: { _id: key(n) }, replacement: recordLike(n, now), upsert: true },
+        };
+      });
+      await records.bulkWrite(ops, { ordered: false });
+      return batch;
+    });
+  } finally {
+    await mongo.db.dropDatabase().catch(() => undefined);
+    await mongo.close();
+  }
+}
+
+const STATUSES = ['sent', 'delivered', 'bounced_temporarily', 'failed'] as const;
+
+function recordLike(n: number, now: Date): Document {
+  const status = STATUSES[n % STATUSES.length]!;
+  const entry = (s: string, i: number) => ({
+    status: s,
+    source: 'provider',
+    eventId: `ev-${n}-${i}`,
+    provider: 'simulator',
+    providerEventAt: now,
+    receivedAt: now,
+    attempt: 1,
+    reasonCode: s === 'failed' ? 'permanent_bounce' : '',
+    reasonText: s === 'failed' ? '550 5.1.1 mailbox unavailable' : '',
+  });
+  return {
+    communicationId: 'c_ceiling',
+    channel: 'email',
+    recipientName: `Recipient ${n}`,
+    address: `r${n}@example.org`,
+    partition: n % 8,
+    attempt: 1,
+    status,
+    response: '',
+    timeline: [entry('pending', 0), entry('sent', 1), entry(status, 2)],
+    version: 3,
+    outbox: [],
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 async function bulkUpserts(collection: Collection<ScratchDoc>, first: number): Promise<number> {

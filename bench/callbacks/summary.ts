@@ -41,8 +41,12 @@ export function summary(f: Figures): string {
       `(generator fire lag p99 ${ms(percentile(load.fireLagMs, 99))})`,
     freshnessLine(f),
     `ceilings: bare fastify ${perSecond(f.fastifyPerSecond)} req/s; ` +
-      `store bulk-upsert ${perSecond(f.store.bulkUpsertDocsPerSecond)} docs/s; ` +
+      `store bulk-upsert ${perSecond(f.store.bulkUpsertDocsPerSecond)} docs/s ` +
+      `(delivery-record-shaped, with reporting's indexes: ${perSecond(f.store.recordUpsertDocsPerSecond)} docs/s); ` +
       `store single updateOne ${perSecond(f.store.singleUpdateOpsPerSecond)} ops/s (load ${f.ceilingLoad.toFixed(1)})`,
+    `share of the store: accepted events/s = ${share(load.acceptedPerSecond, f.store.bulkUpsertDocsPerSecond)} of ` +
+      `the raw bulk-upsert rate, ${share(load.acceptedPerSecond, f.store.recordUpsertDocsPerSecond)} of the ` +
+      `record-shaped rate`,
     `final counts: ${verdictLine(verdict)}`,
     `pipeline at the end: ${verdict.pipeline ? pipelineLine(verdict.pipeline) : 'unknown'}; ` +
       `max redelivered seen ${verdict.maxRedelivered}`,
@@ -52,6 +56,10 @@ export function summary(f: Figures): string {
       : ['warnings/errors logged: none']),
     '',
   ].join('\n');
+}
+
+function share(part: number, whole: number): string {
+  return whole > 0 && Number.isFinite(part) ? `${((part / whole) * 100).toFixed(0)} %` : 'n/a';
 }
 
 /** Distinct events accepted vs. provider events JetStream stored: none lost, none extra. */
