@@ -39,7 +39,16 @@ export async function connectNats(options: {
 }): Promise<NatsHandle> {
   const servers = options.servers.split(',').map((s) => s.trim());
   const nc = await retry(
-    () => connect({ servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 500 }),
+    () =>
+      connect({
+        servers,
+        name: options.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        // Without this the client builds two Error objects (for async stack traces) per request,
+        // i.e. per JetStream publish: ~7 % of reporting's CPU in the callbacks bench profile.
+        noAsyncTraces: true,
+      }),
     {
       attempts: options.attempts ?? 10,
       onRetry: (error, attempt, delayMs) =>

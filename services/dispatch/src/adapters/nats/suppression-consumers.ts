@@ -42,7 +42,8 @@ export async function startSuppressionConsumers(options: {
       communicationId: event.communicationId,
       suppressedAt: event.receivedAt ?? new Date(),
     });
-    logger.info({ deliveryId: event.deliveryId, reason, suppressed: done }, 'suppression event');
+    // Info only when an address is newly suppressed; a repeat (or a record dispatch never sent) is debug.
+    logger[done ? 'info' : 'debug']({ deliveryId: event.deliveryId, reason, suppressed: done }, 'suppression event');
   };
   const fromEvents = (durable: string) =>
     runConsumer({

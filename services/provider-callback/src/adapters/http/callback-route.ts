@@ -76,7 +76,10 @@ export async function callbackRoutes(
       if (read.kind === 'handled') return reply.status(read.status).send(read.body);
       const outcomes = await ingest(options.ports, read.events, receivedAt);
       const summary = summarize(outcomes);
-      request.log.info(
+      // Per-callback lines only when something needs a look (parked, unmapped, unmatched): at
+      // emergency rates one info line per callback cost more CPU than the ingest (metrics count them all).
+      const level = summary.published === outcomes.length ? 'debug' : 'info';
+      request.log[level](
         { provider, ...summary, eventIds: outcomes.slice(0, 20).map((o) => o.eventId) },
         'callback stored',
       );
