@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shutdownInOrder, type ShutdownStep } from './lifecycle.js';
+import { runMain, shutdownInOrder, type MainProcess, type ShutdownStep } from './lifecycle.js';
 import { createLogger } from './logger.js';
 
 function capturingLogger() {
@@ -72,5 +72,96 @@ describe('shutdownInOrder', () => {
     ];
     await expect(shutdownInOrder(steps, logger, 100)).resolves.toBe(false);
     expect(ran).toEqual(['after']);
+  });
+});
+
+/** A process for `runMain` whose signals the test sends and whose exit it awaits. */
+function fakeProcess() {
+  const listeners = new Map<string, (() => void)[]>();
+  const errors: string[] = [];
+  let exited: (code: number) => void = () => undefined;
+  const exit = new Promise<number>((resolve) => (exited = resolve));
+  const proc: MainProcess = {
+    onSignal: (signal, listener) => void listeners.set(signal, [...(listeners.get(signal) ?? []), listener]),
+    exit: (code) => exited(code),
+    writeError: (line) => void errors.push(line),
+  };
+  const send = (signal: 'SIGTERM' | 'SIGINT') => {
+    for (const listener of listeners.get(signal) ?? []) listener();
+  };
+  return { proc, send, exit, errors };
+}
+
+/** A start the test finishes when it wants, with steps that record that they ran. */
+function controlledStart() {
+  const { logger, lines } = capturingLogger();
+  const ran: string[] = [];
+  let finish: () => void = () => undefined;
+  let fail: (error: Error) => void = () => undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  type Started = { logger: typeof logger; shutdown: ShutdownStep[] };
+  // What runMain got from start: awaiting it after runMain runs resumes after runMain's own handler.
+  let returned: Promise<Started> | undefined;
+  const start = () =>
+    (returned = (async () => {
+      await started;
+      return {
+        logger,
+        shutdown: [
+          { name: 'consumers', run: async () => void ran.push('consumers') },
+          { name: 'mongo', run: async () => void ran.push('mongo') },
+        ],
+      };
+    })());
+  const handedOver = () => returned;
+  return { start, handedOver, finish, fail, ran, lines };
+}
+
+describe('runMain', () => {
+  it('shuts down on SIGTERM once started and exits 0', async () => {
+    const p = fakeProcess();
+    const s = controlledStart();
+    runMain('svc', s.start, { process: p.proc });
+    s.finish();
+    await s.handedOver();
+    p.send('SIGTERM');
+    p.send('SIGTERM'); // a second signal does not shut down twice
+    await expect(p.exit).resolves.toBe(0);
+    expect(s.ran).toEqual(['consumers', 'mongo']);
+  });
+
+  it('keeps a SIGTERM that comes while starting and shuts down as soon as the start finishes', async () => {
+    const p = fakeProcess();
+    const s = controlledStart();
+    runMain('svc', s.start, { process: p.proc, startWaitMs: 60_000 });
+    p.send('SIGTERM');
+    expect(s.ran).toEqual([]);
+    s.finish();
+    await expect(p.exit).resolves.toBe(0);
+    expect(s.ran).toEqual(['consumers', 'mongo']);
+    expect(s.lines.find((l) => l.msg === 'shutting down')?.signal).toBe('SIGTERM');
+    expect(p.errors).toEqual([]);
+  });
+
+  it('exits 1 with one line when a start interrupted by SIGINT does not finish in time', async () => {
+    const p = fakeProcess();
+    const s = controlledStart();
+    runMain('svc', s.start, { process: p.proc, startWaitMs: 50 });
+    p.send('SIGINT');
+    await expect(p.exit).resolves.toBe(1);
+    expect(p.errors).toEqual(['svc: SIGINT while starting; still not started after 50 ms, exiting\n']);
+    expect(s.ran).toEqual([]);
+  });
+
+  it('prints a failed start as one line and exits 1', async () => {
+    const p = fakeProcess();
+    const s = controlledStart();
+    runMain('svc', s.start, { process: p.proc });
+    s.fail(new Error('Cannot connect to NATS'));
+    await expect(p.exit).resolves.toBe(1);
+    expect(p.errors).toEqual(['svc: failed to start: Cannot connect to NATS\n']);
   });
 });

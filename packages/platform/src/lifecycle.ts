@@ -37,34 +37,72 @@ export async function shutdownInOrder(
   return clean;
 }
 
+/** What {@link runMain} uses of the process (a test passes its own). */
+export interface MainProcess {
+  onSignal(signal: 'SIGTERM' | 'SIGINT', listener: () => void): void;
+  exit(code: number): void;
+  writeError(line: string): void;
+}
+
+const nodeProcess: MainProcess = {
+  onSignal: (signal, listener) => void process.on(signal, listener),
+  exit: (code) => process.exit(code),
+  writeError: (line) => void process.stderr.write(line),
+};
+
 /**
  * The body of every `main.ts`: starts the service, then on SIGTERM/SIGINT shuts it down in the
  * order the service returned and exits 0 (1 if a step failed). A start failure is printed as one
  * clear line, without a stack, and exits 1.
+ *
+ * The signal handlers are installed before starting, so a signal that comes while the service is
+ * still starting (its `/readyz` may already answer while its consumers start) is neither lost nor
+ * fatal — without a handler Node dies at once, and as PID 1 in a container it ignores the signal
+ * until it is killed. The shutdown runs as soon as the start finishes; if the start has not
+ * finished `startWaitMs` after the signal, the process exits 1.
  */
 export function runMain(
   service: string,
   start: () => Promise<{ readonly logger: Logger; readonly shutdown: readonly ShutdownStep[] }>,
+  options: { startWaitMs?: number; process?: MainProcess } = {},
 ): void {
+  const proc = options.process ?? nodeProcess;
+  const startWaitMs = options.startWaitMs ?? 10_000;
+  let running: { readonly logger: Logger; readonly shutdown: readonly ShutdownStep[] } | undefined;
+  let signalled: string | undefined;
   let stopping = false;
+  const shutDown = (signal: string) => {
+    if (stopping || running === undefined) return;
+    stopping = true;
+    const { logger, shutdown } = running;
+    logger.info({ signal }, 'shutting down');
+    void shutdownInOrder(shutdown, logger).then((clean) => {
+      logger.info({ clean }, 'stopped');
+      proc.exit(clean ? 0 : 1);
+    });
+  };
+  const onSignal = (signal: string) => {
+    if (running !== undefined) return shutDown(signal);
+    if (signalled !== undefined) return;
+    signalled = signal;
+    // Still starting (connecting, migrating, starting consumers): shut down once started.
+    setTimeout(() => {
+      if (running !== undefined) return;
+      proc.writeError(`${service}: ${signal} while starting; still not started after ${startWaitMs} ms, exiting\n`);
+      proc.exit(1);
+    }, startWaitMs).unref();
+  };
+  proc.onSignal('SIGTERM', () => onSignal('SIGTERM'));
+  proc.onSignal('SIGINT', () => onSignal('SIGINT'));
   start().then(
-    ({ logger, shutdown }) => {
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'shutting down');
-        void shutdownInOrder(shutdown, logger).then((clean) => {
-          logger.info({ clean }, 'stopped');
-          process.exit(clean ? 0 : 1);
-        });
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+    (started) => {
+      running = started;
+      if (signalled !== undefined) shutDown(signalled);
     },
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`${service}: failed to start: ${message}\n`);
-      process.exit(1);
+      proc.writeError(`${service}: failed to start: ${message}\n`);
+      proc.exit(1);
     },
   );
 }

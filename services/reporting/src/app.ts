@@ -42,8 +42,8 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 /** Builds the HTTP and gRPC servers and the consumers; listens on nothing and consumes nothing yet. */
 export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
-  const repo = new RecordsRepository(mongo.db);
-  const queries = new ReportQueries(repo, new ReportReads(mongo.db));
+  const repo = new RecordsRepository(mongo.db, mongo.store);
+  const queries = new ReportQueries(repo, new ReportReads(mongo.db, mongo.store));
   const watcher = new ChangeWatcher(queries, logger.child({ component: 'live' }));
 
   const http = createHttpServer({
@@ -57,32 +57,43 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const grpc = buildGrpcServer(queries, watcher, logger.child({ component: 'grpc' }));
 
   let consumers: ConsumerHandle[] = [];
+  let starting: Promise<void> | undefined;
+  let stopping = false;
+  const start = async (): Promise<void> => {
+    const namespace = config.NATS_NAMESPACE;
+    consumers.push(
+      await startPartitionWorkers({
+        nats,
+        namespace,
+        repo,
+        changes: statusChangePublisher(nats, namespace),
+        logger: logger.child({ component: 'projection' }),
+        batchSize: config.REPORTING_BATCH_SIZE,
+      }),
+    );
+    if (stopping) return;
+    consumers.push(
+      await startRouter({
+        nats,
+        namespace,
+        concurrency: config.REPORTING_CONCURRENCY,
+        logger: logger.child({ component: 'router' }),
+      }).catch(async (error: unknown) => {
+        // A failed start leaves nothing consuming (the service's clean-up does not stop consumers).
+        for (const c of consumers.splice(0)) await c.stop();
+        throw error;
+      }),
+    );
+  };
   return {
     http,
     grpc,
-    start: async () => {
-      const namespace = config.NATS_NAMESPACE;
-      consumers.push(
-        await startPartitionWorkers({
-          nats,
-          namespace,
-          repo,
-          changes: statusChangePublisher(nats, namespace),
-          logger: logger.child({ component: 'projection' }),
-          batchSize: config.REPORTING_BATCH_SIZE,
-        }),
-      );
-      consumers.push(
-        await startRouter({
-          nats,
-          namespace,
-          concurrency: config.REPORTING_CONCURRENCY,
-          logger: logger.child({ component: 'router' }),
-        }),
-      );
-    },
+    start: () => (starting = start()),
     stopConsuming: async () => {
+      stopping = true;
       watcher.close();
+      // A stop that comes while the consumers are starting waits for them, then stops them.
+      await starting?.catch(() => undefined);
       // Routing first (it feeds the partitions), then the partitions finish their batches.
       for (const c of consumers.reverse()) await c.stop();
       consumers = [];

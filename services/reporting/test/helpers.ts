@@ -59,17 +59,22 @@ export interface Harness {
   readonly httpUrl: string;
   readonly grpcPort: number;
   readonly nats: NatsHandle;
-  /** Stops the service, deletes the namespace's streams and (unless kept) the database. */
-  stop(options?: { keepDatabase?: boolean }): Promise<void>;
+  /**
+   * Stops the service, deletes the namespace's streams and (unless kept) the database; true when
+   * every shutdown step finished in time.
+   */
+  stop(options?: { keepDatabase?: boolean }): Promise<boolean>;
 }
 
 /**
  * Starts reporting (HTTP and gRPC on free ports) plus a NATS client for publishing; in a fresh
- * database unless `db` names one (prepared by the test).
+ * database and namespace unless `db` / `ns` name ones (prepared by the test); `env` adds variables.
  */
-export async function startReporting(options: { db?: string } = {}): Promise<Harness> {
+export async function startReporting(
+  options: { db?: string; ns?: string; env?: Record<string, string> } = {},
+): Promise<Harness> {
   const { natsUrl, mongoUri } = infra();
-  const ns = `t${rand(12)}`;
+  const ns = options.ns ?? `t${rand(12)}`;
   const db = options.db ?? `t_${rand(12)}`;
   const service = await startService({
     name: 'reporting',
@@ -88,6 +93,7 @@ export async function startReporting(options: { db?: string } = {}): Promise<Har
       LOG_LEVEL: 'silent',
       OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
       REPORTING_CONCURRENCY: '8',
+      ...options.env,
     },
   });
   const nats = await connectNats({ servers: natsUrl, name: 'reporting-test', logger: silentLogger });
@@ -98,20 +104,21 @@ export async function startReporting(options: { db?: string } = {}): Promise<Har
     grpcPort: service.grpcPort ?? -1,
     nats,
     stop: async (stopOptions = {}) => {
-      await service.stop();
+      const clean = await service.stop();
       for (const name of Object.values(streamNames(ns))) await nats.jsm.streams.delete(name).catch(() => undefined);
       await nats.drain();
-      if (stopOptions.keepDatabase === true) return;
+      if (stopOptions.keepDatabase === true) return clean;
       const mongo = await connectMongo({ uri: mongoUri, dbName: db, logger: silentLogger, appName: 'reporting-test' });
       await mongo.db.dropDatabase();
       await mongo.close();
+      return clean;
     },
   };
 }
 
 /** Publishes a `RecipientsAdded` as communication would. */
 export async function publishRecipients(
-  h: Harness,
+  h: Pick<Harness, 'nats' | 'ns'>,
   communicationId: string,
   deliveries: { id: string; channel: 'email' | 'sms'; name: string; address: string }[],
 ): Promise<void> {
@@ -181,15 +188,15 @@ export function encodeEvent(e: TestEvent): Uint8Array {
  * Publishes a delivery event on its source's subject. `msgId` defaults to the event ID (as the
  * publishers do); pass another to get a duplicate past JetStream's own dedupe.
  */
-export async function publishEvent(h: Harness, e: TestEvent, msgId = e.eventId): Promise<void> {
+export async function publishEvent(h: Pick<Harness, 'nats' | 'ns'>, e: TestEvent, msgId = e.eventId): Promise<void> {
   await publishDurable(h.nats.js, subjects(h.ns).deliveryEvent(e.source ?? 'provider'), encodeEvent(e), msgId);
 }
 
 /**
  * Resolves once reporting has handled (acked or dead-lettered) everything published: both routing
- * consumers, then every partition's work queue.
+ * consumers, then every partition's work queue (within `timeoutMs`).
  */
-export async function settled(h: Harness): Promise<void> {
+export async function settled(h: Harness, timeoutMs = 15_000): Promise<void> {
   const streams = streamNames(h.ns);
   await eventually(async () => {
     for (const [stream, durable] of [
@@ -202,7 +209,7 @@ export async function settled(h: Harness): Promise<void> {
         throw new Error(`${durable}: ${info.num_pending} pending, ${info.num_ack_pending} unacked`);
       }
     }
-  });
+  }, timeoutMs);
 }
 
 /** A record as the REST API returns it. */

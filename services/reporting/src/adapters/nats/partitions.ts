@@ -5,6 +5,11 @@
 // changes, publish the status changes, ack. If anything fails after the records were written, or
 // the previous owner stopped uncleanly, the worker first rebuilds the partition's counts from its
 // records and republishes the records' last changes (deduplicated by `Nats-Msg-Id`, and versioned).
+//
+// Stopping (SIGTERM may come at any moment, even during a recount): no batch or takeover starts
+// after `stop()`, store steps are no longer retried, and what the worker held goes back to JetStream
+// (nak). A store call already running gets a short grace; a worker interrupted before it finished a
+// takeover or a batch leaves its lease unclean, so the partition's next owner recounts it.
 import { randomUUID } from 'node:crypto';
 import {
   MAX_DELIVER,
@@ -42,14 +47,34 @@ export interface PartitionOptions {
   /** Most work items handled in one batch. */
   readonly batchSize: number;
   readonly now?: () => Date;
+  /**
+   * How long `stop()` waits for the store: for the call running when it is called, then for the
+   * write that marks the lease clean (default 1 s; the lease write gets at least a quarter of it).
+   */
+  readonly stopGraceMs?: number;
+}
+
+/** Thrown inside a worker that was told to stop, to leave the batch or takeover it was in. */
+class StoppingError extends Error {
+  override readonly name = 'StoppingError';
+  constructor() {
+    super('the partition worker is stopping');
+  }
 }
 
 /** Starts a worker for every partition; the server decides which ones this replica owns. */
 export async function startPartitionWorkers(options: PartitionOptions): Promise<ConsumerHandle> {
   const owner = randomUUID();
-  const workers = await Promise.all(
+  const started = await Promise.allSettled(
     Array.from({ length: REPORTING_PARTITIONS }, (_, p) => PartitionWorker.start(p, owner, options)),
   );
+  const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    // No worker is left consuming when the others could not start.
+    await Promise.all(workers.map((w) => w.stop()));
+    throw failed.reason;
+  }
   return { stop: async () => void (await Promise.all(workers.map((w) => w.stop()))) };
 }
 
@@ -61,9 +86,17 @@ class PartitionWorker {
   readonly #logger: Logger;
   readonly #messages: ConsumerMessages;
   readonly #buffer: JsMsg[] = [];
+  /** The batch the loop is working on. */
+  #inHand: readonly JsMsg[] = [];
   #wake: (() => void) | undefined;
   #roomFreed: (() => void) | undefined;
+  /** Set by `stop()`: no batch or takeover starts any more. */
   #closed = false;
+  /** Aborted by `stop()`: cuts retries and their backoff waits short. */
+  readonly #abort = new AbortController();
+  #stopped: Promise<void> | undefined;
+  /** True once the server delivered to this replica (it pinned the partition here) and until it unpins it. */
+  #pinned = false;
   /** True while this replica holds the partition and has checked its consistency. */
   #owned = false;
   /** Set when a batch failed after writing: recount and republish before the next batch. */
@@ -91,12 +124,17 @@ class PartitionWorker {
       group: REPORTING_PRIORITY_GROUP,
     });
     const worker = new PartitionWorker(partition, owner, options, messages);
+    const died = (what: string) => (error: unknown) =>
+      worker.#logger.error({ err: String(error) }, `partition ${what} stopped unexpectedly`);
     worker.#pump = worker.#runPump();
+    worker.#pump.catch(died('consumer'));
     worker.#loop = worker.#runLoop();
+    worker.#loop.catch(died('worker'));
     void (async () => {
       for await (const status of messages.status()) {
         if (status.type === 'consumer_unpinned') {
           worker.#owned = false;
+          worker.#pinned = false;
           worker.#logger.info('partition unpinned from this replica');
         }
       }
@@ -104,21 +142,54 @@ class PartitionWorker {
     return worker;
   }
 
-  /** Stops taking messages, finishes the batch in hand, hands back what it had not started, releases the partition. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking messages and hands back (nak) what it has not finished; the batch or takeover in
+   * hand ends at its next store step (the step already running gets {@link PartitionOptions.stopGraceMs}).
+   * Marks the lease clean only when the partition's data is consistent, then releases the partition.
+   * Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.#closed = true;
-    await this.#messages.close().catch(() => undefined);
+    this.#abort.abort();
+    // Wake the pump before closing: `close()` resolves only once the pump has read up to the end
+    // of the subscription, and a pump waiting for room in a full buffer would never get there.
     this.#wake?.();
     this.#roomFreed?.();
+    await this.#messages.close().catch(() => undefined);
     await this.#pump.catch(() => undefined);
-    await this.#loop.catch(() => undefined);
+    const graceMs = this.#options.stopGraceMs ?? 1_000;
+    const deadline = Date.now() + graceMs;
+    const settled = await settledWithin(this.#loop, graceMs);
     for (const msg of this.#buffer.splice(0)) msg.nak();
+    if (!settled) {
+      // A store call (a recount, a bulk write) is still running. Its batch goes back to JetStream;
+      // the lease stays unclean, so the next owner recounts; and the partition stays pinned here
+      // (until the pin times out) so that no other replica writes it while that call may still land.
+      for (const msg of this.#inHand) msg.nak();
+      this.#logger.warn({ graceMs }, 'stopped during a store call; the next owner of the partition recounts it');
+      return;
+    }
     if (this.#owned && !this.#dirty) {
-      await this.#options.repo
+      // On a busy store this write waits behind the other partitions' writes: bounded too.
+      const released = this.#options.repo
         .setPartitionLease(this.#partition, this.#owner, true, this.#now())
         .catch((error: unknown) => this.#logger.warn({ err: String(error) }, 'could not release the partition lease'));
+      if (!(await settledWithin(released, Math.max(deadline - Date.now(), graceMs / 4)))) {
+        // The clean mark may still land (the data is consistent either way), so no early hand-over:
+        // it must not land on a new owner's lease. The pin times out instead.
+        this.#logger.warn(
+          { graceMs },
+          'stopped before the partition lease was released; left pinned until it times out',
+        );
+        return;
+      }
     }
-    if (this.#owned) {
+    if (this.#pinned) {
       // Hand the partition to another replica now rather than after the pin times out.
       const { jsm } = this.#options.nats;
       await jsm.consumers
@@ -130,20 +201,31 @@ class PartitionWorker {
         .catch((error: unknown) => this.#logger.warn({ err: String(error) }, 'could not unpin the partition'));
     }
     this.#owned = false;
+    this.#pinned = false;
   }
 
   #now(): Date {
     return this.#options.now?.() ?? new Date();
   }
 
+  /** Throws a {@link StoppingError} once `stop()` was called. */
+  #checkOpen(): void {
+    if (this.#closed) throw new StoppingError();
+  }
+
   async #runPump(): Promise<void> {
+    // Runs until the subscription ends (`close()` ends it after what was already delivered).
     for await (const msg of this.#messages) {
+      this.#pinned = true;
+      if (this.#closed) {
+        msg.nak(); // delivered while stopping: straight back, not after the ack wait
+        continue;
+      }
       this.#buffer.push(msg);
       this.#wake?.();
       while (!this.#closed && this.#buffer.length >= this.#options.batchSize * 2) {
         await new Promise<void>((resolve) => (this.#roomFreed = resolve));
       }
-      if (this.#closed) break;
     }
   }
 
@@ -154,6 +236,7 @@ class PartitionWorker {
         continue;
       }
       const batch = this.#buffer.splice(0, this.#options.batchSize);
+      this.#inHand = batch;
       this.#roomFreed?.();
       // A slow store must not make JetStream redeliver the batch in hand or the messages waiting
       // behind it: extend their ack wait while they are here.
@@ -163,14 +246,26 @@ class PartitionWorker {
       }, 15_000);
       try {
         if (!this.#owned || this.#dirty) await this.#takeOver();
+        this.#checkOpen();
         await this.#handle(batch);
       } catch (error) {
+        if (this.#closed) {
+          // Interrupted by stop (or failed while stopping): redelivered later, to whoever owns the
+          // partition then. `#dirty`/`#owned` say whether the data is consistent.
+          for (const msg of batch) msg.nak();
+          this.#logger.info(
+            { messages: batch.length, dirty: this.#dirty, err: String(error) },
+            'batch handed back: stopping',
+          );
+          continue;
+        }
         const attempt = Math.max(...batch.map((m) => m.info.deliveryCount));
         const delay = backoffDelay(attempt, 500, 30_000);
         this.#logger.warn({ err: String(error), messages: batch.length, attempt, delay }, 'batch failed; retrying');
         for (const msg of batch) msg.nak(delay);
       } finally {
         clearInterval(keepAlive);
+        this.#inHand = [];
       }
     }
   }
@@ -182,13 +277,16 @@ class PartitionWorker {
   async #takeOver(): Promise<void> {
     const { repo } = this.#options;
     const lease = await repo.partitionLease(this.#partition);
+    this.#checkOpen();
     // A lease of our own (the partition came back to us) is as consistent as we left it.
     const uncleanStop = lease !== undefined && !lease.clean && lease.owner !== this.#owner;
     if (this.#dirty || uncleanStop) {
       const started = Date.now();
       const records = await repo.recount(this.#partition, this.#now());
+      this.#checkOpen();
       let republished = 0;
       for await (const changes of repo.pendingChanges(this.#partition)) {
+        this.#checkOpen();
         await this.#options.changes.publish(changes);
         republished += changes.length;
       }
@@ -196,6 +294,7 @@ class PartitionWorker {
         { records, republished, ms: Date.now() - started, after: this.#dirty ? 'a failed batch' : 'an unclean stop' },
         'partition recounted and its last status changes republished',
       );
+      this.#checkOpen();
     }
     await repo.setPartitionLease(this.#partition, this.#owner, false, this.#now());
     this.#owned = true;
@@ -242,13 +341,15 @@ class PartitionWorker {
     // From here on a failure leaves records ahead of counts or of published changes. Each step is
     // retried on its own first (a store that is busy for a moment — FerretDB's SQLite answers
     // "database is locked" — must not cost a recount of the whole partition); replaces and the
-    // publishes are idempotent, and a refused `$inc` was not applied.
+    // publishes are idempotent, and a refused `$inc` was not applied. Once stopping, a failed step
+    // is not retried (the signal also ends a backoff wait at once): the next owner recounts.
     this.#dirty = true;
     const again = <T>(what: string, fn: () => Promise<T>) =>
       retry(fn, {
         attempts: 5,
         initialDelayMs: 100,
         maxDelayMs: 2_000,
+        signal: this.#abort.signal,
         onRetry: (error, attempt, delayMs) =>
           this.#logger.warn({ err: String(error), attempt, delayMs }, `${what} failed; retrying`),
       });
@@ -277,6 +378,23 @@ class PartitionWorker {
       this.#logger.error({ err: String(error), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
       msg.nak(1_000);
     }
+  }
+}
+
+/** Resolves true once `work` settles, or false after `ms` if it has not. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
