@@ -31,6 +31,9 @@ export async function describeStore(mongoUri: string, infraPath: string | undefi
       const backend = infraPath === 'local-binaries' ? ' SQLite' : '';
       return `FerretDB ${info.ferretdbVersion}${backend} (wire ${version}${via})`;
     }
+    const v2 = (info.ferretdb as { version?: unknown } | undefined)?.version;
+    // FerretDB v2 runs only on PostgreSQL with the DocumentDB extension.
+    if (typeof v2 === 'string') return `FerretDB ${v2} on PostgreSQL + DocumentDB (wire ${version}${via})`;
     return `MongoDB ${version}${via ? ` (${via.slice(2)})` : ''}`;
   } catch (error) {
     return `unknown (${error instanceof Error ? error.message : String(error)})`;
