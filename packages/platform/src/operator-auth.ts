@@ -66,17 +66,21 @@ const ALWAYS_PUBLIC = new Set(['/healthz', '/readyz', SIGN_IN_PATH]);
 const CLOCK_SKEW_MS = 60_000;
 const JWKS_TTL_MS = 10 * 60_000;
 const JWKS_MIN_REFRESH_MS = 30_000;
-const JWT_ALGS: Record<string, { hash: string; ec?: true; pss?: true }> = {
+// Each algorithm names the key it needs (RFC 7518 §3.1): a JWT's `alg` must fit the key its `kid`
+// names, so a key published for one algorithm is never used with another (an Ed25519 or X25519 key
+// would also make node's verify throw).
+const JWT_ALGS: Record<string, { hash: string; ec?: string; pss?: true }> = {
   RS256: { hash: 'sha256' },
   RS384: { hash: 'sha384' },
   RS512: { hash: 'sha512' },
   PS256: { hash: 'sha256', pss: true },
   PS384: { hash: 'sha384', pss: true },
   PS512: { hash: 'sha512', pss: true },
-  ES256: { hash: 'sha256', ec: true },
-  ES384: { hash: 'sha384', ec: true },
-  ES512: { hash: 'sha512', ec: true },
+  ES256: { hash: 'sha256', ec: 'prime256v1' },
+  ES384: { hash: 'sha384', ec: 'secp384r1' },
+  ES512: { hash: 'sha512', ec: 'secp521r1' },
 };
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 const operators = new WeakMap<FastifyRequest, Operator>();
 
@@ -226,22 +230,38 @@ export class OperatorAuth {
     const oidc = this.#oidc;
     if (!oidc) throw new UnauthenticatedError('the token is not valid');
     const [h, p, s] = token.split('.') as [string, string, string];
+    // Node's base64url decoder skips stray characters: refuse them, or one token has many spellings.
+    if (![h, p, s].every((part) => BASE64URL.test(part))) {
+      throw new UnauthenticatedError('the token is not a JWT this service accepts');
+    }
     const header = b64urlJson(h) as { alg?: unknown; kid?: unknown } | undefined;
     const claims = b64urlJson(p) as Record<string, unknown> | undefined;
-    const alg = typeof header?.alg === 'string' ? JWT_ALGS[header.alg] : undefined;
+    // Own keys only: `constructor` or `__proto__` must not find Object's members (verify would then
+    // run with no digest, i.e. the key type's default).
+    const alg =
+      typeof header?.alg === 'string' && Object.hasOwn(JWT_ALGS, header.alg) ? JWT_ALGS[header.alg] : undefined;
     if (!header || !claims || !alg) throw new UnauthenticatedError('the token is not a JWT this service accepts');
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
     const key = await this.#key(kid);
-    const ok = verify(
-      alg.hash,
-      Buffer.from(`${h}.${p}`),
-      alg.ec
-        ? { key, dsaEncoding: 'ieee-p1363' }
-        : alg.pss
-          ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: -1 }
-          : key,
-      Buffer.from(s, 'base64url'),
-    );
+    const fits = alg.ec
+      ? key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === alg.ec
+      : key.asymmetricKeyType === 'rsa';
+    if (!fits) throw new UnauthenticatedError("the token's algorithm does not fit the issuer's key");
+    let ok = false;
+    try {
+      ok = verify(
+        alg.hash,
+        Buffer.from(`${h}.${p}`),
+        alg.ec
+          ? { key, dsaEncoding: 'ieee-p1363' }
+          : alg.pss
+            ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: -1 }
+            : key,
+        Buffer.from(s, 'base64url'),
+      );
+    } catch {
+      // A signature node cannot even parse is just a bad signature.
+    }
     if (!ok) throw new UnauthenticatedError('the token signature does not verify');
     const now = this.#now();
     const aud = claims['aud'];
@@ -291,7 +311,14 @@ export class OperatorAuth {
       return response.json();
     };
     try {
-      const discovery = (await getJson(`${oidc.issuerUrl}/.well-known/openid-configuration`)) as { jwks_uri?: unknown };
+      const discovery = (await getJson(`${oidc.issuerUrl}/.well-known/openid-configuration`)) as {
+        issuer?: unknown;
+        jwks_uri?: unknown;
+      };
+      // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
+      if (typeof discovery.issuer !== 'string' || discovery.issuer.replace(/\/+$/, '') !== oidc.issuerUrl) {
+        throw new Error('the discovery document names another issuer');
+      }
       if (typeof discovery.jwks_uri !== 'string') throw new Error('the discovery document names no jwks_uri');
       const body = (await getJson(discovery.jwks_uri)) as { keys?: unknown };
       const jwks: Jwks = { keys: new Map(), anonymous: [], fetchedAt: this.#now() };
@@ -389,9 +416,11 @@ export class OperatorAuth {
   }
 }
 
+/** When a verified JWT stops being accepted (its `exp` plus the clock skew verification allows). */
 function jwtExpiry(token: string): number | undefined {
   const claims = b64urlJson(token.split('.')[1] ?? '') as { exp?: unknown } | undefined;
-  return typeof claims?.exp === 'number' ? claims.exp * 1000 : undefined;
+  // Without the skew, a token accepted in its last minute gave a session cookie already expired.
+  return typeof claims?.exp === 'number' ? claims.exp * 1000 + CLOCK_SKEW_MS : undefined;
 }
 
 function esc(value: string): string {
