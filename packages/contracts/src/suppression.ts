@@ -1,5 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { ChannelName } from './channels.js';
+import { DeliveryStatus, type DeliveryEvent } from './gen/dlr/delivery/v1/delivery.pb.js';
+
+/** Why an address is on the suppression list. */
+export type SuppressionReason = 'opted_out' | 'complaint' | 'permanent_bounce';
+
+/**
+ * Why an event suppresses the address of its delivery record, or undefined when it does not: an
+ * opt-out (feedback link or provider unsubscribe), a complaint or a permanent bounce. The one rule
+ * every replica of the suppression list applies.
+ */
+export function suppressionReason(event: Pick<DeliveryEvent, 'status' | 'reasonCode'>): SuppressionReason | undefined {
+  if (event.status === DeliveryStatus.DELIVERY_STATUS_OPTED_OUT) return 'opted_out';
+  if (event.status === DeliveryStatus.DELIVERY_STATUS_FAILED) {
+    if (event.reasonCode === 'complaint') return 'complaint';
+    if (event.reasonCode === 'permanent_bounce') return 'permanent_bounce';
+  }
+  return undefined;
+}
 
 /**
  * An address in the form suppression compares: email trimmed and lower-cased; phone with spaces,

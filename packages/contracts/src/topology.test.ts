@@ -62,6 +62,11 @@ describe('topology', () => {
     }
   });
 
+  it('names every durable consumer once', () => {
+    const names = consumerConfigs('dlr').map((c) => c.config.durable_name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
   it('refuses a namespace that would break subjects or stream names', () => {
     expect(() => subjects('Bad.NS')).toThrow(/invalid NATS namespace/);
     expect(() => streamNames('')).toThrow(/invalid NATS namespace/);

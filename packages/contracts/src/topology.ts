@@ -89,6 +89,10 @@ export const consumerNames = {
   dispatchSuppressionsProvider: 'dispatch-suppressions-provider',
   /** dispatch: lifted suppressions out of its replica. */
   dispatchSuppressionLifts: 'dispatch-suppression-lifts',
+  /** communication: opt-outs from feedback-link into its own suppression replica (for the delivery preview). */
+  communicationSuppressionsFeedback: 'communication-suppressions-feedback',
+  /** communication: provider unsubscribes, complaints and permanent bounces into its own suppression replica. */
+  communicationSuppressionsProvider: 'communication-suppressions-provider',
   /** provider-callback learns provider message IDs from dispatch's Sent events (to release parked callbacks). */
   callbackDispatchEvents: 'provider-callback-dispatch-events',
 } as const;
@@ -207,6 +211,22 @@ export function consumerConfigs(
     {
       stream: n.communication,
       config: { ...common, durable_name: consumerNames.dispatchSuppressionLifts, filter_subject: s.suppressionLifted },
+    },
+    {
+      stream: n.delivery,
+      config: {
+        ...common,
+        durable_name: consumerNames.communicationSuppressionsFeedback,
+        filter_subject: s.deliveryEvent('feedback'),
+      },
+    },
+    {
+      stream: n.delivery,
+      config: {
+        ...common,
+        durable_name: consumerNames.communicationSuppressionsProvider,
+        filter_subject: s.deliveryEvent('provider'),
+      },
     },
     {
       stream: n.delivery,

@@ -1,11 +1,20 @@
 import { Server } from '@grpc/grpc-js';
 import { consumerConfigs, streamConfigs } from '@dlr/contracts';
-import { createHttpServer, OperatorAuth, type BuiltApp, type ServiceConfig, type ServiceDeps } from '@dlr/platform';
+import {
+  createHttpServer,
+  OperatorAuth,
+  type BuiltApp,
+  type ConsumerHandle,
+  type ServiceConfig,
+  type ServiceDeps,
+} from '@dlr/platform';
 import { CommunicationServiceService, communicationGrpc } from './adapters/grpc/service.js';
 import { MongoCommunicationStore } from './adapters/mongo/store.js';
 import { registerConsole } from './adapters/http/console.js';
 import { NatsCommunicationEvents } from './adapters/nats/events.js';
 import { MongoSuppressionLiftStore } from './adapters/mongo/suppression-lifts.js';
+import { MongoSuppressions } from './adapters/mongo/suppressions.js';
+import { startSuppressionConsumers } from './adapters/nats/suppressions.js';
 import { NatsSuppressionLiftEvents } from './adapters/nats/suppression-lifts.js';
 import { suppressionGrpc } from './adapters/grpc/suppression.js';
 import { SuppressionLifts } from './domain/suppression-lifts.js';
@@ -32,6 +41,8 @@ export async function buildApp(
   const store = new MongoCommunicationStore(mongo);
   const events = new NatsCommunicationEvents(nats, config.NATS_NAMESPACE);
   const communications = new Communications(store, events, logger);
+  // Communication's own replica of the suppression list, fed by delivery events (SPEC §4/§5).
+  const suppressions = new MongoSuppressions(mongo);
   const statuses = config.REPORTING_GRPC_URL ? new ReportingStatuses(config.REPORTING_GRPC_URL) : undefined;
   const actions = new OperatorActions({
     store,
@@ -39,14 +50,14 @@ export async function buildApp(
     communications,
     logger,
     statuses,
-    // The suppression list lives in dispatch; the preview says when it was not consulted.
-    suppressions: undefined,
+    suppressions,
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
   const grpc = new Server();
   const lifts = new SuppressionLifts(
     new MongoSuppressionLiftStore(mongo),
     new NatsSuppressionLiftEvents(nats, config.NATS_NAMESPACE),
+    suppressions,
     logger,
   );
   grpc.addService(
@@ -67,18 +78,27 @@ export async function buildApp(
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
   });
+  let suppressionConsumers: ConsumerHandle | undefined;
   return {
     http,
     grpc,
     communications,
     actions,
     start: async () => {
+      suppressionConsumers = await startSuppressionConsumers({
+        nats,
+        namespace: config.NATS_NAMESPACE,
+        store,
+        suppressions,
+        logger,
+      });
       await communications.resume();
       await actions.resume();
     },
     stopConsuming: async () => {
       await communications.stop();
       await actions.settled();
+      await suppressionConsumers?.stop();
       statuses?.close();
     },
   };

@@ -128,7 +128,7 @@ describe('operator console', () => {
     expect(preview.status).toBe(200);
     expect(preview.html).toContain('Not sent: opted out by preference');
     expect(preview.html).toContain('Not sent: no address');
-    expect(preview.html).toContain('The suppression list could not be consulted');
+    expect(preview.html).not.toContain('The suppression list could not be consulted');
     expect(preview.html).toMatch(/<strong>1 segment<\/strong>[^]*GSM-7/);
 
     const noReason = await post(`/console/communications/${id}/override`, { operator: 'Lee', reason: '' });

@@ -16,6 +16,8 @@ import {
   type GetCommunicationResponse,
   type GetRecipientHistoryRequest,
   type GetRecipientHistoryResponse,
+  type LiftSuppressionRequest,
+  type LiftSuppressionResponse,
   type ListCommunicationsRequest,
   type ListCommunicationsResponse,
   type OverridePreferencesRequest,
@@ -157,6 +159,7 @@ export function api(client: CommunicationServiceClient) {
     getRecipientHistory: unary<GetRecipientHistoryRequest, GetRecipientHistoryResponse>(
       client.getRecipientHistory.bind(client),
     ),
+    liftSuppression: unary<LiftSuppressionRequest, LiftSuppressionResponse>(client.liftSuppression.bind(client)),
   };
 }
 

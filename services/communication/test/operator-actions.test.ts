@@ -70,7 +70,7 @@ describe('PreviewDelivery', () => {
     expect(added.createdCount).toBe(5);
     const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
     expect(p.recipientCount).toBe(3);
-    expect(p.suppressionChecked).toBe(false);
+    expect(p.suppressionChecked).toBe(true);
     expect(p.channels).toEqual([
       {
         channel: Channel.CHANNEL_EMAIL,

@@ -27,6 +27,12 @@ export interface SuppressionLiftEvents {
   suppressionLifted(doc: SuppressionLiftDoc): Promise<void>;
 }
 
+/** This service's own replica of the suppression list (what the delivery preview consults). */
+export interface SuppressionReplica {
+  /** Removes the address with this key; true when it was there. Idempotent. */
+  lift(addressKey: string): Promise<boolean>;
+}
+
 /** What an operator asks for. */
 export interface LiftInput {
   channel: ChannelName | undefined;
@@ -36,14 +42,16 @@ export interface LiftInput {
 }
 
 /**
- * Lifts suppressions (opt-out, complaint, permanent bounce): stores the audit (who, when, why), then
- * publishes `SuppressionLifted` so dispatch removes the address from its replica. The address itself
- * is neither stored nor logged.
+ * Lifts suppressions (opt-out, complaint, permanent bounce): stores the audit (who, when, why),
+ * removes the address from this service's own replica (so the next preview no longer shows it
+ * suppressed), then publishes `SuppressionLifted` so dispatch removes it from its replica. The
+ * address itself is neither stored nor logged.
  */
 export class SuppressionLifts {
   constructor(
     private readonly store: SuppressionLiftStore,
     private readonly events: SuppressionLiftEvents,
+    private readonly replica: SuppressionReplica,
     private readonly logger: Logger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -72,8 +80,9 @@ export class SuppressionLifts {
       liftedAt: this.clock(),
     };
     await this.store.insertLift(doc);
+    const wasSuppressed = await this.replica.lift(doc.addressKey);
     await this.events.suppressionLifted(doc);
-    this.logger.info({ liftId: doc._id, channel }, 'suppression lifted');
+    this.logger.info({ liftId: doc._id, channel, wasSuppressed }, 'suppression lifted');
     return doc;
   }
 }

@@ -1,24 +1,14 @@
 import {
   consumerNames,
   DeliveryEvent,
-  DeliveryStatus,
   MAX_DELIVER,
   streamNames,
   subjects,
   SuppressionLifted,
+  suppressionReason,
 } from '@dlr/contracts';
 import { runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
-import type { MongoSuppressions, SuppressionReason } from '../mongo/suppressions.js';
-
-/** Why an event suppresses the address of its delivery record, or undefined when it does not. */
-export function suppressionReason(event: Pick<DeliveryEvent, 'status' | 'reasonCode'>): SuppressionReason | undefined {
-  if (event.status === DeliveryStatus.DELIVERY_STATUS_OPTED_OUT) return 'opted_out';
-  if (event.status === DeliveryStatus.DELIVERY_STATUS_FAILED) {
-    if (event.reasonCode === 'complaint') return 'complaint';
-    if (event.reasonCode === 'permanent_bounce') return 'permanent_bounce';
-  }
-  return undefined;
-}
+import type { MongoSuppressions } from '../mongo/suppressions.js';
 
 /**
  * Keeps dispatch's suppression replica: opt-outs (feedback-link, provider unsubscribes), complaints

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { DeliveryStatus } from './gen/dlr/delivery/v1/delivery.pb.js';
+import { suppressionKey, suppressionReason } from './suppression.js';
+
+describe('suppressionReason', () => {
+  it('suppresses on an opt-out, a complaint and a permanent bounce', () => {
+    expect(suppressionReason({ status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT, reasonCode: '' })).toBe('opted_out');
+    expect(suppressionReason({ status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT, reasonCode: 'unsubscribed' })).toBe(
+      'opted_out',
+    );
+    expect(suppressionReason({ status: DeliveryStatus.DELIVERY_STATUS_FAILED, reasonCode: 'complaint' })).toBe(
+      'complaint',
+    );
+    expect(suppressionReason({ status: DeliveryStatus.DELIVERY_STATUS_FAILED, reasonCode: 'permanent_bounce' })).toBe(
+      'permanent_bounce',
+    );
+  });
+
+  it('does not suppress on other failures or other statuses', () => {
+    for (const reasonCode of ['provider_rejected', 'invalid_address', 'suppressed', '']) {
+      expect(suppressionReason({ status: DeliveryStatus.DELIVERY_STATUS_FAILED, reasonCode })).toBeUndefined();
+    }
+    expect(
+      suppressionReason({ status: DeliveryStatus.DELIVERY_STATUS_BOUNCED_TEMPORARILY, reasonCode: 'temporary_bounce' }),
+    ).toBeUndefined();
+    expect(
+      suppressionReason({ status: DeliveryStatus.DELIVERY_STATUS_DELIVERED, reasonCode: 'permanent_bounce' }),
+    ).toBeUndefined();
+  });
+});
+
+describe('suppressionKey', () => {
+  it('is the same for the same normalized address and never contains it', () => {
+    expect(suppressionKey('email', ' Ada@Example.org ')).toBe(suppressionKey('email', 'ada@example.org'));
+    expect(suppressionKey('sms', '+61 400 000 001')).toBe(suppressionKey('sms', '+61400000001'));
+    expect(suppressionKey('email', 'ada@example.org')).not.toBe(suppressionKey('sms', 'ada@example.org'));
+    expect(suppressionKey('email', 'ada@example.org')).not.toMatch(/ada/);
+  });
+});

@@ -1,0 +1,91 @@
+import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
+import type { MongoHandle } from '@dlr/platform';
+import type { Collection } from 'mongodb';
+import type { ChannelName, DeliveryDoc } from '../../domain/model.js';
+import type { SuppressionLookup } from '../../domain/ports.js';
+
+/** Communication's own replica of the suppression list (`_id` = suppression key, never the address). */
+export const SUPPRESSIONS = 'suppressions';
+
+/** How many `_id` lookups the preview has in flight at once. */
+const LOOKUP_WINDOW = 64;
+
+/** One suppressed address, as its key. */
+export interface SuppressionDoc {
+  /** `suppressionKey(channel, address)`: a hash of channel and normalized address. */
+  _id: string;
+  channel: ChannelName;
+  reason: SuppressionReason;
+  /** The event that suppressed it (the first one wins). */
+  eventId: string;
+  deliveryId: string;
+  communicationId: string;
+  suppressedAt: Date;
+}
+
+/**
+ * {@link SuppressionLookup} over communication's replica, fed by delivery events and emptied by
+ * lifts. Every read and write is by `_id` (the only filter FerretDB's SQLite backend pushes down).
+ */
+export class MongoSuppressions implements SuppressionLookup {
+  private readonly suppressions: Collection<SuppressionDoc>;
+
+  constructor(mongo: MongoHandle) {
+    this.suppressions = mongo.db.collection<SuppressionDoc>(SUPPRESSIONS);
+  }
+
+  async suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlySet<string>> {
+    // A delivery without an address is not suppressed: the preview reports it as missing.
+    const byKey = new Map<string, string[]>();
+    for (const d of deliveries) {
+      if (d.address.trim() === '') continue;
+      const key = suppressionKey(d.channel, d.address);
+      const ids = byKey.get(key);
+      if (ids) ids.push(d._id);
+      else byKey.set(key, [d._id]);
+    }
+    const keys = [...byKey.keys()];
+    const out = new Set<string>();
+    for (let i = 0; i < keys.length; i += LOOKUP_WINDOW) {
+      const found = await Promise.all(
+        keys
+          .slice(i, i + LOOKUP_WINDOW)
+          .map((key) => this.suppressions.findOne({ _id: key }, { projection: { _id: 1 } })),
+      );
+      for (const doc of found) if (doc) for (const id of byKey.get(doc._id) ?? []) out.add(id);
+    }
+    return out;
+  }
+
+  /**
+   * Suppresses the address of `delivery`; a repeat keeps the first suppression. Returns false when
+   * the delivery has no address (nothing to suppress).
+   */
+  async suppress(
+    delivery: Pick<DeliveryDoc, '_id' | 'communicationId' | 'channel' | 'address'>,
+    fact: { reason: SuppressionReason; eventId: string; suppressedAt: Date },
+  ): Promise<boolean> {
+    if (delivery.address.trim() === '') return false;
+    await this.suppressions.updateOne(
+      { _id: suppressionKey(delivery.channel, delivery.address) },
+      {
+        $setOnInsert: {
+          channel: delivery.channel,
+          reason: fact.reason,
+          eventId: fact.eventId,
+          deliveryId: delivery._id,
+          communicationId: delivery.communicationId,
+          suppressedAt: fact.suppressedAt,
+        },
+      },
+      { upsert: true },
+    );
+    return true;
+  }
+
+  /** Removes a suppression by its key; true when there was one. Idempotent. */
+  async lift(key: string): Promise<boolean> {
+    const { deletedCount } = await this.suppressions.deleteOne({ _id: key });
+    return deletedCount > 0;
+  }
+}
