@@ -303,6 +303,17 @@ export async function runConsumer<T>(options: {
       await messages.close().catch(() => undefined);
       await loop.catch(() => undefined);
       await Promise.allSettled([...inFlight]);
+      // Acks are not confirmed one by one; a flush (a round trip after them) makes sure the server
+      // has every ack of this consumer before stop() resolves.
+      await connectionOf(options.js)
+        ?.flush()
+        .catch(() => undefined);
     },
   };
+}
+
+/** The connection under a JetStream client (nats.js keeps it as `nc`; absent in other implementations). */
+function connectionOf(js: JetStreamClient): { flush(): Promise<void> } | undefined {
+  const nc = (js as unknown as { nc?: { flush?: unknown } }).nc;
+  return nc && typeof nc.flush === 'function' ? (nc as { flush(): Promise<void> }) : undefined;
 }
