@@ -1,6 +1,7 @@
-import { DeliveryEvent, subjects, type DeliveryEventSource } from '@dlr/contracts';
+import { DeliveryEvent, MAX_DELIVER, streamNames, subjects, type DeliveryEventSource } from '@dlr/contracts';
 import { UnavailableError } from './errors.js';
-import { publishDurable, type NatsHandle } from './nats.js';
+import type { Logger } from './logger.js';
+import { publishDurable, runConsumer, type ConsumerHandle, type NatsHandle } from './nats.js';
 
 /** Publishes one source's `DeliveryEvent`s. */
 export interface DeliveryEventPublisher {
@@ -24,4 +25,29 @@ export function deliveryEventPublisher(
       }
     },
   };
+}
+
+/**
+ * Runs one durable consumer of the delivery stream (its filter is in the topology): decodes each
+ * `DeliveryEvent`, dead-letters to `<ns>.v1.dead-letter.<durable>` after MAX_DELIVER attempts.
+ */
+export function consumeDeliveryEvents(options: {
+  nats: NatsHandle;
+  namespace: string;
+  durable: string;
+  handle: (event: DeliveryEvent) => Promise<void>;
+  logger: Logger;
+  concurrency?: number;
+}): Promise<ConsumerHandle> {
+  return runConsumer({
+    js: options.nats.js,
+    stream: streamNames(options.namespace).delivery,
+    durable: options.durable,
+    decode: (data) => DeliveryEvent.decode(data),
+    handle: options.handle,
+    deadLetterSubject: subjects(options.namespace).deadLetter(options.durable),
+    maxDeliver: MAX_DELIVER,
+    concurrency: options.concurrency ?? 4,
+    logger: options.logger,
+  });
 }

@@ -1,5 +1,5 @@
-import { consumerNames, DeliveryEvent, MAX_DELIVER, streamNames, subjects, suppressionReason } from '@dlr/contracts';
-import { runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { consumerNames, suppressionReason, type DeliveryEvent } from '@dlr/contracts';
+import { consumeDeliveryEvents, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
 import type { CommunicationStore } from '../../domain/ports.js';
 import type { MongoSuppressions } from '../mongo/suppressions.js';
 
@@ -17,8 +17,6 @@ export async function startSuppressionConsumers(options: {
   logger: Logger;
 }): Promise<ConsumerHandle> {
   const { nats, namespace, store, suppressions, logger } = options;
-  const s = subjects(namespace);
-  const n = streamNames(namespace);
   const onEvent = async (event: DeliveryEvent) => {
     const reason = suppressionReason(event);
     if (reason === undefined) return;
@@ -40,18 +38,7 @@ export async function startSuppressionConsumers(options: {
       'suppression event',
     );
   };
-  const consume = (durable: string) =>
-    runConsumer({
-      js: nats.js,
-      stream: n.delivery,
-      durable,
-      decode: (data) => DeliveryEvent.decode(data),
-      handle: onEvent,
-      deadLetterSubject: s.deadLetter(durable),
-      maxDeliver: MAX_DELIVER,
-      concurrency: 4,
-      logger,
-    });
+  const consume = (durable: string) => consumeDeliveryEvents({ nats, namespace, durable, handle: onEvent, logger });
   const feedback = await consume(consumerNames.communicationSuppressionsFeedback);
   const provider = await consume(consumerNames.communicationSuppressionsProvider).catch(async (error: unknown) => {
     await feedback.stop();

@@ -1,13 +1,13 @@
 import {
   consumerNames,
-  DeliveryEvent,
   MAX_DELIVER,
   streamNames,
   subjects,
   SuppressionLifted,
   suppressionReason,
+  type DeliveryEvent,
 } from '@dlr/contracts';
-import { runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { consumeDeliveryEvents, runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
 import type { MongoSuppressions } from '../mongo/suppressions.js';
 
 /**
@@ -35,18 +35,7 @@ export async function startSuppressionConsumers(options: {
     // Info only when an address is newly suppressed; a repeat (or a record dispatch never sent) is debug.
     logger[done ? 'info' : 'debug']({ deliveryId: event.deliveryId, reason, suppressed: done }, 'suppression event');
   };
-  const fromEvents = (durable: string) =>
-    runConsumer({
-      js: nats.js,
-      stream: n.delivery,
-      durable,
-      decode: (data) => DeliveryEvent.decode(data),
-      handle: onEvent,
-      deadLetterSubject: s.deadLetter(durable),
-      maxDeliver: MAX_DELIVER,
-      concurrency: 4,
-      logger,
-    });
+  const fromEvents = (durable: string) => consumeDeliveryEvents({ nats, namespace, durable, handle: onEvent, logger });
   const handles = [
     await fromEvents(consumerNames.dispatchSuppressionsFeedback),
     await fromEvents(consumerNames.dispatchSuppressionsProvider),

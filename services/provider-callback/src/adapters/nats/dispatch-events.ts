@@ -1,5 +1,5 @@
-import { consumerNames, DeliveryEvent, MAX_DELIVER, streamNames, subjects } from '@dlr/contracts';
-import { runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { consumerNames } from '@dlr/contracts';
+import { consumeDeliveryEvents, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
 import { onDispatchEvent, retryParked, type IngestPorts } from '../../domain/ingest.js';
 
 /**
@@ -17,17 +17,14 @@ export async function startDispatchEvents(options: {
 }): Promise<ConsumerHandle> {
   const { ports, logger } = options;
   const durable = consumerNames.callbackDispatchEvents;
-  const consumer = await runConsumer({
-    js: options.nats.js,
-    stream: streamNames(options.namespace).delivery,
+  const consumer = await consumeDeliveryEvents({
+    nats: options.nats,
+    namespace: options.namespace,
     durable,
-    decode: (data) => DeliveryEvent.decode(data),
     handle: async (event) => {
       const released = await onDispatchEvent(ports, event);
       if (released > 0) logger.info({ deliveryId: event.deliveryId, released }, 'parked callbacks released');
     },
-    deadLetterSubject: subjects(options.namespace).deadLetter(durable),
-    maxDeliver: MAX_DELIVER,
     concurrency: options.concurrency ?? 4,
     logger: logger.child({ consumer: durable }),
   });
