@@ -1,4 +1,12 @@
-import { MongoClient, MongoServerError, type Db, type IndexDescription } from 'mongodb';
+import {
+  MongoClient,
+  MongoServerError,
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  type IndexDescription,
+} from 'mongodb';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { retry } from './retry.js';
@@ -97,6 +105,37 @@ export function storeProfile(buildInfo: Record<string, unknown> | undefined): St
 
 async function readStoreProfile(client: MongoClient): Promise<StoreProfile> {
   return storeProfile(await client.db('admin').command({ buildInfo: 1 }));
+}
+
+/**
+ * The documents with these `_id`s (absent ones left out), read the way the store serves best:
+ * `$in` reads of up to its bulk size where the `_id` index serves them, else `{_id}` reads with
+ * `concurrency` in flight (FerretDB v1 scans the collection for an `$in`).
+ */
+export async function findByIds<T extends Document & { _id: string }>(
+  collection: Collection<T>,
+  ids: readonly string[],
+  store: StoreProfile,
+  options: { projection?: Document; concurrency?: number } = {},
+): Promise<T[]> {
+  const found: T[] = [];
+  const projection = options.projection ? { projection: options.projection } : {};
+  if (store.indexedQueries) {
+    for (let from = 0; from < ids.length; from += store.bulkSize) {
+      const filter = { _id: { $in: ids.slice(from, from + store.bulkSize) } } as Filter<T>;
+      found.push(...((await collection.find(filter, projection).toArray()) as unknown as T[]));
+    }
+    return found;
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) {
+      const doc = (await collection.findOne({ _id: ids[next++] } as Filter<T>, projection)) as T | null;
+      if (doc !== null) found.push(doc);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, ids.length) }, worker));
+  return found;
 }
 
 /** Creates the given indexes on a collection; idempotent. */

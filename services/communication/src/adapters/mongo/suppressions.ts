@@ -1,5 +1,5 @@
 import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
-import type { MongoHandle } from '@dlr/platform';
+import { findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection } from 'mongodb';
 import type { ChannelName, DeliveryDoc } from '../../domain/model.js';
 import type { SuppressionLookup } from '../../domain/ports.js';
@@ -29,9 +29,11 @@ export interface SuppressionDoc {
  */
 export class MongoSuppressions implements SuppressionLookup {
   private readonly suppressions: Collection<SuppressionDoc>;
+  private readonly store: StoreProfile;
 
   constructor(mongo: MongoHandle) {
     this.suppressions = mongo.db.collection<SuppressionDoc>(SUPPRESSIONS);
+    this.store = mongo.store;
   }
 
   async suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlySet<string>> {
@@ -44,16 +46,12 @@ export class MongoSuppressions implements SuppressionLookup {
       if (ids) ids.push(d._id);
       else byKey.set(key, [d._id]);
     }
-    const keys = [...byKey.keys()];
     const out = new Set<string>();
-    for (let i = 0; i < keys.length; i += LOOKUP_WINDOW) {
-      const found = await Promise.all(
-        keys
-          .slice(i, i + LOOKUP_WINDOW)
-          .map((key) => this.suppressions.findOne({ _id: key }, { projection: { _id: 1 } })),
-      );
-      for (const doc of found) if (doc) for (const id of byKey.get(doc._id) ?? []) out.add(id);
-    }
+    const found = await findByIds(this.suppressions, [...byKey.keys()], this.store, {
+      projection: { _id: 1 },
+      concurrency: LOOKUP_WINDOW,
+    });
+    for (const doc of found) for (const id of byKey.get(doc._id) ?? []) out.add(id);
     return out;
   }
 

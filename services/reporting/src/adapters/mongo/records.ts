@@ -4,7 +4,7 @@
 // adapters/nats/partitions.ts). That is what makes plain replaces and `$inc`s safe without
 // conditional updates, which FerretDB v1 does not apply atomically.
 import { REPORTING_PARTITIONS } from '@dlr/contracts';
-import { ensureIndexes, storeProfile, type StoreProfile } from '@dlr/platform';
+import { ensureIndexes, findByIds, storeProfile, type StoreProfile } from '@dlr/platform';
 import {
   emptyCounts,
   isStatusKey,
@@ -144,31 +144,10 @@ export class RecordsRepository {
 
   // ---- write side (called only by the owner of the records' partition) ----
 
-  /**
-   * The stored records with these IDs (absent ones left out): `$in` reads of up to the store's
-   * bulk size where the server serves them from the `_id` index, else `{_id}` reads a few at a time.
-   */
+  /** The stored records with these IDs (absent ones left out). index: _id (see `findByIds`). */
   async loadMany(ids: readonly string[], concurrency = 8): Promise<Map<string, ProjectedRecord>> {
-    const found = new Map<string, ProjectedRecord>();
-    if (this.#store.indexedQueries) {
-      for (let from = 0; from < ids.length; from += this.#store.bulkSize) {
-        // index: _id
-        const docs = await this.#records.find({ _id: { $in: ids.slice(from, from + this.#store.bulkSize) } }).toArray();
-        for (const doc of docs) found.set(doc._id, fromDoc(doc));
-      }
-      return found;
-    }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        // index: _id
-        const doc = await this.#records.findOne({ _id: id });
-        if (doc !== null) found.set(id, fromDoc(doc));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
-    return found;
+    const docs = await findByIds(this.#records, ids, this.#store, { concurrency });
+    return new Map(docs.map((doc) => [doc._id, fromDoc(doc)]));
   }
 
   /**
