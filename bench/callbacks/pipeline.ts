@@ -43,7 +43,7 @@ export class PipelineProbe {
     const { jsm } = this.#nats;
     const streams = streamNames(this.#namespace);
     const [providerEvents, deadLetters, ...consumers] = await Promise.all([
-      messageCount(jsm, this.#namespace, subjects(this.#namespace).deliveryEvent('provider')),
+      messageCount(jsm, this.#namespace, subjects(this.#namespace).deliveryEventsFrom('provider')),
       jsm.streams.info(streams.deadLetter),
       jsm.consumers.info(streams.delivery, consumerNames.reportingEvents),
       ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consumerConfigs, streamConfigs, streamNames, subjects } from './topology.js';
+import { consumerConfigs, partitionOf, streamConfigs, streamNames, subjects } from './topology.js';
 import { DeliveryEvent, DeliveryStatus, EventSource } from './index.js';
 
 /** True when NATS subject `subject` is matched by pattern `pattern` (`*` one token, `>` the rest). */
@@ -13,13 +13,15 @@ function matches(pattern: string, subject: string): boolean {
   return p.length === s.length;
 }
 
+const EVENT = { deliveryId: 'd_1', status: DeliveryStatus.DELIVERY_STATUS_DELIVERED, reasonCode: '' };
+
 describe('topology', () => {
   it('versions and namespaces every subject', () => {
     const s = subjects('dlr');
     const all = [
       s.recipientsAdded,
       s.sendRequested,
-      s.deliveryEvent('provider'),
+      s.deliveryEvent('provider', EVENT),
       s.deliveryEvents,
       s.deadLetter('dispatch'),
     ];
@@ -34,9 +36,10 @@ describe('topology', () => {
     for (const subject of [
       s.recipientsAdded,
       s.sendRequested,
-      s.deliveryEvent('dispatch'),
-      s.deliveryEvent('provider'),
-      s.deliveryEvent('feedback'),
+      s.deliveryEvent('dispatch', EVENT),
+      s.deliveryEvent('provider', EVENT),
+      s.deliveryEvent('feedback', EVENT),
+      s.legacyDeliveryEvent('provider'),
       s.deadLetter('x'),
     ]) {
       const owners = streams.filter((st) => st.subjects.some((p) => matches(p, subject)));
@@ -52,14 +55,37 @@ describe('topology', () => {
     for (const { stream, config } of consumerConfigs('dlr')) {
       const st = streams.get(stream);
       expect(st, config.durable_name).toBeDefined();
-      const filter = config.filter_subject!;
-      const probe = filter.replace('>', 'x').replace('*', 'x');
-      expect(
-        st!.subjects.some((p) => matches(p, probe)),
-        config.durable_name,
-      ).toBe(true);
+      for (const filter of config.filter_subjects ?? [config.filter_subject!]) {
+        const probe = filter.replace('>', 'x').replaceAll('*', 'x');
+        expect(
+          st!.subjects.some((p) => matches(p, probe)),
+          config.durable_name,
+        ).toBe(true);
+      }
       expect(config.ack_policy).toBe('explicit');
     }
+  });
+
+  it('puts the partition and what the event does to the address in a delivery event subject', () => {
+    const s = subjects('dlr');
+    const p = partitionOf('d_1');
+    expect(s.deliveryEvent('provider', EVENT)).toBe(`dlr.v1.delivery.event.provider.${p}.none`);
+    const complaint = { ...EVENT, status: DeliveryStatus.DELIVERY_STATUS_FAILED, reasonCode: 'complaint' };
+    expect(s.deliveryEvent('provider', complaint)).toBe(`dlr.v1.delivery.event.provider.${p}.complaint`);
+    const optOut = { ...EVENT, status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT };
+    expect(s.deliveryEvent('feedback', optOut)).toBe(`dlr.v1.delivery.event.feedback.${p}.opted_out`);
+    // The suppression replicas see suppressing events and legacy ones, nothing else.
+    const replica = consumerConfigs('dlr').find((c) => c.config.durable_name === 'dispatch-suppressions-provider')!;
+    const sees = (subject: string) => replica.config.filter_subjects!.some((f) => matches(f, subject));
+    expect(sees(s.deliveryEvent('provider', complaint))).toBe(true);
+    expect(sees(s.deliveryEvent('provider', EVENT))).toBe(false);
+    expect(sees(s.legacyDeliveryEvent('provider'))).toBe(true);
+    // The work queue sources every delivery event in today's form into the record's partition.
+    const work = streamConfigs('dlr').find((st) => st.name === streamNames('dlr').reportingWork)!;
+    const [transform] = work.sources![0]!.subject_transforms!;
+    expect(matches(transform!.src!, s.deliveryEvent('provider', EVENT))).toBe(true);
+    expect(matches(transform!.src!, s.legacyDeliveryEvent('provider'))).toBe(false);
+    expect(transform!.dest).toBe('dlr.v1.reporting.work.{{wildcard(2)}}.event');
   });
 
   it('names every durable consumer once', () => {

@@ -7,12 +7,19 @@ import {
   type ConsumerConfig,
   type StreamConfig,
 } from '@nats-io/jetstream';
+import type { DeliveryEvent } from './gen/dlr/delivery/v1/delivery.pb.js';
+import { suppressionReason, type SuppressionReason } from './suppression.js';
 
 const NS_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 const SECOND_NS = 1_000_000_000;
 
-/** Where an observation about a delivery comes from; the last token of its subject. */
+/** Where an observation about a delivery comes from; the first token after `delivery.event`. */
 export type DeliveryEventSource = 'dispatch' | 'provider' | 'feedback';
+
+/** What an event does to its recipient's address: a {@link SuppressionReason}, or `none`. */
+export type AddressEffect = SuppressionReason | 'none';
+
+const SUPPRESSION_REASONS: readonly SuppressionReason[] = ['opted_out', 'complaint', 'permanent_bounce'];
 
 /**
  * Every NATS subject of the system, versioned (`.v1.`) and prefixed by a namespace so that several
@@ -25,8 +32,26 @@ export function subjects(namespace = 'dlr') {
     recipientsAdded: `${namespace}.v1.communication.recipients-added`,
     /** `SendRequested` (dlr.communication.v1): one delivery attempt to send. */
     sendRequested: `${namespace}.v1.dispatch.send-requested`,
-    /** `DeliveryEvent` (dlr.delivery.v1) observed by one source. */
-    deliveryEvent: (source: DeliveryEventSource) => `${namespace}.v1.delivery.event.${source}`,
+    /**
+     * `DeliveryEvent` (dlr.delivery.v1) observed by one source:
+     * `<ns>.v1.delivery.event.<source>.<partition>.<address effect>`. The partition is the reporting
+     * partition of the delivery record ({@link partitionOf}), so the server routes the event into
+     * reporting's work queue itself (see the work stream's `sources`); the address effect lets the
+     * suppression replicas receive only the events that suppress an address.
+     */
+    deliveryEvent: (source: DeliveryEventSource, event: Pick<DeliveryEvent, 'deliveryId' | 'status' | 'reasonCode'>) =>
+      `${namespace}.v1.delivery.event.${source}.${partitionOf(event.deliveryId)}.${addressEffect(event)}`,
+    /** Every `DeliveryEvent` of one source. */
+    deliveryEventsFrom: (source: DeliveryEventSource) => `${namespace}.v1.delivery.event.${source}.>`,
+    /** The events of one source that suppress an address (one subject per suppression reason). */
+    suppressingEventsFrom: (source: DeliveryEventSource) =>
+      SUPPRESSION_REASONS.map((reason) => `${namespace}.v1.delivery.event.${source}.*.${reason}`),
+    /**
+     * Events as published before subjects carried the partition and the address effect
+     * (`<ns>.v1.delivery.event.<source>`). Consumers keep reading this form too, so events stored
+     * before an upgrade are not missed.
+     */
+    legacyDeliveryEvent: (source: DeliveryEventSource | '*') => `${namespace}.v1.delivery.event.${source}`,
     /** Every `DeliveryEvent`, whatever its source. */
     deliveryEvents: `${namespace}.v1.delivery.event.>`,
     /** Messages a consumer gave up on, with the original in the payload and its subject in headers. */
@@ -111,6 +136,11 @@ export function reportingPartitionConsumer(partition: number): string {
 /** The priority group whose pinned client owns a reporting partition. */
 export const REPORTING_PRIORITY_GROUP = 'owner';
 
+/** What an event does to its recipient's address (the last token of its subject). */
+export function addressEffect(event: Pick<DeliveryEvent, 'status' | 'reasonCode'>): AddressEffect {
+  return suppressionReason(event) ?? 'none';
+}
+
 /** The reporting partition of a delivery record: FNV-1a of its ID, modulo {@link REPORTING_PARTITIONS}. */
 export function partitionOf(deliveryId: string): number {
   let hash = 0x811c9dc5;
@@ -141,12 +171,25 @@ export function streamConfigs(namespace = 'dlr'): (Partial<StreamConfig> & { nam
     { ...common, name: n.dispatch, subjects: [`${namespace}.v1.dispatch.>`] },
     { ...common, name: n.delivery, subjects: [s.deliveryEvents] },
     { ...common, name: n.deadLetter, subjects: [`${namespace}.v1.dead-letter.>`], max_age: 90 * 24 * 3600 * SECOND_NS },
-    // Work items are removed once the partition's owner acknowledged them.
+    // Work items are removed once the partition's owner acknowledged them. Delivery events come in
+    // by the server's own sourcing, moved to their partition's subject (no hop through a service);
+    // recipients come from reporting's router, which splits each batch by partition.
     {
       ...common,
       name: n.reportingWork,
       subjects: [`${namespace}.v1.reporting.work.>`],
       retention: RetentionPolicy.Workqueue,
+      sources: [
+        {
+          name: n.delivery,
+          subject_transforms: [
+            {
+              src: `${namespace}.v1.delivery.event.*.*.*`,
+              dest: `${namespace}.v1.reporting.work.{{wildcard(2)}}.event`,
+            },
+          ],
+        },
+      ],
     },
     { ...common, name: n.statusChanges, subjects: [s.statusChanges] },
   ];
@@ -173,7 +216,8 @@ export function consumerConfigs(
     },
     {
       stream: n.delivery,
-      config: { ...common, durable_name: consumerNames.reportingEvents, filter_subject: s.deliveryEvents },
+      // Only events in the legacy subject form: the others reach the work queue by sourcing.
+      config: { ...common, durable_name: consumerNames.reportingEvents, filter_subject: s.legacyDeliveryEvent('*') },
     },
     {
       stream: n.dispatch,
@@ -197,7 +241,7 @@ export function consumerConfigs(
       config: {
         ...common,
         durable_name: consumerNames.dispatchSuppressionsFeedback,
-        filter_subject: s.deliveryEvent('feedback'),
+        filter_subjects: [s.legacyDeliveryEvent('feedback'), ...s.suppressingEventsFrom('feedback')],
       },
     },
     {
@@ -205,7 +249,7 @@ export function consumerConfigs(
       config: {
         ...common,
         durable_name: consumerNames.dispatchSuppressionsProvider,
-        filter_subject: s.deliveryEvent('provider'),
+        filter_subjects: [s.legacyDeliveryEvent('provider'), ...s.suppressingEventsFrom('provider')],
       },
     },
     {
@@ -217,7 +261,7 @@ export function consumerConfigs(
       config: {
         ...common,
         durable_name: consumerNames.communicationSuppressionsFeedback,
-        filter_subject: s.deliveryEvent('feedback'),
+        filter_subjects: [s.legacyDeliveryEvent('feedback'), ...s.suppressingEventsFrom('feedback')],
       },
     },
     {
@@ -225,7 +269,7 @@ export function consumerConfigs(
       config: {
         ...common,
         durable_name: consumerNames.communicationSuppressionsProvider,
-        filter_subject: s.deliveryEvent('provider'),
+        filter_subjects: [s.legacyDeliveryEvent('provider'), ...s.suppressingEventsFrom('provider')],
       },
     },
     {
@@ -233,7 +277,7 @@ export function consumerConfigs(
       config: {
         ...common,
         durable_name: consumerNames.callbackDispatchEvents,
-        filter_subject: s.deliveryEvent('dispatch'),
+        filter_subjects: [s.legacyDeliveryEvent('dispatch'), s.deliveryEventsFrom('dispatch')],
       },
     },
     ...Array.from({ length: REPORTING_PARTITIONS }, (_, partition) => ({

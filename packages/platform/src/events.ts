@@ -9,16 +9,17 @@ export interface DeliveryEventPublisher {
   publish(event: DeliveryEvent): Promise<void>;
 }
 
-/** A {@link DeliveryEventPublisher} on `<namespace>.v1.delivery.event.<source>`. */
+/** A {@link DeliveryEventPublisher} on `<namespace>.v1.delivery.event.<source>.<partition>.<address effect>`. */
 export function deliveryEventPublisher(
   nats: NatsHandle,
   namespace: string,
   source: DeliveryEventSource,
 ): DeliveryEventPublisher {
-  const subject = subjects(namespace).deliveryEvent(source);
+  const s = subjects(namespace);
   return {
     publish: async (event) => {
       try {
+        const subject = s.deliveryEvent(source, event);
         await publishDurable(nats.js, subject, DeliveryEvent.encode(event).finish(), event.eventId);
       } catch (error) {
         throw new UnavailableError('could not publish the event; retry later', error);

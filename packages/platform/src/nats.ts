@@ -103,7 +103,16 @@ export async function ensureTopology(
   for (const consumer of consumers) {
     const existing = await jsm.consumers.info(consumer.stream, consumer.config.durable_name).catch(() => null);
     if (existing === null) await jsm.consumers.add(consumer.stream, consumer.config);
-    else await jsm.consumers.update(consumer.stream, consumer.config.durable_name, consumer.config);
+    else {
+      // The client merges an update into the server's config: a consumer that moves between one
+      // filter and several must have the other field cleared, or the server refuses both at once.
+      const { filter_subject, filter_subjects } = consumer.config;
+      await jsm.consumers.update(consumer.stream, consumer.config.durable_name, {
+        ...consumer.config,
+        filter_subject: filter_subjects === undefined ? filter_subject : undefined,
+        filter_subjects: filter_subjects ?? undefined,
+      });
+    }
   }
 }
 

@@ -105,6 +105,28 @@ describe('ensureTopology', () => {
     expect(c.config.max_deliver).toBe(7);
     expect(c.num_pending).toBe(1);
   });
+
+  it('moves a consumer from one filter to several and back, keeping its place', async () => {
+    const several = (subjects: string[]) => {
+      const { filter_subject: _one, ...config } = consumer(7).config;
+      return { stream: TOPO_STREAM, config: { ...config, filter_subjects: subjects } };
+    };
+    await ensureTopology(nats.jsm, [stream(7_200_000)], [several([`${prefix}t.events`, `${prefix}t.more.*`])]);
+    let c = await nats.jsm.consumers.info(TOPO_STREAM, 'topo_consumer');
+    expect(c.config.filter_subject ?? '').toBe('');
+    expect(c.config.filter_subjects).toEqual([`${prefix}t.events`, `${prefix}t.more.*`]);
+    expect(c.num_pending).toBe(1);
+    await publishDurable(nats.js, `${prefix}t.more.x`, encoder.encode('more'), `topo-more-${suffix}`);
+    await eventually(async () =>
+      expect((await nats.jsm.consumers.info(TOPO_STREAM, 'topo_consumer')).num_pending).toBe(2),
+    );
+
+    await ensureTopology(nats.jsm, [stream(7_200_000)], [consumer(7)]);
+    c = await nats.jsm.consumers.info(TOPO_STREAM, 'topo_consumer');
+    expect(c.config.filter_subject).toBe(`${prefix}t.events`);
+    expect(c.config.filter_subjects ?? []).toEqual([]);
+    expect(c.num_pending).toBe(1);
+  });
 });
 
 describe('publishDurable', () => {

@@ -26,25 +26,44 @@ export function isolation(prefix: string): { db: string; namespace: string } {
   return { db: `t_${p}_${suffix}`, namespace: `t${p}${suffix}` };
 }
 
-/** How many messages the namespace's delivery stream holds on `subject`. */
-export async function messageCount(jsm: JetStreamManager, namespace: string, subject: string): Promise<number> {
-  const info = await jsm.streams.info(streamNames(namespace).delivery, { subjects_filter: subject });
-  return info.state.subjects?.[subject] ?? 0;
+/** True when NATS subject `subject` matches `pattern` (`*` is one token, `>` the rest). */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
 }
 
-/** Every DeliveryEvent stored on `subject` in the namespace's delivery stream, with its Nats-Msg-Id, oldest first. */
+/** How many messages the namespace's delivery stream holds on the subjects `pattern` matches. */
+export async function messageCount(jsm: JetStreamManager, namespace: string, pattern: string): Promise<number> {
+  const info = await jsm.streams.info(streamNames(namespace).delivery, { subjects_filter: pattern });
+  return Object.values(info.state.subjects ?? {}).reduce((n, count) => n + count, 0);
+}
+
+/**
+ * Every DeliveryEvent stored on the subjects `pattern` matches in the namespace's delivery stream,
+ * with its subject and Nats-Msg-Id, oldest first.
+ */
 export async function storedEvents(
   jsm: JetStreamManager,
   namespace: string,
-  subject: string,
-): Promise<{ msgId: string; event: DeliveryEvent; bytes: Uint8Array }[]> {
+  pattern: string,
+): Promise<{ msgId: string; subject: string; event: DeliveryEvent; bytes: Uint8Array }[]> {
   const stream = streamNames(namespace).delivery;
   const { state } = await jsm.streams.info(stream);
-  const out: { msgId: string; event: DeliveryEvent; bytes: Uint8Array }[] = [];
+  const out: { msgId: string; subject: string; event: DeliveryEvent; bytes: Uint8Array }[] = [];
   for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
     const msg = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-    if (!msg || msg.subject !== subject) continue;
-    out.push({ msgId: msg.header.get('Nats-Msg-Id'), event: DeliveryEvent.decode(msg.data), bytes: msg.data });
+    if (!msg || !subjectMatches(pattern, msg.subject)) continue;
+    out.push({
+      msgId: msg.header.get('Nats-Msg-Id'),
+      subject: msg.subject,
+      event: DeliveryEvent.decode(msg.data),
+      bytes: msg.data,
+    });
   }
   return out;
 }

@@ -76,7 +76,7 @@ function serviceEnv(ns: string, extra: Record<string, string> = {}): Record<stri
 async function collectEvents(ns: string): Promise<{ events: DeliveryEvent[]; stop: () => Promise<void> }> {
   const events: DeliveryEvent[] = [];
   const consumer = await js.consumers.get(streamNames(ns).delivery, {
-    filter_subjects: [subjects(ns).deliveryEvent('dispatch')],
+    filter_subjects: [subjects(ns).deliveryEventsFrom('dispatch')],
   });
   const messages = await consumer.consume();
   const loop = (async () => {

@@ -111,7 +111,13 @@ async function send(req: SendRequested): Promise<DeliveryEvent> {
   });
   return eventually(async () => {
     const msg = await jsm.streams
-      .getMessage(streamNames(ns).delivery, { last_by_subj: subjects(ns).deliveryEvent('dispatch') })
+      .getMessage(streamNames(ns).delivery, {
+        last_by_subj: subjects(ns).deliveryEvent('dispatch', {
+          ...req,
+          status: DeliveryStatus.DELIVERY_STATUS_SENT,
+          reasonCode: '',
+        }),
+      })
       .catch(() => null);
     const event = msg ? DeliveryEvent.decode(msg.data) : undefined;
     return event?.deliveryId === req.deliveryId ? event : undefined;
@@ -123,7 +129,7 @@ const suppressions = () => mongo.db(`t_${ns}`).collection<{ _id: string }>('supp
 
 async function publishEvent(source: 'feedback' | 'provider', event: Partial<DeliveryEvent>): Promise<void> {
   const e = DeliveryEvent.fromPartial({ attempt: 0, receivedAt: new Date(), ...event });
-  await js.publish(subjects(ns).deliveryEvent(source), DeliveryEvent.encode(e).finish(), { msgID: e.eventId });
+  await js.publish(subjects(ns).deliveryEvent(source, e), DeliveryEvent.encode(e).finish(), { msgID: e.eventId });
 }
 
 describe('suppression', () => {

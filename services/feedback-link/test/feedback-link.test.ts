@@ -23,7 +23,7 @@ const OLD_KEY = `k1:${'o'.repeat(40)}`;
 const RETIRED_KEY = `k0:${'r'.repeat(40)}`;
 const keys = parseLinkKeys(`${NEW_KEY},${OLD_KEY}`);
 const { db, namespace } = isolation();
-const subject = subjects(namespace).deliveryEvent('feedback');
+const subject = subjects(namespace).deliveryEventsFrom('feedback');
 const logger = createLogger('feedback-link-test', 'silent');
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148';
@@ -257,7 +257,7 @@ describe('acknowledge', () => {
       const retry = await broken.http.inject({ method: 'POST', url, headers: FORM, payload: '' });
       expect(retry.statusCode).toBe(200);
       const events = await eventually(async () => {
-        const found = await storedEvents(nats.jsm, missing, subjects(missing).deliveryEvent('feedback'));
+        const found = await storedEvents(nats.jsm, missing, subjects(missing).deliveryEventsFrom('feedback'));
         expect(found).toHaveLength(1);
         return found;
       });

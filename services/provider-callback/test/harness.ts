@@ -68,7 +68,7 @@ export async function startHarness(env: Record<string, string>, overrides: AppOv
   );
   const app = await buildApp({ config, logger, mongo, nats }, overrides);
   await app.start?.();
-  const subject = subjects(namespace).deliveryEvent('provider');
+  const subject = subjects(namespace).deliveryEventsFrom('provider');
   const raws = mongo.db.collection<{ _id: string }>('raw_callbacks');
   return {
     app,
@@ -100,7 +100,7 @@ export async function startHarness(env: Record<string, string>, overrides: AppOv
       });
       await publishDurable(
         nats.js,
-        subjects(namespace).deliveryEvent('dispatch'),
+        subjects(namespace).deliveryEvent('dispatch', event),
         DeliveryEvent.encode(event).finish(),
         event.eventId,
       );

@@ -19,7 +19,7 @@ import { eventually, isolation, messageCount, serverUrls, storedEvents } from '.
 
 const SECRET = 'test-webhook-secret-0123456789';
 const { db, namespace } = isolation();
-const subject = subjects(namespace).deliveryEvent('provider');
+const subject = subjects(namespace).deliveryEventsFrom('provider');
 const logger = createLogger('provider-callback-test', 'silent');
 
 let mongo: MongoHandle;
@@ -235,7 +235,7 @@ describe('POST /v1/callbacks/simulator', () => {
 
       const t = topology(missing);
       await ensureTopology(nats.jsm, t.streams, t.consumers);
-      const missingSubject = subjects(missing).deliveryEvent('provider');
+      const missingSubject = subjects(missing).deliveryEventsFrom('provider');
       expect((await post(broken, body)).statusCode).toBe(204);
       const events = await eventually(async () => {
         const found = await storedEvents(nats.jsm, missing, missingSubject);

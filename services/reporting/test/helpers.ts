@@ -185,20 +185,33 @@ export function encodeEvent(e: TestEvent): Uint8Array {
 }
 
 /**
- * Publishes a delivery event on its source's subject. `msgId` defaults to the event ID (as the
- * publishers do); pass another to get a duplicate past JetStream's own dedupe.
+ * Publishes a delivery event on its subject (source, partition, address effect), as the publishers
+ * do. `msgId` defaults to the event ID; pass another to get a duplicate past JetStream's own dedupe.
+ * `subject` overrides the subject (a legacy or a wrong one).
  */
-export async function publishEvent(h: Pick<Harness, 'nats' | 'ns'>, e: TestEvent, msgId = e.eventId): Promise<void> {
-  await publishDurable(h.nats.js, subjects(h.ns).deliveryEvent(e.source ?? 'provider'), encodeEvent(e), msgId);
+export async function publishEvent(
+  h: Pick<Harness, 'nats' | 'ns'>,
+  e: TestEvent,
+  msgId = e.eventId,
+  subject = subjects(h.ns).deliveryEvent(e.source ?? 'provider', { reasonCode: '', ...e }),
+): Promise<void> {
+  await publishDurable(h.nats.js, subject, encodeEvent(e), msgId);
 }
 
 /**
  * Resolves once reporting has handled (acked or dead-lettered) everything published: both routing
- * consumers, then every partition's work queue (within `timeoutMs`).
+ * consumers, the work queue's sourcing of delivery events, then every partition's work queue
+ * (within `timeoutMs`).
  */
 export async function settled(h: Harness, timeoutMs = 15_000): Promise<void> {
   const streams = streamNames(h.ns);
   await eventually(async () => {
+    const work = await h.nats.jsm.streams.info(streams.reportingWork);
+    const delivery = await h.nats.jsm.streams.info(streams.delivery);
+    for (const source of work.sources ?? []) {
+      if (source.lag !== 0) throw new Error(`${source.name} sourcing: ${source.lag} behind`);
+    }
+    if (delivery.state.last_seq > 0 && (work.sources ?? []).length === 0) throw new Error('no sourcing');
     for (const [stream, durable] of [
       [streams.communication, consumerNames.reportingRecipients],
       [streams.delivery, consumerNames.reportingEvents],

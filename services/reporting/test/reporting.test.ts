@@ -4,6 +4,9 @@ import { promisify } from 'node:util';
 import {
   consumerNames,
   DeliveryStatus,
+  partitionOf,
+  REPORTING_PARTITIONS,
+  reportingPartitionConsumer,
   ReportingServiceClient,
   streamNames,
   subjects,
@@ -200,8 +203,12 @@ describe('projection of recipients and events', () => {
     const [cx] = ids('c', 1) as [string];
     const [dx] = ids('d', 1) as [string];
     const garbage = new TextEncoder().encode('not a protobuf message');
-    const dlqSubject = subjects(h.ns).deadLetter(consumerNames.reportingEvents);
-    await publishDurable(h.nats.js, subjects(h.ns).deliveryEvent('provider'), garbage, `garbage:${rand()}`);
+    const s = subjects(h.ns);
+    // One in the legacy subject form (through the router), one in today's form (straight to a partition).
+    const legacy = s.legacyDeliveryEvent('provider');
+    await publishDurable(h.nats.js, legacy, garbage, `garbage:${rand()}`);
+    const partitioned = `${s.deliveryEventsFrom('provider').slice(0, -1)}3.none`;
+    await publishDurable(h.nats.js, partitioned, garbage, `garbage:${rand()}`);
     // Decodes, but names no status: can never be applied either.
     await publishEvent(h, {
       eventId: `provider:simulator:sev_${rand()}`,
@@ -222,8 +229,8 @@ describe('projection of recipients and events', () => {
 
     const dlq = streamNames(h.ns).deadLetter;
     const parked = await eventually(async () => {
-      const info = await h.nats.jsm.streams.info(dlq, { subjects_filter: dlqSubject });
-      expect(info.state.subjects?.[dlqSubject]).toBe(2);
+      const info = await h.nats.jsm.streams.info(dlq, { subjects_filter: s.deadLetter('>') });
+      expect(Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0)).toBe(3);
       return info.state;
     });
     const messages = await Promise.all(
@@ -231,10 +238,36 @@ describe('projection of recipients and events', () => {
         h.nats.jsm.streams.getMessage(dlq, { seq: parked.first_seq + i }),
       ),
     );
-    const original = messages.find((m) => new TextDecoder().decode(m?.data) === 'not a protobuf message');
-    expect(original?.subject).toBe(dlqSubject);
-    expect(original?.header.get('Dlr-Original-Subject')).toBe(subjects(h.ns).deliveryEvent('provider'));
-    expect(original?.header.get('Dlr-Reason')).toMatch(/undecodable/);
+    const text = (m: (typeof messages)[number]) => new TextDecoder().decode(m?.data);
+    const routed = messages.filter((m) => text(m) === 'not a protobuf message');
+    expect(routed.map((m) => [m?.subject, m?.header.get('Dlr-Original-Subject')]).sort()).toEqual(
+      [
+        [s.deadLetter(consumerNames.reportingEvents), legacy],
+        [s.deadLetter(reportingPartitionConsumer(3)), s.reportingWork(3, 'event')],
+      ].sort(),
+    );
+    expect(routed.every((m) => /undecodable/.test(m?.header.get('Dlr-Reason') ?? ''))).toBe(true);
+    const unspecified = messages.find((m) => m !== undefined && !routed.includes(m));
+    expect(unspecified?.subject).toBe(s.deadLetter(reportingPartitionConsumer(partitionOf(dx))));
+    expect((await record(dx)).timeline).toHaveLength(1);
+  });
+
+  it('moves an event published with another partition in its subject to its own partition', async () => {
+    const [cx] = ids('c', 1) as [string];
+    const [dx] = ids('d', 1) as [string];
+    await publishRecipients(h, cx, [{ id: dx, channel: 'email', name: 'Di Example', address: 'di@example.test' }]);
+    const wrong = (partitionOf(dx) + 1) % REPORTING_PARTITIONS;
+    const s = subjects(h.ns);
+    const event = {
+      eventId: `provider:simulator:sev_${rand()}`,
+      deliveryId: dx,
+      communicationId: cx,
+      attempt: 1,
+      status: DeliveryStatus.DELIVERY_STATUS_DELIVERED,
+    };
+    await publishEvent(h, event, event.eventId, `${s.deliveryEventsFrom('provider').slice(0, -1)}${wrong}.none`);
+    await eventually(async () => expect((await record(dx)).record.status).toBe('delivered'));
+    await settled(h);
     expect((await record(dx)).timeline).toHaveLength(1);
   });
 });

@@ -53,7 +53,7 @@ export async function startDispatch(env: Record<string, string>): Promise<Dispat
   const js: JetStreamClient = jetstream(nc);
   const events: DeliveryEvent[] = [];
   const consumer = await js.consumers.get(streamNames(ns).delivery, {
-    filter_subjects: [subjects(ns).deliveryEvent('dispatch')],
+    filter_subjects: [subjects(ns).deliveryEventsFrom('dispatch')],
   });
   const messages = await consumer.consume();
   const loop = (async () => {

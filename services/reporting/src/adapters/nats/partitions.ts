@@ -13,13 +13,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   MAX_DELIVER,
+  partitionOf,
   REPORTING_PARTITIONS,
   REPORTING_PRIORITY_GROUP,
   reportingPartitionConsumer,
   streamNames,
   subjects,
 } from '@dlr/contracts';
-import { backoffDelay, retry, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { backoffDelay, publishDurable, retry, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import {
@@ -312,6 +313,13 @@ class PartitionWorker {
         await this.#deadLetter(msg, `undecodable payload: ${String(error)}`);
         continue;
       }
+      // Events reach the work queue by the subject their publisher chose; one whose record belongs to
+      // another partition goes there, so that a record never has two writers.
+      const elsewhere = decoded.find(({ id }) => partitionOf(id) !== this.#partition);
+      if (elsewhere !== undefined) {
+        await this.#reroute(msg, elsewhere);
+        continue;
+      }
       good.push(msg);
       for (const { id, item } of decoded) {
         const list = items.get(id);
@@ -357,6 +365,31 @@ class PartitionWorker {
     await again('adding counts', () => repo.addCounts(this.#partition, deltas, now));
     await again('publishing status changes', () => this.#options.changes.publish(changes));
     this.#dirty = false;
+  }
+
+  /** Moves a delivery event to its record's partition (a batch of recipients is never split wrong: dead-lettered). */
+  async #reroute(msg: JsMsg, { id, item }: { id: string; item: WorkItem }): Promise<void> {
+    if (item.kind !== 'event') {
+      await this.#deadLetter(msg, `recipients of another partition (${partitionOf(id)})`);
+      return;
+    }
+    const target = partitionOf(id);
+    try {
+      await publishDurable(
+        this.#options.nats.js,
+        subjects(this.#options.namespace).reportingWork(target, 'event'),
+        msg.data,
+        `event:${item.event.eventId}`,
+      );
+      msg.ack();
+      this.#logger.warn({ seq: msg.seq, subject: msg.subject, target }, 'event of another partition moved there');
+    } catch (error) {
+      this.#logger.error(
+        { err: String(error), seq: msg.seq },
+        'moving an event to its partition failed; will redeliver',
+      );
+      msg.nak(1_000);
+    }
   }
 
   async #deadLetter(msg: JsMsg, reason: string): Promise<void> {

@@ -1,7 +1,9 @@
-// First stage of the projection: routes recipients and delivery events into reporting's partitioned
-// work queue, so that each delivery record has exactly one writer (the owner of its partition).
-// Any replica may route; routing touches no store. Each output carries a stable `Nats-Msg-Id`, so a
-// redelivered input is routed again without duplicates.
+// First stage of the projection: routes recipients into reporting's partitioned work queue, so that
+// each delivery record has exactly one writer (the owner of its partition). Delivery events need no
+// router: their subject names their partition and the work stream sources them from the delivery
+// stream itself (see `streamConfigs`); this router still moves events stored in the legacy subject
+// form, from before that. Any replica may route; routing touches no store. Each output carries a
+// stable `Nats-Msg-Id`, so a redelivered input is routed again without duplicates.
 import {
   consumerNames,
   MAX_DELIVER,
