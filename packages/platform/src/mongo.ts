@@ -1,11 +1,14 @@
 import {
+  MongoBulkWriteError,
   MongoClient,
   MongoServerError,
+  type AnyBulkWriteOperation,
   type Collection,
   type Db,
   type Document,
   type Filter,
   type IndexDescription,
+  type WriteError,
 } from 'mongodb';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -136,6 +139,35 @@ export async function findByIds<T extends Document & { _id: string }>(
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, ids.length) }, worker));
   return found;
+}
+
+/**
+ * Runs write operations as unordered bulks of the store's bulk size and reports, per operation,
+ * the `Error` it alone met (undefined when it succeeded). A duplicate key counts as success when
+ * `duplicateKeyIsSuccess` (two upserts of one new `_id` in one bulk may meet that way). Throws
+ * when a whole bulk fails (connection, write concern).
+ */
+export async function bulkWriteEach<T extends Document>(
+  collection: Collection<T>,
+  ops: readonly AnyBulkWriteOperation<T>[],
+  store: StoreProfile,
+  options: { duplicateKeyIsSuccess?: boolean } = {},
+): Promise<(Error | undefined)[]> {
+  const outcomes: (Error | undefined)[] = ops.map(() => undefined);
+  for (let from = 0; from < ops.length; from += store.bulkSize) {
+    try {
+      await collection.bulkWrite(ops.slice(from, from + store.bulkSize), { ordered: false });
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || error.writeErrors === undefined) throw error;
+      const failed = ([] as WriteError[]).concat(error.writeErrors as WriteError | WriteError[]);
+      if (failed.length === 0) throw error;
+      for (const w of failed) {
+        if (options.duplicateKeyIsSuccess && w.code === 11000) continue;
+        outcomes[from + w.index] = new Error(`write failed: ${w.errmsg ?? `code ${w.code}`}`);
+      }
+    }
+  }
+  return outcomes;
 }
 
 /** Creates the given indexes on a collection; idempotent. */

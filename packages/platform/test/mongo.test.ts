@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectMongo, ensureIndexes, isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
+import {
+  bulkWriteEach,
+  connectMongo,
+  ensureIndexes,
+  isDuplicateKeyError,
+  UnavailableError,
+  type MongoHandle,
+} from '@dlr/platform';
 import { closedPort, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
 
 const dbName = `t_${randomSuffix()}`;
@@ -81,5 +88,27 @@ describe('ensureIndexes / isDuplicateKeyError', () => {
     expect(isDuplicateKeyError(new Error('E11000 in text only'))).toBe(false);
     expect(isDuplicateKeyError(undefined)).toBe(false);
     expect(isDuplicateKeyError({ writeErrors: [{ code: 11000 }, { code: 121 }] })).toBe(false);
+  });
+});
+
+describe('bulkWriteEach', () => {
+  it('reports the error of each failed write alone, and a duplicate key as success when asked', async () => {
+    const c = mongo.db.collection<{ _id: string; v?: number }>('bulk_each');
+    await c.insertOne({ _id: 'taken', v: 1 });
+    const insert = (id: string) => ({ insertOne: { document: { _id: id, v: 2 } } });
+    // Past the store's bulk size, so the positions of later bulks must come out right too.
+    const ids = Array.from({ length: mongo.store.bulkSize + 3 }, (_, i) => `n${i}`);
+    const ops = [...ids.map(insert), insert('taken')];
+    const strict = await bulkWriteEach(c, ops, mongo.store);
+    expect(strict.slice(0, ids.length)).toEqual(ids.map(() => undefined));
+    expect(strict.at(-1)).toBeInstanceOf(Error);
+    expect(await c.countDocuments({ v: 2 })).toBe(ids.length);
+
+    const lenient = await bulkWriteEach(c, [insert('taken'), insert('fresh')], mongo.store, {
+      duplicateKeyIsSuccess: true,
+    });
+    expect(lenient).toEqual([undefined, undefined]);
+    expect(await c.findOne({ _id: 'taken' })).toEqual({ _id: 'taken', v: 1 });
+    expect(await c.findOne({ _id: 'fresh' })).toEqual({ _id: 'fresh', v: 2 });
   });
 });

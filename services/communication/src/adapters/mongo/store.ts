@@ -1,4 +1,4 @@
-import { ensureIndexes, isDuplicateKeyError, type MongoHandle } from '@dlr/platform';
+import { ensureIndexes, findByIds, isDuplicateKeyError, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection, MongoBulkWriteError } from 'mongodb';
 import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from '../../domain/model.js';
 import type { CommunicationStore, OperatorActionStore } from '../../domain/ports.js';
@@ -31,8 +31,10 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
   private readonly communications: Collection<CommunicationDoc>;
   private readonly deliveries: Collection<DeliveryDoc>;
   private readonly resends: Collection<ResendDoc>;
+  private readonly store: StoreProfile;
 
   constructor(mongo: MongoHandle) {
+    this.store = mongo.store;
     this.communications = mongo.db.collection<CommunicationDoc>(COLLECTIONS.communications);
     this.deliveries = mongo.db.collection<DeliveryDoc>(COLLECTIONS.deliveries);
     this.resends = mongo.db.collection<ResendDoc>(COLLECTIONS.resends);
@@ -60,9 +62,8 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
   }
 
   async getDeliveries(ids: readonly string[]): Promise<DeliveryDoc[]> {
-    // One _id lookup each: the only filter FerretDB's SQLite backend pushes down to storage.
-    const found = await Promise.all(ids.map((id) => this.deliveries.findOne({ _id: id })));
-    return found.filter((d): d is DeliveryDoc => d !== null);
+    // index: _id ($in batches, or one _id lookup each on FerretDB v1: see findByIds)
+    return findByIds(this.deliveries, ids, this.store);
   }
 
   async countDeliveries(communicationId: string): Promise<number> {

@@ -1,5 +1,5 @@
 import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
-import { findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
+import { bulkWriteEach, findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection } from 'mongodb';
 import type { ChannelName, DeliveryDoc } from '../../domain/model.js';
 import type { SuppressionLookup } from '../../domain/ports.js';
@@ -56,29 +56,47 @@ export class MongoSuppressions implements SuppressionLookup {
   }
 
   /**
-   * Suppresses the address of `delivery`; a repeat keeps the first suppression. Returns false when
-   * the delivery has no address (nothing to suppress).
+   * Suppresses the addresses of these deliveries in one unordered bulk of upserts; a repeat keeps
+   * the first suppression. Per entry: false when the delivery has no address (nothing to
+   * suppress), true once suppressed, or the `Error` that entry alone met.
    */
-  async suppress(
-    delivery: Pick<DeliveryDoc, '_id' | 'communicationId' | 'channel' | 'address'>,
-    fact: { reason: SuppressionReason; eventId: string; suppressedAt: Date },
-  ): Promise<boolean> {
-    if (delivery.address.trim() === '') return false;
-    await this.suppressions.updateOne(
-      { _id: suppressionKey(delivery.channel, delivery.address) },
-      {
-        $setOnInsert: {
-          channel: delivery.channel,
-          reason: fact.reason,
-          eventId: fact.eventId,
-          deliveryId: delivery._id,
-          communicationId: delivery.communicationId,
-          suppressedAt: fact.suppressedAt,
-        },
-      },
-      { upsert: true },
+  async suppressMany(
+    entries: readonly {
+      delivery: Pick<DeliveryDoc, '_id' | 'communicationId' | 'channel' | 'address'>;
+      fact: { reason: SuppressionReason; eventId: string; suppressedAt: Date };
+    }[],
+  ): Promise<(boolean | Error)[]> {
+    const outcomes: (boolean | Error)[] = entries.map(({ delivery }) => delivery.address.trim() !== '');
+    const writes = entries.flatMap((_, i) => (outcomes[i] ? [i] : []));
+    const failed = await bulkWriteEach(
+      this.suppressions,
+      writes.map((i) => {
+        const { delivery, fact } = entries[i]!;
+        return {
+          updateOne: {
+            // index: _id
+            filter: { _id: suppressionKey(delivery.channel, delivery.address) },
+            update: {
+              $setOnInsert: {
+                channel: delivery.channel,
+                reason: fact.reason,
+                eventId: fact.eventId,
+                deliveryId: delivery._id,
+                communicationId: delivery.communicationId,
+                suppressedAt: fact.suppressedAt,
+              },
+            },
+            upsert: true,
+          },
+        };
+      }),
+      this.store,
+      { duplicateKeyIsSuccess: true },
     );
-    return true;
+    failed.forEach((error, w) => {
+      if (error !== undefined) outcomes[writes[w]!] = error;
+    });
+    return outcomes;
   }
 
   /** Removes a suppression by its key; true when there was one. Idempotent. */

@@ -1,7 +1,16 @@
-import { consumerNames, suppressionReason, type DeliveryEvent } from '@dlr/contracts';
-import { consumeDeliveryEvents, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { consumerNames, suppressionReason, type DeliveryEvent, type SuppressionReason } from '@dlr/contracts';
+import { consumeDeliveryEvents, groupCommit, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
 import type { CommunicationStore } from '../../domain/ports.js';
 import type { MongoSuppressions } from '../mongo/suppressions.js';
+
+/** Suppression events handled at once per consumer: their store reads and writes go together. */
+export const SUPPRESSION_CONCURRENCY = 64;
+
+/** What one suppressing event asks for. */
+interface Suppressing {
+  deliveryId: string;
+  fact: { reason: SuppressionReason; eventId: string; suppressedAt: Date };
+}
 
 /**
  * Keeps communication's own suppression replica (what the delivery preview consults): opt-outs from
@@ -17,28 +26,44 @@ export async function startSuppressionConsumers(options: {
   logger: Logger;
 }): Promise<ConsumerHandle> {
   const { nats, namespace, store, suppressions, logger } = options;
+  // The events handled at once share one read of their deliveries and one bulk of upserts.
+  // Outcome per event: true (suppressed), false (no address), undefined (unknown delivery).
+  const suppress = groupCommit<Suppressing, boolean | undefined>({
+    run: async (items) => {
+      const deliveries = new Map(
+        (await store.getDeliveries([...new Set(items.map((i) => i.deliveryId))])).map((d) => [d._id, d]),
+      );
+      const known = items.flatMap((item, i) => {
+        const delivery = deliveries.get(item.deliveryId);
+        return delivery ? [{ i, delivery, fact: item.fact }] : [];
+      });
+      const done = await suppressions.suppressMany(known);
+      const outcomes: (boolean | undefined | Error)[] = items.map(() => undefined);
+      known.forEach(({ i }, k) => (outcomes[i] = done[k]));
+      return outcomes;
+    },
+  });
   const onEvent = async (event: DeliveryEvent) => {
     const reason = suppressionReason(event);
     if (reason === undefined) return;
-    const [delivery] = await store.getDeliveries([event.deliveryId]);
-    if (!delivery) {
-      logger.debug(
-        { deliveryId: event.deliveryId, eventId: event.eventId },
-        'suppression event for an unknown delivery',
-      );
-      return;
-    }
-    const suppressed = await suppressions.suppress(delivery, {
-      reason,
-      eventId: event.eventId,
-      suppressedAt: event.receivedAt ?? event.occurredAt ?? new Date(),
+    const suppressed = await suppress({
+      deliveryId: event.deliveryId,
+      fact: { reason, eventId: event.eventId, suppressedAt: event.receivedAt ?? event.occurredAt ?? new Date() },
     });
     logger.debug(
-      { deliveryId: delivery._id, communicationId: delivery.communicationId, reason, suppressed },
-      'suppression event',
+      { deliveryId: event.deliveryId, eventId: event.eventId, reason, suppressed },
+      suppressed === undefined ? 'suppression event for an unknown delivery' : 'suppression event',
     );
   };
-  const consume = (durable: string) => consumeDeliveryEvents({ nats, namespace, durable, handle: onEvent, logger });
+  const consume = (durable: string) =>
+    consumeDeliveryEvents({
+      nats,
+      namespace,
+      durable,
+      handle: onEvent,
+      logger,
+      concurrency: SUPPRESSION_CONCURRENCY,
+    });
   const feedback = await consume(consumerNames.communicationSuppressionsFeedback);
   const provider = await consume(consumerNames.communicationSuppressionsProvider).catch(async (error: unknown) => {
     await feedback.stop();

@@ -1,5 +1,5 @@
 import { suppressionKey } from '@dlr/contracts';
-import type { MongoHandle } from '@dlr/platform';
+import { bulkWriteEach, findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection } from 'mongodb';
 import type { SuppressionList } from '../../domain/dispatcher.js';
 import type { ChannelName } from '../../domain/provider.js';
@@ -27,6 +27,9 @@ export interface SuppressionDoc {
   suppressedAt: Date;
 }
 
+/** What suppressed an address (the first one is kept). */
+export type SuppressionFact = Omit<SuppressionDoc, '_id' | 'channel' | 'deliveryId'>;
+
 /** Which address (as its key) a delivery record was sent to. */
 export interface DeliveryAddressDoc {
   _id: string;
@@ -41,10 +44,12 @@ export interface DeliveryAddressDoc {
 export class MongoSuppressions implements SuppressionList {
   private readonly suppressions: Collection<SuppressionDoc>;
   private readonly addresses: Collection<DeliveryAddressDoc>;
+  private readonly store: StoreProfile;
 
   constructor(mongo: MongoHandle) {
     this.suppressions = mongo.db.collection<SuppressionDoc>(SUPPRESSION_COLLECTIONS.suppressions);
     this.addresses = mongo.db.collection<DeliveryAddressDoc>(SUPPRESSION_COLLECTIONS.deliveryAddresses);
+    this.store = mongo.store;
   }
 
   async isSuppressed(channel: ChannelName, address: string): Promise<boolean> {
@@ -63,18 +68,45 @@ export class MongoSuppressions implements SuppressionList {
    * Suppresses the address a delivery record was sent to. Returns false when dispatch never sent
    * that record (nothing to suppress); a repeat keeps the first suppression.
    */
-  async suppressDelivery(
-    deliveryId: string,
-    fact: Omit<SuppressionDoc, '_id' | 'channel' | 'deliveryId'>,
-  ): Promise<boolean> {
-    const address = await this.addresses.findOne({ _id: deliveryId });
-    if (!address) return false;
-    await this.suppressions.updateOne(
-      { _id: address.key },
-      { $setOnInsert: { channel: address.channel, deliveryId, ...fact } },
-      { upsert: true },
-    );
-    return true;
+  async suppressDelivery(deliveryId: string, fact: SuppressionFact): Promise<boolean> {
+    const [done] = await this.suppressDeliveries([{ deliveryId, fact }]);
+    if (done instanceof Error) throw done;
+    return done!;
+  }
+
+  /**
+   * {@link suppressDelivery} for many at once: one read of the records' addresses (by `_id`) and
+   * one unordered bulk of upserts (`$setOnInsert`: the first suppression of an address stays).
+   * Returns, per item, whether its address is now suppressed, or the `Error` that item alone met.
+   */
+  async suppressDeliveries(
+    items: readonly { deliveryId: string; fact: SuppressionFact }[],
+  ): Promise<(boolean | Error)[]> {
+    const ids = [...new Set(items.map((i) => i.deliveryId))];
+    // index: _id
+    const addresses = new Map((await findByIds(this.addresses, ids, this.store)).map((a) => [a._id, a]));
+    const writes: number[] = []; // the item of each write
+    const ops = items.flatMap(({ deliveryId, fact }, item) => {
+      const address = addresses.get(deliveryId);
+      if (!address) return [];
+      writes.push(item);
+      return [
+        {
+          updateOne: {
+            // index: _id
+            filter: { _id: address.key },
+            update: { $setOnInsert: { channel: address.channel, deliveryId, ...fact } },
+            upsert: true,
+          },
+        },
+      ];
+    });
+    const failed = await bulkWriteEach(this.suppressions, ops, this.store, { duplicateKeyIsSuccess: true });
+    const outcomes: (boolean | Error)[] = items.map((i) => addresses.has(i.deliveryId));
+    failed.forEach((error, op) => {
+      if (error !== undefined) outcomes[writes[op]!] = error;
+    });
+    return outcomes;
   }
 
   /** Lifts a suppression; true when there was one. */

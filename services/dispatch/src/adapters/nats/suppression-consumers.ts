@@ -7,8 +7,18 @@ import {
   suppressionReason,
   type DeliveryEvent,
 } from '@dlr/contracts';
-import { consumeDeliveryEvents, runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
-import type { MongoSuppressions } from '../mongo/suppressions.js';
+import {
+  consumeDeliveryEvents,
+  groupCommit,
+  runConsumer,
+  type ConsumerHandle,
+  type Logger,
+  type NatsHandle,
+} from '@dlr/platform';
+import type { MongoSuppressions, SuppressionFact } from '../mongo/suppressions.js';
+
+/** Suppression events handled at once per consumer: their store writes go together (group commit). */
+export const SUPPRESSION_CONCURRENCY = 64;
 
 /**
  * Keeps dispatch's suppression replica: opt-outs (feedback-link, provider unsubscribes), complaints
@@ -23,19 +33,27 @@ export async function startSuppressionConsumers(options: {
   const { nats, namespace, suppressions, logger } = options;
   const s = subjects(namespace);
   const n = streamNames(namespace);
+  // The events handled at once share one read of their records' addresses and one bulk of upserts.
+  const suppress = groupCommit<{ deliveryId: string; fact: SuppressionFact }, boolean>({
+    run: (items) => suppressions.suppressDeliveries(items),
+  });
   const onEvent = async (event: DeliveryEvent) => {
     const reason = suppressionReason(event);
     if (reason === undefined) return;
-    const done = await suppressions.suppressDelivery(event.deliveryId, {
-      reason,
-      eventId: event.eventId,
-      communicationId: event.communicationId,
-      suppressedAt: event.receivedAt ?? new Date(),
+    const done = await suppress({
+      deliveryId: event.deliveryId,
+      fact: {
+        reason,
+        eventId: event.eventId,
+        communicationId: event.communicationId,
+        suppressedAt: event.receivedAt ?? new Date(),
+      },
     });
     // Info only when an address is newly suppressed; a repeat (or a record dispatch never sent) is debug.
     logger[done ? 'info' : 'debug']({ deliveryId: event.deliveryId, reason, suppressed: done }, 'suppression event');
   };
-  const fromEvents = (durable: string) => consumeDeliveryEvents({ nats, namespace, durable, handle: onEvent, logger });
+  const fromEvents = (durable: string) =>
+    consumeDeliveryEvents({ nats, namespace, durable, handle: onEvent, logger, concurrency: SUPPRESSION_CONCURRENCY });
   const handles = [
     await fromEvents(consumerNames.dispatchSuppressionsFeedback),
     await fromEvents(consumerNames.dispatchSuppressionsProvider),
