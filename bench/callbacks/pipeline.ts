@@ -9,7 +9,10 @@ import { messageCount } from '@dlr/testing';
 export interface PipelineState {
   /** Provider `DeliveryEvent`s stored in the delivery stream. */
   readonly providerEvents: number;
-  /** Events (and work items) reporting's consumers have not been given yet: routing + partitions. */
+  /**
+   * Events (and work items) reporting's consumers have not been given yet: legacy routing, the work
+   * stream's sourcing from the delivery stream, and the partitions.
+   */
   readonly backlog: number;
   /** Events (and work items) given to reporting and not acknowledged yet. */
   readonly ackPending: number;
@@ -42,9 +45,10 @@ export class PipelineProbe {
   async read(): Promise<PipelineState> {
     const { jsm } = this.#nats;
     const streams = streamNames(this.#namespace);
-    const [providerEvents, deadLetters, ...consumers] = await Promise.all([
+    const [providerEvents, deadLetters, work, ...consumers] = await Promise.all([
       messageCount(jsm, this.#namespace, subjects(this.#namespace).deliveryEventsFrom('provider')),
       jsm.streams.info(streams.deadLetter),
+      jsm.streams.info(streams.reportingWork),
       jsm.consumers.info(streams.delivery, consumerNames.reportingEvents),
       ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) =>
         jsm.consumers.info(streams.reportingWork, reportingPartitionConsumer(p)),
@@ -55,7 +59,7 @@ export class PipelineProbe {
     this.#maxRedelivered = Math.max(this.#maxRedelivered, redelivered);
     return {
       providerEvents,
-      backlog: sum((c) => c.num_pending),
+      backlog: sum((c) => c.num_pending) + (work.sources ?? []).reduce((n, s) => n + s.lag, 0),
       ackPending: sum((c) => c.num_ack_pending),
       redelivered,
       deadLettered: deadLetters.state.messages,
