@@ -82,6 +82,8 @@ export interface StartSystemOptions {
   log?: (line: string) => void;
   /** How long to wait for every /readyz. */
   readyTimeoutMs?: number;
+  /** Start only these processes (default: all of them), e.g. one service for a benchmark. */
+  only?: readonly SystemProcessName[];
 }
 
 /**
@@ -91,6 +93,7 @@ export interface StartSystemOptions {
  */
 export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[system] ${line}\n`));
+  const started = SYSTEM_PROCESSES.filter((name) => options.only?.includes(name) ?? true);
   const namespace = options.namespace ?? 'dlr';
   mkdirSync(options.logDir, { recursive: true });
   const ports = {} as Record<SystemProcessName, number>;
@@ -175,7 +178,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       r.out.end();
     }
     const codes = {} as Record<SystemProcessName, number | null>;
-    for (const name of [...SYSTEM_PROCESSES].reverse()) {
+    for (const name of [...started].reverse()) {
       const entry = children.get(name);
       if (!entry) continue;
       if (entry.child.exitCode === null && entry.child.signalCode === null) entry.child.kill('SIGTERM');
@@ -234,9 +237,9 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const replicas: { child: ChildProcess; exited: Promise<number | null>; out: WriteStream }[] = [];
 
   try {
-    for (const name of SYSTEM_PROCESSES) children.set(name, spawnProcess(name, name));
+    for (const name of started) children.set(name, spawnProcess(name, name));
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-    for (const name of SYSTEM_PROCESSES) {
+    for (const name of started) {
       await waitReady(name, children.get(name)!.child, url(name), join(options.logDir, `${name}.log`), deadline);
     }
   } catch (error) {
