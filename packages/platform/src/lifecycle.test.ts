@@ -83,10 +83,11 @@ function fakeProcess() {
   const exit = new Promise<number>((resolve) => (exited = resolve));
   const proc: MainProcess = {
     onSignal: (signal, listener) => void listeners.set(signal, [...(listeners.get(signal) ?? []), listener]),
+    onParentExit: (listener) => void listeners.set('parent', [listener]),
     exit: (code) => exited(code),
     writeError: (line) => void errors.push(line),
   };
-  const send = (signal: 'SIGTERM' | 'SIGINT') => {
+  const send = (signal: 'SIGTERM' | 'SIGINT' | 'parent') => {
     for (const listener of listeners.get(signal) ?? []) listener();
   };
   return { proc, send, exit, errors };
@@ -154,6 +155,18 @@ describe('runMain', () => {
     await expect(p.exit).resolves.toBe(1);
     expect(p.errors).toEqual(['svc: SIGINT while starting; still not started after 50 ms, exiting\n']);
     expect(s.ran).toEqual([]);
+  });
+
+  it('shuts down cleanly when the process that started it is gone', async () => {
+    const p = fakeProcess();
+    const s = controlledStart();
+    runMain('svc', s.start, { process: p.proc });
+    s.finish();
+    await s.handedOver();
+    p.send('parent');
+    await expect(p.exit).resolves.toBe(0);
+    expect(s.ran).toEqual(['consumers', 'mongo']);
+    expect(s.lines.find((l) => l.msg === 'shutting down')?.signal).toBe('parent exited');
   });
 
   it('prints a failed start as one line and exits 1', async () => {

@@ -40,12 +40,28 @@ export async function shutdownInOrder(
 /** What {@link runMain} uses of the process (a test passes its own). */
 export interface MainProcess {
   onSignal(signal: 'SIGTERM' | 'SIGINT', listener: () => void): void;
+  /** Calls `listener` once if the process that started this one has gone (when asked to watch it). */
+  onParentExit?(listener: () => void): void;
   exit(code: number): void;
   writeError(line: string): void;
 }
 
+/** Set by a launcher (startSystem) to its own PID: the service then stops when that process is gone. */
+export const EXIT_WITH_PARENT_ENV = 'DLR_EXIT_WITH_PARENT';
+
 const nodeProcess: MainProcess = {
   onSignal: (signal, listener) => void process.on(signal, listener),
+  onParentExit: (listener) => {
+    const parent = Number(process.env[EXIT_WITH_PARENT_ENV]);
+    if (!Number.isInteger(parent) || parent <= 0) return;
+    // An orphan is re-parented (to init or a subreaper), so its parent PID changes.
+    const timer = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(timer);
+      listener();
+    }, 1_000);
+    timer.unref();
+  },
   exit: (code) => process.exit(code),
   writeError: (line) => void process.stderr.write(line),
 };
@@ -94,6 +110,8 @@ export function runMain(
   };
   proc.onSignal('SIGTERM', () => onSignal('SIGTERM'));
   proc.onSignal('SIGINT', () => onSignal('SIGINT'));
+  // A test run or demo killed without stopping its services must not leave them running.
+  proc.onParentExit?.(() => onSignal('parent exited'));
   start().then(
     (started) => {
       running = started;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './infra.js';
@@ -165,17 +165,14 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     },
   };
 
-  const children = new Map<
-    SystemProcessName,
-    { child: ChildProcess; exited: Promise<number | null>; out: WriteStream }
-  >();
+  const children = new Map<SystemProcessName, { child: ChildProcess; exited: Promise<number | null>; out: LogFile }>();
   const stop = async () => {
     for (const r of replicas) {
       if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
       const timer = setTimeout(() => r.child.kill('SIGKILL'), 15_000);
       await r.exited;
       clearTimeout(timer);
-      r.out.end();
+      r.out.close();
     }
     const codes = {} as Record<SystemProcessName, number | null>;
     for (const name of [...started].reverse()) {
@@ -185,7 +182,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       const timer = setTimeout(() => entry.child.kill('SIGKILL'), 15_000);
       codes[name] = await entry.exited;
       clearTimeout(timer);
-      entry.out.end();
+      entry.out.close();
     }
     return codes;
   };
@@ -198,17 +195,25 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     const entry =
       name === 'provider-simulator' ? 'packages/provider-simulator/src/main.ts' : `services/${name}/src/main.ts`;
     const logFile = join(options.logDir, `${logName}.log`);
-    const out = createWriteStream(logFile, { flags: 'a' });
+    // The process writes its log file itself (not through a pipe to this process): its logging
+    // costs this process nothing, and goes on if this process dies.
+    const out = logFileOf(logFile);
     // DLR_PROFILE_DIR=<dir>: each process writes a V8 CPU profile there when it exits (for benches).
     const profile = process.env['DLR_PROFILE_DIR'];
     const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profile, logName)}`] : [];
     const child = spawn(process.execPath, [...profileArgs, '--conditions=source', '--import', 'tsx', entry], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env[name], ...options.env, ...options.extraEnv?.[name], ...override },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        // The services stop by themselves if this process dies without stopping them.
+        DLR_EXIT_WITH_PARENT: String(process.pid),
+        ...env[name],
+        ...options.env,
+        ...options.extraEnv?.[name],
+        ...override,
+      },
+      stdio: ['ignore', out.fd, out.fd],
     });
-    child.stdout?.pipe(out, { end: false });
-    child.stderr?.pipe(out, { end: false });
     const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
     log(`started ${logName} (pid ${child.pid}) — log ${logFile}`);
     return { child, exited, out, logFile };
@@ -234,7 +239,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     }
     log(`${logName} ready at ${httpUrl}`);
   };
-  const replicas: { child: ChildProcess; exited: Promise<number | null>; out: WriteStream }[] = [];
+  const replicas: { child: ChildProcess; exited: Promise<number | null>; out: LogFile }[] = [];
 
   try {
     for (const name of started) children.set(name, spawnProcess(name, name));
@@ -297,10 +302,28 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       if (old && old.child.exitCode === null && old.child.signalCode === null) {
         throw new Error(`${name} is still running: kill it first`);
       }
-      old?.out.end();
+      old?.out.close();
       const started = spawnProcess(name, name);
       children.set(name, started);
       await waitReady(name, started.child, url(name), started.logFile, Date.now() + (options.readyTimeoutMs ?? 60_000));
+    },
+  };
+}
+
+/** A log file opened for appending, handed to a child process as its stdout and stderr. */
+interface LogFile {
+  readonly fd: number;
+  close(): void;
+}
+
+function logFileOf(path: string): LogFile {
+  const fd = openSync(path, 'a');
+  let open = true;
+  return {
+    fd,
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
     },
   };
 }
