@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
-import { ConfigError, UnauthenticatedError } from './errors.js';
+import { ConfigError, UnauthenticatedError, UnavailableError } from './errors.js';
 import { createHttpServer } from './http.js';
 import { createLogger } from './logger.js';
 import { OPERATOR_COOKIE, OperatorAuth, operatorAuthConfigShape, operatorOf, type Operator } from './operator-auth.js';
@@ -164,12 +164,16 @@ function claims(overrides: Record<string, unknown> = {}): Record<string, unknown
 }
 
 /** The message of the UnauthenticatedError `verifyToken` refuses `token` with. */
-async function refusal(auth: OperatorAuth, token: string): Promise<string> {
+async function refusal(
+  auth: OperatorAuth,
+  token: string,
+  kind: typeof UnauthenticatedError | typeof UnavailableError = UnauthenticatedError,
+): Promise<string> {
   const error: unknown = await auth.verifyToken(token).then(
     (operator) => new Error(`accepted as ${JSON.stringify(operator)}`),
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(UnauthenticatedError);
+  expect(error).toBeInstanceOf(kind);
   return (error as Error).message;
 }
 
@@ -443,8 +447,8 @@ describe('an issuer that cannot be reached', () => {
     const url = await deadUrl();
     clock = Date.now();
     const auth = new OperatorAuth({ token: STATIC, oidc: { issuerUrl: url, audience: AUD }, now });
-    expect(await refusal(auth, signJwt(k1, claims({ iss: url })))).toMatch(
-      /^the OIDC issuer's keys could not be fetched: \S/,
+    expect(await refusal(auth, signJwt(k1, claims({ iss: url })), UnavailableError)).toMatch(
+      /^the OIDC issuer's keys could not be fetched: \S.*; try again shortly$/,
     );
     await expect(auth.verifyToken(STATIC)).resolves.toEqual({ subject: 'operator', via: 'token' });
   });
@@ -456,15 +460,17 @@ describe('an issuer that cannot be reached', () => {
       const auth = new OperatorAuth({ oidc: { issuerUrl: flaky.url, audience: AUD }, now });
       const token = signJwt(k1, claims({ iss: flaky.url }));
       const prefix = "the OIDC issuer's keys could not be fetched: ";
+      const suffix = '; try again shortly';
+      const down = () => refusal(auth, token, UnavailableError);
       flaky.failWith = 500;
-      expect(await refusal(auth, token)).toBe(`${prefix}${flaky.url}/.well-known/openid-configuration answered 500`);
+      expect(await down()).toBe(`${prefix}${flaky.url}/.well-known/openid-configuration answered 500${suffix}`);
       flaky.failWith = undefined;
       flaky.discovery = { issuer: 'https://issuer.example', jwks_uri: `${flaky.url}/jwks` };
-      expect(await refusal(auth, token)).toBe(`${prefix}the discovery document names another issuer`);
+      expect(await down()).toBe(`${prefix}the discovery document names another issuer${suffix}`);
       flaky.discovery = { issuer: flaky.url };
-      expect(await refusal(auth, token)).toBe(`${prefix}the discovery document names no jwks_uri`);
+      expect(await down()).toBe(`${prefix}the discovery document names no jwks_uri${suffix}`);
       flaky.discovery = { issuer: flaky.url, jwks_uri: `${flaky.url}/nowhere` };
-      expect(await refusal(auth, token)).toBe(`${prefix}${flaky.url}/nowhere answered 404`);
+      expect(await down()).toBe(`${prefix}${flaky.url}/nowhere answered 404${suffix}`);
       flaky.discovery = { issuer: flaky.url, jwks_uri: `${flaky.url}/jwks` };
       await expect(auth.verifyToken(token)).resolves.toEqual(OIDC_OPERATOR);
     } finally {
@@ -543,17 +549,27 @@ describe('over HTTP', () => {
     expect(((await missing.json()) as { message: string }).message).toMatch(/^sign in first/);
   });
 
-  it('answers 401 with a clear message while the issuer is unreachable, and keeps serving', async () => {
+  it('answers 503 with a clear message while the issuer is unreachable (the token may be fine), and keeps serving', async () => {
     const url = await deadUrl();
     clock = Date.now();
     const base = await serve(new OperatorAuth({ oidc: { issuerUrl: url, audience: AUD }, now }));
+    const token = signJwt(k1, claims({ iss: url }));
     for (let i = 0; i < 3; i += 1) {
-      await expect401(
-        base,
-        `Bearer ${signJwt(k1, claims({ iss: url }))}`,
-        /^the OIDC issuer's keys could not be fetched: /,
-      );
+      const response = await fetch(`${base}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      const body = (await response.json()) as { error: string; message: string };
+      expect(body.error).toBe('unavailable');
+      expect(body.message).toMatch(/^the OIDC issuer's keys could not be fetched: .*; try again shortly$/);
     }
+    const form = await fetch(`${base}/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, next: '/' }).toString(),
+      redirect: 'manual',
+    });
+    expect(form.status).toBe(503);
+    expect(await form.text()).toMatch(/try again shortly/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 

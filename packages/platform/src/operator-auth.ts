@@ -15,7 +15,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { flag } from './config.js';
-import { UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError, UnavailableError } from './errors.js';
 
 /** Configuration variables of operator sign-in; spread into a service's `configShape`. */
 export const operatorAuthConfigShape = {
@@ -336,15 +336,17 @@ export class OperatorAuth {
       return jwks;
     } catch (error) {
       if (this.#jwks) return this.#jwks; // keep using the keys we had
-      throw new UnauthenticatedError(
-        `the OIDC issuer's keys could not be fetched: ${error instanceof Error ? error.message : String(error)}`,
+      // Not the token's fault: the operator should retry, not sign in again (503, not 401).
+      throw new UnavailableError(
+        `the OIDC issuer's keys could not be fetched: ${error instanceof Error ? error.message : String(error)}; try again shortly`,
       );
     }
   }
 
   /**
    * An `onRequest`/`preHandler` hook that lets a request through only when it is authenticated. A
-   * browser GET of a page (not `/api/…`) is sent to the sign-in form; anything else gets 401 JSON.
+   * browser GET of a page (not `/api/…`) is sent to the sign-in form; anything else gets 401 JSON
+   * (503 while the OIDC issuer's keys cannot be fetched: the token may be fine).
    */
   readonly hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     try {
@@ -356,7 +358,7 @@ export class OperatorAuth {
         await reply.redirect(`${SIGN_IN_PATH}?next=${encodeURIComponent(safeNext(request.url))}`, 303);
         return;
       }
-      void reply.header('www-authenticate', 'Bearer');
+      if (error instanceof UnauthenticatedError) void reply.header('www-authenticate', 'Bearer');
       throw error;
     }
   };
@@ -404,8 +406,12 @@ export class OperatorAuth {
           .header('set-cookie', `${OPERATOR_COOKIE}=${this.sessionFor(operator, notAfter)}; ${attrs.join('; ')}`)
           .redirect(next, 303);
       } catch (error) {
-        const message = error instanceof UnauthenticatedError ? error.message : 'sign-in failed';
-        return reply.status(401).type('text/html; charset=utf-8').send(page(next, message));
+        const unavailable = error instanceof UnavailableError;
+        const message = error instanceof UnauthenticatedError || unavailable ? error.message : 'sign-in failed';
+        return reply
+          .status(unavailable ? 503 : 401)
+          .type('text/html; charset=utf-8')
+          .send(page(next, message));
       }
     });
     app.post(SIGN_OUT_PATH, async (_request, reply) =>
