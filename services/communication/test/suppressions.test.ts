@@ -66,6 +66,11 @@ function outcomes(p: PreviewDeliveryResponse): Record<string, DeliveryOutcome | 
   return Object.fromEntries(p.recipients.map((r) => [r.name, r.channels[0]?.outcome]));
 }
 
+/** Why each recipient's address is suppressed ('' when it is not). */
+function reasons(p: PreviewDeliveryResponse): Record<string, string | undefined> {
+  return Object.fromEntries(p.recipients.map((r) => [r.name, r.channels[0]?.suppressionReason]));
+}
+
 function event(
   source: 'feedback' | 'provider',
   communicationId: string,
@@ -125,6 +130,7 @@ describe('delivery preview and the suppression list', () => {
       return p;
     });
     expect(suppressed.suppressionChecked).toBe(true);
+    expect(reasons(suppressed)).toEqual({ Ann: 'opted_out', Bob: '' });
     expect(suppressed.channels).toEqual([
       {
         channel: Channel.CHANNEL_EMAIL,
@@ -170,12 +176,15 @@ describe('delivery preview and the suppression list', () => {
     await provider.publish(
       event('provider', id, deliveryIds['Cat']!, DeliveryStatus.DELIVERY_STATUS_FAILED, 'permanent_bounce'),
     );
-    await eventually(async () =>
-      expect(outcomes(await preview(id))).toEqual({
+    const bounced = await eventually(async () => {
+      const p = await preview(id);
+      expect(outcomes(p)).toEqual({
         Cat: DeliveryOutcome.DELIVERY_OUTCOME_SUPPRESSED,
         Dan: DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND,
-      }),
-    );
+      });
+      return p;
+    });
+    expect(reasons(bounced)).toEqual({ Cat: 'permanent_bounce', Dan: '' });
   });
 
   it('ignores an event for a delivery record this service does not know', async () => {

@@ -1,5 +1,6 @@
 // What operators do around a communication besides create/add/send: list, preview, override
 // preferences, resend, and a recipient's history.
+import type { SuppressionReason } from '@dlr/contracts';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '@dlr/platform';
 import type { Communications } from './communications.js';
 import { isIncluded, type CommunicationDoc, type DeliveryDoc, type ResendDoc, type ResendScopeName } from './model.js';
@@ -132,7 +133,7 @@ export class OperatorActions {
     const { communication, deliveryCount } = await this.deps.communications.get(input.communicationId);
     const deliveries: DeliveryDoc[] = [];
     for await (const d of this.deps.store.streamDeliveries(communication._id)) deliveries.push(d);
-    let suppressed: ReadonlySet<string> = new Set();
+    let suppressed: ReadonlyMap<string, SuppressionReason> = new Map();
     let suppressionChecked = false;
     if (this.deps.suppressions) {
       try {

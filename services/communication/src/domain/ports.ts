@@ -1,3 +1,4 @@
+import type { SuppressionReason } from '@dlr/contracts';
 import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from './model.js';
 import type { RecordStatus } from './preview.js';
 
@@ -62,8 +63,8 @@ export interface DeliveryStatusSource {
 
 /** The suppression list, when this service can consult it. */
 export interface SuppressionLookup {
-  /** The delivery IDs among `deliveries` whose address is suppressed. */
-  suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlySet<string>>;
+  /** The delivery IDs among `deliveries` whose address is suppressed, each with why. */
+  suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlyMap<string, SuppressionReason>>;
 }
 
 /** Publishes this service's events; each call resolves once JetStream has stored the message. */

@@ -18,12 +18,19 @@ describe('buildPreview', () => {
   const deliveries = [d('d1', 'a', 'email'), d('d2', 'a', 'sms', true), d('d3', 'b', 'sms'), d('d4', 'c', 'email')];
 
   it('decides each recipient × channel: suppressed, no address, opted out, or will send', () => {
-    const p = buildPreview({ channels: ['email', 'sms'] }, deliveries, new Set(['d4']));
+    const p = buildPreview({ channels: ['email', 'sms'] }, deliveries, new Map([['d4', 'complaint' as const]]));
     expect(p.recipients.map((r) => [r.recipientKey, r.channels.map((c) => c.outcome)])).toEqual([
       ['a', ['will_send', 'opted_out']],
       ['b', ['missing_address', 'will_send']],
       ['c', ['suppressed', 'missing_address']],
     ]);
+    expect(p.recipients.find((r) => r.recipientKey === 'c')?.channels[0]).toEqual({
+      channel: 'email',
+      outcome: 'suppressed',
+      deliveryId: 'd4',
+      suppressionReason: 'complaint',
+    });
+    expect(p.recipients.find((r) => r.recipientKey === 'a')?.channels[0]?.suppressionReason).toBeUndefined();
     expect(p.channels).toEqual([
       { channel: 'email', will_send: 1, missing_address: 1, opted_out: 0, preference_overridden: 0, suppressed: 1 },
       { channel: 'sms', will_send: 1, missing_address: 1, opted_out: 1, preference_overridden: 0, suppressed: 0 },
@@ -35,7 +42,7 @@ describe('buildPreview', () => {
     const p = buildPreview(
       { channels: ['email', 'sms'], preferenceOverride: override },
       [...deliveries, d('d5', 'e', 'sms', true)],
-      new Set(['d5']),
+      new Map([['d5', 'opted_out' as const]]),
     );
     expect(p.recipients.find((r) => r.recipientKey === 'a')?.channels[1]?.outcome).toBe('preference_overridden');
     expect(p.recipients.find((r) => r.recipientKey === 'e')?.channels[1]?.outcome).toBe('suppressed');

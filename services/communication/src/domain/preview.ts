@@ -1,4 +1,5 @@
 // The delivery preview and the resend selection: pure rules over a communication and its deliveries.
+import type { SuppressionReason } from '@dlr/contracts';
 import {
   isIncluded,
   type ChannelName,
@@ -15,7 +16,13 @@ export type Outcome = 'will_send' | 'missing_address' | 'opted_out' | 'preferenc
 export interface RecipientOutcome {
   readonly recipientKey: string;
   readonly name: string;
-  readonly channels: readonly { channel: ChannelName; outcome: Outcome; deliveryId?: string }[];
+  readonly channels: readonly {
+    channel: ChannelName;
+    outcome: Outcome;
+    deliveryId?: string;
+    /** Why the address is suppressed (outcome `suppressed` only). */
+    suppressionReason?: SuppressionReason;
+  }[];
 }
 
 /** Counts per outcome for one channel. */
@@ -36,7 +43,7 @@ export interface Preview {
 export function buildPreview(
   communication: Pick<CommunicationDoc, 'channels' | 'preferenceOverride'>,
   deliveries: Iterable<DeliveryDoc>,
-  suppressed: ReadonlySet<string>,
+  suppressed: ReadonlyMap<string, SuppressionReason>,
 ): Preview {
   const byRecipient = new Map<string, { name: string; deliveries: Map<ChannelName, DeliveryDoc> }>();
   for (const d of deliveries) {
@@ -69,7 +76,11 @@ export function buildPreview(
                 ? 'preference_overridden'
                 : 'opted_out';
       summaries.get(channel)![outcome]++;
-      return d === undefined ? { channel, outcome } : { channel, outcome, deliveryId: d._id };
+      if (d === undefined) return { channel, outcome };
+      const reason = suppressed.get(d._id);
+      return reason === undefined
+        ? { channel, outcome, deliveryId: d._id }
+        : { channel, outcome, deliveryId: d._id, suppressionReason: reason };
     });
     recipients.push({ recipientKey: key, name: entry.name, channels });
   }

@@ -94,6 +94,7 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
             channel: channelOf(c.channel),
             outcome: OUTCOMES[c.outcome],
             deliveryId: c.deliveryId ?? '',
+            suppressionReason: c.suppressionReason ?? '',
           })),
         })),
         nextPageToken: p.nextPageToken,

@@ -1,4 +1,5 @@
 // Server-rendered pages of the operator console. Every interpolated value goes through `esc`.
+import type { SuppressionReason } from '@dlr/contracts';
 import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
 import type { HistoryEntry, PreviewPage } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
@@ -22,6 +23,13 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
   opted_out: 'Not sent: opted out by preference',
   preference_overridden: 'Will be sent: preference overridden',
   suppressed: 'Not sent: suppressed',
+};
+
+/** Why an address is suppressed, as the preview says it. */
+const SUPPRESSION_LABEL: Record<SuppressionReason, string> = {
+  opted_out: 'opted out',
+  complaint: 'complaint',
+  permanent_bounce: 'permanent bounce',
 };
 
 function time(d: Date | undefined): string {
@@ -257,7 +265,7 @@ export function previewPage(p: PreviewPage, pageToken: string): string {
     .map(
       (
         r,
-      ) => `<tr><td>${esc(r.name || '(no name)')}</td>${r.channels.map((ch) => `<td>${esc(OUTCOME_LABEL[ch.outcome])}</td>`).join('')}
+      ) => `<tr><td>${esc(r.name || '(no name)')}</td>${r.channels.map((ch) => `<td>${esc(OUTCOME_LABEL[ch.outcome])}${ch.suppressionReason ? ` (${esc(SUPPRESSION_LABEL[ch.suppressionReason])})` : ''}</td>`).join('')}
 <td><a href="/console/recipients?key=${esc(encodeURIComponent(r.recipientKey))}">History</a></td></tr>`,
     )
     .join('\n');

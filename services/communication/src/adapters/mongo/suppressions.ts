@@ -36,7 +36,7 @@ export class MongoSuppressions implements SuppressionLookup {
     this.store = mongo.store;
   }
 
-  async suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlySet<string>> {
+  async suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlyMap<string, SuppressionReason>> {
     // A delivery without an address is not suppressed: the preview reports it as missing.
     const byKey = new Map<string, string[]>();
     for (const d of deliveries) {
@@ -46,12 +46,12 @@ export class MongoSuppressions implements SuppressionLookup {
       if (ids) ids.push(d._id);
       else byKey.set(key, [d._id]);
     }
-    const out = new Set<string>();
+    const out = new Map<string, SuppressionReason>();
     const found = await findByIds(this.suppressions, [...byKey.keys()], this.store, {
-      projection: { _id: 1 },
+      projection: { _id: 1, reason: 1 },
       concurrency: LOOKUP_WINDOW,
     });
-    for (const doc of found) for (const id of byKey.get(doc._id) ?? []) out.add(id);
+    for (const doc of found) for (const id of byKey.get(doc._id) ?? []) out.set(id, doc.reason);
     return out;
   }
 

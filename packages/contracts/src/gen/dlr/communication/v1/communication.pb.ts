@@ -325,6 +325,11 @@ export interface ChannelPreview {
   outcome: DeliveryOutcome;
   /** Empty when there is no delivery record (missing address). */
   deliveryId: string;
+  /**
+   * Why the address is suppressed (outcome SUPPRESSED): "opted_out", "complaint" or
+   * "permanent_bounce". Empty otherwise.
+   */
+  suppressionReason: string;
 }
 
 export interface RecipientPreview {
@@ -2078,7 +2083,7 @@ export const ListCommunicationsResponse: MessageFns<ListCommunicationsResponse> 
 };
 
 function createBaseChannelPreview(): ChannelPreview {
-  return { channel: 0, outcome: 0, deliveryId: "" };
+  return { channel: 0, outcome: 0, deliveryId: "", suppressionReason: "" };
 }
 
 export const ChannelPreview: MessageFns<ChannelPreview> = {
@@ -2091,6 +2096,9 @@ export const ChannelPreview: MessageFns<ChannelPreview> = {
     }
     if (message.deliveryId !== "") {
       writer.uint32(26).string(message.deliveryId);
+    }
+    if (message.suppressionReason !== "") {
+      writer.uint32(34).string(message.suppressionReason);
     }
     return writer;
   },
@@ -2132,6 +2140,14 @@ export const ChannelPreview: MessageFns<ChannelPreview> = {
             message.deliveryId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.suppressionReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2153,6 +2169,11 @@ export const ChannelPreview: MessageFns<ChannelPreview> = {
         : isSet(object.delivery_id)
         ? globalThis.String(object.delivery_id)
         : "",
+      suppressionReason: isSet(object.suppressionReason)
+        ? globalThis.String(object.suppressionReason)
+        : isSet(object.suppression_reason)
+        ? globalThis.String(object.suppression_reason)
+        : "",
     };
   },
 
@@ -2167,6 +2188,9 @@ export const ChannelPreview: MessageFns<ChannelPreview> = {
     if (message.deliveryId !== "") {
       obj.deliveryId = message.deliveryId;
     }
+    if (message.suppressionReason !== "") {
+      obj.suppressionReason = message.suppressionReason;
+    }
     return obj;
   },
 
@@ -2178,6 +2202,7 @@ export const ChannelPreview: MessageFns<ChannelPreview> = {
     message.channel = object.channel ?? 0;
     message.outcome = object.outcome ?? 0;
     message.deliveryId = object.deliveryId ?? "";
+    message.suppressionReason = object.suppressionReason ?? "";
     return message;
   },
 };
