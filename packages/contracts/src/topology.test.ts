@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { consumerConfigs, partitionOf, streamConfigs, streamNames, subjects } from './topology.js';
+import { consumerConfigs, partitionOf, streamConfigs, streamNames, subjectMatches, subjects } from './topology.js';
 import { DeliveryEvent, DeliveryStatus, EventSource } from './index.js';
 
-/** True when NATS subject `subject` is matched by pattern `pattern` (`*` one token, `>` the rest). */
-function matches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return s.length > i;
-    if (p[i] !== '*' && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
-}
+const matches = subjectMatches;
 
 const EVENT = { deliveryId: 'd_1', status: DeliveryStatus.DELIVERY_STATUS_DELIVERED, reasonCode: '' };
 

@@ -136,6 +136,17 @@ export function reportingPartitionConsumer(partition: number): string {
 /** The priority group whose pinned client owns a reporting partition. */
 export const REPORTING_PRIORITY_GROUP = 'owner';
 
+/** True when NATS subject `subject` matches `pattern` (`*` is one token, `>` the rest), as the server matches. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
 /** What an event does to its recipient's address (the last token of its subject). */
 export function addressEffect(event: Pick<DeliveryEvent, 'status' | 'reasonCode'>): AddressEffect {
   return suppressionReason(event) ?? 'none';

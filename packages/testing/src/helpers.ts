@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DeliveryEvent, streamNames } from '@dlr/contracts';
+import { DeliveryEvent, streamNames, subjectMatches } from '@dlr/contracts';
 import type { JetStreamManager } from '@nats-io/jetstream';
 
 /**
@@ -24,17 +24,6 @@ export function isolation(prefix: string): { db: string; namespace: string } {
   const suffix = randomBytes(6).toString('hex');
   const p = prefix.toLowerCase().replace(/[^a-z0-9]/g, '');
   return { db: `t_${p}_${suffix}`, namespace: `t${p}${suffix}` };
-}
-
-/** True when NATS subject `subject` matches `pattern` (`*` is one token, `>` the rest). */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return s.length > i;
-    if (p[i] !== '*' && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
 }
 
 /** How many messages the namespace's delivery stream holds on the subjects `pattern` matches. */

@@ -25,4 +25,4 @@ export {
   type ReplicableService,
   type ReplicaProcess,
 } from './system.js';
-export { eventually, isolation, messageCount, storedEvents, subjectMatches } from './helpers.js';
+export { eventually, isolation, messageCount, storedEvents } from './helpers.js';
