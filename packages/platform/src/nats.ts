@@ -9,7 +9,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { platformMetrics, subjectLabel, trackConsumerLag } from './metrics.js';
@@ -114,6 +114,30 @@ export async function ensureTopology(
       });
     }
   }
+}
+
+/**
+ * Starts the consumer span of one message (`process <subject>`), continuing the publisher's trace
+ * from the message headers; the caller ends it. `parent` is the publisher's context.
+ */
+export function startConsumerSpan(msg: JsMsg, durable: string): { span: Span; parent: Context } {
+  const parent = extractNatsHeaders(msg.headers);
+  const span = tracer.startSpan(
+    `process ${subjectLabel(msg.subject)}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': msg.subject,
+        'messaging.consumer.group.name': durable,
+        'messaging.nats.stream_sequence': msg.seq,
+        'messaging.nats.delivery_count': msg.info.deliveryCount,
+      },
+    },
+    parent,
+  );
+  return { span, parent };
 }
 
 /**
@@ -266,22 +290,7 @@ export async function runConsumer<T>(options: {
   /** One message in a consumer span that continues the publisher's trace (from the headers). */
   const process = async (msg: JsMsg): Promise<void> => {
     const started = performance.now();
-    const parent = extractNatsHeaders(msg.headers);
-    const span = tracer.startSpan(
-      `process ${subjectLabel(msg.subject)}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'nats',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': msg.subject,
-          'messaging.consumer.group.name': options.durable,
-          'messaging.nats.stream_sequence': msg.seq,
-          'messaging.nats.delivery_count': msg.info.deliveryCount,
-        },
-      },
-      parent,
-    );
+    const { span, parent } = startConsumerSpan(msg, options.durable);
     try {
       // Anything the handler publishes becomes a child of this span; its logs carry the trace_id.
       await context.with(trace.setSpan(parent, span), () => handleOne(msg));

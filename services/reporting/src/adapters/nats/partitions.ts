@@ -20,7 +20,16 @@ import {
   streamNames,
   subjects,
 } from '@dlr/contracts';
-import { backoffDelay, publishDurable, retry, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import {
+  backoffDelay,
+  markFailed,
+  publishDurable,
+  retry,
+  startConsumerSpan,
+  type ConsumerHandle,
+  type Logger,
+  type NatsHandle,
+} from '@dlr/platform';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import {
@@ -303,6 +312,21 @@ class PartitionWorker {
   }
 
   async #handle(batch: readonly JsMsg[]): Promise<void> {
+    // Each message's span continues its publisher's trace (a provider callback, a send) and lasts
+    // until the batch that holds it is written and acknowledged.
+    const consumer = reportingPartitionConsumer(this.#partition);
+    const spans = batch.map((msg) => startConsumerSpan(msg, consumer).span);
+    try {
+      await this.#handleTraced(batch);
+    } catch (error) {
+      for (const span of spans) markFailed(span, error);
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
+  }
+
+  async #handleTraced(batch: readonly JsMsg[]): Promise<void> {
     const items = new Map<string, WorkItem[]>();
     const good: JsMsg[] = [];
     for (const msg of batch) {
