@@ -1,5 +1,5 @@
 // Benchmark of the Delivery Report's reads at 200 000 records in one communication: seeds the records
-// straight into the store (as reporting stores them), starts reporting in-process, and prints p50/p95
+// straight into the store (as reporting stores them), starts reporting as its own process, and prints p50/p95
 // of the first page with counts, a filtered page, a page 1 000 pages deep and the CSV export's rows/s —
 // each beside its store floor: the bare MongoDB driver doing the same reads, in the same run.
 // Run: `npm run bench:reports` (env: BENCH_RECORDS=200000 BENCH_RUNS=100 BENCH_CSV_RUNS=5 BENCH_FRESH=1).
