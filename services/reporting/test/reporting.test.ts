@@ -252,6 +252,23 @@ describe('projection of recipients and events', () => {
     expect((await record(dx)).timeline).toHaveLength(1);
   });
 
+  it('still projects an event stored in the legacy subject form (from before an upgrade)', async () => {
+    const [cx] = ids('c', 1) as [string];
+    const [dx] = ids('d', 1) as [string];
+    await publishRecipients(h, cx, [{ id: dx, channel: 'email', name: 'Ed Example', address: 'ed@example.test' }]);
+    const event = {
+      eventId: `provider:simulator:sev_${rand()}`,
+      deliveryId: dx,
+      communicationId: cx,
+      attempt: 1,
+      status: DeliveryStatus.DELIVERY_STATUS_DELIVERED,
+    };
+    await publishEvent(h, event, event.eventId, subjects(h.ns).legacyDeliveryEvent('provider'));
+    await eventually(async () => expect((await record(dx)).record.status).toBe('delivered'));
+    await settled(h);
+    expect((await list(cx)).counts).toEqual(counts({ delivered: 1 }));
+  });
+
   it('moves an event published with another partition in its subject to its own partition', async () => {
     const [cx] = ids('c', 1) as [string];
     const [dx] = ids('d', 1) as [string];
