@@ -3,6 +3,8 @@ import { randomInt } from 'node:crypto';
 
 /** Settings of one run. */
 export interface BenchConfig {
+  /** Keep the run's databases and streams (BENCH_KEEP=1), e.g. to look at the records afterwards. */
+  readonly keep: boolean;
   /** Delivery records (email recipients) of the communication. */
   readonly recipients: number;
   /** Target callback posts per second. */
@@ -35,6 +37,7 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     return value;
   };
   return {
+    keep: env.BENCH_KEEP === '1',
     recipients: Math.round(num('BENCH_RECIPIENTS', 2_000, 1, 200_000)),
     rate: num('BENCH_RATE', 200, 1, 50_000),
     seconds: num('BENCH_SECONDS', 30, 1, 3_600),

@@ -9,6 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { communicationClient, REPO_ROOT, startSystem, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 import { bareFastifyCeiling, storeCeilings } from './ceilings.js';
+import { dropNamespace } from './cleanup.js';
 import { readConfig, type BenchConfig } from './config.js';
 import { HttpClient } from './http.js';
 import { redeliver, runLoad, type LoadProgress, type LoadResult, type LoadTarget } from './load.js';
@@ -81,6 +82,15 @@ async function main(): Promise<number> {
     const codes = await system.stop();
     const unclean = Object.entries(codes).filter(([, code]) => code !== 0);
     if (unclean.length > 0) say(`processes that did not exit 0: ${unclean.map(([n, c]) => `${n}=${c}`).join(' ')}`);
+    if (config.keep) say(`kept namespace ${namespace} (BENCH_KEEP=1): its databases and streams stay`);
+    else {
+      // Left behind, each run's databases slow the store down for the next run.
+      const dropped = await dropNamespace(MONGODB_URI, NATS_URL, namespace).catch((error: unknown) => {
+        say(`could not remove namespace ${namespace}: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      });
+      if (dropped) say(`removed namespace ${namespace}: ${dropped.databases} databases, ${dropped.streams} streams`);
+    }
   }
   if (!measured || interrupted.aborted) return 130;
 
