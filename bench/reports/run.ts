@@ -233,7 +233,6 @@ async function main(): Promise<void> {
           req.on('error', reject);
           req.end();
         });
-      const page = (path: string) => get(path);
       // The partitions' counters: one $in read on a server that plans with indexes, one read each on
       // FerretDB v1 (as reporting reads them, records.ts).
       const countsIds = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => `${COMMUNICATION}:${p}`);
@@ -278,17 +277,17 @@ async function main(): Promise<void> {
       const runs: [Figure, () => Promise<unknown>, () => Promise<unknown>][] = [
         [
           figures[0]!,
-          () => page(`delivery-records?limit=${PAGE}`),
+          () => get(`delivery-records?limit=${PAGE}`),
           () => floorPage({ communicationId: COMMUNICATION }, 'communicationId_id'),
         ],
         [
           figures[1]!,
-          () => page(`delivery-records?limit=${PAGE}&status=failed`),
+          () => get(`delivery-records?limit=${PAGE}&status=failed`),
           () => floorPage({ communicationId: COMMUNICATION, status: 'failed' }, 'communicationId_status_id'),
         ],
         [
           figures[2]!,
-          () => page(`delivery-records?limit=${PAGE}&cursor=${deepCursor}`),
+          () => get(`delivery-records?limit=${PAGE}&cursor=${deepCursor}`),
           () => floorPage({ communicationId: COMMUNICATION, _id: { $gt: deepAfter } }, 'communicationId_id'),
         ],
       ];

@@ -63,5 +63,11 @@ export {
 export type { ReportingServiceServer } from './gen/dlr/reporting/v1/reporting.pb.js';
 export { channelName, channelOf, type ChannelName } from './channels.js';
 export { LinkContent, ShortLinkIssued, SuppressionLifted } from './gen/dlr/feedback/v1/links.pb.js';
-export { normalizeAddress, suppressionKey, suppressionReason, type SuppressionReason } from './suppression.js';
+export {
+  normalizeAddress,
+  SUPPRESSION_REPLICA_CONCURRENCY,
+  suppressionKey,
+  suppressionReason,
+  type SuppressionReason,
+} from './suppression.js';
 export { StatusChanged } from './gen/dlr/reporting/v1/events.pb.js';

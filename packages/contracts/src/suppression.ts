@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import type { ChannelName } from './channels.js';
 import { DeliveryStatus, type DeliveryEvent } from './gen/dlr/delivery/v1/delivery.pb.js';
 
+/**
+ * Suppressing events a replica of the suppression list (dispatch's, communication's) handles at
+ * once: the events handled together share one store read and one bulk of writes.
+ */
+export const SUPPRESSION_REPLICA_CONCURRENCY = 64;
+
 /** Why an address is on the suppression list. */
 export type SuppressionReason = 'opted_out' | 'complaint' | 'permanent_bounce';
 

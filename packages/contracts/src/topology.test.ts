@@ -2,8 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { consumerConfigs, partitionOf, streamConfigs, streamNames, subjectMatches, subjects } from './topology.js';
 import { DeliveryEvent, DeliveryStatus, EventSource } from './index.js';
 
-const matches = subjectMatches;
-
 const EVENT = { deliveryId: 'd_1', status: DeliveryStatus.DELIVERY_STATUS_DELIVERED, reasonCode: '' };
 
 describe('topology', () => {
@@ -33,7 +31,7 @@ describe('topology', () => {
       s.legacyDeliveryEvent('provider'),
       s.deadLetter('x'),
     ]) {
-      const owners = streams.filter((st) => st.subjects.some((p) => matches(p, subject)));
+      const owners = streams.filter((st) => st.subjects.some((p) => subjectMatches(p, subject)));
       expect(
         owners.map((o) => o.name),
         subject,
@@ -49,7 +47,7 @@ describe('topology', () => {
       for (const filter of config.filter_subjects ?? [config.filter_subject!]) {
         const probe = filter.replace('>', 'x').replaceAll('*', 'x');
         expect(
-          st!.subjects.some((p) => matches(p, probe)),
+          st!.subjects.some((p) => subjectMatches(p, probe)),
           config.durable_name,
         ).toBe(true);
       }
@@ -67,15 +65,15 @@ describe('topology', () => {
     expect(s.deliveryEvent('feedback', optOut)).toBe(`dlr.v1.delivery.event.feedback.${p}.opted_out`);
     // The suppression replicas see suppressing events and legacy ones, nothing else.
     const replica = consumerConfigs('dlr').find((c) => c.config.durable_name === 'dispatch-suppressions-provider')!;
-    const sees = (subject: string) => replica.config.filter_subjects!.some((f) => matches(f, subject));
+    const sees = (subject: string) => replica.config.filter_subjects!.some((f) => subjectMatches(f, subject));
     expect(sees(s.deliveryEvent('provider', complaint))).toBe(true);
     expect(sees(s.deliveryEvent('provider', EVENT))).toBe(false);
     expect(sees(s.legacyDeliveryEvent('provider'))).toBe(true);
     // The work queue sources every delivery event in today's form into the record's partition.
     const work = streamConfigs('dlr').find((st) => st.name === streamNames('dlr').reportingWork)!;
     const [transform] = work.sources![0]!.subject_transforms!;
-    expect(matches(transform!.src!, s.deliveryEvent('provider', EVENT))).toBe(true);
-    expect(matches(transform!.src!, s.legacyDeliveryEvent('provider'))).toBe(false);
+    expect(subjectMatches(transform!.src!, s.deliveryEvent('provider', EVENT))).toBe(true);
+    expect(subjectMatches(transform!.src!, s.legacyDeliveryEvent('provider'))).toBe(false);
     expect(transform!.dest).toBe('dlr.v1.reporting.work.{{wildcard(2)}}.event');
   });
 

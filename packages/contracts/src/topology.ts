@@ -220,6 +220,15 @@ export function consumerConfigs(
     max_deliver: -1,
     max_ack_pending: 1_000,
   };
+  // A suppression replica reads one source's suppressing events, and that source's legacy form.
+  const suppressionReplica = (durable: string, source: DeliveryEventSource) => ({
+    stream: n.delivery,
+    config: {
+      ...common,
+      durable_name: durable,
+      filter_subjects: [s.legacyDeliveryEvent(source), ...s.suppressingEventsFrom(source)],
+    },
+  });
   return [
     {
       stream: n.communication,
@@ -247,42 +256,14 @@ export function consumerConfigs(
       stream: n.dispatch,
       config: { ...common, durable_name: consumerNames.feedbackLinkContent, filter_subject: s.linkContents },
     },
-    {
-      stream: n.delivery,
-      config: {
-        ...common,
-        durable_name: consumerNames.dispatchSuppressionsFeedback,
-        filter_subjects: [s.legacyDeliveryEvent('feedback'), ...s.suppressingEventsFrom('feedback')],
-      },
-    },
-    {
-      stream: n.delivery,
-      config: {
-        ...common,
-        durable_name: consumerNames.dispatchSuppressionsProvider,
-        filter_subjects: [s.legacyDeliveryEvent('provider'), ...s.suppressingEventsFrom('provider')],
-      },
-    },
+    suppressionReplica(consumerNames.dispatchSuppressionsFeedback, 'feedback'),
+    suppressionReplica(consumerNames.dispatchSuppressionsProvider, 'provider'),
     {
       stream: n.communication,
       config: { ...common, durable_name: consumerNames.dispatchSuppressionLifts, filter_subject: s.suppressionLifted },
     },
-    {
-      stream: n.delivery,
-      config: {
-        ...common,
-        durable_name: consumerNames.communicationSuppressionsFeedback,
-        filter_subjects: [s.legacyDeliveryEvent('feedback'), ...s.suppressingEventsFrom('feedback')],
-      },
-    },
-    {
-      stream: n.delivery,
-      config: {
-        ...common,
-        durable_name: consumerNames.communicationSuppressionsProvider,
-        filter_subjects: [s.legacyDeliveryEvent('provider'), ...s.suppressingEventsFrom('provider')],
-      },
-    },
+    suppressionReplica(consumerNames.communicationSuppressionsFeedback, 'feedback'),
+    suppressionReplica(consumerNames.communicationSuppressionsProvider, 'provider'),
     {
       stream: n.delivery,
       config: {

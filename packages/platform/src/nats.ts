@@ -110,7 +110,7 @@ export async function ensureTopology(
       await jsm.consumers.update(consumer.stream, consumer.config.durable_name, {
         ...consumer.config,
         filter_subject: filter_subjects === undefined ? filter_subject : undefined,
-        filter_subjects: filter_subjects ?? undefined,
+        filter_subjects,
       });
     }
   }

@@ -1,10 +1,13 @@
-import { consumerNames, suppressionReason, type DeliveryEvent, type SuppressionReason } from '@dlr/contracts';
+import {
+  consumerNames,
+  SUPPRESSION_REPLICA_CONCURRENCY,
+  suppressionReason,
+  type DeliveryEvent,
+  type SuppressionReason,
+} from '@dlr/contracts';
 import { consumeDeliveryEvents, groupCommit, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
 import type { CommunicationStore } from '../../domain/ports.js';
 import type { MongoSuppressions } from '../mongo/suppressions.js';
-
-/** Suppression events handled at once per consumer: their store reads and writes go together. */
-export const SUPPRESSION_CONCURRENCY = 64;
 
 /** What one suppressing event asks for. */
 interface Suppressing {
@@ -62,7 +65,7 @@ export async function startSuppressionConsumers(options: {
       durable,
       handle: onEvent,
       logger,
-      concurrency: SUPPRESSION_CONCURRENCY,
+      concurrency: SUPPRESSION_REPLICA_CONCURRENCY,
     });
   const feedback = await consume(consumerNames.communicationSuppressionsFeedback);
   const provider = await consume(consumerNames.communicationSuppressionsProvider).catch(async (error: unknown) => {

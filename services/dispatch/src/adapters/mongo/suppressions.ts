@@ -1,4 +1,4 @@
-import { suppressionKey } from '@dlr/contracts';
+import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
 import { bulkWriteEach, findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection } from 'mongodb';
 import type { SuppressionList } from '../../domain/dispatcher.js';
@@ -11,9 +11,6 @@ export const SUPPRESSION_COLLECTIONS = {
   /** `_id` = delivery ID → the suppression key of the address it was sent to. */
   deliveryAddresses: 'delivery_addresses',
 } as const;
-
-/** Why an address is suppressed. */
-export type SuppressionReason = 'opted_out' | 'complaint' | 'permanent_bounce';
 
 /** One suppressed address. */
 export interface SuppressionDoc {
@@ -65,19 +62,10 @@ export class MongoSuppressions implements SuppressionList {
   }
 
   /**
-   * Suppresses the address a delivery record was sent to. Returns false when dispatch never sent
-   * that record (nothing to suppress); a repeat keeps the first suppression.
-   */
-  async suppressDelivery(deliveryId: string, fact: SuppressionFact): Promise<boolean> {
-    const [done] = await this.suppressDeliveries([{ deliveryId, fact }]);
-    if (done instanceof Error) throw done;
-    return done!;
-  }
-
-  /**
-   * {@link suppressDelivery} for many at once: one read of the records' addresses (by `_id`) and
-   * one unordered bulk of upserts (`$setOnInsert`: the first suppression of an address stays).
-   * Returns, per item, whether its address is now suppressed, or the `Error` that item alone met.
+   * Suppresses the addresses the delivery records were sent to: one read of the records' addresses
+   * (by `_id`) and one unordered bulk of upserts (`$setOnInsert`: the first suppression of an
+   * address stays). Returns, per item, true once its address is suppressed, false when dispatch
+   * never sent that record (nothing to suppress), or the `Error` that item alone met.
    */
   async suppressDeliveries(
     items: readonly { deliveryId: string; fact: SuppressionFact }[],

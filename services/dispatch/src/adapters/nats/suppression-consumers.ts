@@ -3,6 +3,7 @@ import {
   MAX_DELIVER,
   streamNames,
   subjects,
+  SUPPRESSION_REPLICA_CONCURRENCY,
   SuppressionLifted,
   suppressionReason,
   type DeliveryEvent,
@@ -16,9 +17,6 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import type { MongoSuppressions, SuppressionFact } from '../mongo/suppressions.js';
-
-/** Suppression events handled at once per consumer: their store writes go together (group commit). */
-export const SUPPRESSION_CONCURRENCY = 64;
 
 /**
  * Keeps dispatch's suppression replica: opt-outs (feedback-link, provider unsubscribes), complaints
@@ -53,7 +51,14 @@ export async function startSuppressionConsumers(options: {
     logger[done ? 'info' : 'debug']({ deliveryId: event.deliveryId, reason, suppressed: done }, 'suppression event');
   };
   const fromEvents = (durable: string) =>
-    consumeDeliveryEvents({ nats, namespace, durable, handle: onEvent, logger, concurrency: SUPPRESSION_CONCURRENCY });
+    consumeDeliveryEvents({
+      nats,
+      namespace,
+      durable,
+      handle: onEvent,
+      logger,
+      concurrency: SUPPRESSION_REPLICA_CONCURRENCY,
+    });
   const handles = [
     await fromEvents(consumerNames.dispatchSuppressionsFeedback),
     await fromEvents(consumerNames.dispatchSuppressionsProvider),
