@@ -382,6 +382,8 @@ interface BinarySpec {
   version: string;
   /** What `<binary> --version` must print. */
   versionLine: string;
+  /** Names a build of that version changed by us (its own cache dir, so an unchanged build is never reused). */
+  variant?: string;
   /** Toolchain to retry with when the build with the local go fails (the one the module's go.mod pins). */
   retryToolchain: string;
   build(go: string, outDir: string, goEnv: NodeJS.ProcessEnv, logFile: string): Promise<void>;
@@ -404,6 +406,7 @@ const FERRETDB_SPEC: BinarySpec = {
   name: 'ferretdb',
   version: FERRETDB_VERSION,
   versionLine: `version: ${FERRETDB_VERSION}`,
+  variant: 'id-index',
   retryToolchain: 'go1.24.3',
   async build(go, outDir, goEnv, logFile) {
     // `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds, but the binary panics at start:
@@ -418,6 +421,7 @@ const FERRETDB_SPEC: BinarySpec = {
     try {
       await copyTreeWritable(dir, src);
       await fsp.writeFile(path.join(src, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+      await patchFerretIdLookups(src);
       await run(go, ['build', '-trimpath', '-o', path.join(outDir, 'ferretdb'), './cmd/ferretdb'], {
         env: goEnv,
         cwd: src,
@@ -428,6 +432,58 @@ const FERRETDB_SPEC: BinarySpec = {
     }
   },
 };
+
+/**
+ * FerretDB v1's SQLite backend scans the whole table for every `_id` lookup, which makes a collection of
+ * a few thousand documents cost tens of milliseconds per read or update (docs/decisions.md, "FerretDB
+ * v1 in tests"). Two causes, both fixed here in the source we build:
+ * - its `_id` expression (`->'$._id'`) is not the one its unique `_id` index is built on (`->"_id"`),
+ *   so SQLite never uses the index;
+ * - it pushes `_id` down only when `_id` is the filter's only key, so `{_id, state}` loads every row.
+ * The handler still applies the whole filter to what the backend returns, so results do not change.
+ * Each replacement must match exactly once: a different source fails the build instead of running
+ * unpatched.
+ */
+async function patchFerretIdLookups(src: string): Promise<void> {
+  const edit = async (file: string, from: string, to: string, times: number) => {
+    const at = path.join(src, file);
+    const text = await fsp.readFile(at, 'utf8');
+    const found = text.split(from).length - 1;
+    if (found !== times) throw new Error(`FerretDB patch: expected ${times}× \`${from}\` in ${file}, found ${found}`);
+    await fsp.writeFile(at, text.replaceAll(from, to));
+  };
+  await edit(
+    'internal/backends/sqlite/metadata/metadata.go',
+    `IDColumn = DefaultColumn + "->'$._id'"`,
+    `IDColumn = DefaultColumn + "->\\"_id\\""`,
+    1,
+  );
+  await edit(
+    'internal/backends/sqlite/collection.go',
+    'if params.Filter.Len() == 1 {',
+    'if hasOneID(params.Filter) {',
+    2,
+  );
+  const collection = path.join(src, 'internal/backends/sqlite/collection.go');
+  await fsp.appendFile(
+    collection,
+    [
+      '',
+      '// hasOneID reports whether the filter has exactly one top-level _id key (added by Delivery Reporting).',
+      'func hasOneID(filter *types.Document) bool {',
+      '\tn := 0',
+      '\tfor _, k := range filter.Keys() {',
+      '\t\tif k == "_id" {',
+      '\t\t\tn++',
+      '\t\t}',
+      '\t}',
+      '',
+      '\treturn n == 1',
+      '}',
+      '',
+    ].join('\n'),
+  );
+}
 
 export function infraCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env['DLR_CACHE_DIR']) return path.resolve(env['DLR_CACHE_DIR']);
@@ -515,7 +571,7 @@ async function startLocal(
           servers.mongo = {
             url: `mongodb://127.0.0.1:${port}/`,
             source: 'local-binaries',
-            label: `MongoDB-compatible (FerretDB ${FERRETDB_VERSION} SQLite)`,
+            label: `MongoDB-compatible (FerretDB ${FERRETDB_VERSION} SQLite, _id index patch)`,
           };
           log(`ferretdb started: ${servers.mongo.url} (pid ${child.pid}, log ${child.logFile})`);
         })(),
@@ -782,7 +838,7 @@ async function ensureBinary(
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
 ): Promise<string> {
-  const dir = path.join(cache, `${spec.name}-${spec.version}`);
+  const dir = path.join(cache, `${spec.name}-${spec.version}${spec.variant ? `-${spec.variant}` : ''}`);
   const bin = path.join(dir, spec.name);
   if (binaryWorks(bin, spec.versionLine)) {
     log(`${spec.name} ${spec.version}: cached at ${bin}`);

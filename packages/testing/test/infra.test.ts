@@ -91,6 +91,34 @@ describe('ensureInfra', () => {
     }
   });
 
+  it('gives a store that finds by _id through its index, beside other conditions too, with the same results', async () => {
+    // Stock FerretDB v1.24 scans the table for these; the harness builds it patched (patchFerretIdLookups).
+    const client = new MongoClient(infra.mongoUri, { serverSelectionTimeoutMS: 5_000 });
+    try {
+      const db = client.db(uniqueName('infra_test'));
+      const col = db.collection<{ _id: string; state: string }>('attempts');
+      await col.insertMany([
+        { _id: 'a1', state: 'sending' },
+        { _id: 'a2', state: 'sent' },
+      ]);
+      for (const filter of [{ _id: 'a1' }, { _id: 'a1', state: 'sending' }]) {
+        const plan = JSON.stringify(await col.find(filter).explain());
+        expect(plan, JSON.stringify(filter)).toMatch(/USING INDEX|IXSCAN|IDHACK|EXPRESS/);
+      }
+      expect(await col.findOne({ _id: 'a1', state: 'sending' })).toEqual({ _id: 'a1', state: 'sending' });
+      expect(await col.findOne({ _id: 'a1', state: 'sent' })).toBeNull();
+      expect((await col.updateOne({ _id: 'a2', state: 'sending' }, { $set: { state: 'x' } })).matchedCount).toBe(0);
+      expect((await col.updateOne({ _id: 'a2', state: 'sent' }, { $set: { state: 'done' } })).modifiedCount).toBe(1);
+      expect(await col.find({}, { sort: { _id: 1 } }).toArray()).toEqual([
+        { _id: 'a1', state: 'sending' },
+        { _id: 'a2', state: 'done' },
+      ]);
+      await db.dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+
   it('with only NATS_URL set, uses it and provides MongoDB itself', async () => {
     const env = envWithoutServers();
     env['NATS_URL'] = infra.natsUrl;
