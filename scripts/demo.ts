@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  const api = communicationClient(system.communicationGrpc);
+  const api = communicationClient(system.communicationGrpc, system.operatorToken);
   const { communication } = await api.create({
     title: 'Demo: flood warning for the river district',
     emailSubject: 'Flood warning: move to higher ground now',

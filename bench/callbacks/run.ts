@@ -146,7 +146,7 @@ async function measureSystem(
     timeoutMs: READ_TIMEOUT_MS,
     headers: { authorization: `Bearer ${system.operatorToken}` },
   });
-  const api = communicationClient(system.communicationGrpc);
+  const api = communicationClient(system.communicationGrpc, system.operatorToken);
   const probe = await PipelineProbe.open(natsUrl, system.namespace);
   try {
     const setup = await setupCommunication(api, reporting, config, signal);

@@ -55,7 +55,7 @@ beforeAll(async () => {
     // scanner ("too soon"); that rule has its own tests in services/feedback-link.
     extraEnv: { 'feedback-link': { LINK_BOT_WINDOW_SECONDS: '0' } },
   });
-  api = communicationClient(system.communicationGrpc);
+  api = communicationClient(system.communicationGrpc, system.operatorToken);
 });
 
 afterAll(async () => {

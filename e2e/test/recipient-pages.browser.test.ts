@@ -74,7 +74,7 @@ beforeAll(async () => {
     // The test's clicks come well after the send; the time rule is covered by feedback-link's tests.
     extraEnv: { 'feedback-link': { LINK_BOT_WINDOW_SECONDS: '0' } },
   });
-  api = communicationClient(system.communicationGrpc);
+  api = communicationClient(system.communicationGrpc, system.operatorToken);
   browser = await launchChromium();
 });
 

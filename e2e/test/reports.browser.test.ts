@@ -30,7 +30,7 @@ beforeAll(async () => {
     // Slow enough callbacks that an operator (the test) sees Sent before the final status.
     simulatorDelayMs: 1_500,
   });
-  api = communicationClient(system.communicationGrpc);
+  api = communicationClient(system.communicationGrpc, system.operatorToken);
   browser = await launchChromium();
 });
 

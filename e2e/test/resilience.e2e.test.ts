@@ -101,7 +101,7 @@ async function storeOf(uri: string): Promise<{ name: string; idIndexed: boolean 
 
 beforeAll(async () => {
   system = await startE2eSystem('resilience', { simulatorDelayMs: 500, logLevel: 'warn' });
-  api = communicationClient(system.communicationGrpc);
+  api = communicationClient(system.communicationGrpc, system.operatorToken);
 }, 180_000);
 
 afterAll(async () => {

@@ -82,7 +82,7 @@ beforeAll(async () => {
   system = await startE2eSystem('scale', {
     simulatorDelayMs: 200,
   });
-  api = communicationClient(system.communicationGrpc);
+  api = communicationClient(system.communicationGrpc, system.operatorToken);
   dispatch2 = await system.startReplica('dispatch');
   reporting2 = await system.startReplica('reporting');
 }, 180_000);

@@ -121,7 +121,7 @@ beforeAll(async () => {
     },
     log: () => undefined,
   });
-  api = communicationClient(system.communicationGrpc);
+  api = communicationClient(system.communicationGrpc, system.operatorToken);
 });
 
 afterAll(async () => {

@@ -150,11 +150,11 @@ describe.each(SCENARIOS)('scenario ci/%s', (file) => {
       }
     }
     const needs: Record<(typeof SERVICES)[number], string[]> = {
-      communication: ['MONGODB_URI', 'NATS_URL', 'OPERATOR_TOKEN'],
+      communication: ['MONGODB_URI', 'NATS_URL', 'OPERATOR_TOKEN', 'SERVICE_TOKEN'],
       dispatch: ['MONGODB_URI', 'NATS_URL', 'LINK_SIGNING_KEYS', 'SIMULATOR_API_KEY'],
       'provider-callback': ['MONGODB_URI', 'NATS_URL', 'SIMULATOR_WEBHOOK_SECRET'],
       'feedback-link': ['MONGODB_URI', 'NATS_URL', 'LINK_SIGNING_KEYS'],
-      reporting: ['MONGODB_URI', 'NATS_URL', 'OPERATOR_TOKEN'],
+      reporting: ['MONGODB_URI', 'NATS_URL', 'OPERATOR_TOKEN', 'SERVICE_TOKEN'],
     };
     for (const svc of enabled) {
       const c = serviceContainer(objects, svc);

@@ -34,7 +34,7 @@ export function grpcError(error: unknown): Partial<ServiceError> {
 export function unary<Req, Res>(
   logger: Logger,
   method: string,
-  fn: (request: Req) => Promise<Res>,
+  fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     const started = performance.now();
@@ -55,7 +55,7 @@ export function unary<Req, Res>(
     const run = async (): Promise<void> => {
       let response: Res;
       try {
-        response = await fn(call.request);
+        response = await fn(call.request, call);
       } catch (error) {
         const mapped = grpcError(error);
         const code = mapped.code ?? status.INTERNAL;

@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './errors.js';
 export * from './grpc.js';
+export * from './grpc-auth.js';
 export * from './group-commit.js';
 export * from './http.js';
 export * from './lifecycle.js';

@@ -97,7 +97,8 @@ function b64urlJson(part: string): unknown {
   }
 }
 
-function sameSecret(a: string, b: string): boolean {
+/** Whether two secrets are equal, in constant time whatever their lengths. */
+export function sameSecret(a: string, b: string): boolean {
   // Hash first so the comparison is constant-time whatever the lengths.
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }

@@ -1,4 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { bearerInterceptor } from '@dlr/platform';
 import {
   AddRecipientsRequest,
   CommunicationServiceClient,
@@ -27,9 +28,14 @@ export interface CommunicationApi {
   close(): void;
 }
 
-/** Connects (lazily) to a `CommunicationService` at `host:port`; calls reject with the gRPC `ServiceError`. */
-export function communicationClient(address: string): CommunicationApi {
-  const client = new CommunicationServiceClient(address, credentials.createInsecure());
+/**
+ * Connects (lazily) to a `CommunicationService` at `host:port`, sending `token` (an operator's, or
+ * SERVICE_TOKEN) with every call; calls reject with the gRPC `ServiceError`.
+ */
+export function communicationClient(address: string, token: string): CommunicationApi {
+  const client = new CommunicationServiceClient(address, credentials.createInsecure(), {
+    interceptors: [bearerInterceptor(token)],
+  });
   const call =
     <Req, Res>(method: Unary<Req, Res>) =>
     (req: Req) =>

@@ -104,6 +104,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const secret = () => randomBytes(24).toString('base64url');
   const simulatorApiKey = secret();
   const operatorToken = secret();
+  const serviceToken = secret();
   const webhookSecret = secret();
   const linkKeys = `k${Date.now().toString(36)}:${secret()}`;
   const db = (suffix: string) => `${namespace.replaceAll('-', '_')}_${suffix}`;
@@ -132,10 +133,12 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       GRPC_PORT: String(communicationGrpcPort),
       // Resend reads statuses from reporting; the console links to its Delivery Report.
       REPORTING_GRPC_URL: `127.0.0.1:${reportingGrpcPort}`,
+      SERVICE_TOKEN: serviceToken,
       REPORTING_PUBLIC_URL: url('reporting'),
     },
     reporting: {
       ...common,
+      SERVICE_TOKEN: serviceToken,
       MONGODB_DB: db('reporting'),
       HTTP_PORT: String(ports.reporting),
       GRPC_PORT: String(reportingGrpcPort),

@@ -1,8 +1,11 @@
 import { Server } from '@grpc/grpc-js';
 import { consumerConfigs, streamConfigs } from '@dlr/contracts';
 import {
+  ConfigError,
   createHttpServer,
+  GrpcAuth,
   OperatorAuth,
+  protectGrpc,
   type BuiltApp,
   type ConsumerHandle,
   type ServiceConfig,
@@ -43,7 +46,16 @@ export async function buildApp(
   const communications = new Communications(store, events, logger);
   // Communication's own replica of the suppression list, fed by delivery events (SPEC §4/§5).
   const suppressions = new MongoSuppressions(mongo);
-  const statuses = config.REPORTING_GRPC_URL ? new ReportingStatuses(config.REPORTING_GRPC_URL) : undefined;
+  if (config.REPORTING_GRPC_URL && !config.SERVICE_TOKEN) {
+    throw new ConfigError([
+      "SERVICE_TOKEN: required with REPORTING_GRPC_URL (reporting's gRPC refuses calls without it)",
+    ]);
+  }
+  const statuses =
+    config.REPORTING_GRPC_URL && config.SERVICE_TOKEN
+      ? new ReportingStatuses(config.REPORTING_GRPC_URL, config.SERVICE_TOKEN)
+      : undefined;
+  const operatorAuth = OperatorAuth.fromConfig(config);
   const actions = new OperatorActions({
     store,
     events,
@@ -62,7 +74,12 @@ export async function buildApp(
   );
   grpc.addService(
     CommunicationServiceService,
-    communicationGrpc(communications, logger, actions, suppressionGrpc(lifts, logger)),
+    protectGrpc(
+      CommunicationServiceService,
+      communicationGrpc(communications, logger, actions, suppressionGrpc(lifts, logger)),
+      new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
+      logger,
+    ),
   );
   const http = createHttpServer({
     logger,
@@ -74,7 +91,7 @@ export async function buildApp(
   registerConsole(http, {
     communications,
     actions,
-    auth: OperatorAuth.fromConfig(config),
+    auth: operatorAuth,
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
   });

@@ -1,10 +1,10 @@
-import { operatorAuthConfigShape, port } from '@dlr/platform';
+import { operatorAuthConfigShape, port, serviceAuthConfigShape } from '@dlr/platform';
 import { z } from 'zod';
 
 /** Variables of the communication service (the base ones come from the platform). */
 export const configShape = {
   GRPC_PORT: port(50051),
-  /** Reporting's gRPC address (host:port): where resend reads the records' statuses. Unset: resend is unavailable. */
+  /** Reporting's gRPC address (host:port): where resend reads the records' statuses (needs SERVICE_TOKEN). Unset: resend is unavailable. */
   REPORTING_GRPC_URL: z
     .string()
     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
@@ -14,4 +14,6 @@ export const configShape = {
   /** Characters dispatch's acknowledge link takes in an SMS (the preview's segment count includes it). */
   SMS_LINK_LENGTH: z.coerce.number().int().min(0).max(200).default(40),
   ...operatorAuthConfigShape,
+  /** Sent to reporting's gRPC, and accepted on ours beside operators' tokens. */
+  ...serviceAuthConfigShape,
 };

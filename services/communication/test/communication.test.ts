@@ -1,12 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, CommunicationState, RecipientsAdded, SendRequested, streamNames, subjects } from '@dlr/contracts';
-import { startService, type RunningService } from '@dlr/platform';
+import {
+  Channel,
+  CommunicationServiceClient,
+  CommunicationState,
+  ListCommunicationsRequest,
+  RecipientsAdded,
+  SendRequested,
+  streamNames,
+  subjects,
+} from '@dlr/contracts';
+import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
 import { communicationClient, type CommunicationApi } from '@dlr/testing';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
+import { SERVICE_TOKEN } from './helpers.js';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 let service: RunningService<unknown>;
@@ -61,9 +71,10 @@ beforeAll(async () => {
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
+      SERVICE_TOKEN,
     },
   });
-  api = communicationClient(`127.0.0.1:${service.grpcPort}`);
+  api = communicationClient(`127.0.0.1:${service.grpcPort}`, SERVICE_TOKEN);
   nc = await connect({ servers: NATS_URL });
 });
 
@@ -89,6 +100,52 @@ describe('communication service over gRPC', () => {
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toContain('title: is required');
     expect(err.details).toContain('sms_text: is required for the sms channel');
+  });
+
+  it('refuses calls without the service token or an operator token (UNAUTHENTICATED), creating nothing', async () => {
+    const anonymous = communicationClient(`127.0.0.1:${service.grpcPort}`, 'not-a-token-0123456789');
+    try {
+      const err = await grpcError(anonymous.create({ ...content, title: 'Not allowed' }));
+      expect(err.code).toBe(status.UNAUTHENTICATED);
+      expect(err.details).toBe('the token is not valid');
+    } finally {
+      anonymous.close();
+    }
+    const listed = await new Promise<{ communications: { title: string }[] }>((resolve, reject) => {
+      const client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure(), {
+        interceptors: [bearerInterceptor(SERVICE_TOKEN)],
+      });
+      client.listCommunications(ListCommunicationsRequest.fromPartial({ pageSize: 100 }), (e, r) => {
+        client.close();
+        if (e) reject(e);
+        else resolve(r);
+      });
+    });
+    expect(listed.communications.map((x) => x.title)).not.toContain('Not allowed');
+  });
+
+  it('will not start with REPORTING_GRPC_URL but no SERVICE_TOKEN (reporting would refuse every resend)', async () => {
+    const { NATS_URL, MONGODB_URI } = process.env;
+    await expect(
+      startService({
+        name: 'communication',
+        shape: configShape,
+        topology,
+        migrate,
+        grpcPortKey: 'GRPC_PORT',
+        build: buildApp,
+        env: {
+          NATS_URL: NATS_URL!,
+          MONGODB_URI: MONGODB_URI!,
+          MONGODB_DB: `t_${ns}`,
+          NATS_NAMESPACE: ns,
+          HTTP_PORT: '0',
+          GRPC_PORT: '0',
+          LOG_LEVEL: 'silent',
+          REPORTING_GRPC_URL: '127.0.0.1:50052',
+        },
+      }),
+    ).rejects.toThrow("SERVICE_TOKEN: required with REPORTING_GRPC_URL (reporting's gRPC refuses calls without it)");
   });
 
   it('answers NOT_FOUND for an unknown communication', async () => {

@@ -1,7 +1,7 @@
 // Shared set-up of the communication service's integration tests: the service in-process on the
 // shared NATS and MongoDB-compatible servers, a gRPC client of every method, and a stand-in for the
 // reporting service's gRPC API (another service, so the tests decide which statuses it reports).
-import { credentials, Metadata, Server, ServerCredentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -35,12 +35,14 @@ import {
   subjects,
   type ReportingServiceServer,
 } from '@dlr/contracts';
-import { startService, type RunningService } from '@dlr/platform';
+import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
 import { isolation } from '@dlr/testing';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
 
 /** The static operator token the tests sign in with. */
 export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
+/** The token communication sends to reporting's gRPC (and accepts on its own). */
+export const SERVICE_TOKEN = 'test-service-token-0123456789-abcdefghij';
 
 /** Statuses the stand-in reporting service answers with, by delivery ID (all in one communication). */
 export type StatusBoard = Map<string, { communicationId: string; status: DeliveryStatus }>;
@@ -50,6 +52,11 @@ export async function startReportingStandIn(board: StatusBoard): Promise<{ addre
   const server = new Server();
   const impl: Pick<ReportingServiceServer, 'listDeliveryRecords'> = {
     listDeliveryRecords: (call, callback) => {
+      // As reporting does: only our services (or operators) may list records.
+      if (call.metadata.get('authorization')[0] !== `Bearer ${SERVICE_TOKEN}`) {
+        callback({ code: status.UNAUTHENTICATED, details: 'send the service token' }, null);
+        return;
+      }
       const { communicationId, statuses } = call.request;
       const records = [...board.entries()]
         .filter(([, r]) => r.communicationId === communicationId)
@@ -103,12 +110,15 @@ export async function startHarness(prefix: string, env: Record<string, string> =
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       OPERATOR_TOKEN,
+      SERVICE_TOKEN,
       REPORTING_GRPC_URL: reporting.address,
       REPORTING_PUBLIC_URL: 'https://reports.example.org',
       ...env,
     },
   });
-  const client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure());
+  const client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure(), {
+    interceptors: [bearerInterceptor(OPERATOR_TOKEN)],
+  });
   const nc = await connect({ servers: NATS_URL });
   return {
     service,

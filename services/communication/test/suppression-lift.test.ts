@@ -14,8 +14,9 @@ import {
   type LiftSuppressionRequest,
   type LiftSuppressionResponse,
 } from '@dlr/contracts';
-import { startService, type RunningService } from '@dlr/platform';
+import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
+import { OPERATOR_TOKEN } from './helpers.js';
 
 const ns = `tlift${randomBytes(4).toString('hex')}`;
 let service: RunningService<unknown>;
@@ -52,9 +53,12 @@ beforeAll(async () => {
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
+      OPERATOR_TOKEN,
     },
   });
-  client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure());
+  client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure(), {
+    interceptors: [bearerInterceptor(OPERATOR_TOKEN)],
+  });
   nc = await connect({ servers: NATS_URL });
   jsm = await jetstreamManager(nc);
   mongo = await new MongoClient(MONGODB_URI).connect();

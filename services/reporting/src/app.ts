@@ -2,6 +2,7 @@
 import { consumerConfigs, streamConfigs } from '@dlr/contracts';
 import {
   createHttpServer,
+  GrpcAuth,
   type BuiltApp,
   type ConsumerHandle,
   type ConsumerSpec,
@@ -53,8 +54,10 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       { name: 'nats', check: () => nats.ping() },
     ],
   });
-  registerRoutes(http, { queries, watcher, auth: OperatorAuth.fromConfig(config), logger });
-  const grpc = buildGrpcServer(queries, watcher, logger.child({ component: 'grpc' }));
+  const auth = OperatorAuth.fromConfig(config);
+  registerRoutes(http, { queries, watcher, auth, logger });
+  const grpcLogger = logger.child({ component: 'grpc' });
+  const grpc = buildGrpcServer(queries, watcher, new GrpcAuth(auth, config.SERVICE_TOKEN), grpcLogger);
 
   let consumers: ConsumerHandle[] = [];
   let starting: Promise<void> | undefined;

@@ -1,10 +1,12 @@
-import { operatorAuthConfigShape, port } from '@dlr/platform';
+import { operatorAuthConfigShape, port, serviceAuthConfigShape } from '@dlr/platform';
 import { z } from 'zod';
 
 /** Variables of the reporting service (the base ones come from the platform). */
 export const configShape = {
   /** Operator sign-in for the reports and the API: OPERATOR_TOKEN and/or OIDC_ISSUER_URL + OIDC_AUDIENCE. */
   ...operatorAuthConfigShape,
+  /** What communication sends to the gRPC ReportingService (operators use their own tokens there too). */
+  ...serviceAuthConfigShape,
   /** Port of the gRPC `ReportingService`; 0 asks the OS for a free port. */
   GRPC_PORT: port(50052),
   /** Messages each routing consumer handles at once (routing only republishes: no store). */

@@ -1,9 +1,11 @@
 // Test helpers: start reporting in-process against the real NATS + MongoDB-compatible server, publish
 // contract messages, and wait for conditions with a deadline (never sleeps for synchronization).
 import { randomBytes } from 'node:crypto';
+import { credentials } from '@grpc/grpc-js';
 import type { DeliveryStatus } from '@dlr/contracts';
 import {
   AddedDelivery,
+  ReportingServiceClient,
   Channel,
   consumerNames,
   REPORTING_PARTITIONS,
@@ -15,7 +17,15 @@ import {
   subjects,
   type DeliveryEventSource,
 } from '@dlr/contracts';
-import { connectMongo, connectNats, createLogger, publishDurable, startService, type NatsHandle } from '@dlr/platform';
+import {
+  bearerInterceptor,
+  connectMongo,
+  connectNats,
+  createLogger,
+  publishDurable,
+  startService,
+  type NatsHandle,
+} from '@dlr/platform';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
 
 /** Polls `fn` until it returns without throwing (its value) or the deadline passes (its last error). */
@@ -51,6 +61,19 @@ export const TEST_OPERATOR_TOKEN = 'test-operator-token-0123456789';
 
 /** Headers that authenticate as the test operator. */
 export const AUTH = { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } as const;
+
+/** The SERVICE_TOKEN the test services accept from our other services over gRPC. */
+export const TEST_SERVICE_TOKEN = 'test-service-token-0123456789-abcdefghij';
+
+/** A gRPC client of the harness's ReportingService sending `token` (the test operator's unless given; null: none). */
+export function grpcClient(
+  h: Pick<Harness, 'grpcPort'>,
+  token: string | null = TEST_OPERATOR_TOKEN,
+): ReportingServiceClient {
+  return new ReportingServiceClient(`127.0.0.1:${h.grpcPort}`, credentials.createInsecure(), {
+    interceptors: token === null ? [] : [bearerInterceptor(token)],
+  });
+}
 
 /** A reporting service started in-process with its own database and namespace, and a NATS client. */
 export interface Harness {
@@ -92,6 +115,7 @@ export async function startReporting(
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,
+      SERVICE_TOKEN: TEST_SERVICE_TOKEN,
       REPORTING_CONCURRENCY: '8',
       ...options.env,
     },

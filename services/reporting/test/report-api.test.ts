@@ -1,22 +1,24 @@
 // The reports' REST API, HTML, live updates and gRPC stream, against real NATS and a real
 // MongoDB-compatible server: filters, Copy IDs, CSV, the Message Delivery Report, OpenAPI, sign-in.
+import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   DeliveryStatus,
-  ReportingServiceClient,
+  ListDeliveryRecordsRequest,
   WatchDeliveryRecordsRequest,
   type WatchDeliveryRecordsResponse,
 } from '@dlr/contracts';
-import { credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUTH,
   counts,
   eventually,
   getJson,
+  grpcClient,
   publishEvent,
   publishRecipients,
   rand,
   startReporting,
+  TEST_SERVICE_TOKEN,
   type ErrorJson,
   type Harness,
   type ListJson,
@@ -312,7 +314,7 @@ describe('live updates', () => {
       }
     })();
 
-    const client = new ReportingServiceClient(`127.0.0.1:${h.grpcPort}`, credentials.createInsecure());
+    const client = grpcClient(h);
     const grpcMessages: WatchDeliveryRecordsResponse[] = [];
     const stream = client.watchDeliveryRecords(WatchDeliveryRecordsRequest.fromPartial({ communicationId: c }));
     stream.on('data', (m: WatchDeliveryRecordsResponse) => grpcMessages.push(m));
@@ -347,11 +349,35 @@ describe('live updates', () => {
   });
 
   it('rejects a bad communication ID on the gRPC stream', async () => {
-    const client = new ReportingServiceClient(`127.0.0.1:${h.grpcPort}`, credentials.createInsecure());
+    const client = grpcClient(h);
     const stream = client.watchDeliveryRecords(WatchDeliveryRecordsRequest.fromPartial({ communicationId: 'bad id' }));
     const error = await new Promise<{ code?: number; details?: string }>((resolve) => stream.on('error', resolve));
     expect(error.code).toBe(3); // INVALID_ARGUMENT
     expect(error.details).toContain('communication id');
     client.close();
+  });
+
+  it('serves gRPC only to operators and our services: no token or a wrong one is UNAUTHENTICATED', async () => {
+    const list = (client: ReturnType<typeof grpcClient>) =>
+      new Promise<{ total: number }>((resolve, reject) =>
+        client.listDeliveryRecords(ListDeliveryRecordsRequest.fromPartial({ communicationId: c }), (e, r) =>
+          e ? reject(e) : resolve(r),
+        ),
+      );
+    const clients = [grpcClient(h, null), grpcClient(h, 'wrong-token-0123456789'), grpcClient(h, TEST_SERVICE_TOKEN)];
+    try {
+      await expect(list(clients[0]!)).rejects.toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
+      await expect(list(clients[1]!)).rejects.toMatchObject({
+        code: grpcStatus.UNAUTHENTICATED,
+        details: 'the token is not valid',
+      });
+      const stream = clients[0]!.watchDeliveryRecords(WatchDeliveryRecordsRequest.fromPartial({ communicationId: c }));
+      stream.on('data', () => expect.fail('a refused stream sends nothing'));
+      const error = await new Promise<{ code?: number }>((resolve) => stream.on('error', resolve));
+      expect(error.code).toBe(grpcStatus.UNAUTHENTICATED);
+      expect((await list(clients[2]!)).total).toBe(N);
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 });

@@ -7,20 +7,20 @@ import {
   partitionOf,
   REPORTING_PARTITIONS,
   reportingPartitionConsumer,
-  ReportingServiceClient,
   streamNames,
   subjects,
   ListDeliveryRecordsRequest,
   type ListDeliveryRecordsResponse,
 } from '@dlr/contracts';
 import { publishDurable } from '@dlr/platform';
-import { credentials, status as grpcStatus } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUTH,
   counts,
   eventually,
   getJson,
+  grpcClient,
   publishEvent,
   publishRecipients,
   rand,
@@ -362,7 +362,7 @@ describe('REST API', () => {
   });
 
   it('returns the same records over gRPC', async () => {
-    const client = new ReportingServiceClient(`127.0.0.1:${h.grpcPort}`, credentials.createInsecure());
+    const client = grpcClient(h);
     const call = promisify<ListDeliveryRecordsRequest, ListDeliveryRecordsResponse>(
       client.listDeliveryRecords.bind(client),
     );

@@ -7,7 +7,7 @@ import {
   SmsEncoding,
   type CommunicationServiceServer,
 } from '@dlr/contracts';
-import { unary, type Logger } from '@dlr/platform';
+import { grpcCallerOf, unary, type Logger } from '@dlr/platform';
 import type { CommunicationDoc, ResendDoc, ResendScopeName } from '../../domain/model.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
@@ -48,8 +48,11 @@ function resendMessage(doc: ResendDoc, repeated: boolean) {
   };
 }
 
-/** Calls over gRPC come from other services behind the cluster's mTLS: recorded as this principal. */
-const GRPC_PRINCIPAL = 'grpc';
+/** Who made a gRPC call, as the audit records it (`token:operator`, `oidc:<sub>`, `service:service`). */
+function principal(call: object): string {
+  const caller = grpcCallerOf(call);
+  return caller ? `${caller.via}:${caller.subject}` : 'unknown';
+}
 
 type OperatorMethods = Pick<
   CommunicationServiceServer,
@@ -101,22 +104,22 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         suppressionChecked: p.suppressionChecked,
       };
     }),
-    overridePreferences: unary(logger, 'OverridePreferences', async (req) => {
+    overridePreferences: unary(logger, 'OverridePreferences', async (req, call) => {
       const r = await actions.overridePreferences({
         communicationId: req.communicationId,
         operator: req.operator,
-        principal: GRPC_PRINCIPAL,
+        principal: principal(call),
         reason: req.reason,
       });
       return { communication: toMessage(r.communication, 0), releasedCount: r.releasedCount };
     }),
-    resendCommunication: unary(logger, 'ResendCommunication', async (req) => {
+    resendCommunication: unary(logger, 'ResendCommunication', async (req, call) => {
       const r = await actions.resend({
         communicationId: req.communicationId,
         requestId: req.requestId,
         scope: scopeOf(req.scope),
         operator: req.operator,
-        principal: GRPC_PRINCIPAL,
+        principal: principal(call),
       });
       return resendMessage(r.resend, r.repeated);
     }),

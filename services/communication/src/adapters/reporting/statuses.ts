@@ -5,7 +5,7 @@ import {
   ReportingServiceClient,
   type ListDeliveryRecordsResponse,
 } from '@dlr/contracts';
-import { traceMetadata, UnavailableError } from '@dlr/platform';
+import { bearerInterceptor, traceMetadata, UnavailableError } from '@dlr/platform';
 import type { DeliveryStatusSource } from '../../domain/ports.js';
 import type { RecordStatus } from '../../domain/preview.js';
 
@@ -26,11 +26,15 @@ const STATUS: Partial<Record<DeliveryStatus, RecordStatus>> = {
 export class ReportingStatuses implements DeliveryStatusSource {
   private readonly client: ReportingServiceClient;
 
+  /** `serviceToken`: the SERVICE_TOKEN reporting's gRPC accepts from our services. */
   constructor(
     address: string,
+    serviceToken: string,
     private readonly deadlineMs = 30_000,
   ) {
-    this.client = new ReportingServiceClient(address, credentials.createInsecure());
+    this.client = new ReportingServiceClient(address, credentials.createInsecure(), {
+      interceptors: [bearerInterceptor(serviceToken)],
+    });
   }
 
   async *statuses(

@@ -11,7 +11,7 @@ import {
   type WatchDeliveryRecordsRequest,
   type WatchDeliveryRecordsResponse,
 } from '@dlr/contracts';
-import { grpcError, InvalidArgumentError, unary, type Logger } from '@dlr/platform';
+import { grpcError, InvalidArgumentError, protectGrpc, unary, type GrpcAuth, type Logger } from '@dlr/platform';
 import { STATUS_KEYS, STATUSES, statusFromProto, type StatusCounts } from '@dlr/status-engine';
 import { Server, status as grpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
 import {
@@ -42,8 +42,13 @@ function countsProto(counts: StatusCounts) {
   return STATUS_KEYS.map((k) => ({ status: STATUSES[k].proto, count: counts[k] }));
 }
 
-/** Builds the (not yet listening) gRPC server. */
-export function buildGrpcServer(queries: ReportQueries, watcher: ChangeWatcher, logger: Logger): Server {
+/** Builds the (not yet listening) gRPC server; every call must pass `auth` (operators and our services). */
+export function buildGrpcServer(
+  queries: ReportQueries,
+  watcher: ChangeWatcher,
+  auth: GrpcAuth,
+  logger: Logger,
+): Server {
   const server = new Server();
   const impl: ReportingServiceServer = {
     listDeliveryRecords: unary<ListDeliveryRecordsRequest, ListDeliveryRecordsResponse>(
@@ -106,6 +111,6 @@ export function buildGrpcServer(queries: ReportQueries, watcher: ChangeWatcher, 
       start().catch(fail);
     },
   };
-  server.addService(ReportingServiceService, impl);
+  server.addService(ReportingServiceService, protectGrpc(ReportingServiceService, impl, auth, logger));
   return server;
 }

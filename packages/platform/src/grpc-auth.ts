@@ -1,0 +1,115 @@
+// Who may call a gRPC server: operators, with the same credentials as over HTTP (the static
+// OPERATOR_TOKEN or an OIDC JWT), and our own services, with the shared SERVICE_TOKEN. Every call
+// carries `authorization: Bearer <token>` in its metadata; anything else is UNAUTHENTICATED before
+// a handler runs. Transport security stays with the cluster's mTLS (docs/operations.md).
+import {
+  InterceptingCall,
+  type Interceptor,
+  type Metadata,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { z } from 'zod';
+import { UnauthenticatedError, UnavailableError } from './errors.js';
+import { grpcError } from './grpc.js';
+import type { Logger } from './logger.js';
+import { sameSecret, type OperatorAuth } from './operator-auth.js';
+
+/** Configuration of calls between services; spread into the configShape of a service that serves or makes gRPC calls. */
+export const serviceAuthConfigShape = {
+  /** Shared secret our services send each other over gRPC (`authorization: Bearer …`); at least 32 characters. */
+  SERVICE_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+};
+
+/** Who made a gRPC call. */
+export interface GrpcCaller {
+  /** `operator` for the static token, the JWT's `sub` for OIDC, `service` for SERVICE_TOKEN. */
+  readonly subject: string;
+  readonly via: 'token' | 'oidc' | 'service';
+}
+
+const callers = new WeakMap<object, GrpcCaller>();
+
+/** The caller a protected gRPC call was authenticated as (undefined outside {@link protectGrpc}). */
+export function grpcCallerOf(call: object): GrpcCaller | undefined {
+  return callers.get(call);
+}
+
+/** Authenticates gRPC calls by their `authorization` metadata. Fails closed when nothing is configured. */
+export class GrpcAuth {
+  readonly #operators: OperatorAuth;
+  readonly #serviceToken: string | undefined;
+
+  constructor(operators: OperatorAuth, serviceToken: string | undefined) {
+    this.#operators = operators;
+    this.#serviceToken = serviceToken;
+  }
+
+  /** The caller; throws an {@link UnauthenticatedError} (message safe to send) or an {@link UnavailableError}. */
+  async authenticate(metadata: Metadata): Promise<GrpcCaller> {
+    if (this.#serviceToken === undefined && !this.#operators.configured) {
+      throw new UnauthenticatedError(
+        'gRPC sign-in is not configured (set SERVICE_TOKEN, OPERATOR_TOKEN or OIDC_ISSUER_URL)',
+      );
+    }
+    const values = metadata.get('authorization');
+    const value = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
+    const match = value === undefined ? null : /^Bearer ([\x21-\x7e]{1,8192})$/i.exec(value.trim());
+    if (!match?.[1]) throw new UnauthenticatedError('send "authorization: Bearer <token>" in the call metadata');
+    const token = match[1];
+    if (this.#serviceToken !== undefined && sameSecret(token, this.#serviceToken)) {
+      return { subject: 'service', via: 'service' };
+    }
+    if (!this.#operators.configured) throw new UnauthenticatedError('the token is not valid');
+    const operator = await this.#operators.verifyToken(token);
+    return { subject: operator.subject, via: operator.via === 'oidc' ? 'oidc' : 'token' };
+  }
+}
+
+/**
+ * The implementation of `definition` with every method behind `auth`: a call without a valid
+ * bearer token ends UNAUTHENTICATED (UNAVAILABLE while the OIDC issuer cannot be reached) and its
+ * handler never runs. Handlers find the caller with {@link grpcCallerOf}.
+ */
+export function protectGrpc<I extends UntypedServiceImplementation>(
+  definition: ServiceDefinition,
+  impl: I,
+  auth: GrpcAuth,
+  logger: Logger,
+): I {
+  const wrapped: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(impl)) {
+    const method = definition[name];
+    if (method === undefined) throw new Error(`protectGrpc: ${name} is not a method of the service`);
+    const streaming = method.responseStream || method.requestStream;
+    const fn = handler as (...args: unknown[]) => void;
+    wrapped[name] = ((call: { metadata: Metadata; emit(e: 'error', err: unknown): void }, callback?: unknown) => {
+      auth.authenticate(call.metadata).then(
+        (caller) => {
+          callers.set(call, caller);
+          fn(call, callback);
+        },
+        (error: unknown) => {
+          const refused = grpcError(error);
+          if (!(error instanceof UnauthenticatedError) && !(error instanceof UnavailableError)) {
+            logger.error({ err: error, method: name }, 'gRPC authentication failed');
+          }
+          if (streaming || typeof callback !== 'function') call.emit('error', refused);
+          else (callback as (e: unknown, r: null) => void)(refused, null);
+        },
+      );
+    }) as UntypedServiceImplementation[string];
+  }
+  return wrapped as I;
+}
+
+/** A client interceptor that sends `authorization: Bearer <token>` with every call. */
+export function bearerInterceptor(token: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
