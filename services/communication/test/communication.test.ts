@@ -15,8 +15,7 @@ import {
 } from '@dlr/contracts';
 import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
 import { communicationClient, type CommunicationApi } from '@dlr/testing';
-import { buildApp, configShape, migrate, topology } from '../src/index.js';
-import { SERVICE_TOKEN } from './helpers.js';
+import { SERVICE_TOKEN, serviceOptions } from './helpers.js';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 let service: RunningService<unknown>;
@@ -53,29 +52,9 @@ async function readSubject<T>(
 }
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  service = await startService({
-    name: 'communication',
-    shape: configShape,
-    topology,
-    migrate,
-    grpcPortKey: 'GRPC_PORT',
-    build: buildApp,
-    env: {
-      NATS_URL,
-      MONGODB_URI,
-      MONGODB_DB: `t_${ns}`,
-      NATS_NAMESPACE: ns,
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'silent',
-      SERVICE_TOKEN,
-    },
-  });
+  service = await startService(serviceOptions({ db: `t_${ns}`, namespace: ns }, { SERVICE_TOKEN }));
   api = communicationClient(`127.0.0.1:${service.grpcPort}`, SERVICE_TOKEN);
-  nc = await connect({ servers: NATS_URL });
+  nc = await connect({ servers: process.env.NATS_URL! });
 });
 
 afterAll(async () => {
@@ -125,26 +104,8 @@ describe('communication service over gRPC', () => {
   });
 
   it('will not start with REPORTING_GRPC_URL but no SERVICE_TOKEN (reporting would refuse every resend)', async () => {
-    const { NATS_URL, MONGODB_URI } = process.env;
     await expect(
-      startService({
-        name: 'communication',
-        shape: configShape,
-        topology,
-        migrate,
-        grpcPortKey: 'GRPC_PORT',
-        build: buildApp,
-        env: {
-          NATS_URL: NATS_URL!,
-          MONGODB_URI: MONGODB_URI!,
-          MONGODB_DB: `t_${ns}`,
-          NATS_NAMESPACE: ns,
-          HTTP_PORT: '0',
-          GRPC_PORT: '0',
-          LOG_LEVEL: 'silent',
-          REPORTING_GRPC_URL: '127.0.0.1:50052',
-        },
-      }),
+      startService(serviceOptions({ db: `t_${ns}`, namespace: ns }, { REPORTING_GRPC_URL: '127.0.0.1:50052' })),
     ).rejects.toThrow("SERVICE_TOKEN: required with REPORTING_GRPC_URL (reporting's gRPC refuses calls without it)");
   });
 

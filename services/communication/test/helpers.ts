@@ -75,6 +75,34 @@ export async function startReportingStandIn(board: StatusBoard): Promise<{ addre
   };
 }
 
+/**
+ * startService's options for communication on the shared test servers, in its own database and
+ * namespace, on free ports, silent; `env` adds or overrides variables.
+ */
+export function serviceOptions(where: { db: string; namespace: string }, env: Record<string, string> = {}) {
+  const { NATS_URL, MONGODB_URI } = process.env;
+  if (!NATS_URL || !MONGODB_URI)
+    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
+  return {
+    name: 'communication',
+    shape: configShape,
+    topology,
+    migrate,
+    grpcPortKey: 'GRPC_PORT',
+    build: buildApp,
+    env: {
+      NATS_URL,
+      MONGODB_URI,
+      MONGODB_DB: where.db,
+      NATS_NAMESPACE: where.namespace,
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+  } as const;
+}
+
 /** The service under test and what a test needs around it. */
 export interface Harness {
   service: RunningService<unknown>;
@@ -88,41 +116,25 @@ export interface Harness {
 
 /** Starts the service (with console and resend wired) and the reporting stand-in. */
 export async function startHarness(prefix: string, env: Record<string, string> = {}): Promise<Harness> {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  const { db, namespace } = isolation(prefix);
+  const where = isolation(prefix);
   const board: StatusBoard = new Map();
   const reporting = await startReportingStandIn(board);
-  const service = await startService({
-    name: 'communication',
-    shape: configShape,
-    topology,
-    migrate,
-    grpcPortKey: 'GRPC_PORT',
-    build: buildApp,
-    env: {
-      NATS_URL,
-      MONGODB_URI,
-      MONGODB_DB: db,
-      NATS_NAMESPACE: namespace,
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'silent',
+  const service = await startService(
+    serviceOptions(where, {
       OPERATOR_TOKEN,
       SERVICE_TOKEN,
       REPORTING_GRPC_URL: reporting.address,
       REPORTING_PUBLIC_URL: 'https://reports.example.org',
       ...env,
-    },
-  });
+    }),
+  );
   const client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure(), {
     interceptors: [bearerInterceptor(OPERATOR_TOKEN)],
   });
-  const nc = await connect({ servers: NATS_URL });
+  const nc = await connect({ servers: process.env.NATS_URL! });
   return {
     service,
-    namespace,
+    namespace: where.namespace,
     client,
     api: api(client),
     nc,

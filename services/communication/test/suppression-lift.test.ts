@@ -15,8 +15,7 @@ import {
   type LiftSuppressionResponse,
 } from '@dlr/contracts';
 import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
-import { buildApp, configShape, migrate, topology } from '../src/index.js';
-import { OPERATOR_TOKEN } from './helpers.js';
+import { OPERATOR_TOKEN, serviceOptions } from './helpers.js';
 
 const ns = `tlift${randomBytes(4).toString('hex')}`;
 let service: RunningService<unknown>;
@@ -35,33 +34,13 @@ const lift = (req: Partial<LiftSuppressionRequest>) =>
   );
 
 beforeAll(async () => {
-  const { NATS_URL, MONGODB_URI } = process.env;
-  if (!NATS_URL || !MONGODB_URI)
-    throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  service = await startService({
-    name: 'communication',
-    shape: configShape,
-    topology,
-    migrate,
-    grpcPortKey: 'GRPC_PORT',
-    build: buildApp,
-    env: {
-      NATS_URL,
-      MONGODB_URI,
-      MONGODB_DB: `t_${ns}`,
-      NATS_NAMESPACE: ns,
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'silent',
-      OPERATOR_TOKEN,
-    },
-  });
+  service = await startService(serviceOptions({ db: `t_${ns}`, namespace: ns }, { OPERATOR_TOKEN }));
   client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure(), {
     interceptors: [bearerInterceptor(OPERATOR_TOKEN)],
   });
-  nc = await connect({ servers: NATS_URL });
+  nc = await connect({ servers: process.env.NATS_URL! });
   jsm = await jetstreamManager(nc);
-  mongo = await new MongoClient(MONGODB_URI).connect();
+  mongo = await new MongoClient(process.env.MONGODB_URI!).connect();
 });
 
 afterAll(async () => {
