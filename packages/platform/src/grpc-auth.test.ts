@@ -25,10 +25,12 @@ afterEach(async () => {
 /** A protected ReportingService on a free port; `seen` gets the caller of each call a handler ran for. */
 async function serve(
   auth: GrpcAuth,
+  throwing = false,
 ): Promise<{ client: (token?: string) => ReportingServiceClient; seen: GrpcCaller[] }> {
   const seen: GrpcCaller[] = [];
   const impl: ReportingServiceServer = {
     listDeliveryRecords: (call, callback) => {
+      if (throwing) throw new Error('handler bug');
       seen.push(grpcCallerOf(call)!);
       callback(null, { records: [], counts: [], total: 7, nextPageToken: '' });
     },
@@ -119,6 +121,11 @@ describe('protectGrpc', () => {
     const s = await serve(new GrpcAuth(new OperatorAuth({}), SERVICE));
     expect((await list(s.client(SERVICE))).total).toBe(7);
     await expect(list(s.client(OPERATOR))).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+  });
+
+  it('ends the call INTERNAL when an authenticated handler throws before it answers', async () => {
+    const s = await serve(auth(), true);
+    await expect(list(s.client(OPERATOR))).rejects.toMatchObject({ code: status.INTERNAL, details: 'internal error' });
   });
 
   it('answers UNAVAILABLE, not UNAUTHENTICATED, while the OIDC issuer cannot be reached', async () => {

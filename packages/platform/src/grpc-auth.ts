@@ -84,20 +84,22 @@ export function protectGrpc<I extends UntypedServiceImplementation>(
     const streaming = method.responseStream || method.requestStream;
     const fn = handler as (...args: unknown[]) => void;
     wrapped[name] = ((call: { metadata: Metadata; emit(e: 'error', err: unknown): void }, callback?: unknown) => {
-      auth.authenticate(call.metadata).then(
-        (caller) => {
-          callers.set(call, caller);
+      const refuse = (error: unknown) => {
+        if (!(error instanceof UnauthenticatedError) && !(error instanceof UnavailableError)) {
+          logger.error({ err: error, method: name }, 'gRPC call failed before its handler');
+        }
+        const refused = grpcError(error);
+        if (streaming || typeof callback !== 'function') call.emit('error', refused);
+        else (callback as (e: unknown, r: null) => void)(refused, null);
+      };
+      auth.authenticate(call.metadata).then((caller) => {
+        callers.set(call, caller);
+        try {
           fn(call, callback);
-        },
-        (error: unknown) => {
-          const refused = grpcError(error);
-          if (!(error instanceof UnauthenticatedError) && !(error instanceof UnavailableError)) {
-            logger.error({ err: error, method: name }, 'gRPC authentication failed');
-          }
-          if (streaming || typeof callback !== 'function') call.emit('error', refused);
-          else (callback as (e: unknown, r: null) => void)(refused, null);
-        },
-      );
+        } catch (error) {
+          refuse(error); // a handler that throws before it answers still ends the call
+        }
+      }, refuse);
     }) as UntypedServiceImplementation[string];
   }
   return wrapped as I;
