@@ -74,6 +74,8 @@ async function main(): Promise<void> {
       '  Operator token (sign in): ' + system.operatorToken,
       '  Message Delivery Report:  ' + `${system.reportingUrl}/reports/messages?communicationId=${id}`,
       '  Operator console:         ' + `${system.httpUrls.communication}/console`,
+      '  gRPC (same token):        ' +
+        `CommunicationService ${system.communicationGrpc}, ReportingService ${system.reportingGrpc}  (metadata: authorization: Bearer <operator token>)`,
       '  Acknowledge link (one recipient, as delivered by the simulator): ' + (link ?? '(none found yet)'),
       '  Logs:                     ' + logDir,
       '',
