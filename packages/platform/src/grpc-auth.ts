@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { UnauthenticatedError, UnavailableError } from './errors.js';
 import { grpcError } from './grpc.js';
 import type { Logger } from './logger.js';
-import { sameSecret, type OperatorAuth } from './operator-auth.js';
+import { bearerToken, sameSecret, type OperatorAuth } from './operator-auth.js';
 
 /** Configuration of calls between services; spread into the configShape of a service that serves or makes gRPC calls. */
 export const serviceAuthConfigShape = {
@@ -53,10 +53,9 @@ export class GrpcAuth {
       );
     }
     const values = metadata.get('authorization');
-    const value = values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
-    const match = value === undefined ? null : /^Bearer ([\x21-\x7e]{1,8192})$/i.exec(value.trim());
-    if (!match?.[1]) throw new UnauthenticatedError('send "authorization: Bearer <token>" in the call metadata');
-    const token = match[1];
+    const token = values.length === 1 && typeof values[0] === 'string' ? bearerToken(values[0]) : undefined;
+    if (token === undefined)
+      throw new UnauthenticatedError('send "authorization: Bearer <token>" in the call metadata');
     if (this.#serviceToken !== undefined && sameSecret(token, this.#serviceToken)) {
       return { subject: 'service', via: 'service' };
     }

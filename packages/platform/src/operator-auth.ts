@@ -103,6 +103,11 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
+/** The token of an `Authorization: Bearer <token>` value (printable ASCII, up to 8 KiB); undefined otherwise. */
+export function bearerToken(value: string): string | undefined {
+  return /^Bearer ([\x21-\x7e]{1,8192})$/i.exec(value.trim())?.[1];
+}
+
 /** Reads one cookie from a Cookie header; undefined when absent. */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
@@ -186,9 +191,9 @@ export class OperatorAuth {
     }
     const auth = headers.authorization;
     if (auth !== undefined) {
-      const match = /^Bearer ([\x21-\x7e]{1,8192})$/i.exec(auth.trim());
-      if (!match?.[1]) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
-      return this.verifyToken(match[1]);
+      const token = bearerToken(auth);
+      if (token === undefined) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
+      return this.verifyToken(token);
     }
     const cookie = readCookie(headers.cookie, OPERATOR_COOKIE);
     if (cookie !== undefined) {
