@@ -204,6 +204,21 @@ export interface ConsumerHandle {
 }
 
 /**
+ * Starts consumers in order, as one handle that stops them all. If one cannot start, those already
+ * started are stopped and the error is thrown: nothing is left consuming.
+ */
+export async function startConsumers(starters: readonly (() => Promise<ConsumerHandle>)[]): Promise<ConsumerHandle> {
+  const handles: ConsumerHandle[] = [];
+  try {
+    for (const start of starters) handles.push(await start());
+  } catch (error) {
+    await Promise.all(handles.map((h) => h.stop()));
+    throw error;
+  }
+  return { stop: async () => void (await Promise.all(handles.map((h) => h.stop()))) };
+}
+
+/**
  * Consumes a durable JetStream consumer with explicit acks and bounded concurrency.
  * Handler success → ack; failure → nak with backoff; after `maxDeliver` deliveries, or at once for
  * a {@link PoisonMessageError}, the message is copied to `deadLetterSubject` and terminated.

@@ -5,7 +5,14 @@ import {
   type DeliveryEvent,
   type SuppressionReason,
 } from '@dlr/contracts';
-import { consumeDeliveryEvents, groupCommit, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import {
+  consumeDeliveryEvents,
+  groupCommit,
+  startConsumers,
+  type ConsumerHandle,
+  type Logger,
+  type NatsHandle,
+} from '@dlr/platform';
 import type { CommunicationStore } from '../../domain/ports.js';
 import type { MongoSuppressions } from '../mongo/suppressions.js';
 
@@ -67,11 +74,8 @@ export async function startSuppressionConsumers(options: {
       logger,
       concurrency: SUPPRESSION_REPLICA_CONCURRENCY,
     });
-  const feedback = await consume(consumerNames.communicationSuppressionsFeedback);
-  const provider = await consume(consumerNames.communicationSuppressionsProvider).catch(async (error: unknown) => {
-    await feedback.stop();
-    throw error;
-  });
-  const handles = [feedback, provider];
-  return { stop: async () => void (await Promise.all(handles.map((h) => h.stop()))) };
+  return startConsumers([
+    () => consume(consumerNames.communicationSuppressionsFeedback),
+    () => consume(consumerNames.communicationSuppressionsProvider),
+  ]);
 }

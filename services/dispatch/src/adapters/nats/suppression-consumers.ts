@@ -12,6 +12,7 @@ import {
   consumeDeliveryEvents,
   groupCommit,
   runConsumer,
+  startConsumers,
   type ConsumerHandle,
   type Logger,
   type NatsHandle,
@@ -59,23 +60,23 @@ export async function startSuppressionConsumers(options: {
       logger,
       concurrency: SUPPRESSION_REPLICA_CONCURRENCY,
     });
-  const handles = [
-    await fromEvents(consumerNames.dispatchSuppressionsFeedback),
-    await fromEvents(consumerNames.dispatchSuppressionsProvider),
-    await runConsumer({
-      js: nats.js,
-      stream: n.communication,
-      durable: consumerNames.dispatchSuppressionLifts,
-      decode: (data) => SuppressionLifted.decode(data),
-      handle: async (lifted) => {
-        const removed = await suppressions.lift(lifted.addressKey);
-        logger.info({ liftId: lifted.liftId, removed }, 'suppression lifted');
-      },
-      deadLetterSubject: s.deadLetter(consumerNames.dispatchSuppressionLifts),
-      maxDeliver: MAX_DELIVER,
-      concurrency: 1,
-      logger,
-    }),
-  ];
-  return { stop: async () => void (await Promise.all(handles.map((h) => h.stop()))) };
+  return startConsumers([
+    () => fromEvents(consumerNames.dispatchSuppressionsFeedback),
+    () => fromEvents(consumerNames.dispatchSuppressionsProvider),
+    () =>
+      runConsumer({
+        js: nats.js,
+        stream: n.communication,
+        durable: consumerNames.dispatchSuppressionLifts,
+        decode: (data) => SuppressionLifted.decode(data),
+        handle: async (lifted) => {
+          const removed = await suppressions.lift(lifted.addressKey);
+          logger.info({ liftId: lifted.liftId, removed }, 'suppression lifted');
+        },
+        deadLetterSubject: s.deadLetter(consumerNames.dispatchSuppressionLifts),
+        maxDeliver: MAX_DELIVER,
+        concurrency: 1,
+        logger,
+      }),
+  ]);
 }
