@@ -435,14 +435,14 @@ const FERRETDB_SPEC: BinarySpec = {
 
 /**
  * FerretDB v1's SQLite backend scans the whole table for every `_id` lookup, which makes a collection of
- * a few thousand documents cost tens of milliseconds per read or update (docs/decisions.md, "FerretDB
- * v1 in tests"). Two causes, both fixed here in the source we build:
+ * a few thousand documents cost tens of milliseconds per read or update (docs/decisions.md,
+ * "FerretDB v1 (SQLite) as the local store"). Two causes, both fixed here in the source we build:
  * - its `_id` expression (`->'$._id'`) is not the one its unique `_id` index is built on (`->"_id"`),
  *   so SQLite never uses the index;
  * - it pushes `_id` down only when `_id` is the filter's only key, so `{_id, state}` loads every row.
  * The handler still applies the whole filter to what the backend returns, so results do not change.
- * Each replacement must match exactly once: a different source fails the build instead of running
- * unpatched.
+ * Each text to replace must occur exactly as often as expected: a different source fails the build
+ * instead of running unpatched.
  */
 async function patchFerretIdLookups(src: string): Promise<void> {
   const edit = async (file: string, from: string, to: string, times: number) => {
