@@ -9,6 +9,7 @@ export * from './logger.js';
 export * from './mongo.js';
 export * from './nats.js';
 export * from './retry.js';
+export * from './transient.js';
 export * from './telemetry.js';
 export * from './tracing.js';
 export * from './metrics.js';
