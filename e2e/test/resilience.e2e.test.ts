@@ -78,7 +78,7 @@ async function outbox(): Promise<Map<string, number>> {
 /**
  * The test's store, and whether it finds a document by `_id` through its `_id` index. MongoDB and
  * FerretDB v2 do; a stock FerretDB v1 scans the whole collection instead, which the harness's own
- * FerretDB v1 build fixes (patchFerretIdLookups in @dlr/testing's infra.ts).
+ * FerretDB v1 build fixes (patchFerretIdLookups in @dlr/testing's infra/ferretdb-patch.ts).
  */
 async function storeOf(uri: string): Promise<{ name: string; idIndexed: boolean }> {
   const mongo = await connectMongo({

@@ -7,7 +7,7 @@
 // '@dlr/testing') or with vitest's inject('natsUrl') / inject('mongoUri').
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { ensureInfra } from './infra.js';
+import { ensureInfra } from './infra/resolve.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

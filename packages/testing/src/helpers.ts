@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DeliveryEvent, streamNames, subjectMatches } from '@dlr/contracts';
 import type { JetStreamManager } from '@nats-io/jetstream';
 
@@ -17,6 +17,12 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
+}
+
+/** Per-test isolation: `prefix_<12 hex>`, safe as a MongoDB database, collection or NATS stream/consumer name. */
+export function uniqueName(prefix: string): string {
+  const clean = prefix.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40);
+  return `${clean}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 }
 
 /** Per-test-file isolation on shared servers: a database name and a NATS namespace of its own. */

@@ -1,19 +1,14 @@
+export { ensureInfra, infraEnv } from './infra/resolve.js';
 export {
-  ensureInfra,
-  uniqueName,
-  infraEnv,
-  infraCacheDir,
-  freePort,
   InfraUnavailableError,
-  NATS_SERVER_VERSION,
-  FERRETDB_VERSION,
-  NATS_IMAGE,
-  MONGO_IMAGE,
   type Infra,
   type InfraPath,
   type InfraServer,
   type EnsureInfraOptions,
-} from './infra.js';
+} from './infra/types.js';
+export { infraCacheDir } from './infra/binaries.js';
+export { freePort } from './infra/probes.js';
+export { NATS_SERVER_VERSION, FERRETDB_VERSION, NATS_IMAGE, MONGO_IMAGE } from './infra/versions.js';
 export { communicationClient, type CommunicationApi } from './clients.js';
 export {
   REPO_ROOT,
@@ -25,4 +20,4 @@ export {
   type ReplicableService,
   type ReplicaProcess,
 } from './system.js';
-export { eventually, isolation, messageCount, storedEvents } from './helpers.js';
+export { eventually, isolation, messageCount, storedEvents, uniqueName } from './helpers.js';

@@ -4,7 +4,8 @@
 //   npx tsx packages/testing/src/bin/infra.ts up --print-json    # one JSON line on stdout when ready (for scripts)
 //
 // Stays up until SIGINT/SIGTERM/SIGHUP (or, with --exit-on-stdin-close, until stdin closes), then stops cleanly.
-import { ensureInfra, type Infra } from '../infra.js';
+import { ensureInfra } from '../infra/resolve.js';
+import type { Infra } from '../infra/types.js';
 
 const USAGE = 'usage: infra.ts up [--print-json] [--exit-on-stdin-close] [--data-dir <dir>]';
 
