@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '@dlr/contracts';
-import { communicationClient, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { communicationClient, eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 import { startE2eSystem } from './system.js';
 
 interface RecordView {
@@ -21,22 +21,6 @@ interface ListView {
 
 let system: RunningSystem;
 let api: CommunicationApi;
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-}
 
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(url, { headers });
@@ -91,9 +75,13 @@ describe('the whole delivery loop, five services as separate processes', () => {
     expect(added.createdCount).toBe(10);
 
     const pending = await eventually(
-      '10 Pending records',
-      () => list(id),
-      (v) => v.total === 10,
+      async () => {
+        const v = await list(id);
+        expect(v.total, '10 Pending records').toBe(10);
+        return v;
+      },
+      60_000,
+      250,
     );
     expect(pending.counts.pending).toBe(10);
     expect(pending.records.every((r) => r.statusLabel === 'Pending')).toBe(true);
@@ -101,9 +89,16 @@ describe('the whole delivery loop, five services as separate processes', () => {
     await api.send({ communicationId: id });
 
     const final = await eventually(
-      'every record to settle',
-      () => list(id),
-      (v) => v.counts.pending === 0 && v.counts.sent === 0,
+      async () => {
+        const v = await list(id);
+        expect({ pending: v.counts.pending, sent: v.counts.sent }, 'every record to settle').toEqual({
+          pending: 0,
+          sent: 0,
+        });
+        return v;
+      },
+      60_000,
+      250,
     );
     expect(final.counts).toMatchObject({
       pending: 0,
@@ -150,9 +145,13 @@ describe('the whole delivery loop, five services as separate processes', () => {
     expect(confirm.status).toBe(200);
 
     const acked = await eventually(
-      'the acknowledgement',
-      () => list(id),
-      (v) => v.counts.acknowledged === 1,
+      async () => {
+        const v = await list(id);
+        expect(v.counts.acknowledged, 'the acknowledgement').toBe(1);
+        return v;
+      },
+      60_000,
+      250,
     );
     expect(acked.counts).toMatchObject({
       delivered: 3,

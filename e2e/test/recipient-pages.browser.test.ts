@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium, seriousViolations } from './browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '@dlr/contracts';
-import { communicationClient, type CommunicationApi, type RunningSystem } from '@dlr/testing';
+import { communicationClient, eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 import { startE2eSystem } from './system.js';
 
 const PHONE_UA =
@@ -11,17 +11,6 @@ const PHONE_UA =
 let system: RunningSystem;
 let api: CommunicationApi;
 let browser: Browser;
-
-async function poll<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn().catch(() => undefined);
-    if (last !== undefined && ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-}
 
 async function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
   const res = await fetch(url, { headers });
@@ -105,19 +94,27 @@ describe('recipient pages in a real browser', () => {
       { email: 'delivered.ann@example.org', phone: '' },
     );
 
-    const sms = await poll(
-      'the SMS',
-      () => outbox(smsDelivery),
-      (o) => o.messages.length === 1,
+    const sms = await eventually(
+      async () => {
+        const o = await outbox(smsDelivery);
+        expect(o.messages, 'the SMS').toHaveLength(1);
+        return o;
+      },
+      60_000,
+      250,
     );
     const smsLink = /(https?:\/\/\S+\/s\/[0-9A-Za-z]{10})$/.exec(sms.messages[0]!.body)?.[1];
     expect(smsLink).toBeDefined();
     expect(smsLink!.length).toBeLessThanOrEqual(40);
     expect(sms.messages[0]!.body.length).toBeLessThanOrEqual(160);
-    const email = await poll(
-      'the email',
-      () => outbox(emailDelivery),
-      (o) => o.messages.length === 1,
+    const email = await eventually(
+      async () => {
+        const o = await outbox(emailDelivery);
+        expect(o.messages, 'the email').toHaveLength(1);
+        return o;
+      },
+      60_000,
+      250,
     );
     const respondLink = /^Respond: (\S+)$/m.exec(email.messages[0]!.body)?.[1];
     expect(respondLink).toBeDefined();
@@ -141,10 +138,14 @@ describe('recipient pages in a real browser', () => {
     await page.waitForLoadState();
     expect(await page.locator('h1').textContent()).toContain('your acknowledgement has been recorded');
     expect(await seriousViolations(page)).toEqual([]);
-    const acked = await poll(
-      'Acknowledged',
-      () => record(smsDelivery),
-      (r) => r.statusLabel === 'Acknowledged',
+    const acked = await eventually(
+      async () => {
+        const r = await record(smsDelivery);
+        expect(r.statusLabel).toBe('Acknowledged');
+        return r;
+      },
+      60_000,
+      250,
     );
     expect(acked.response).toBe('Acknowledged');
 
@@ -158,10 +159,14 @@ describe('recipient pages in a real browser', () => {
     await page.getByRole('button', { name: 'I need help' }).click();
     await page.waitForLoadState();
     expect(await page.locator('h1').textContent()).toContain('your response “I need help” has been recorded');
-    const responded = await poll(
-      'Responded',
-      () => record(emailDelivery),
-      (r) => r.statusLabel === 'Responded',
+    const responded = await eventually(
+      async () => {
+        const r = await record(emailDelivery);
+        expect(r.statusLabel).toBe('Responded');
+        return r;
+      },
+      60_000,
+      250,
     );
     expect(responded.response).toBe('I need help');
 
@@ -170,10 +175,14 @@ describe('recipient pages in a real browser', () => {
     expect(await page.locator('h1').textContent()).toBe('Your response: I need help');
     await page.getByRole('button', { name: /I am safe/ }).click();
     await page.waitForLoadState();
-    await poll(
-      'the changed response',
-      () => record(emailDelivery),
-      (r) => r.response === 'I am safe',
+    await eventually(
+      async () => {
+        const r = await record(emailDelivery);
+        expect(r.response, 'the changed response').toBe('I am safe');
+        return r;
+      },
+      60_000,
+      250,
     );
     await context.close();
   });

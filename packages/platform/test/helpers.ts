@@ -32,30 +32,6 @@ export async function closedPort(): Promise<number> {
   return address.port;
 }
 
-/** Polls `fn` until it returns something other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what} not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** A promise with its resolve function, for handlers that must wait for the test. */
 export function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;

@@ -12,7 +12,8 @@ import {
   type MessageContext,
   type NatsHandle,
 } from '@dlr/platform';
-import { closedPort, eventually, gate, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
+import { eventually, present } from '@dlr/testing';
+import { closedPort, gate, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
 
 const suffix = randomSuffix();
 /** Subject prefix of this file's work stream. */
@@ -190,14 +191,14 @@ describe('runConsumer', () => {
     const info = () => nats.jsm.consumers.info(STREAM, name);
     const deadLetter = () => nats.jsm.streams.getMessage(STREAM, { last_by_subj: dlq });
     const settled = () =>
-      eventually(
-        async () => {
-          const i = await info();
-          return i.num_pending === 0 && i.num_ack_pending === 0 ? i : undefined;
-        },
-        10_000,
-        `consumer ${name} settled`,
-      );
+      eventually(async () => {
+        const i = await info();
+        expect({ pending: i.num_pending, ackPending: i.num_ack_pending }, `consumer ${name} settled`).toEqual({
+          pending: 0,
+          ackPending: 0,
+        });
+        return i;
+      }, 10_000);
     return { work, dlq, start, publish, info, deadLetter, settled };
   }
 
@@ -239,7 +240,7 @@ describe('runConsumer', () => {
       { maxDeliver: 3 },
     );
     const ack = await c.publish('doomed payload');
-    const dead = await eventually(() => c.deadLetter().then((m) => m ?? undefined), 10_000, 'dead letter');
+    const dead = await eventually(async () => present(await c.deadLetter(), 'dead letter'), 10_000);
     expect(decoder.decode(dead.data)).toBe('doomed payload');
     expect(dead.header.get('Dlr-Original-Subject')).toBe(c.work);
     expect(dead.header.get('Dlr-Reason')).toBe('Error: always broken');
@@ -257,7 +258,7 @@ describe('runConsumer', () => {
       throw new PoisonMessageError('unknown event type');
     });
     await c.publish('poison');
-    const dead = await eventually(() => c.deadLetter().then((m) => m ?? undefined), 10_000, 'dead letter');
+    const dead = await eventually(async () => present(await c.deadLetter(), 'dead letter'), 10_000);
     expect(dead.header.get('Dlr-Reason')).toBe('PoisonMessageError: unknown event type');
     await c.settled();
     expect(calls).toBe(1);
@@ -279,7 +280,7 @@ describe('runConsumer', () => {
       },
     );
     await c.publish('garbage \u0000\u0001');
-    const dead = await eventually(() => c.deadLetter().then((m) => m ?? undefined), 10_000, 'dead letter');
+    const dead = await eventually(async () => present(await c.deadLetter(), 'dead letter'), 10_000);
     expect(decoder.decode(dead.data)).toBe('garbage \u0000\u0001');
     expect(dead.header.get('Dlr-Original-Subject')).toBe(c.work);
     expect(dead.header.get('Dlr-Reason')).toMatch(/^undecodable payload: .*invalid wire type/);
@@ -312,7 +313,7 @@ describe('runConsumer', () => {
     expect(info.num_pending).toBe(0);
 
     await c.publish('after stop');
-    await eventually(async () => ((await c.info()).num_pending === 1 ? true : undefined), 5_000, 'pending message');
+    await eventually(async () => expect((await c.info()).num_pending, 'pending messages').toBe(1), 5_000);
     expect(calls).toBe(1);
   });
 });

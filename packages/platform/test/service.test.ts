@@ -14,7 +14,8 @@ import {
   type MongoHandle,
   type NatsHandle,
 } from '@dlr/platform';
-import { eventually, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
+import { eventually } from '@dlr/testing';
+import { infraUrls, memoryLogger, randomSuffix } from './helpers.js';
 
 const suffix = randomSuffix();
 const namespace = `t${suffix}`;
@@ -168,7 +169,7 @@ describe('startService', () => {
     }
     expect(calls).toEqual(['migrate', 'build', 'start', 'stopConsuming']);
     await expect(fetch(`${service.httpUrl}/healthz`)).rejects.toThrow();
-    await eventually(() => (openSockets() === before ? true : undefined), 5_000, 'every socket closed');
+    await eventually(() => expect(openSockets(), 'open sockets').toBe(before), 5_000);
   });
 
   it("keeps an app's own GET /metrics", async () => {
@@ -189,7 +190,7 @@ describe('startService', () => {
     } finally {
       expect(await service.stop()).toBe(true);
     }
-    await eventually(() => (openSockets() === before ? true : undefined), 5_000, 'every socket closed');
+    await eventually(() => expect(openSockets(), 'open sockets').toBe(before), 5_000);
   });
 
   it('closes MongoDB and NATS again when building the app fails', async () => {
@@ -207,7 +208,7 @@ describe('startService', () => {
       (e: unknown) => e,
     );
     expect((error as Error).message).toBe('cannot build');
-    await eventually(() => (openSockets() === before ? true : undefined), 5_000, 'every socket closed');
+    await eventually(() => expect(openSockets(), 'open sockets').toBe(before), 5_000);
   });
 });
 

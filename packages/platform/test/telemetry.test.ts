@@ -27,7 +27,8 @@ import {
   type NatsHandle,
   type Telemetry,
 } from '@dlr/platform';
-import { eventually, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
+import { eventually, present } from '@dlr/testing';
+import { infraUrls, memoryLogger, randomSuffix } from './helpers.js';
 
 const suffix = randomSuffix();
 const prefix = `ptel${suffix}`;
@@ -125,7 +126,7 @@ describe('NATS headers', () => {
       await publishDurable(nats.js, first, encoder.encode('m1'), 'first:m1');
       return span.spanContext().traceId;
     });
-    await eventually(() => (spanNamed(`process ${second}`) ? true : undefined), 10_000, 'second consumer span');
+    await eventually(() => present(spanNamed(`process ${second}`), 'second consumer span'), 10_000);
 
     const request = spanNamed('request')!;
     const publish1 = spanNamed(`publish ${first}`)!;
@@ -175,7 +176,7 @@ describe('NATS headers', () => {
       }),
     );
     await publishDurable(nats.js, subject, encoder.encode('x'), 'failing:1');
-    const span = await eventually(() => spanNamed(`process ${subject}`), 10_000, 'failing span');
+    const span = await eventually(() => present(spanNamed(`process ${subject}`), 'failing span'), 10_000);
     expect(span.status).toMatchObject({ code: 2, message: 'TypeError' });
     // The error's message may carry personal data: it is not in the span.
     expect(JSON.stringify({ status: span.status, attributes: span.attributes })).not.toContain('jane@');
@@ -228,7 +229,7 @@ describe('gRPC metadata', () => {
         expect(reply).toEqual({ text: 'hi' });
         return span.spanContext().traceId;
       });
-      const serverSpan = await eventually(() => spanNamed('Echo'), 5_000, 'server span');
+      const serverSpan = await eventually(() => present(spanNamed('Echo'), 'server span'), 5_000);
       expect(serverSpan.spanContext().traceId).toBe(traceId);
       expect(parentOf(serverSpan)).toBe(spanNamed('caller')!.spanContext().spanId);
       expect(handlerTrace).toBe(traceId);
@@ -264,7 +265,7 @@ describe('HTTP headers', () => {
         expect(await res.json()).toEqual({ got: 7 });
         return span.spanContext().traceId;
       });
-      const serverSpan = await eventually(() => spanNamed('POST /things/:id'), 5_000, 'server span');
+      const serverSpan = await eventually(() => present(spanNamed('POST /things/:id'), 'server span'), 5_000);
       expect(serverSpan.spanContext().traceId).toBe(traceId);
       expect(parentOf(serverSpan)).toBe(spanNamed('client')!.spanContext().spanId);
       expect(serverSpan.attributes).toMatchObject({ 'http.route': '/things/:id', 'http.response.status_code': 200 });
@@ -273,7 +274,7 @@ describe('HTTP headers', () => {
 
       // Without a traceparent the request starts its own trace.
       await fetch(`${url}/healthz`);
-      const health = await eventually(() => spanNamed('GET /healthz'), 5_000, 'healthz span');
+      const health = await eventually(() => present(spanNamed('GET /healthz'), 'healthz span'), 5_000);
       expect(health.spanContext().traceId).not.toBe(traceId);
       expect(health.parentSpanContext).toBeUndefined();
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@dlr/platform';
+import { eventually, present } from '@dlr/testing';
 import {
   buildSimulator,
   verifySimulatorSignature,
@@ -13,16 +14,6 @@ const apiKey = 'test-api-key';
 const webhookSecret = 'test-webhook-secret-0123456789';
 const logger = createLogger('provider-simulator-test', 'silent');
 const auth = { authorization: `Bearer ${apiKey}` };
-
-async function eventually<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Received {
   rawBody: string;
@@ -210,7 +201,7 @@ describe('callbacks', () => {
       expect(res.statusCode).toBe(202);
       ids.set(res.json<{ messageId: string }>().messageId, s.expected);
     }
-    await eventually(() => (receiver.received.length >= sent.length ? true : undefined));
+    await eventually(() => expect(receiver.received.length).toBeGreaterThanOrEqual(sent.length));
     for (const r of receiver.received) {
       expect(r.validSignature).toBe(true);
       const cb = JSON.parse(r.rawBody) as SimulatorCallback;
@@ -221,7 +212,7 @@ describe('callbacks', () => {
       if (cb.type === 'delivered') expect(cb.reason).toBeUndefined();
       else expect(cb.reason).toEqual(expect.any(String));
     }
-    await eventually(() => (sim.messages().every((m) => m.callbackStatus === 'delivered') ? true : undefined));
+    await eventually(() => expect(sim.messages().filter((m) => m.callbackStatus !== 'delivered')).toEqual([]));
   });
 
   it('retries a callback the receiver answered 500, with the same event and a fresh valid signature', async () => {
@@ -236,11 +227,11 @@ describe('callbacks', () => {
       payload: sendBody({ callbackUrl: receiver.url }),
     });
     expect(res.statusCode).toBe(202);
-    await eventually(() => (receiver.received.length >= 2 ? true : undefined));
+    await eventually(() => expect(receiver.received.length).toBeGreaterThanOrEqual(2));
     const [first, second] = receiver.received;
     expect(first!.rawBody).toBe(second!.rawBody);
     expect(first!.validSignature && second!.validSignature).toBe(true);
-    await eventually(() => (sim.messages()[0]?.callbackStatus === 'delivered' ? true : undefined));
+    await eventually(() => expect(sim.messages()[0]?.callbackStatus).toBe('delivered'));
     expect(sim.messages()[0]?.callbackAttempts).toBe(2);
   });
 
@@ -260,7 +251,7 @@ describe('callbacks', () => {
       }),
     });
     expect(traced.statusCode).toBe(202);
-    await eventually(() => (receiver.received.length >= 2 ? true : undefined));
+    await eventually(() => expect(receiver.received.length).toBeGreaterThanOrEqual(2));
     for (const r of receiver.received)
       expect(r).toMatchObject({ traceparent, tracestate: 'dlr=1', validSignature: true });
 
@@ -274,7 +265,12 @@ describe('callbacks', () => {
       }),
     });
     expect(untraced.statusCode).toBe(202);
-    const last = await eventually(() => receiver.received.find((r) => r.rawBody.includes('d_un')));
+    const last = await eventually(() =>
+      present(
+        receiver.received.find((r) => r.rawBody.includes('d_un')),
+        'callback of d_un',
+      ),
+    );
     expect(last.traceparent).toBeUndefined();
     expect(last.tracestate).toBeUndefined();
   });
@@ -294,7 +290,7 @@ describe('callbacks', () => {
     cleanup.push(() => sim.stop());
     // Port 9 (discard) is closed on test machines: connection refused.
     await sim.app.inject({ method: 'POST', url: '/v1/messages', headers: auth, payload: sendBody() });
-    await eventually(() => (sim.messages()[0]?.callbackStatus === 'gave_up' ? true : undefined));
+    await eventually(() => expect(sim.messages()[0]?.callbackStatus).toBe('gave_up'));
     expect(sim.messages()[0]?.callbackAttempts).toBe(3);
   });
 
@@ -312,7 +308,7 @@ describe('callbacks', () => {
     expect(sim.messages()[0]?.callbackStatus).toBe('cancelled');
     // Wait well past the latest possible first callback (delay +50%).
     const until = Date.now() + 600;
-    await eventually(() => (Date.now() > until ? true : undefined));
+    await eventually(() => expect(Date.now()).toBeGreaterThan(until));
     expect(receiver.received).toEqual([]);
   });
 });

@@ -1,5 +1,4 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { bearerInterceptor } from '@dlr/platform';
 import {
   AddRecipientsRequest,
   CommunicationServiceClient,
@@ -33,14 +32,17 @@ export interface CommunicationApi {
  * SERVICE_TOKEN) with every call; calls reject with the gRPC `ServiceError`.
  */
 export function communicationClient(address: string, token: string): CommunicationApi {
-  const client = new CommunicationServiceClient(address, credentials.createInsecure(), {
-    interceptors: [bearerInterceptor(token)],
-  });
+  const client = new CommunicationServiceClient(address, credentials.createInsecure());
+  const metadata = (): Metadata => {
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    return md;
+  };
   const call =
     <Req, Res>(method: Unary<Req, Res>) =>
     (req: Req) =>
       new Promise<Res>((resolve, reject) => {
-        method.call(client, req, new Metadata(), (e: ServiceError | null, r: Res) => (e ? reject(e) : resolve(r)));
+        method.call(client, req, metadata(), (e: ServiceError | null, r: Res) => (e ? reject(e) : resolve(r)));
       });
   return {
     create: call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client)),

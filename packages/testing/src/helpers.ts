@@ -3,11 +3,12 @@ import { DeliveryEvent, streamNames, subjectMatches } from '@dlr/contracts';
 import type { JetStreamManager } from '@nats-io/jetstream';
 
 /**
- * Polls `fn` every `intervalMs` until it returns without throwing (e.g. an `expect` inside), or
- * rethrows its last error after `timeoutMs`. For asynchronous outcomes, instead of sleeping. (Poll
- * an expensive check — a whole report — slowly: the poll itself loads the system under test.)
+ * Polls `fn` every `intervalMs` until it returns without throwing (an `expect` inside, or {@link present}) and
+ * resolves with what it returned, or rethrows its last error after `timeoutMs`. For asynchronous outcomes,
+ * instead of sleeping. (Poll an expensive check — a whole report — slowly: the poll itself loads the system
+ * under test.)
  */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -17,6 +18,12 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
+}
+
+/** `value` unless it is null or undefined; then throws "`what`: not there yet" (for {@link eventually}). */
+export function present<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`${what}: not there yet`);
+  return value;
 }
 
 /** Per-test isolation: `prefix_<12 hex>`, safe as a MongoDB database, collection or NATS stream/consumer name. */

@@ -20,4 +20,4 @@ export {
   type ReplicableService,
   type ReplicaProcess,
 } from './system.js';
-export { eventually, isolation, messageCount, storedEvents, uniqueName } from './helpers.js';
+export { eventually, isolation, messageCount, present, storedEvents, uniqueName } from './helpers.js';

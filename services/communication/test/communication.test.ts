@@ -14,7 +14,7 @@ import {
   subjects,
 } from '@dlr/contracts';
 import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
-import { communicationClient, type CommunicationApi } from '@dlr/testing';
+import { communicationClient, eventually, type CommunicationApi } from '@dlr/testing';
 import { SERVICE_TOKEN, serviceOptions } from './helpers.js';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
@@ -164,12 +164,11 @@ describe('communication service over gRPC', () => {
     const sms = requests.find((r) => r.channel === Channel.CHANNEL_SMS && r.recipientName === 'Cat');
     expect(sms?.address).toBe('+61400000003');
 
-    const deadline = Date.now() + 10_000;
-    let state = sent.communication!.state;
-    while (state !== CommunicationState.COMMUNICATION_STATE_SENT && Date.now() < deadline) {
-      state = (await api.get({ id })).communication!.state;
-    }
-    expect(state).toBe(CommunicationState.COMMUNICATION_STATE_SENT);
+    await eventually(
+      async () =>
+        expect((await api.get({ id })).communication!.state).toBe(CommunicationState.COMMUNICATION_STATE_SENT),
+      10_000,
+    );
 
     const late = await grpcError(api.addRecipients({ communicationId: id, recipients: rows }));
     expect(late.code).toBe(status.FAILED_PRECONDITION);

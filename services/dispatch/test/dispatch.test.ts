@@ -20,7 +20,7 @@ import { parseLinkKeys, verifyLink } from '@dlr/links';
 import { createLogger, startService, type RunningService } from '@dlr/platform';
 import { buildSimulator, type Simulator } from '@dlr/provider-simulator';
 import { buildApp, configShape, migrate, topology, type AttemptDoc } from '../src/index.js';
-import { eventually } from './helpers.js';
+import { eventually, present } from '@dlr/testing';
 
 const apiKey = 'sim-test-key';
 const webhookSecret = 'sim-test-webhook-secret-0123456789';
@@ -123,14 +123,13 @@ async function publishSend(
 
 /** Resolves once the dispatch consumer has nothing pending and nothing unacknowledged. */
 async function dispatchIdle(ns: string): Promise<void> {
-  await eventually(
-    async () => {
-      const info = await jsm.consumers.info(streamNames(ns).dispatch, consumerNames.dispatchSend);
-      return info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-    },
-    20_000,
-    'dispatch consumer idle',
-  );
+  await eventually(async () => {
+    const info = await jsm.consumers.info(streamNames(ns).dispatch, consumerNames.dispatchSend);
+    expect({ pending: info.num_pending, ackPending: info.num_ack_pending }, 'dispatch consumer idle').toEqual({
+      pending: 0,
+      ackPending: 0,
+    });
+  }, 20_000);
 }
 
 function outboxFor(deliveryId: string) {
@@ -147,7 +146,14 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
   let service: RunningService<unknown>;
   let collected: Awaited<ReturnType<typeof collectEvents>>;
   const eventOf = (deliveryId: string) =>
-    eventually(() => collected.events.find((e) => e.deliveryId === deliveryId), 20_000, `event of ${deliveryId}`);
+    eventually(
+      () =>
+        present(
+          collected.events.find((e) => e.deliveryId === deliveryId),
+          `event of ${deliveryId}`,
+        ),
+      20_000,
+    );
 
   beforeAll(async () => {
     service = await startService({
@@ -274,9 +280,12 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
     const second = SendRequested.fromPartial({ ...first, attempt: 2 });
     await publishSend(ns, second);
     await eventually(
-      () => collected.events.find((e) => e.deliveryId === first.deliveryId && e.attempt === 2),
+      () =>
+        present(
+          collected.events.find((e) => e.deliveryId === first.deliveryId && e.attempt === 2),
+          'event of attempt 2',
+        ),
       20_000,
-      'event of attempt 2',
     );
     expect(outboxFor(first.deliveryId).map((m) => m.metadata.attempt)).toEqual([1, 2]);
   });
@@ -400,7 +409,7 @@ describe('dispatch as its own process (main.ts) at LOG_LEVEL=debug', () => {
     });
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await eventually(() => (output.includes('consuming send requests') ? true : undefined), 60_000, 'dispatch started');
+    await eventually(() => expect(output, 'dispatch started').toContain('consuming send requests'), 60_000);
     const collected = await collectEvents(ns);
     try {
       const requests = [
@@ -411,9 +420,12 @@ describe('dispatch as its own process (main.ts) at LOG_LEVEL=debug', () => {
       ];
       for (const r of requests) await publishSend(ns, r);
       await eventually(
-        () => (requests.every((r) => collected.events.some((e) => e.deliveryId === r.deliveryId)) ? true : undefined),
+        () =>
+          expect(
+            requests.filter((r) => !collected.events.some((e) => e.deliveryId === r.deliveryId)),
+            'requests without an event',
+          ).toEqual([]),
         20_000,
-        'events of every request',
       );
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');

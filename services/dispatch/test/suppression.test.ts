@@ -20,7 +20,7 @@ import { buildSimulator, type Simulator } from '@dlr/provider-simulator';
 import { MongoClient } from 'mongodb';
 import { natsLinkIssuer } from '../src/adapters/nats/link-issuer.js';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
-import { eventually } from './helpers.js';
+import { eventually, present } from '@dlr/testing';
 
 const run = randomBytes(4).toString('hex');
 const ns = `tsup${run}`;
@@ -120,7 +120,7 @@ async function send(req: SendRequested): Promise<DeliveryEvent> {
       })
       .catch(() => null);
     const event = msg ? DeliveryEvent.decode(msg.data) : undefined;
-    return event?.deliveryId === req.deliveryId ? event : undefined;
+    return present(event?.deliveryId === req.deliveryId ? event : undefined, `dispatch event of ${req.deliveryId}`);
   });
 }
 
@@ -154,7 +154,7 @@ describe('suppression', () => {
       source: EventSource.EVENT_SOURCE_FEEDBACK,
     });
     const key = suppressionKey('email', 'ada.lovelace@example.org');
-    await eventually(async () => ((await suppressions().findOne({ _id: key })) ? true : undefined));
+    await eventually(async () => present(await suppressions().findOne({ _id: key }), 'suppression'));
 
     const later = request('email', ' ada.lovelace@example.ORG ');
     expect(await send(later)).toMatchObject({
@@ -174,7 +174,7 @@ describe('suppression', () => {
     await js.publish(subjects(ns).suppressionLifted, SuppressionLifted.encode(lifted).finish(), {
       msgID: `suppression-lifted:${lifted.liftId}`,
     });
-    await eventually(async () => ((await suppressions().findOne({ _id: key })) ? undefined : true));
+    await eventually(async () => expect(await suppressions().findOne({ _id: key }), 'lifted suppression').toBeNull());
     const again = request('email', 'ada.lovelace@example.org');
     expect(await send(again)).toMatchObject({ status: DeliveryStatus.DELIVERY_STATUS_SENT });
   });
@@ -194,7 +194,7 @@ describe('suppression', () => {
       subjects(ns).legacyDeliveryEvent('feedback'),
     );
     const key = suppressionKey('email', 'grace.hopper@example.org');
-    const doc = await eventually(async () => (await suppressions().findOne({ _id: key })) ?? undefined);
+    const doc = await eventually(async () => present(await suppressions().findOne({ _id: key }), 'suppression'));
     expect(doc).toMatchObject({ reason: 'opted_out', deliveryId: sent.deliveryId });
   });
 
@@ -221,7 +221,7 @@ describe('suppression', () => {
       source: EventSource.EVENT_SOURCE_PROVIDER,
     });
     const key = suppressionKey('sms', '+61400111222');
-    const doc = await eventually(async () => (await suppressions().findOne({ _id: key })) ?? undefined);
+    const doc = await eventually(async () => present(await suppressions().findOne({ _id: key }), 'suppression'));
     expect(doc).toMatchObject({ reason: 'complaint', eventId: `provider:sim:${sms.deliveryId}:y` });
     expect(JSON.stringify(doc)).not.toContain('61400111222');
     expect(await send(request('sms', '+61 400 111 222'))).toMatchObject({ reasonCode: 'suppressed' });

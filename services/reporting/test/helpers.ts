@@ -26,20 +26,8 @@ import {
   startService,
   type NatsHandle,
 } from '@dlr/platform';
+import { eventually } from '@dlr/testing';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
-
-/** Polls `fn` until it returns without throwing (its value) or the deadline passes (its last error). */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
 
 /** A random lower-case suffix for database names, namespaces and IDs. */
 export function rand(n = 10): string {

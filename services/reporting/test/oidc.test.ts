@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { streamNames } from '@dlr/contracts';
 import { connectMongo } from '@dlr/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@dlr/testing';
 import {
   AUTH,
-  eventually,
   infra,
   publishRecipients,
   rand,

@@ -4,9 +4,9 @@ import { DeliveryStatus, partitionOf } from '@dlr/contracts';
 import { connectMongo } from '@dlr/platform';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COUNTS, PARTITIONS, RECORDS } from '../src/adapters/mongo/records.js';
+import { eventually } from '@dlr/testing';
 import {
   counts,
-  eventually,
   getJson,
   infra,
   publishEvent,

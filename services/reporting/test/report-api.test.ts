@@ -8,10 +8,10 @@ import {
   type WatchDeliveryRecordsResponse,
 } from '@dlr/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@dlr/testing';
 import {
   AUTH,
   counts,
-  eventually,
   getJson,
   grpcClient,
   publishEvent,

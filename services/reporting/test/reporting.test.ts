@@ -15,10 +15,10 @@ import {
 import { publishDurable } from '@dlr/platform';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '@dlr/testing';
 import {
   AUTH,
   counts,
-  eventually,
   getJson,
   grpcClient,
   publishEvent,

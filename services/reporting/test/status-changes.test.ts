@@ -3,8 +3,8 @@
 import { DeliveryStatus, deliveryStatusToJSON, type StatusChanged } from '@dlr/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchStatusChanges } from '../examples/status-changes.js';
+import { eventually } from '@dlr/testing';
 import {
-  eventually,
   getJson,
   infra,
   publishEvent,

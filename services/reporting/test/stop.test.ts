@@ -22,9 +22,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PARTITIONS, RECORDS, toDoc, type PartitionDoc, type RecordDoc } from '../src/adapters/mongo/records.js';
 import { project } from '../src/domain/projection.js';
 import { buildApp, configShape, migrate, topology } from '../src/index.js';
+import { eventually } from '@dlr/testing';
 import {
   counts,
-  eventually,
   getJson,
   infra,
   publishEvent,

@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Channel, DeliveryEvent, SendRequested, streamNames, subjects } from '@dlr/contracts';
 import { startService, type RunningService } from '@dlr/platform';
 import { buildApp, configShape, migrate, topology } from '../../src/index.js';
-import { eventually } from '../helpers.js';
+import { eventually, present } from '@dlr/testing';
 
 /** A dispatch instance under test. */
 export interface DispatchUnderTest {
@@ -69,9 +69,12 @@ export async function startDispatch(env: Record<string, string>): Promise<Dispat
     },
     eventOf: (deliveryId, attempt = 1) =>
       eventually(
-        () => events.find((e) => e.deliveryId === deliveryId && e.attempt === attempt),
+        () =>
+          present(
+            events.find((e) => e.deliveryId === deliveryId && e.attempt === attempt),
+            `event of ${deliveryId}`,
+          ),
         20_000,
-        `event of ${deliveryId}`,
       ),
     stop: async () => {
       await messages.close();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryStatus } from '@dlr/contracts';
 import { SmtpProvider } from '../../src/adapters/providers/smtp.js';
 import { ProviderRejectedError, ProviderUnavailableError } from '../../src/domain/provider.js';
-import { eventually } from '../helpers.js';
+import { eventually, present } from '@dlr/testing';
 import { outbound, sendRequest, startDispatch, UNSUBSCRIBE_HEADERS, type DispatchUnderTest } from './harness.js';
 
 const user = 'dlr-test';
@@ -49,7 +49,7 @@ beforeAll(async () => {
       });
     }
   });
-  await eventually(() => (port > 0 ? port : undefined), 30_000, 'SMTP peer listening');
+  await eventually(() => expect(port, 'SMTP peer port').toBeGreaterThan(0), 30_000);
 });
 
 afterAll(async () => {
@@ -82,9 +82,12 @@ function adapter(pass = password): SmtpProvider {
 
 async function deliveredTo(address: string, after: number) {
   const found = await eventually(
-    () => delivered.slice(after).find((d) => d.to.includes(address)),
+    () =>
+      present(
+        delivered.slice(after).find((d) => d.to.includes(address)),
+        `mail to ${address}`,
+      ),
     10_000,
-    `mail to ${address}`,
   );
   return { ...found, parsed: await simpleParser(found.raw) };
 }
