@@ -8,10 +8,10 @@ import {
   type CommunicationServiceServer,
 } from '@dlr/contracts';
 import { grpcCallerOf, unary, type Logger } from '@dlr/platform';
-import type { CommunicationDoc, ResendDoc, ResendScopeName } from '../../domain/model.js';
+import type { ResendDoc, ResendScopeName } from '../../domain/model.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
-import { toMessage } from './service.js';
+import { STATES, toMessage } from './messages.js';
 
 const OUTCOMES: Record<Outcome, DeliveryOutcome> = {
   will_send: DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND,
@@ -19,12 +19,6 @@ const OUTCOMES: Record<Outcome, DeliveryOutcome> = {
   opted_out: DeliveryOutcome.DELIVERY_OUTCOME_OPTED_OUT,
   preference_overridden: DeliveryOutcome.DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN,
   suppressed: DeliveryOutcome.DELIVERY_OUTCOME_SUPPRESSED,
-};
-
-const STATES: Record<CommunicationDoc['state'], CommunicationState> = {
-  draft: CommunicationState.COMMUNICATION_STATE_DRAFT,
-  sending: CommunicationState.COMMUNICATION_STATE_SENDING,
-  sent: CommunicationState.COMMUNICATION_STATE_SENT,
 };
 
 /** The contract's resend scope as ours; undefined for UNSPECIFIED or an unknown value. */

@@ -1,24 +1,12 @@
 import type { Channel } from '@dlr/contracts';
-import {
-  CommunicationServiceService,
-  CommunicationState,
-  channelName,
-  channelOf,
-  type Communication,
-  type CommunicationServiceServer,
-} from '@dlr/contracts';
+import { CommunicationServiceService, channelName, channelOf, type CommunicationServiceServer } from '@dlr/contracts';
 import { InvalidArgumentError, unary, type Logger } from '@dlr/platform';
 import type { Communications } from '../../domain/communications.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
+import type { ChannelName } from '../../domain/model.js';
+import { toMessage } from './messages.js';
 import { operatorGrpc } from './operator.js';
-import type { ChannelName, CommunicationDoc } from '../../domain/model.js';
 const toChannel = channelOf;
-
-const STATES: Record<CommunicationDoc['state'], CommunicationState> = {
-  draft: CommunicationState.COMMUNICATION_STATE_DRAFT,
-  sending: CommunicationState.COMMUNICATION_STATE_SENDING,
-  sent: CommunicationState.COMMUNICATION_STATE_SENT,
-};
 
 function fromChannel(channel: Channel, index: number, field = 'channels'): ChannelName {
   const name = channelName(channel);
@@ -28,31 +16,6 @@ function fromChannel(channel: Channel, index: number, field = 'channels'): Chann
     ]);
   }
   return name;
-}
-
-/** A stored communication as the contract's message. */
-export function toMessage(doc: CommunicationDoc, deliveryCount: number): Communication {
-  return {
-    id: doc._id,
-    title: doc.title,
-    emailSubject: doc.emailSubject,
-    emailBody: doc.emailBody,
-    smsText: doc.smsText,
-    channels: doc.channels.map(toChannel),
-    acknowledgementRequested: doc.acknowledgementRequested,
-    responseOptions: doc.responseOptions,
-    state: STATES[doc.state],
-    deliveryCount,
-    createdAt: doc.createdAt,
-    sentAt: doc.sentAt,
-    preferenceOverride: doc.preferenceOverride
-      ? {
-          operator: doc.preferenceOverride.operator,
-          reason: doc.preferenceOverride.reason,
-          at: doc.preferenceOverride.at,
-        }
-      : undefined,
-  };
 }
 
 /** The gRPC `CommunicationService` over the use cases. */
