@@ -1,6 +1,6 @@
 import type { SuppressionReason } from '@dlr/contracts';
+import type { StatusKey } from '@dlr/status-engine';
 import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from './model.js';
-import type { RecordStatus } from './preview.js';
 
 /** Storage of communications and their deliveries (implemented over MongoDB). */
 export interface CommunicationStore {
@@ -57,8 +57,8 @@ export interface DeliveryStatusSource {
    */
   statuses(
     communicationId: string,
-    only: readonly RecordStatus[],
-  ): AsyncIterable<{ deliveryId: string; status: RecordStatus }>;
+    only: readonly StatusKey[],
+  ): AsyncIterable<{ deliveryId: string; status: StatusKey }>;
 }
 
 /** The suppression list, when this service can consult it. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { StatusKey } from '@dlr/status-engine';
 import type { DeliveryDoc } from './model.js';
-import { buildPreview, smsPreview, wantsResend, type RecordStatus } from './preview.js';
+import { buildPreview, smsPreview, wantsResend } from './preview.js';
 
 const at = new Date(0);
 const d = (id: string, recipientKey: string, channel: 'email' | 'sms', optedOut = false): DeliveryDoc => ({
@@ -65,7 +66,7 @@ describe('smsPreview', () => {
 });
 
 describe('wantsResend', () => {
-  const all: RecordStatus[] = [
+  const all: StatusKey[] = [
     'pending',
     'sent',
     'not_sent',

@@ -1,5 +1,6 @@
 // The delivery preview and the resend selection: pure rules over a communication and its deliveries.
 import type { SuppressionReason } from '@dlr/contracts';
+import type { StatusKey } from '@dlr/status-engine';
 import {
   isIncluded,
   type ChannelName,
@@ -99,24 +100,11 @@ export function smsPreview(
   return { ...countSmsSegments(text), linkAllowance: allowance };
 }
 
-/** A delivery record's status as reporting shows it (SPEC §2). */
-export type RecordStatus =
-  | 'pending'
-  | 'sent'
-  | 'not_sent'
-  | 'bounced_temporarily'
-  | 'delivered'
-  | 'read'
-  | 'failed'
-  | 'acknowledged'
-  | 'responded'
-  | 'opted_out';
-
-const NOT_DELIVERED: ReadonlySet<RecordStatus> = new Set(['pending', 'sent', 'not_sent', 'bounced_temporarily']);
-const NOT_ANSWERED: ReadonlySet<RecordStatus> = new Set([...NOT_DELIVERED, 'delivered', 'read']);
+const NOT_DELIVERED: ReadonlySet<StatusKey> = new Set(['pending', 'sent', 'not_sent', 'bounced_temporarily']);
+const NOT_ANSWERED: ReadonlySet<StatusKey> = new Set([...NOT_DELIVERED, 'delivered', 'read']);
 
 /** The statuses a resend under `scope` goes to. */
-export function resendStatuses(scope: ResendScopeName): RecordStatus[] {
+export function resendStatuses(scope: ResendScopeName): StatusKey[] {
   return [...(scope === 'not_delivered' ? NOT_DELIVERED : NOT_ANSWERED)];
 }
 
@@ -124,6 +112,6 @@ export function resendStatuses(scope: ResendScopeName): RecordStatus[] {
  * True when a record in `status` gets a new attempt under `scope`. Failed (permanent bounce,
  * complaint) and Opted-out records are never resent; answered records are not "not answered".
  */
-export function wantsResend(scope: ResendScopeName, status: RecordStatus): boolean {
+export function wantsResend(scope: ResendScopeName, status: StatusKey): boolean {
   return (scope === 'not_delivered' ? NOT_DELIVERED : NOT_ANSWERED).has(status);
 }

@@ -1,26 +1,8 @@
 import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import {
-  DeliveryStatus,
-  ListDeliveryRecordsRequest,
-  ReportingServiceClient,
-  type ListDeliveryRecordsResponse,
-} from '@dlr/contracts';
+import { ListDeliveryRecordsRequest, ReportingServiceClient, type ListDeliveryRecordsResponse } from '@dlr/contracts';
 import { bearerInterceptor, traceMetadata, UnavailableError } from '@dlr/platform';
+import { STATUSES, statusFromProto, type StatusKey } from '@dlr/status-engine';
 import type { DeliveryStatusSource } from '../../domain/ports.js';
-import type { RecordStatus } from '../../domain/preview.js';
-
-const STATUS: Partial<Record<DeliveryStatus, RecordStatus>> = {
-  [DeliveryStatus.DELIVERY_STATUS_PENDING]: 'pending',
-  [DeliveryStatus.DELIVERY_STATUS_SENT]: 'sent',
-  [DeliveryStatus.DELIVERY_STATUS_NOT_SENT]: 'not_sent',
-  [DeliveryStatus.DELIVERY_STATUS_BOUNCED_TEMPORARILY]: 'bounced_temporarily',
-  [DeliveryStatus.DELIVERY_STATUS_DELIVERED]: 'delivered',
-  [DeliveryStatus.DELIVERY_STATUS_READ]: 'read',
-  [DeliveryStatus.DELIVERY_STATUS_FAILED]: 'failed',
-  [DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED]: 'acknowledged',
-  [DeliveryStatus.DELIVERY_STATUS_RESPONDED]: 'responded',
-  [DeliveryStatus.DELIVERY_STATUS_OPTED_OUT]: 'opted_out',
-};
 
 /** {@link DeliveryStatusSource} over reporting's gRPC `ListDeliveryRecords`, 1 000 records a page. */
 export class ReportingStatuses implements DeliveryStatusSource {
@@ -39,19 +21,16 @@ export class ReportingStatuses implements DeliveryStatusSource {
 
   async *statuses(
     communicationId: string,
-    only: readonly RecordStatus[],
-  ): AsyncIterable<{ deliveryId: string; status: RecordStatus }> {
-    const wanted = new Set(only);
-    const statuses = Object.entries(STATUS)
-      .filter(([, name]) => wanted.has(name))
-      .map(([value]) => Number(value) as DeliveryStatus);
+    only: readonly StatusKey[],
+  ): AsyncIterable<{ deliveryId: string; status: StatusKey }> {
+    const statuses = only.map((s) => STATUSES[s].proto);
     let pageToken = '';
     do {
       const page = await this.page(
         ListDeliveryRecordsRequest.fromPartial({ communicationId, pageSize: 1_000, pageToken, statuses }),
       );
       for (const r of page.records) {
-        const status = STATUS[r.status];
+        const status = statusFromProto(r.status);
         if (status !== undefined) yield { deliveryId: r.id, status };
       }
       pageToken = page.nextPageToken;
