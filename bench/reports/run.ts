@@ -8,6 +8,7 @@ import { Agent, request } from 'node:http';
 import { partitionOf, REPORTING_PARTITIONS } from '@dlr/contracts';
 import { join } from 'node:path';
 import { connectMongo, createLogger } from '@dlr/platform';
+import { ROW_PROJECTION } from '@dlr/reporting';
 import { startSystem } from '@dlr/testing';
 import { STATUSES, type StatusKey } from '@dlr/status-engine';
 import type { Db, Document } from 'mongodb';
@@ -169,20 +170,6 @@ interface Figure {
   ours: number[];
   floor: number[];
 }
-
-const ROW_PROJECTION = {
-  _id: 1,
-  communicationId: 1,
-  channel: 1,
-  recipientName: 1,
-  address: 1,
-  attempt: 1,
-  send: 1,
-  human: 1,
-  flags: 1,
-  createdAt: 1,
-  updatedAt: 1,
-};
 
 async function main(): Promise<void> {
   const { NATS_URL, MONGODB_URI, DLR_INFRA_PATH } = process.env;
