@@ -291,6 +291,14 @@ export function consumerConfigs(
   ];
 }
 
+/** The whole system's topology, every stream and consumer: what each service ensures at start (idempotent). */
+export function systemTopology(namespace = 'dlr'): {
+  streams: ReturnType<typeof streamConfigs>;
+  consumers: ReturnType<typeof consumerConfigs>;
+} {
+  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
+}
+
 function assertNamespace(namespace: string): void {
   if (!NS_PATTERN.test(namespace))
     throw new Error(`invalid NATS namespace "${namespace}": lower-case letters, digits, dashes`);

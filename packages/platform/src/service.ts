@@ -1,6 +1,7 @@
 import type { Server } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
+import { systemTopology } from '@dlr/contracts';
 import { baseConfigShape, loadConfig } from './config.js';
 import { listenGrpc, shutdownGrpc } from './grpc.js';
 import { createLogger, type Logger } from './logger.js';
@@ -51,8 +52,8 @@ export interface ServiceDefinition<S extends z.ZodRawShape> {
   name: string;
   shape: S;
   env?: Readonly<Record<string, string | undefined>>;
-  /** Streams and consumers to ensure exist, given the namespace. */
-  topology: (namespace: string) => {
+  /** Streams and consumers to ensure exist, given the namespace. Default: the whole system's (systemTopology). */
+  topology?: (namespace: string) => {
     streams: Parameters<typeof ensureTopology>[1];
     consumers: readonly ConsumerSpec[];
   };
@@ -89,7 +90,7 @@ export async function startService<S extends z.ZodRawShape>(
     steps.push({ name: 'mongo', run: () => mongo.close() });
     const nats = await connectNats({ servers: base.NATS_URL, name, logger });
     steps.push({ name: 'nats', run: () => nats.drain() });
-    const topology = options.topology(base.NATS_NAMESPACE);
+    const topology = (options.topology ?? systemTopology)(base.NATS_NAMESPACE);
     await ensureTopology(nats.jsm, topology.streams, topology.consumers);
     await options.migrate?.(mongo);
     const app = await options.build({ config, logger, mongo, nats });
@@ -141,7 +142,7 @@ export async function migrateService<S extends z.ZodRawShape>(
   try {
     const nats = await connectNats({ servers: config.NATS_URL, name: options.name, logger });
     try {
-      const topology = options.topology(config.NATS_NAMESPACE);
+      const topology = (options.topology ?? systemTopology)(config.NATS_NAMESPACE);
       await ensureTopology(nats.jsm, topology.streams, topology.consumers);
       await options.migrate?.(mongo);
       logger.info({ streams: topology.streams.length, consumers: topology.consumers.length }, 'stores prepared');

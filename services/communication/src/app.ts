@@ -1,5 +1,4 @@
 import { Server } from '@grpc/grpc-js';
-import { consumerConfigs, streamConfigs } from '@dlr/contracts';
 import {
   ConfigError,
   createHttpServer,
@@ -30,11 +29,6 @@ export { migrate } from './adapters/mongo/store.js';
 
 /** The validated configuration of this service. */
 export type Config = ServiceConfig<typeof configShape>;
-
-/** The streams and consumers this service needs (the whole topology, created idempotently). */
-export function topology(namespace: string) {
-  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
-}
 
 /** Wires the communication service; listens on nothing. */
 export async function buildApp(

@@ -37,7 +37,7 @@ import {
 } from '@dlr/contracts';
 import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
 import { isolation } from '@dlr/testing';
-import { buildApp, configShape, migrate, topology } from '../src/index.js';
+import { buildApp, configShape, migrate } from '../src/index.js';
 
 /** The static operator token the tests sign in with. */
 export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
@@ -86,7 +86,6 @@ export function serviceOptions(where: { db: string; namespace: string }, env: Re
   return {
     name: 'communication',
     shape: configShape,
-    topology,
     migrate,
     grpcPortKey: 'GRPC_PORT',
     build: buildApp,

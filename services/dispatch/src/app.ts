@@ -1,13 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  consumerConfigs,
-  consumerNames,
-  MAX_DELIVER,
-  SendRequested,
-  streamConfigs,
-  streamNames,
-  subjects,
-} from '@dlr/contracts';
+import { consumerConfigs, consumerNames, MAX_DELIVER, SendRequested, streamNames, subjects } from '@dlr/contracts';
 import {
   deliveryEventPublisher,
   backoffDelay,
@@ -32,11 +24,6 @@ export { migrate } from './adapters/mongo/attempts.js';
 
 /** The validated configuration of dispatch. */
 export type Config = ServiceConfig<typeof configShape>;
-
-/** The streams and consumers this service needs (the whole topology, created idempotently). */
-export function topology(namespace: string) {
-  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
-}
 
 const MAX_RETRY_DELAY_MS = 8_000;
 

@@ -1,4 +1,4 @@
-export { buildApp, migrate, topology, type Config } from './app.js';
+export { buildApp, migrate, type Config } from './app.js';
 export { configShape } from './config.js';
 export { attemptId, dispatchEventId, type AttemptDoc, type NotSentReason } from './domain/attempt.js';
 export { SEND_INTERRUPTED_TEXT } from './domain/dispatcher.js';

@@ -19,7 +19,7 @@ import {
 import { parseLinkKeys, verifyLink } from '@dlr/links';
 import { createLogger, startService, type RunningService } from '@dlr/platform';
 import { buildSimulator, type Simulator } from '@dlr/provider-simulator';
-import { buildApp, configShape, migrate, topology, type AttemptDoc } from '../src/index.js';
+import { buildApp, configShape, migrate, type AttemptDoc } from '../src/index.js';
 import { eventually, present } from '@dlr/testing';
 
 const apiKey = 'sim-test-key';
@@ -159,7 +159,6 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
     service = await startService({
       name: 'dispatch',
       shape: configShape,
-      topology,
       migrate,
       build: buildApp,
       env: serviceEnv(ns),

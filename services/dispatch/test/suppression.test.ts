@@ -19,7 +19,7 @@ import { connectNats, createLogger, startService, type NatsHandle, type RunningS
 import { buildSimulator, type Simulator } from '@dlr/provider-simulator';
 import { MongoClient } from 'mongodb';
 import { natsLinkIssuer } from '../src/adapters/nats/link-issuer.js';
-import { buildApp, configShape, migrate, topology } from '../src/index.js';
+import { buildApp, configShape, migrate } from '../src/index.js';
 import { eventually, present } from '@dlr/testing';
 
 const run = randomBytes(4).toString('hex');
@@ -50,7 +50,6 @@ beforeAll(async () => {
   service = await startService({
     name: 'dispatch',
     shape: configShape,
-    topology,
     migrate,
     build: buildApp,
     env: {

@@ -1,4 +1,3 @@
-import { consumerConfigs, streamConfigs } from '@dlr/contracts';
 import {
   createHttpServer,
   deliveryEventPublisher,
@@ -14,11 +13,6 @@ import { migrateFeedback, mongoFeedbackStore } from './adapters/mongo/feedback-s
 import { startLinkConsumers } from './adapters/nats/link-consumers.js';
 import type { FeedbackConfig } from './config.js';
 import { errorPage } from './domain/pages.js';
-
-/** Streams and consumers this service relies on (the whole system topology; idempotent). */
-export function topology(namespace: string) {
-  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
-}
 
 /** Creates what feedback-link needs in MongoDB; idempotent. */
 export async function migrate(mongo: MongoHandle): Promise<void> {

@@ -1,2 +1,2 @@
-export { buildApp, migrate, topology } from './app.js';
+export { buildApp, migrate } from './app.js';
 export { configShape, type FeedbackConfig } from './config.js';

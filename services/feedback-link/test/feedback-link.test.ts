@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { DeliveryStatus, EventSource, LinkContent, ShortLinkIssued, streamNames, subjects } from '@dlr/contracts';
+import {
+  DeliveryStatus,
+  EventSource,
+  LinkContent,
+  ShortLinkIssued,
+  streamNames,
+  subjects,
+  systemTopology,
+} from '@dlr/contracts';
 import { parseLinkKeys, shortCode, signLink, type LinkAction, type LinkChannel, type LinkKey } from '@dlr/links';
 import {
   baseConfigShape,
@@ -14,7 +22,7 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, migrate, topology } from '../src/app.js';
+import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
 
@@ -118,7 +126,7 @@ beforeAll(async () => {
   const { natsUrl, mongoUri } = serverUrls();
   mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'test' });
   nats = await connectNats({ servers: natsUrl, name: 'test', logger });
-  const t = topology(namespace);
+  const t = systemTopology(namespace);
   await ensureTopology(nats.jsm, t.streams, t.consumers);
   await migrate(mongo);
   app = await build(namespace);
@@ -252,7 +260,7 @@ describe('acknowledge', () => {
       const doc = (await feedback().findOne({ _id: `${d.deliveryId}:ack` })) as unknown as { recordedAt: Date };
       expect(doc).not.toBeNull();
 
-      const t = topology(missing);
+      const t = systemTopology(missing);
       await ensureTopology(nats.jsm, t.streams, t.consumers);
       const retry = await broken.http.inject({ method: 'POST', url, headers: FORM, payload: '' });
       expect(retry.statusCode).toBe(200);

@@ -2,7 +2,7 @@ import { streamNames } from '@dlr/contracts';
 import { connectMongo, connectNats, createLogger, startService } from '@dlr/platform';
 import { signLink, parseLinkKeys } from '@dlr/links';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp, migrate, topology } from '../src/app.js';
+import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
 import { isolation, serverUrls } from './helpers.js';
 
@@ -24,7 +24,7 @@ function env(overrides: Record<string, string> = {}) {
 }
 
 const start = (e: Record<string, string>) =>
-  startService({ name: 'feedback-link', shape: configShape, env: e, topology, migrate, build: buildApp });
+  startService({ name: 'feedback-link', shape: configShape, env: e, migrate, build: buildApp });
 
 describe('feedback-link as a service', () => {
   let running: Awaited<ReturnType<typeof start>> | undefined;

@@ -1,4 +1,3 @@
-import { consumerConfigs, streamConfigs } from '@dlr/contracts';
 import {
   addMetricsRoute,
   ConfigError,
@@ -37,11 +36,6 @@ import { reparseTwilio, TWILIO } from './domain/twilio.js';
 
 /** Largest simulator callback body accepted; larger ones are answered 413 before anything is read into memory. */
 export const CALLBACK_BODY_LIMIT = 64 * 1024;
-
-/** Streams and consumers this service relies on (the whole system topology; idempotent). */
-export function topology(namespace: string) {
-  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
-}
 
 /** Creates what provider-callback needs in MongoDB; idempotent. */
 export async function migrate(mongo: MongoHandle): Promise<void> {

@@ -1,4 +1,12 @@
-import { Channel, DeliveryEvent, DeliveryStatus, EventSource, streamNames, subjects } from '@dlr/contracts';
+import {
+  Channel,
+  DeliveryEvent,
+  DeliveryStatus,
+  EventSource,
+  streamNames,
+  subjects,
+  systemTopology,
+} from '@dlr/contracts';
 import {
   baseConfigShape,
   connectMongo,
@@ -11,7 +19,7 @@ import {
   type MongoHandle,
   type NatsHandle,
 } from '@dlr/platform';
-import { buildApp, migrate, topology, type AppOverrides } from '../src/app.js';
+import { buildApp, migrate, type AppOverrides } from '../src/app.js';
 import { configShape } from '../src/config.js';
 import { expect } from 'vitest';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
@@ -52,7 +60,7 @@ export async function startHarness(env: Record<string, string>, overrides: AppOv
   const logger = createLogger('provider-callback-test', 'silent');
   const mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'test' });
   const nats = await connectNats({ servers: natsUrl, name: 'test', logger });
-  const t = topology(namespace);
+  const t = systemTopology(namespace);
   await ensureTopology(nats.jsm, t.streams, t.consumers);
   await migrate(mongo);
   const config = loadConfig(

@@ -1,7 +1,7 @@
 import { streamNames } from '@dlr/contracts';
 import { connectMongo, connectNats, createLogger, startService } from '@dlr/platform';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildApp, migrate, topology } from '../src/app.js';
+import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
 import { isolation, serverUrls } from './helpers.js';
 
@@ -22,7 +22,7 @@ function env(overrides: Record<string, string> = {}) {
 }
 
 const start = (e: Record<string, string>) =>
-  startService({ name: 'provider-callback', shape: configShape, env: e, topology, migrate, build: buildApp });
+  startService({ name: 'provider-callback', shape: configShape, env: e, migrate, build: buildApp });
 
 describe('provider-callback as a service', () => {
   let running: Awaited<ReturnType<typeof start>> | undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DeliveryStatus, EventSource, streamNames, subjects } from '@dlr/contracts';
+import { DeliveryStatus, EventSource, streamNames, subjects, systemTopology } from '@dlr/contracts';
 import {
   baseConfigShape,
   connectMongo,
@@ -13,7 +13,7 @@ import {
 } from '@dlr/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSimulatorCallback } from '@dlr/provider-simulator';
-import { buildApp, migrate, topology } from '../src/app.js';
+import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
 
@@ -80,7 +80,7 @@ beforeAll(async () => {
   const { natsUrl, mongoUri } = serverUrls();
   mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'test' });
   nats = await connectNats({ servers: natsUrl, name: 'test', logger });
-  const t = topology(namespace);
+  const t = systemTopology(namespace);
   await ensureTopology(nats.jsm, t.streams, t.consumers);
   await migrate(mongo);
   app = await build(namespace);
@@ -233,7 +233,7 @@ describe('POST /v1/callbacks/simulator', () => {
       expect(res.statusCode).toBe(503);
       expect(await raw().countDocuments({ _id: `simulator:${cb.eventId}` })).toBe(1);
 
-      const t = topology(missing);
+      const t = systemTopology(missing);
       await ensureTopology(nats.jsm, t.streams, t.consumers);
       const missingSubject = subjects(missing).deliveryEventsFrom('provider');
       expect((await post(broken, body)).statusCode).toBe(204);

@@ -1,11 +1,9 @@
 // Wires the reporting service: projections from NATS into MongoDB, and the reads over HTTP and gRPC.
-import { consumerConfigs, streamConfigs } from '@dlr/contracts';
 import {
   createHttpServer,
   GrpcAuth,
   type BuiltApp,
   type ConsumerHandle,
-  type ConsumerSpec,
   type MongoHandle,
   OperatorAuth,
   type ServiceDeps,
@@ -25,14 +23,6 @@ import { ChangeWatcher, ReportQueries } from './queries.js';
 export type Config = Readonly<z.output<z.ZodObject<typeof configShape>>> & {
   readonly NATS_NAMESPACE: string;
 };
-
-/** Streams and consumers reporting needs (the whole topology, which is the same for every service). */
-export function topology(namespace: string): {
-  streams: ReturnType<typeof streamConfigs>;
-  consumers: ConsumerSpec[];
-} {
-  return { streams: streamConfigs(namespace), consumers: consumerConfigs(namespace) };
-}
 
 /** Creates reporting's indexes; idempotent. */
 export async function migrate(mongo: MongoHandle): Promise<void> {

@@ -1,6 +1,6 @@
 import { serviceMain } from '@dlr/platform';
-import { buildApp, migrate, topology } from './app.js';
+import { buildApp, migrate } from './app.js';
 import { configShape } from './config.js';
 
 // `node main.js migrate` prepares streams, consumers and indexes and exits (deploy hook); no argument runs the service.
-serviceMain({ name: 'reporting', shape: configShape, topology, migrate, grpcPortKey: 'GRPC_PORT', build: buildApp });
+serviceMain({ name: 'reporting', shape: configShape, migrate, grpcPortKey: 'GRPC_PORT', build: buildApp });

@@ -27,7 +27,7 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import { eventually } from '@dlr/testing';
-import { buildApp, configShape, migrate, topology } from '../src/index.js';
+import { buildApp, configShape, migrate } from '../src/index.js';
 
 /** A random lower-case suffix for database names, namespaces and IDs. */
 export function rand(n = 10): string {
@@ -90,7 +90,6 @@ export async function startReporting(
   const service = await startService({
     name: 'reporting',
     shape: configShape,
-    topology,
     migrate,
     build: buildApp,
     grpcPortKey: 'GRPC_PORT',

@@ -8,6 +8,7 @@ import {
   REPORTING_PARTITIONS,
   reportingPartitionConsumer,
   streamNames,
+  systemTopology,
 } from '@dlr/contracts';
 import {
   baseConfigShape,
@@ -21,7 +22,7 @@ import {
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PARTITIONS, RECORDS, toDoc, type PartitionDoc, type RecordDoc } from '../src/adapters/mongo/records.js';
 import { project } from '../src/domain/projection.js';
-import { buildApp, configShape, migrate, topology } from '../src/index.js';
+import { buildApp, configShape, migrate } from '../src/index.js';
 import { eventually } from '@dlr/testing';
 import {
   counts,
@@ -182,7 +183,7 @@ describe('stopping reporting', () => {
     const communicationId = `c_${rand(8)}`;
     const ids = await crashedDatabase(db, communicationId);
     const nats = await openNats();
-    const { streams, consumers } = topology(ns);
+    const { streams, consumers } = systemTopology(ns);
     await ensureTopology(nats.jsm, streams, consumers);
     // Batches of 2: a worker holds 4 messages at most, so 6 per partition fill its buffer while it recounts.
     await publishSent({ nats, ns }, communicationId, perPartition(ids, 6));
@@ -209,7 +210,7 @@ describe('stopping reporting', () => {
     const config = loadConfig({ ...baseConfigShape, ...configShape }, env);
     const mongo = await openMongo(stoppedDb);
     const nats = await openNats();
-    const { streams, consumers } = topology(ns);
+    const { streams, consumers } = systemTopology(ns);
     await ensureTopology(nats.jsm, streams, consumers);
     await migrate(mongo);
     const app = await buildApp({ config, logger: silentLogger, mongo, nats });

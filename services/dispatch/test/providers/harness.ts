@@ -5,7 +5,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Channel, DeliveryEvent, SendRequested, streamNames, subjects } from '@dlr/contracts';
 import { startService, type RunningService } from '@dlr/platform';
-import { buildApp, configShape, migrate, topology } from '../../src/index.js';
+import { buildApp, configShape, migrate } from '../../src/index.js';
 import { eventually, present } from '@dlr/testing';
 
 /** A dispatch instance under test. */
@@ -44,7 +44,6 @@ export async function startDispatch(env: Record<string, string>): Promise<Dispat
   const service: RunningService<unknown> = await startService({
     name: 'dispatch',
     shape: configShape,
-    topology,
     migrate,
     build: buildApp,
     env: { ...baseEnv(ns), ...env },
