@@ -8,7 +8,6 @@ export {
   SIGNATURE_HEADER,
   signSimulatorCallback,
   TIMESTAMP_HEADER,
-  verifySimulatorSignature,
   type CallbackStatus,
   type OutcomeWeights,
   type SimulatorCallback,

@@ -4,7 +4,7 @@ import { createLogger } from '@dlr/platform';
 import { eventually, present } from '@dlr/testing';
 import {
   buildSimulator,
-  verifySimulatorSignature,
+  signSimulatorCallback,
   type Simulator,
   type SimulatorCallback,
   type SimulatorOutbox,
@@ -33,13 +33,11 @@ async function startReceiver(statuses: number[] = []) {
     const rawBody = request.body as string;
     const timestamp = request.headers['x-simulator-timestamp'] as string | undefined;
     const signature = request.headers['x-simulator-signature'] as string | undefined;
-    const validSignature = verifySimulatorSignature(
-      webhookSecret,
-      timestamp,
-      rawBody,
-      signature,
-      Math.floor(Date.now() / 1000),
-    );
+    // Signed with our secret over this body, at a timestamp of the last minute.
+    const validSignature =
+      timestamp !== undefined &&
+      Math.abs(Date.now() / 1000 - Number(timestamp)) < 60 &&
+      signature === signSimulatorCallback(webhookSecret, timestamp, rawBody);
     received.push({
       rawBody,
       timestamp,

@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { UnavailableError } from '@dlr/platform';
-import { verifySimulatorSignature } from '@dlr/provider-simulator';
 import { MAILGUN, mailgunEvents, parseMailgunEnvelope, verifyMailgunSignature } from '../../domain/mailgun.js';
 import type { ParseResult } from '../../domain/provider-event.js';
 import { SENDGRID, sendgridEvents, verifySendgridSignature } from '../../domain/sendgrid.js';
 import { SES, sesEvents } from '../../domain/ses.js';
 import { parseSimulatorEvents, SIMULATOR } from '../../domain/simulator.js';
+import { verifySimulatorSignature } from '../../domain/simulator-signature.js';
 import { checkSnsUrl, parseSnsMessage, verifySnsSignature } from '../../domain/sns.js';
 import { parseForm, TWILIO, twilioEvents, verifyTwilioSignature } from '../../domain/twilio.js';
 import { badSignature, header, malformed, type ProviderWebhook, type ReadResult } from './callback-route.js';
