@@ -1,18 +1,106 @@
-export * from './config.js';
-export * from './errors.js';
-export * from './grpc.js';
-export * from './grpc-auth.js';
-export * from './group-commit.js';
-export * from './http.js';
-export * from './lifecycle.js';
-export * from './logger.js';
-export * from './mongo.js';
-export * from './nats.js';
-export * from './retry.js';
-export * from './transient.js';
-export * from './telemetry.js';
-export * from './tracing.js';
-export * from './metrics.js';
-export * from './service.js';
-export * from './events.js';
-export * from './operator-auth.js';
+// Public entry point of @dlr/platform: the plumbing every service shares (config, logging, telemetry,
+// MongoDB, NATS, HTTP and gRPC edges, lifecycle). Only what is listed here is public.
+export { baseConfigShape, flag, loadConfig, port } from './config.js';
+export {
+  AppError,
+  ConfigError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  isRetryable,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  type ErrorCode,
+} from './errors.js';
+export { consumeDeliveryEvents, deliveryEventPublisher, type DeliveryEventPublisher } from './events.js';
+export { groupCommit, type GroupCommitOptions } from './group-commit.js';
+export { grpcError, listenGrpc, shutdownGrpc, unary } from './grpc.js';
+export {
+  bearerInterceptor,
+  GrpcAuth,
+  grpcCallerOf,
+  protectGrpc,
+  serviceAuthConfigShape,
+  type GrpcCaller,
+} from './grpc-auth.js';
+export { createHttpServer, httpError, type ReadinessCheck } from './http.js';
+export { EXIT_WITH_PARENT_ENV, runMain, shutdownInOrder, type MainProcess, type ShutdownStep } from './lifecycle.js';
+export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
+export {
+  addMetricsRoute,
+  defineCounter,
+  defineGauge,
+  defineHistogram,
+  LATENCY_BUCKETS,
+  metricsRegistry,
+  platformMetrics,
+  renderMetrics,
+  subjectLabel,
+  trackConsumerLag,
+} from './metrics.js';
+export {
+  bulkWriteEach,
+  connectMongo,
+  ensureIndexes,
+  findByIds,
+  isDuplicateKeyError,
+  storeProfile,
+  type MongoHandle,
+  type StoreProfile,
+} from './mongo.js';
+export {
+  connectNats,
+  ensureTopology,
+  PoisonMessageError,
+  publishDurable,
+  runConsumer,
+  startConsumers,
+  startConsumerSpan,
+  type ConsumerHandle,
+  type ConsumerSpec,
+  type MessageContext,
+  type NatsHandle,
+} from './nats.js';
+export {
+  bearerToken,
+  OPERATOR_COOKIE,
+  OperatorAuth,
+  operatorAuthConfigShape,
+  operatorOf,
+  readCookie,
+  safeNext,
+  sameSecret,
+  SIGN_IN_PATH,
+  SIGN_OUT_PATH,
+  type Operator,
+  type OperatorAuthConfig,
+  type OperatorAuthOptions,
+} from './operator-auth.js';
+export { backoffDelay, retry, type RetryOptions } from './retry.js';
+export {
+  migrateService,
+  serviceMain,
+  startService,
+  type BaseConfig,
+  type BuiltApp,
+  type RunningService,
+  type ServiceConfig,
+  type ServiceDefinition,
+  type ServiceDeps,
+} from './service.js';
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
+export {
+  activeTraceIds,
+  extractGrpcMetadata,
+  extractHttpHeaders,
+  extractNatsHeaders,
+  injectNatsHeaders,
+  inSpan,
+  markFailed,
+  SpanKind,
+  traceHeaders,
+  traceMetadata,
+  tracer,
+  type InSpanOptions,
+} from './tracing.js';
+export { isTransient } from './transient.js';
