@@ -70,7 +70,7 @@ describe('createLogger', () => {
     logger.info({ deliveryId: 'd_1' }, 'hidden');
     logger.error({ deliveryId: 'd_2' }, 'shown');
     expect(out.lines().map((l) => l.msg)).toEqual(['shown']);
-    createLogger('svc', 'silent', out).fatal('never');
+    createLogger('svc', 'silent', out).error('never');
     expect(out.lines()).toHaveLength(1);
   });
 });

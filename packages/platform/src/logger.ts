@@ -1,7 +1,8 @@
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import type { Logger } from '@dlr/core';
+import { pino, type DestinationStream, type LoggerOptions } from 'pino';
 import { activeTraceIds } from './tracing.js';
 
-export type { Logger } from 'pino';
+export type { Logger } from '@dlr/core';
 
 /**
  * Keys whose values are personal data or secrets. Any log field with one of these names, at the top

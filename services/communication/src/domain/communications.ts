@@ -1,4 +1,4 @@
-import { FailedPreconditionError, NotFoundError, type Logger } from '@dlr/platform';
+import { FailedPreconditionError, NotFoundError, type Logger } from '@dlr/core';
 import { isIncluded, type CommunicationDoc, type DeliveryDoc } from './model.js';
 import type { CommunicationEvents, CommunicationStore } from './ports.js';
 import {

@@ -1,7 +1,7 @@
 // What operators do around a communication besides create/add/send: list, preview, override
 // preferences, resend, and a recipient's history.
 import type { SuppressionReason } from '@dlr/contracts';
-import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '@dlr/platform';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '@dlr/core';
 import type { Communications } from './communications.js';
 import { isIncluded, type CommunicationDoc, type DeliveryDoc, type ResendDoc, type ResendScopeName } from './model.js';
 import type {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { suppressionKey } from '@dlr/contracts';
-import { InvalidArgumentError, type Logger } from '@dlr/platform';
+import { InvalidArgumentError, type Logger } from '@dlr/core';
 import type { ChannelName } from './model.js';
 import { normalizeEmail, normalizePhone } from './validation.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '@dlr/platform';
+import { InvalidArgumentError } from '@dlr/core';
 import { deliveryId, normalizePhone, planDeliveries, validateCreate, type CreateInput } from './validation.js';
 
 const base: CreateInput = {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { InvalidArgumentError } from '@dlr/platform';
+import { InvalidArgumentError } from '@dlr/core';
 import type { ChannelName, CommunicationDoc, DeliveryDoc } from './model.js';
 
 /** Most recipients one AddRecipients call may carry. */

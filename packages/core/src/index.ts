@@ -1,0 +1,14 @@
+// Public entry point of @dlr/core: the typed errors every edge maps in one place, and the Logger interface.
+// No dependencies and no I/O, so domain code can use them without loading MongoDB, NATS, HTTP or telemetry.
+export {
+  AppError,
+  ConfigError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  isRetryable,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  type ErrorCode,
+} from './errors.js';
+export type { LogFn, Logger } from './logger.js';
