@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/src/gen/**', '**/.turbo/**', '**/*.config.*', 'vitest.shared.ts'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/src/gen/**',
+      '**/.turbo/**',
+      '**/*.config.*',
+      'vitest.shared.ts',
+      // Linted by tools/boundaries' test, as the tree they stand for.
+      'tools/boundaries/test/fixtures/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -25,6 +34,30 @@ export default tseslint.config(
         {
           selector: 'ImportDeclaration[source.value=/^@dlr\\/[^/]+\\/src/]',
           message: 'Import a package by its public entry point, not its src/.',
+        },
+      ],
+    },
+  },
+  {
+    // Domain code is pure logic: it reaches the world through ports, never through an adapter or an I/O client.
+    files: ['services/*/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)adapters(/|$)',
+              message: 'domain/ imports no adapter: declare a port in domain/ and let an adapter implement it.',
+            },
+            { group: ['mongodb', 'mongodb/*'], message: 'domain/ does no I/O: MongoDB belongs in adapters/mongo.' },
+            { group: ['@nats-io/*'], message: 'domain/ does no I/O: NATS belongs in adapters/nats.' },
+            {
+              group: ['fastify', 'fastify/*', '@fastify/*'],
+              message: 'domain/ does no I/O: HTTP belongs in adapters/http.',
+            },
+            { group: ['@grpc/*'], message: 'domain/ does no I/O: gRPC belongs in adapters/grpc.' },
+          ],
         },
       ],
     },
