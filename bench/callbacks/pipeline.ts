@@ -10,8 +10,8 @@ export interface PipelineState {
   /** Provider `DeliveryEvent`s stored in the delivery stream. */
   readonly providerEvents: number;
   /**
-   * Events (and work items) reporting's consumers have not been given yet: legacy routing, the work
-   * stream's sourcing from the delivery stream, and the partitions.
+   * Events (and work items) reporting's consumers have not been given yet: the work stream's
+   * sourcing from the delivery stream, and the partitions.
    */
   readonly backlog: number;
   /** Events (and work items) given to reporting and not acknowledged yet. */
@@ -49,7 +49,6 @@ export class PipelineProbe {
       messageCount(jsm, this.#namespace, subjects(this.#namespace).deliveryEventsFrom('provider')),
       jsm.streams.info(streams.deadLetter),
       jsm.streams.info(streams.reportingWork),
-      jsm.consumers.info(streams.delivery, consumerNames.reportingEvents),
       ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) =>
         jsm.consumers.info(streams.reportingWork, reportingPartitionConsumer(p)),
       ),

@@ -28,7 +28,6 @@ describe('topology', () => {
       s.deliveryEvent('dispatch', EVENT),
       s.deliveryEvent('provider', EVENT),
       s.deliveryEvent('feedback', EVENT),
-      s.legacyDeliveryEvent('provider'),
       s.deadLetter('x'),
     ]) {
       const owners = streams.filter((st) => st.subjects.some((p) => subjectMatches(p, subject)));
@@ -63,17 +62,15 @@ describe('topology', () => {
     expect(s.deliveryEvent('provider', complaint)).toBe(`dlr.v1.delivery.event.provider.${p}.complaint`);
     const optOut = { ...EVENT, status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT };
     expect(s.deliveryEvent('feedback', optOut)).toBe(`dlr.v1.delivery.event.feedback.${p}.opted_out`);
-    // The suppression replicas see suppressing events and legacy ones, nothing else.
+    // The suppression replicas see suppressing events, nothing else.
     const replica = consumerConfigs('dlr').find((c) => c.config.durable_name === 'dispatch-suppressions-provider')!;
     const sees = (subject: string) => replica.config.filter_subjects!.some((f) => subjectMatches(f, subject));
     expect(sees(s.deliveryEvent('provider', complaint))).toBe(true);
     expect(sees(s.deliveryEvent('provider', EVENT))).toBe(false);
-    expect(sees(s.legacyDeliveryEvent('provider'))).toBe(true);
-    // The work queue sources every delivery event in today's form into the record's partition.
+    // The work queue sources every delivery event into the record's partition.
     const work = streamConfigs('dlr').find((st) => st.name === streamNames('dlr').reportingWork)!;
     const [transform] = work.sources![0]!.subject_transforms!;
     expect(subjectMatches(transform!.src!, s.deliveryEvent('provider', EVENT))).toBe(true);
-    expect(subjectMatches(transform!.src!, s.legacyDeliveryEvent('provider'))).toBe(false);
     expect(transform!.dest).toBe('dlr.v1.reporting.work.{{wildcard(2)}}.event');
   });
 

@@ -46,12 +46,6 @@ export function subjects(namespace = 'dlr') {
     /** The events of one source that suppress an address (one subject per suppression reason). */
     suppressingEventsFrom: (source: DeliveryEventSource) =>
       SUPPRESSION_REASONS.map((reason) => `${namespace}.v1.delivery.event.${source}.*.${reason}`),
-    /**
-     * Events as published before subjects carried the partition and the address effect
-     * (`<ns>.v1.delivery.event.<source>`). Consumers keep reading this form too, so events stored
-     * before an upgrade are not missed.
-     */
-    legacyDeliveryEvent: (source: DeliveryEventSource | '*') => `${namespace}.v1.delivery.event.${source}`,
     /** Every `DeliveryEvent`, whatever its source. */
     deliveryEvents: `${namespace}.v1.delivery.event.>`,
     /** Messages a consumer gave up on, with the original in the payload and its subject in headers. */
@@ -102,7 +96,6 @@ export function streamNames(namespace = 'dlr') {
 /** Durable consumer names; replicas of a service share one durable. */
 export const consumerNames = {
   reportingRecipients: 'reporting-recipients',
-  reportingEvents: 'reporting-events',
   dispatchSend: 'dispatch-send',
   /** feedback-link: SMS short links into its own `short_links`. */
   feedbackShortLinks: 'feedback-short-links',
@@ -220,24 +213,15 @@ export function consumerConfigs(
     max_deliver: -1,
     max_ack_pending: 1_000,
   };
-  // A suppression replica reads one source's suppressing events, and that source's legacy form.
+  // A suppression replica reads only the events of one source that suppress an address.
   const suppressionReplica = (durable: string, source: DeliveryEventSource) => ({
     stream: n.delivery,
-    config: {
-      ...common,
-      durable_name: durable,
-      filter_subjects: [s.legacyDeliveryEvent(source), ...s.suppressingEventsFrom(source)],
-    },
+    config: { ...common, durable_name: durable, filter_subjects: s.suppressingEventsFrom(source) },
   });
   return [
     {
       stream: n.communication,
       config: { ...common, durable_name: consumerNames.reportingRecipients, filter_subject: s.recipientsAdded },
-    },
-    {
-      stream: n.delivery,
-      // Only events in the legacy subject form: the others reach the work queue by sourcing.
-      config: { ...common, durable_name: consumerNames.reportingEvents, filter_subject: s.legacyDeliveryEvent('*') },
     },
     {
       stream: n.dispatch,
@@ -269,7 +253,7 @@ export function consumerConfigs(
       config: {
         ...common,
         durable_name: consumerNames.callbackDispatchEvents,
-        filter_subjects: [s.legacyDeliveryEvent('dispatch'), s.deliveryEventsFrom('dispatch')],
+        filter_subject: s.deliveryEventsFrom('dispatch'),
       },
     },
     ...Array.from({ length: REPORTING_PARTITIONS }, (_, partition) => ({

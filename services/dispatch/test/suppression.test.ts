@@ -126,13 +126,9 @@ async function send(req: SendRequested): Promise<DeliveryEvent> {
 const outbox = (deliveryId: string) => sim.messages().filter((m) => m.metadata.deliveryId === deliveryId);
 const suppressions = () => mongo.db(`t_${ns}`).collection<{ _id: string }>('suppressions');
 
-async function publishEvent(
-  source: 'feedback' | 'provider',
-  event: Partial<DeliveryEvent>,
-  subject?: string,
-): Promise<void> {
+async function publishEvent(source: 'feedback' | 'provider', event: Partial<DeliveryEvent>): Promise<void> {
   const e = DeliveryEvent.fromPartial({ attempt: 0, receivedAt: new Date(), ...event });
-  await js.publish(subject ?? subjects(ns).deliveryEvent(source, e), DeliveryEvent.encode(e).finish(), {
+  await js.publish(subjects(ns).deliveryEvent(source, e), DeliveryEvent.encode(e).finish(), {
     msgID: e.eventId,
   });
 }
@@ -176,25 +172,6 @@ describe('suppression', () => {
     await eventually(async () => expect(await suppressions().findOne({ _id: key }), 'lifted suppression').toBeNull());
     const again = request('email', 'ada.lovelace@example.org');
     expect(await send(again)).toMatchObject({ status: DeliveryStatus.DELIVERY_STATUS_SENT });
-  });
-
-  it('suppresses on an opt-out stored in the legacy subject form (from before an upgrade)', async () => {
-    const sent = request('email', 'grace.hopper@example.org');
-    await send(sent);
-    await publishEvent(
-      'feedback',
-      {
-        eventId: `feedback:${sent.deliveryId}:optout`,
-        deliveryId: sent.deliveryId,
-        communicationId: sent.communicationId,
-        status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT,
-        source: EventSource.EVENT_SOURCE_FEEDBACK,
-      },
-      subjects(ns).legacyDeliveryEvent('feedback'),
-    );
-    const key = suppressionKey('email', 'grace.hopper@example.org');
-    const doc = await eventually(async () => present(await suppressions().findOne({ _id: key }), 'suppression'));
-    expect(doc).toMatchObject({ reason: 'opted_out', deliveryId: sent.deliveryId });
   });
 
   it('suppresses on a provider complaint, not on an ordinary failure', async () => {

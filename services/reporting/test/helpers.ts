@@ -198,7 +198,7 @@ export function encodeEvent(e: TestEvent): Uint8Array {
 /**
  * Publishes a delivery event on its subject (source, partition, address effect), as the publishers
  * do. `msgId` defaults to the event ID; pass another to get a duplicate past JetStream's own dedupe.
- * `subject` overrides the subject (a legacy or a wrong one).
+ * `subject` overrides the subject (a wrong one).
  */
 export async function publishEvent(
   h: Pick<Harness, 'nats' | 'ns'>,
@@ -210,8 +210,8 @@ export async function publishEvent(
 }
 
 /**
- * Resolves once reporting has handled (acked or dead-lettered) everything published: both routing
- * consumers, the work queue's sourcing of delivery events, then every partition's work queue
+ * Resolves once reporting has handled (acked or dead-lettered) everything published: the routing of
+ * recipients, the work queue's sourcing of delivery events, then every partition's work queue
  * (within `timeoutMs`).
  */
 export async function settled(h: Harness, timeoutMs = 15_000): Promise<void> {
@@ -225,7 +225,6 @@ export async function settled(h: Harness, timeoutMs = 15_000): Promise<void> {
     if (delivery.state.last_seq > 0 && (work.sources ?? []).length === 0) throw new Error('no sourcing');
     for (const [stream, durable] of [
       [streams.communication, consumerNames.reportingRecipients],
-      [streams.delivery, consumerNames.reportingEvents],
       ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) => [streams.reportingWork, reportingPartitionConsumer(p)]),
     ] as const) {
       const info = await h.nats.jsm.consumers.info(stream, durable);

@@ -2,7 +2,6 @@
 // services publish, read what an operator reads (REST, gRPC, the HTML report).
 import { promisify } from 'node:util';
 import {
-  consumerNames,
   DeliveryStatus,
   partitionOf,
   REPORTING_PARTITIONS,
@@ -204,9 +203,6 @@ describe('projection of recipients and events', () => {
     const [dx] = ids('d', 1) as [string];
     const garbage = new TextEncoder().encode('not a protobuf message');
     const s = subjects(h.ns);
-    // One in the legacy subject form (through the router), one in today's form (straight to a partition).
-    const legacy = s.legacyDeliveryEvent('provider');
-    await publishDurable(h.nats.js, legacy, garbage, `garbage:${rand()}`);
     const partitioned = `${s.deliveryEventsFrom('provider').slice(0, -1)}3.none`;
     await publishDurable(h.nats.js, partitioned, garbage, `garbage:${rand()}`);
     // Decodes, but names no status: can never be applied either.
@@ -230,7 +226,7 @@ describe('projection of recipients and events', () => {
     const dlq = streamNames(h.ns).deadLetter;
     const parked = await eventually(async () => {
       const info = await h.nats.jsm.streams.info(dlq, { subjects_filter: s.deadLetter('>') });
-      expect(Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0)).toBe(3);
+      expect(Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0)).toBe(2);
       return info.state;
     });
     const messages = await Promise.all(
@@ -240,12 +236,9 @@ describe('projection of recipients and events', () => {
     );
     const text = (m: (typeof messages)[number]) => new TextDecoder().decode(m?.data);
     const routed = messages.filter((m) => text(m) === 'not a protobuf message');
-    expect(routed.map((m) => [m?.subject, m?.header.get('Dlr-Original-Subject')]).sort()).toEqual(
-      [
-        [s.deadLetter(consumerNames.reportingEvents), legacy],
-        [s.deadLetter(reportingPartitionConsumer(3)), s.reportingWork(3, 'event')],
-      ].sort(),
-    );
+    expect(routed.map((m) => [m?.subject, m?.header.get('Dlr-Original-Subject')])).toEqual([
+      [s.deadLetter(reportingPartitionConsumer(3)), s.reportingWork(3, 'event')],
+    ]);
     expect(routed.every((m) => /undecodable/.test(m?.header.get('Dlr-Reason') ?? ''))).toBe(true);
     const unspecified = messages.find((m) => m !== undefined && !routed.includes(m));
     expect(unspecified?.subject).toBe(s.deadLetter(reportingPartitionConsumer(partitionOf(dx))));
@@ -269,11 +262,6 @@ describe('projection of recipients and events', () => {
     await settled(h);
     return { cx, dx };
   }
-
-  it('still projects an event stored in the legacy subject form (from before an upgrade)', async () => {
-    const { cx } = await deliveredOn(() => subjects(h.ns).legacyDeliveryEvent('provider'));
-    expect((await list(cx)).counts).toEqual(counts({ delivered: 1 }));
-  });
 
   it('moves an event published with another partition in its subject to its own partition', async () => {
     const from = subjects(h.ns).deliveryEventsFrom('provider').slice(0, -1);

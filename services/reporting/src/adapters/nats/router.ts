@@ -1,9 +1,8 @@
 // First stage of the projection: routes recipients into reporting's partitioned work queue, so that
 // each delivery record has exactly one writer (the owner of its partition). Delivery events need no
 // router: their subject names their partition and the work stream sources them from the delivery
-// stream itself (see `streamConfigs`); this router still moves events stored in the legacy subject
-// form, from before that. Any replica may route; routing touches no store. Each output carries a
-// stable `Nats-Msg-Id`, so a redelivered input is routed again without duplicates.
+// stream itself (see `streamConfigs`). Any replica may route; routing touches no store. Each output
+// carries a stable `Nats-Msg-Id`, so a redelivered input is routed again without duplicates.
 import {
   consumerNames,
   MAX_DELIVER,
@@ -14,9 +13,9 @@ import {
   type AddedDelivery as AddedDeliveryProto,
 } from '@dlr/contracts';
 import { publishDurable, runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
-import { decodeDeliveryEvent, decodeRecipientsAdded } from './decode.js';
+import { decodeRecipientsAdded } from './decode.js';
 
-/** Starts the two routing consumers; resolves with a handle that stops both. */
+/** Starts the routing consumer of recipients; resolves with a handle that stops it. */
 export async function startRouter(options: {
   nats: NatsHandle;
   namespace: string;
@@ -27,7 +26,7 @@ export async function startRouter(options: {
   const streams = streamNames(namespace);
   const s = subjects(namespace);
 
-  const recipients = await runConsumer({
+  return runConsumer({
     js: nats.js,
     stream: streams.communication,
     durable: consumerNames.reportingRecipients,
@@ -59,28 +58,4 @@ export async function startRouter(options: {
     concurrency,
     logger: logger.child({ consumer: consumerNames.reportingRecipients }),
   });
-
-  const events = await runConsumer({
-    js: nats.js,
-    stream: streams.delivery,
-    durable: consumerNames.reportingEvents,
-    decode: (data) => ({ event: decodeDeliveryEvent(data), data }),
-    handle: async ({ event, data }) => {
-      await publishDurable(
-        nats.js,
-        s.reportingWork(partitionOf(event.deliveryId), 'event'),
-        data,
-        `event:${event.eventId}`,
-      );
-    },
-    deadLetterSubject: s.deadLetter(consumerNames.reportingEvents),
-    maxDeliver: MAX_DELIVER,
-    concurrency,
-    logger: logger.child({ consumer: consumerNames.reportingEvents }),
-  }).catch(async (error: unknown) => {
-    await recipients.stop();
-    throw error;
-  });
-
-  return { stop: async () => void (await Promise.all([recipients.stop(), events.stop()])) };
 }
