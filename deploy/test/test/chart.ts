@@ -115,7 +115,16 @@ export interface K8sObject {
 export interface ScenarioValues {
   services?: Partial<Record<(typeof SERVICES)[number], { enabled?: boolean }>>;
   networkPolicy?: { enabled?: boolean; ingressController?: NetworkPolicyPeer[] };
-  ingress?: { enabled?: boolean };
+  ingress?: { enabled?: boolean; edges?: Record<string, { enabled?: boolean }> };
+  httpRoute?: { enabled?: boolean };
+  simulator?: { enabled?: boolean };
+  metrics?: {
+    monitoringNamespace?: string;
+    scraperPodLabels?: Labels;
+    serviceMonitor?: { enabled?: boolean };
+    prometheusRule?: { enabled?: boolean };
+  };
+  global?: { imageRegistry?: string };
   migrate?: { enabled?: boolean };
   tests?: { enabled?: boolean };
   default?: { autoscaling?: { enabled?: boolean }; pdb?: { enabled?: boolean } };
@@ -139,6 +148,13 @@ export function renderChart(helm: string, home: string, valuesFile: string, char
 
 export function template(helm: string, home: string, valuesFile: string, chartDir = CHART_DIR): HelmRun {
   return runHelm(helm, ['template', RELEASE, chartDir, '--namespace', NAMESPACE, '-f', valuesFile], home);
+}
+
+/** `helm template` with the arguments of an install command (release, chart, namespace, -f files) as given. */
+export function templateArgs(helm: string, home: string, args: string[]): K8sObject[] {
+  const r = runHelm(helm, ['template', ...args], home);
+  if (r.status !== 0) throw new Error(`helm template ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}`);
+  return parseManifests(r.stdout);
 }
 
 export function lint(helm: string, home: string, valuesFile: string, chartDir = CHART_DIR): HelmRun {

@@ -1,4 +1,4 @@
-{{/* Names and labels only: every other decision is made where the object is rendered. */}}
+{{/* Names, labels, image references and the edge → service map only: every other decision is made where the object is rendered. */}}
 
 {{/* Chart name, at most 63 characters. */}}
 {{- define "dlr.name" -}}
@@ -51,4 +51,28 @@ app.kubernetes.io/part-of: delivery-reporting
 {{- with .root.Values.commonLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* Reference of an image: (dict "root" $ "image" <registry, repository, tag, digest>); global.imageRegistry wins. */}}
+{{- define "dlr.image" -}}
+{{- $registry := default .image.registry .root.Values.global.imageRegistry -}}
+{{- $ref := printf "%s/%s" $registry .image.repository | trimPrefix "/" -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" $ref .image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $ref (default .root.Chart.AppVersion .image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The service behind each public edge of ingress.edges (as YAML: fromYaml it). */}}
+{{- define "dlr.edgeTargets" -}}
+providerCallback: provider-callback
+recipientLinks: feedback-link
+reports: reporting
+console: communication
+{{- end -}}
+
+{{/* "true" when edges are exposed (an Ingress or HTTPRoutes), else "". */}}
+{{- define "dlr.edgesExposed" -}}
+{{- if or .Values.ingress.enabled .Values.httpRoute.enabled }}true{{ end -}}
 {{- end -}}
