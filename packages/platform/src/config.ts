@@ -14,8 +14,10 @@ export const baseConfigShape = {
     .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and dashes')
     .default('dlr'),
   HOST: z.string().default('127.0.0.1'),
-  /** Port of the HTTP server with /healthz and /readyz (and the service's own routes, if any). */
+  /** Port of the service's own HTTP routes (and `/healthz`); what an Ingress may route to. */
   HTTP_PORT: port(8080),
+  /** Port of the admin server: `/healthz`, `/readyz`, `/metrics`. Never routed from outside the cluster. */
+  ADMIN_PORT: port(9464),
 } as const;
 
 /**

@@ -1,6 +1,19 @@
-import type { Server } from '@grpc/grpc-js';
-import { ServerCredentials, status, type ServiceError, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type ServiceDefinition,
+  type ServiceError,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
 import { context, SpanKind, trace } from '@opentelemetry/api';
+import { fileDescriptorProtos } from '@dlr/contracts';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type { Readiness } from './admin.js';
 import { AppError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { platformMetrics } from './metrics.js';
@@ -73,6 +86,66 @@ export function unary<Req, Res>(
     // Logs written inside the handler carry this span's trace_id.
     void context.with(trace.setSpan(parent, span), run);
   };
+}
+
+/**
+ * The services every gRPC server of ours answers without credentials: health (Kubernetes gRPC
+ * probes, `grpc.health.v1.Health/Check`) and reflection (`grpcurl list` without .proto files). Added
+ * by `startService` beside the service's own, which stay behind `protectGrpc`.
+ */
+export const PUBLIC_GRPC_SERVICES: readonly string[] = [
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+];
+
+/** A grpc-js `Server` that knows the fully-qualified names of the services added to it. */
+export class GrpcServer extends Server {
+  readonly #services = new Set<string>();
+
+  override addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    super.addService(service, implementation);
+    for (const method of Object.values(service)) {
+      const name = /^\/([^/]+)\//.exec(method.path)?.[1];
+      if (name !== undefined) this.#services.add(name);
+    }
+  }
+
+  /** E.g. `dlr.reporting.v1.ReportingService`, in the order they were added. */
+  get serviceNames(): string[] {
+    return [...this.#services];
+  }
+}
+
+/**
+ * Adds the {@link PUBLIC_GRPC_SERVICES} to `server` (before it listens): health, SERVING or
+ * NOT_SERVING for the server as a whole (`""`) and for each of its services as `readiness` changes
+ * (NOT_SERVING until the first report), and reflection over the descriptors of proto/ for the
+ * services the server has.
+ */
+export function addHealthAndReflection(server: GrpcServer, readiness: Readiness): void {
+  const names = server.serviceNames;
+  const health = new HealthImplementation();
+  const setAll = (s: ServingStatus) => {
+    for (const name of ['', ...names]) health.setStatus(name, s);
+  };
+  setAll('NOT_SERVING');
+  readiness.onChange((ready) => setAll(ready ? 'SERVING' : 'NOT_SERVING'));
+  health.addToServer(server);
+  new ReflectionService(reflectedFiles(), { services: [...names, 'grpc.health.v1.Health'] }).addToServer(server);
+}
+
+/**
+ * Our descriptors in the one shape `ReflectionService` reads: entries whose `fileDescriptorProtos`
+ * it indexes. Not proto-loader's `loadFileDescriptorSetFromBuffer`: its round trip through
+ * protobufjs rewrites type references (`delivery.v1.Channel`) and map entry names, and grpcurl (Go's
+ * protobuf) then refuses the files.
+ */
+function reflectedFiles(): PackageDefinition {
+  const files = fileDescriptorProtos().map((bytes) => Buffer.from(bytes));
+  return {
+    files: { format: 'Protocol Buffer 3 FileDescriptorProto', type: {}, fileDescriptorProtos: files },
+  } as unknown as PackageDefinition;
 }
 
 /** Binds a gRPC server (insecure, for use behind the cluster's mTLS) and resolves with its port. */

@@ -11,12 +11,6 @@ import type { Logger } from './logger.js';
 import { platformMetrics } from './metrics.js';
 import { extractHttpHeaders, tracer } from './tracing.js';
 
-/** A named dependency check for /readyz. */
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<void>;
-}
-
 const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_argument: 400,
   unauthenticated: 401,
@@ -96,13 +90,12 @@ function tracedServerFactory(
 
 /**
  * Creates a fastify instance with our logger, one error mapping, and `/healthz` (the process is
- * alive) and `/readyz` (every dependency answers) routes. Does not listen. Each request is a
- * server span continuing the caller's trace and is timed in `dlr_http_request_duration_seconds`
- * by route pattern; `GET /metrics` is added by `startService` (or `addMetricsRoute`).
+ * alive). Does not listen. Each request is a server span continuing the caller's trace and is timed
+ * in `dlr_http_request_duration_seconds` by route pattern. `/readyz` and `/metrics` are on the admin
+ * port (`createAdminServer`, started by `startService`), never on this one.
  */
 export function createHttpServer(options: {
   logger: Logger;
-  readiness: readonly ReadinessCheck[];
   bodyLimit?: FastifyServerOptions['bodyLimit'];
   trustProxy?: boolean;
 }): FastifyInstance {
@@ -135,37 +128,5 @@ export function createHttpServer(options: {
     void reply.status(status).send(body);
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const results = await Promise.all(
-      options.readiness.map(async (r) => {
-        try {
-          await withTimeout(r.check(), 2_000);
-          return [r.name, 'ok'] as const;
-        } catch (error) {
-          return [r.name, `unavailable: ${error instanceof Error ? error.message : String(error)}`] as const;
-        }
-      }),
-    );
-    const ready = results.every(([, s]) => s === 'ok');
-    return reply
-      .status(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) });
-  });
   return app;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -1,5 +1,6 @@
 // Public entry point of @dlr/platform: the plumbing every service shares (config, logging, telemetry,
 // MongoDB, NATS, HTTP and gRPC edges, lifecycle). Only what is listed here is public.
+export { createAdminServer, Readiness, type ReadinessCheck, type ReadinessReport } from './admin.js';
 export { baseConfigShape, flag, loadConfig, port } from './config.js';
 export {
   AppError,
@@ -14,7 +15,15 @@ export {
 } from './errors.js';
 export { consumeDeliveryEvents, deliveryEventPublisher, type DeliveryEventPublisher } from './events.js';
 export { groupCommit, type GroupCommitOptions } from './group-commit.js';
-export { grpcError, listenGrpc, shutdownGrpc, unary } from './grpc.js';
+export {
+  addHealthAndReflection,
+  grpcError,
+  GrpcServer,
+  listenGrpc,
+  PUBLIC_GRPC_SERVICES,
+  shutdownGrpc,
+  unary,
+} from './grpc.js';
 export {
   bearerInterceptor,
   GrpcAuth,
@@ -23,7 +32,7 @@ export {
   serviceAuthConfigShape,
   type GrpcCaller,
 } from './grpc-auth.js';
-export { createHttpServer, httpError, type ReadinessCheck } from './http.js';
+export { createHttpServer, httpError } from './http.js';
 export { EXIT_WITH_PARENT_ENV, runMain, shutdownInOrder, type MainProcess, type ShutdownStep } from './lifecycle.js';
 export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
 export {

@@ -1,14 +1,15 @@
-import {
+// Types only: the driver itself is imported in connectMongo, after startTelemetry, so that the
+// MongoDB instrumentation sees it load (errors are told apart by name and code, not by class).
+import type {
+  AnyBulkWriteOperation,
+  Collection,
+  Db,
+  Document,
+  Filter,
+  IndexDescription,
   MongoBulkWriteError,
   MongoClient,
-  MongoServerError,
-  type AnyBulkWriteOperation,
-  type Collection,
-  type Db,
-  type Document,
-  type Filter,
-  type IndexDescription,
-  type WriteError,
+  WriteError,
 } from 'mongodb';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -37,6 +38,7 @@ export async function connectMongo(options: {
   attempts?: number;
 }): Promise<MongoHandle> {
   const host = safeHost(options.uri);
+  const { MongoClient } = await import('mongodb');
   const client = await retry(
     async () => {
       const c = new MongoClient(options.uri, {
@@ -158,8 +160,9 @@ export async function bulkWriteEach<T extends Document>(
     try {
       await collection.bulkWrite(ops.slice(from, from + store.bulkSize), { ordered: false });
     } catch (error) {
-      if (!(error instanceof MongoBulkWriteError) || error.writeErrors === undefined) throw error;
-      const failed = ([] as WriteError[]).concat(error.writeErrors as WriteError | WriteError[]);
+      const bulk = error as Partial<MongoBulkWriteError> | null;
+      if (bulk?.name !== 'MongoBulkWriteError' || bulk.writeErrors === undefined) throw error;
+      const failed = ([] as WriteError[]).concat(bulk.writeErrors as WriteError | WriteError[]);
       if (failed.length === 0) throw error;
       for (const w of failed) {
         if (options.duplicateKeyIsSuccess && w.code === 11000) continue;
@@ -179,7 +182,8 @@ export async function ensureIndexes(db: Db, collection: string, indexes: IndexDe
 
 /** True when a write failed only because a document with that unique key already exists. */
 export function isDuplicateKeyError(error: unknown): boolean {
-  if (error instanceof MongoServerError && error.code === 11000) return true;
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  if (typeof name === 'string' && name.startsWith('Mongo') && code === 11000) return true;
   // Bulk writes report per-document errors; a batch whose every failure is a duplicate counts too.
   const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
   if (Array.isArray(writeErrors) && writeErrors.length > 0) {

@@ -504,7 +504,7 @@ describe('over HTTP', () => {
 
   /** A platform HTTP server protected by `auth`, with `GET /api/v1/whoami`; its base URL. */
   async function serve(auth: OperatorAuth): Promise<string> {
-    const app = createHttpServer({ logger: createLogger('operator-auth-test', 'silent'), readiness: [] });
+    const app = createHttpServer({ logger: createLogger('operator-auth-test', 'silent') });
     servers.push(app);
     auth.protect(app);
     app.get('/api/v1/whoami', async (request) => operatorOf(request));

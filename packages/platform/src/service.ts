@@ -1,14 +1,13 @@
-import type { Server } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { systemTopology } from '@dlr/contracts';
+import { createAdminServer, Readiness, type ReadinessCheck } from './admin.js';
 import { baseConfigShape, loadConfig } from './config.js';
-import { listenGrpc, shutdownGrpc } from './grpc.js';
+import { addHealthAndReflection, listenGrpc, shutdownGrpc, type GrpcServer } from './grpc.js';
 import { createLogger, type Logger } from './logger.js';
 import { connectMongo, type MongoHandle } from './mongo.js';
 import { connectNats, ensureTopology, type ConsumerSpec, type NatsHandle } from './nats.js';
 import { runMain, shutdownInOrder, type ShutdownStep } from './lifecycle.js';
-import { addMetricsRoute } from './metrics.js';
 import { startTelemetry } from './telemetry.js';
 
 /** The base variables every service reads. */
@@ -28,7 +27,10 @@ export interface ServiceDeps<C> {
 /** What `buildApp` returns: servers that are built but not listening, and consumers not yet started. */
 export interface BuiltApp {
   readonly http: FastifyInstance;
-  readonly grpc?: Server;
+  /** Created with `new GrpcServer()`: `startService` adds health and reflection to it. */
+  readonly grpc?: GrpcServer;
+  /** Checks for readiness besides MongoDB and NATS, which every service has. */
+  readonly readiness?: readonly ReadinessCheck[];
   /** Starts consuming NATS (called after the servers listen). */
   start?(): Promise<void>;
   /** Stops consuming and waits for in-flight messages (first shutdown step). */
@@ -40,6 +42,8 @@ export interface RunningService<C> {
   readonly config: C;
   readonly logger: Logger;
   readonly httpUrl: string;
+  /** `/healthz`, `/readyz` and `/metrics` (ADMIN_PORT). */
+  readonly adminUrl: string;
   readonly grpcPort: number | undefined;
   /** Shuts down in order; true when every step finished cleanly. */
   stop(): Promise<boolean>;
@@ -64,11 +68,15 @@ export interface ServiceDefinition<S extends z.ZodRawShape> {
   build: (deps: ServiceDeps<ServiceConfig<S>>) => Promise<BuiltApp>;
 }
 
+/** How often the gRPC health service's status is refreshed from the readiness checks. */
+const HEALTH_INTERVAL_MS = 5_000;
+
 /**
  * Starts a service: validates config (one error listing every bad variable), starts telemetry,
  * connects MongoDB and NATS (with retries), creates streams/consumers/indexes, builds the app,
- * adds `GET /metrics` (unless the app has its own), listens, starts consuming. Shutdown order: stop consuming → drain NATS → gRPC → HTTP → MongoDB
- * → telemetry.
+ * listens — the app on HTTP_PORT, `/healthz` `/readyz` `/metrics` on ADMIN_PORT, gRPC (with health
+ * and reflection) on the app's port — and starts consuming. Shutdown order: report not ready → stop
+ * consuming → drain NATS → gRPC → HTTP → admin → MongoDB → telemetry.
  */
 export async function startService<S extends z.ZodRawShape>(
   options: ServiceDefinition<S>,
@@ -94,33 +102,64 @@ export async function startService<S extends z.ZodRawShape>(
     await ensureTopology(nats.jsm, topology.streams, topology.consumers);
     await options.migrate?.(mongo);
     const app = await options.build({ config, logger, mongo, nats });
-    addMetricsRoute(app.http);
+    const readiness = new Readiness(
+      [
+        { name: 'mongodb', check: () => mongo.ping() },
+        { name: 'nats', check: () => nats.ping() },
+        ...(app.readiness ?? []),
+      ],
+      logger.child({ component: 'readiness' }),
+    );
+    const admin = createAdminServer({ logger, readiness });
+    steps.push({ name: 'admin', run: () => admin.close() });
     steps.push({ name: 'http', run: () => app.http.close() });
     await app.http.listen({ host: base.HOST, port: base.HTTP_PORT });
-    const address = app.http.server.address();
-    const httpPort = typeof address === 'object' && address !== null ? address.port : base.HTTP_PORT;
+    const httpPort = boundPort(app.http, base.HTTP_PORT);
+    await admin.listen({ host: base.HOST, port: base.ADMIN_PORT });
+    const adminPort = boundPort(admin, base.ADMIN_PORT);
     let grpcPort: number | undefined;
+    let stopWatching = () => {};
     if (app.grpc && options.grpcPortKey) {
       const grpc = app.grpc;
+      addHealthAndReflection(grpc, readiness);
+      stopWatching = readiness.watch(HEALTH_INTERVAL_MS);
+      steps.push({ name: 'health', run: () => Promise.resolve(stopWatching()) });
       grpcPort = await listenGrpc(grpc, base.HOST, Number((config as Record<string, unknown>)[options.grpcPortKey]));
       steps.push({ name: 'grpc', run: () => shutdownGrpc(grpc) });
     }
     await app.start?.();
+    readiness.started();
+    void readiness.report(); // gRPC health says SERVING now rather than at the next interval
     const shutdown: ShutdownStep[] = [
+      {
+        name: 'readiness',
+        run: async () => {
+          stopWatching();
+          readiness.stopping();
+        },
+      },
       { name: 'consumers', run: () => app.stopConsuming?.() ?? Promise.resolve() },
       { name: 'nats', run: () => nats.drain() },
-      ...(app.grpc ? [{ name: 'grpc', run: () => shutdownGrpc(app.grpc as Server) }] : []),
+      ...(app.grpc ? [{ name: 'grpc', run: () => shutdownGrpc(app.grpc as GrpcServer) }] : []),
       { name: 'http', run: () => app.http.close() },
+      { name: 'admin', run: () => admin.close() },
       { name: 'mongo', run: () => mongo.close() },
       { name: 'telemetry', run: () => telemetry.shutdown() },
     ];
     const httpUrl = `http://${base.HOST}:${httpPort}`;
-    logger.info({ httpUrl, grpcPort, telemetry: telemetry.enabled }, 'started');
-    return { config, logger, httpUrl, grpcPort, shutdown, stop: () => shutdownInOrder(shutdown, logger) };
+    const adminUrl = `http://${base.HOST}:${adminPort}`;
+    logger.info({ httpUrl, adminUrl, grpcPort, telemetry: telemetry.enabled }, 'started');
+    return { config, logger, httpUrl, adminUrl, grpcPort, shutdown, stop: () => shutdownInOrder(shutdown, logger) };
   } catch (error) {
     await cleanupOnFailure();
     throw error;
   }
+}
+
+/** The port a fastify instance listens on (the configured one unless that was 0). */
+function boundPort(app: FastifyInstance, configured: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address !== null ? address.port : configured;
 }
 
 /**

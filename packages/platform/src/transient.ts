@@ -20,7 +20,7 @@ const TRANSIENT_NAMES = new Set([
   'RequestError',
   'JetStreamNotEnabled',
 ]);
-const TRANSIENT_LABELS = ['RetryableWriteError', 'ResetPool', 'NetworkError', 'PoolRequstedRetry'];
+const TRANSIENT_LABELS = ['RetryableWriteError', 'ResetPool', 'NetworkError', 'PoolRequestedRetry'];
 // Server codes that mean "not now": host unreachable/not found, network timeout, shutdown in progress,
 // stepped down, exceeded time limit, MaxTimeMSExpired, socket exception, not primary, interrupted.
 const TRANSIENT_CODES = new Set([6, 7, 50, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);

@@ -1,86 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AppError,
-  connectMongo,
-  connectNats,
   createHttpServer,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
   UnauthenticatedError,
   UnavailableError,
-  type MongoHandle,
-  type NatsHandle,
-  type ReadinessCheck,
 } from '@dlr/platform';
-import { infraUrls, memoryLogger, randomSuffix } from './helpers.js';
+import { memoryLogger } from './helpers.js';
 
-let mongo: MongoHandle;
-let nats: NatsHandle;
 const { logger, raw } = memoryLogger('http-test');
 
-beforeAll(async () => {
-  const { mongoUri, natsUrl } = infraUrls();
-  mongo = await connectMongo({ uri: mongoUri, dbName: `t_${randomSuffix()}`, logger, appName: 'http-test' });
-  nats = await connectNats({ servers: natsUrl, name: 'http-test', logger });
-});
-
-afterAll(async () => {
-  await mongo?.close();
-  await nats?.drain();
-});
-
-const realChecks = (): ReadinessCheck[] => [
-  { name: 'mongo', check: () => mongo.ping() },
-  { name: 'nats', check: () => nats.ping() },
-];
-
 describe('createHttpServer', () => {
-  it('answers /healthz', async () => {
-    const app = createHttpServer({ logger, readiness: [] });
+  it('answers /healthz, and has no /readyz or /metrics (they are on the admin port)', async () => {
+    const app = createHttpServer({ logger });
     const res = await app.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ok' });
-    await app.close();
-  });
-
-  it('answers /readyz 200 when every check passes', async () => {
-    const app = createHttpServer({ logger, readiness: realChecks() });
-    const res = await app.inject({ method: 'GET', url: '/readyz' });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', checks: { mongo: 'ok', nats: 'ok' } });
-    await app.close();
-  });
-
-  it('answers /readyz 503 naming a check that throws and one that hangs past 2 s', async () => {
-    const app = createHttpServer({
-      logger,
-      readiness: [
-        ...realChecks(),
-        { name: 'broken', check: () => Promise.reject(new Error('connection refused')) },
-        { name: 'stuck', check: () => new Promise<void>(() => undefined) },
-      ],
-    });
-    const started = Date.now();
-    const res = await app.inject({ method: 'GET', url: '/readyz' });
-    const elapsed = Date.now() - started;
-    expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({
-      status: 'not ready',
-      checks: {
-        mongo: 'ok',
-        nats: 'ok',
-        broken: 'unavailable: connection refused',
-        stuck: 'unavailable: no answer within 2000 ms',
-      },
-    });
-    expect(elapsed).toBeGreaterThanOrEqual(1_900);
-    expect(elapsed).toBeLessThan(5_000);
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
     await app.close();
   });
 
   it('maps AppErrors thrown by routes to their status and body', async () => {
-    const app = createHttpServer({ logger, readiness: [] });
+    const app = createHttpServer({ logger });
     const errors: Record<string, AppError> = {
       invalid: new InvalidArgumentError('invalid request', ['to: is required']),
       missing: new NotFoundError('communication c_1 not found'),
@@ -108,7 +52,7 @@ describe('createHttpServer', () => {
   });
 
   it('answers 500 internal for an unknown error, without its message, and logs it', async () => {
-    const app = createHttpServer({ logger, readiness: [] });
+    const app = createHttpServer({ logger });
     app.get('/crash', async () => {
       throw new Error('secret internals at mongodb://admin:pw@10.0.0.7');
     });
@@ -121,7 +65,7 @@ describe('createHttpServer', () => {
   });
 
   it('maps framework errors: schema validation → 400, body over the limit → 413', async () => {
-    const app = createHttpServer({ logger, readiness: [], bodyLimit: 64 });
+    const app = createHttpServer({ logger, bodyLimit: 64 });
     app.post(
       '/items',
       { schema: { body: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } },

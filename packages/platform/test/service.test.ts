@@ -1,4 +1,5 @@
-import { Server } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
@@ -7,6 +8,7 @@ import {
   connectNats,
   createHttpServer,
   ensureIndexes,
+  GrpcServer,
   migrateService,
   port,
   startService,
@@ -59,6 +61,7 @@ function goodEnv(): Record<string, string> {
     NATS_URL: natsUrl,
     NATS_NAMESPACE: namespace,
     HTTP_PORT: '0',
+    ADMIN_PORT: '0',
     GRPC_PORT: '0',
     WIDGET_LIMIT: '5',
     LOG_LEVEL: 'silent',
@@ -100,10 +103,11 @@ describe('startService', () => {
     expect(openSockets()).toBe(before);
   });
 
-  it('starts with a good configuration, answers /readyz and serves gRPC, then stops cleanly', async () => {
+  it('starts with a good configuration: the app on HTTP_PORT, /readyz and /metrics on ADMIN_PORT, gRPC with health; then stops cleanly', async () => {
     const before = openSockets();
     const calls: string[] = [];
     let seenLimit: number | undefined;
+    let extraCheck: () => Promise<void> = () => Promise.resolve();
     const service = await startService({
       name: 'svc-test',
       shape,
@@ -114,19 +118,14 @@ describe('startService', () => {
         calls.push('migrate');
         await ensureIndexes(mongo.db, 'widgets', [{ key: { widgetId: 1 }, name: 'widgetId_unique', unique: true }]);
       },
-      build: async ({ config, logger, mongo, nats }) => {
+      build: async ({ config, logger }) => {
         calls.push('build');
         seenLimit = config.WIDGET_LIMIT;
-        const http = createHttpServer({
-          logger,
-          readiness: [
-            { name: 'mongo', check: () => mongo.ping() },
-            { name: 'nats', check: () => nats.ping() },
-          ],
-        });
+        const http = createHttpServer({ logger });
         return {
           http,
-          grpc: new Server(),
+          grpc: new GrpcServer(),
+          readiness: [{ name: 'widgets', check: () => extraCheck() }],
           start: async () => {
             expect(http.server.listening).toBe(true);
             calls.push('start');
@@ -137,25 +136,41 @@ describe('startService', () => {
         };
       },
     });
+    const health = new (makeGenericClientConstructor(healthService, 'Health'))(
+      `127.0.0.1:${service.grpcPort}`,
+      credentials.createInsecure(),
+    );
     try {
       expect(calls).toEqual(['migrate', 'build', 'start']);
       expect(seenLimit).toBe(5);
       expect(service.config.NATS_NAMESPACE).toBe(namespace);
       expect(service.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(service.httpUrl).not.toBe('http://127.0.0.1:0');
+      expect(service.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(service.adminUrl).not.toBe(service.httpUrl);
       expect(service.grpcPort).toBeGreaterThan(0);
 
-      const ready = await fetch(`${service.httpUrl}/readyz`);
+      const ready = await fetch(`${service.adminUrl}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', checks: { mongo: 'ok', nats: 'ok' } });
-      // Prometheus metrics on the same port, /readyz timed by its route.
-      const metrics = await fetch(`${service.httpUrl}/metrics`);
+      expect(await ready.json()).toEqual({ status: 'ready', checks: { mongodb: 'ok', nats: 'ok', widgets: 'ok' } });
+      const metrics = await fetch(`${service.adminUrl}/metrics`);
       expect(metrics.status).toBe(200);
-      const text = await metrics.text();
-      expect(text).toContain('process_cpu_seconds_total');
-      expect(text).toMatch(
-        /^dlr_http_request_duration_seconds_count\{method="GET",route="\/readyz",status_code="200"\} 1$/m,
-      );
+      expect(await metrics.text()).toContain('process_cpu_seconds_total');
+      expect((await fetch(`${service.adminUrl}/healthz`)).status).toBe(200);
+      // The app's port keeps /healthz only.
+      expect((await fetch(`${service.httpUrl}/healthz`)).status).toBe(200);
+      expect((await fetch(`${service.httpUrl}/readyz`)).status).toBe(404);
+      expect((await fetch(`${service.httpUrl}/metrics`)).status).toBe(404);
+
+      // gRPC health, without credentials: SERVING while ready, NOT_SERVING while a check fails.
+      expect(await healthCheck(health, '')).toBe('SERVING');
+      extraCheck = () => Promise.reject(new Error('widget store down'));
+      expect((await fetch(`${service.adminUrl}/readyz`)).status).toBe(503);
+      expect(await healthCheck(health, '')).toBe('NOT_SERVING');
+      extraCheck = () => Promise.resolve();
+      expect((await fetch(`${service.adminUrl}/readyz`)).status).toBe(200);
+      expect(await healthCheck(health, '')).toBe('SERVING');
+      expect(await healthCheck(health, 'no.such.Service').catch((e: ServiceError) => e.code)).toBe(5);
 
       const stream = await inspect.nats.jsm.streams.info(streamName);
       expect(stream.config.subjects).toEqual([`${namespace}.svc.>`]);
@@ -165,31 +180,12 @@ describe('startService', () => {
       const indexes = (await inspect.mongo.db.collection('widgets').indexes()).map((i) => i.name);
       expect(indexes).toContain('widgetId_unique');
     } finally {
+      health.close();
       expect(await service.stop()).toBe(true);
     }
     expect(calls).toEqual(['migrate', 'build', 'start', 'stopConsuming']);
     await expect(fetch(`${service.httpUrl}/healthz`)).rejects.toThrow();
-    await eventually(() => expect(openSockets(), 'open sockets').toBe(before), 5_000);
-  });
-
-  it("keeps an app's own GET /metrics", async () => {
-    const before = openSockets();
-    const service = await startService({
-      name: 'svc-test',
-      shape,
-      env: goodEnv(),
-      topology,
-      build: async ({ logger }) => {
-        const http = createHttpServer({ logger, readiness: [] });
-        http.get('/metrics', async () => 'own_metric 1\n');
-        return { http };
-      },
-    });
-    try {
-      expect(await (await fetch(`${service.httpUrl}/metrics`)).text()).toBe('own_metric 1\n');
-    } finally {
-      expect(await service.stop()).toBe(true);
-    }
+    await expect(fetch(`${service.adminUrl}/healthz`)).rejects.toThrow();
     await eventually(() => expect(openSockets(), 'open sockets').toBe(before), 5_000);
   });
 
@@ -211,6 +207,16 @@ describe('startService', () => {
     await eventually(() => expect(openSockets(), 'open sockets').toBe(before), 5_000);
   });
 });
+
+/** The status `grpc.health.v1.Health/Check` answers for `service`, within 5 s. */
+function healthCheck(client: Client, service: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = (client as unknown as Record<string, (...args: unknown[]) => void>)['Check']!.bind(client);
+    check({ service }, { deadline: Date.now() + 5_000 }, (error: ServiceError | null, res?: { status: string }) =>
+      error ? reject(error) : resolve(res!.status),
+    );
+  });
+}
 
 describe('migrateService', () => {
   it('prepares streams, consumers and indexes, twice without harm, and leaves nothing open', async () => {

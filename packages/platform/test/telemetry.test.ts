@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   activeTraceIds,
   addMetricsRoute,
+  connectMongo,
   connectNats,
   createHttpServer,
   extractNatsHeaders,
@@ -245,7 +246,7 @@ describe('gRPC metadata', () => {
 
 describe('HTTP headers', () => {
   it('traceHeaders on fetch → server span named by route → same trace; /metrics times the route', async () => {
-    const app = createHttpServer({ logger, readiness: [] });
+    const app = createHttpServer({ logger });
     let handlerTrace: string | undefined;
     app.post('/things/:id', async (request) => {
       handlerTrace = activeTraceIds()?.trace_id;
@@ -288,6 +289,43 @@ describe('HTTP headers', () => {
       expect(text).not.toContain('t_1');
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('MongoDB', () => {
+  it("each command is a client span in the caller's trace, with no document contents", async () => {
+    const mongo = await connectMongo({ uri: infraUrls().mongoUri, dbName: `ptel_${suffix}`, logger, appName: 'ptel' });
+    try {
+      const people = mongo.db.collection<{ _id: string; email: string; phone: string }>('people');
+      const person = { _id: 'ann.lee@example.org', email: 'ann.lee@example.org', phone: '+447700900123' };
+      const traceId = await inSpan('root', {}, async (root) => {
+        await people.insertOne(person);
+        await people.findOne({ email: person.email });
+        // A command that fails with a duplicate key (MongoDB's message quotes the key).
+        const failed = await people
+          .findOneAndUpdate({ _id: person._id, email: 'other' }, { $set: { phone: '+1' } }, { upsert: true })
+          .then(
+            () => undefined,
+            (e: unknown) => e as Error,
+          );
+        expect(failed?.message).toMatch(/E11000/);
+        return root.spanContext().traceId;
+      });
+      const db = spans().filter((s) => s.attributes['db.system.name'] === 'mongodb');
+      expect(db.map((s) => s.name)).toEqual(['insert people', 'find people', 'findAndModify $cmd']);
+      for (const span of db) {
+        expect(span.spanContext().traceId).toBe(traceId);
+        expect(span.attributes['db.namespace']).toBe(`ptel_${suffix}`);
+      }
+      expect(db[0]!.attributes['db.collection.name']).toBe('people');
+      expect(db[1]!.attributes['db.query.text']).toMatch(/^\{"find":"\?","filter":"\?"/);
+      expect(db[2]!.status).toEqual({ code: 2 }); // ERROR, without the server's message
+      const everything = JSON.stringify(db.map((s) => ({ a: s.attributes, st: s.status, ev: s.events })));
+      expect(everything).not.toMatch(/ann\.lee|example\.org|7700900123|"email"|"phone"/);
+    } finally {
+      await mongo.db.dropDatabase();
+      await mongo.close();
     }
   });
 });

@@ -54,7 +54,7 @@ export interface SimulatorOptions {
 
 /** A built simulator: the fastify app (not listening) and controls. */
 export interface Simulator {
-  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `/healthz`, `/readyz`, `/metrics`. Call `listen` on it. */
+  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `/healthz`, `/metrics`. Call `listen` on it. */
   readonly app: FastifyInstance;
   /** A snapshot of the outbox, oldest first. */
   messages(): SimulatorMessage[];
@@ -158,7 +158,7 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
   const stats: SimulatorStats = { accepted: 0, rejected: 0, unavailable: 0, invalid: 0, repeats: 0 };
   let stopped = false;
 
-  const app = createHttpServer({ logger, readiness: [] });
+  const app = createHttpServer({ logger });
   // Any other content type reaches validation as text and is answered 400, not fastify's 415.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   addMetricsRoute(app);

@@ -8,7 +8,8 @@ export {
 } from './infra/types.js';
 export { infraCacheDir } from './infra/binaries.js';
 export { freePort } from './infra/probes.js';
-export { NATS_SERVER_VERSION, FERRETDB_VERSION, NATS_IMAGE, MONGO_IMAGE } from './infra/versions.js';
+export { NATS_SERVER_VERSION, FERRETDB_VERSION, NATS_IMAGE, MONGO_IMAGE, GRPCURL_VERSION } from './infra/versions.js';
+export { ensureGrpcurl, ensureNode } from './infra/tools.js';
 export { communicationClient, type CommunicationApi } from './clients.js';
 export {
   REPO_ROOT,
@@ -19,5 +20,8 @@ export {
   type SystemProcessName,
   type ReplicableService,
   type ReplicaProcess,
+  type ServiceName,
 } from './system.js';
 export { eventually, isolation, messageCount, present, storedEvents, uniqueName } from './helpers.js';
+export { grpcurl, type GrpcurlRun } from './grpcurl.js';
+export { describePublicGrpc, type PublicGrpcCase } from './grpc-public.js';

@@ -34,8 +34,10 @@ export interface RunningSystem {
   /** Token operators (and tests) sign in to reporting with: `Authorization: Bearer <token>`. */
   readonly operatorToken: string;
   readonly logDir: string;
-  /** HTTP base URL of each process (for /healthz and /readyz). */
+  /** HTTP base URL of each process (its own routes and /healthz). */
   readonly httpUrls: Readonly<Record<SystemProcessName, string>>;
+  /** Admin base URL of each service (`/healthz`, `/readyz`, `/metrics`); the simulator has none. */
+  readonly adminUrls: Readonly<Record<ServiceName, string>>;
   /** Stops every process with SIGTERM (reverse start order); resolves with each exit code. */
   stop(): Promise<Record<SystemProcessName, number | null>>;
   /** The simulator's webhook secret (to sign callbacks the way the simulator does). */
@@ -51,12 +53,16 @@ export interface RunningSystem {
   restart(name: SystemProcessName): Promise<void>;
 }
 
+/** The five services (every process but the simulator). */
+export type ServiceName = Exclude<SystemProcessName, 'provider-simulator'>;
+
 /** Services the tests run as several replicas. */
 export type ReplicableService = 'dispatch' | 'reporting' | 'provider-callback' | 'feedback-link';
 
 /** An extra replica started by {@link RunningSystem.startReplica}. */
 export interface ReplicaProcess {
   readonly httpUrl: string;
+  readonly adminUrl: string;
   /** Sends `signal` and resolves with the exit code. */
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
@@ -89,7 +95,8 @@ export interface StartSystemOptions {
 /**
  * Starts the five services and the provider simulator as separate Node processes (TypeScript run
  * by tsx from source), each with its own database, on free loopback ports, and waits until every
- * `/readyz` answers 200. Each process's output goes to `<logDir>/<name>.log`.
+ * service's `/readyz` (on its admin port) answers 200 and the simulator's `/healthz`. Each process's
+ * output goes to `<logDir>/<name>.log`.
  */
 export async function startSystem(options: StartSystemOptions): Promise<RunningSystem> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[system] ${line}\n`));
@@ -98,9 +105,15 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   mkdirSync(options.logDir, { recursive: true });
   const ports = {} as Record<SystemProcessName, number>;
   for (const name of SYSTEM_PROCESSES) ports[name] = await freePort();
+  const adminPorts = {} as Record<ServiceName, number>;
+  for (const name of SYSTEM_PROCESSES) if (name !== 'provider-simulator') adminPorts[name] = await freePort();
   const communicationGrpcPort = await freePort();
   const reportingGrpcPort = await freePort();
   const url = (name: SystemProcessName) => `http://127.0.0.1:${ports[name]}`;
+  const adminUrl = (name: ServiceName) => `http://127.0.0.1:${adminPorts[name]}`;
+  /** Where a process says it is ready. */
+  const readyUrl = (name: SystemProcessName) =>
+    name === 'provider-simulator' ? `${url(name)}/healthz` : `${adminUrl(name)}/readyz`;
   const secret = () => randomBytes(24).toString('base64url');
   const simulatorApiKey = secret();
   const operatorToken = secret();
@@ -130,6 +143,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       ...common,
       MONGODB_DB: db('communication'),
       HTTP_PORT: String(ports.communication),
+      ADMIN_PORT: String(adminPorts.communication),
       GRPC_PORT: String(communicationGrpcPort),
       // Resend reads statuses from reporting; the console links to its Delivery Report.
       REPORTING_GRPC_URL: `127.0.0.1:${reportingGrpcPort}`,
@@ -141,24 +155,28 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       SERVICE_TOKEN: serviceToken,
       MONGODB_DB: db('reporting'),
       HTTP_PORT: String(ports.reporting),
+      ADMIN_PORT: String(adminPorts.reporting),
       GRPC_PORT: String(reportingGrpcPort),
     },
     'provider-callback': {
       ...common,
       MONGODB_DB: db('provider_callback'),
       HTTP_PORT: String(ports['provider-callback']),
+      ADMIN_PORT: String(adminPorts['provider-callback']),
       SIMULATOR_WEBHOOK_SECRET: webhookSecret,
     },
     'feedback-link': {
       ...common,
       MONGODB_DB: db('feedback'),
       HTTP_PORT: String(ports['feedback-link']),
+      ADMIN_PORT: String(adminPorts['feedback-link']),
       LINK_SIGNING_KEYS: linkKeys,
     },
     dispatch: {
       ...common,
       MONGODB_DB: db('dispatch'),
       HTTP_PORT: String(ports.dispatch),
+      ADMIN_PORT: String(adminPorts.dispatch),
       SIMULATOR_URL: url('provider-simulator'),
       SIMULATOR_API_KEY: simulatorApiKey,
       PROVIDER_CALLBACK_URL: url('provider-callback'),
@@ -224,7 +242,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   const waitReady = async (
     logName: string,
     child: ChildProcess,
-    httpUrl: string,
+    readyAt: string,
     logFile: string,
     deadline: number,
   ) => {
@@ -232,7 +250,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       if (child.exitCode !== null) {
         throw new Error(`${logName} exited with code ${child.exitCode} while starting:\n${tail(logFile)}`);
       }
-      const ready = await fetch(`${httpUrl}/readyz`).then(
+      const ready = await fetch(readyAt).then(
         (r) => r.ok,
         () => false,
       );
@@ -240,7 +258,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       if (Date.now() > deadline) throw new Error(`${logName} was not ready in time:\n${tail(logFile)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    log(`${logName} ready at ${httpUrl}`);
+    log(`${logName} ready (${readyAt})`);
   };
   const replicas: { child: ChildProcess; exited: Promise<number | null>; out: LogFile }[] = [];
 
@@ -248,7 +266,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     for (const name of started) children.set(name, spawnProcess(name, name));
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
     for (const name of started) {
-      await waitReady(name, children.get(name)!.child, url(name), join(options.logDir, `${name}.log`), deadline);
+      await waitReady(name, children.get(name)!.child, readyUrl(name), join(options.logDir, `${name}.log`), deadline);
     }
   } catch (error) {
     await stop();
@@ -267,6 +285,10 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     operatorToken,
     logDir: options.logDir,
     httpUrls: Object.fromEntries(SYSTEM_PROCESSES.map((n) => [n, url(n)])) as Record<SystemProcessName, string>,
+    adminUrls: Object.fromEntries(Object.keys(adminPorts).map((n) => [n, adminUrl(n as ServiceName)])) as Record<
+      ServiceName,
+      string
+    >,
     webhookSecret,
     stop: async () => {
       process.off('exit', killAll);
@@ -274,20 +296,27 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     },
     startReplica: async (name) => {
       const port = await freePort();
+      const admin = await freePort();
       const logName = `${name}-${replicas.length + 2}`;
       // Its own gRPC port too (reporting serves gRPC; the others ignore the variable).
-      const started = spawnProcess(name, logName, { HTTP_PORT: String(port), GRPC_PORT: String(await freePort()) });
+      const started = spawnProcess(name, logName, {
+        HTTP_PORT: String(port),
+        ADMIN_PORT: String(admin),
+        GRPC_PORT: String(await freePort()),
+      });
       replicas.push(started);
       const httpUrl = `http://127.0.0.1:${port}`;
+      const replicaAdminUrl = `http://127.0.0.1:${admin}`;
       await waitReady(
         logName,
         started.child,
-        httpUrl,
+        `${replicaAdminUrl}/readyz`,
         started.logFile,
         Date.now() + (options.readyTimeoutMs ?? 60_000),
       );
       return {
         httpUrl,
+        adminUrl: replicaAdminUrl,
         kill: async (signal) => {
           started.child.kill(signal);
           return started.exited;
@@ -308,7 +337,13 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       old?.out.close();
       const started = spawnProcess(name, name);
       children.set(name, started);
-      await waitReady(name, started.child, url(name), started.logFile, Date.now() + (options.readyTimeoutMs ?? 60_000));
+      await waitReady(
+        name,
+        started.child,
+        readyUrl(name),
+        started.logFile,
+        Date.now() + (options.readyTimeoutMs ?? 60_000),
+      );
     },
   };
 }

@@ -1,8 +1,8 @@
-import { Server } from '@grpc/grpc-js';
 import {
   ConfigError,
   createHttpServer,
   GrpcAuth,
+  GrpcServer,
   OperatorAuth,
   protectGrpc,
   type BuiltApp,
@@ -59,7 +59,7 @@ export async function buildApp(
     suppressions,
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
-  const grpc = new Server();
+  const grpc = new GrpcServer();
   const lifts = new SuppressionLifts(
     new MongoSuppressionLiftStore(mongo),
     new NatsSuppressionLiftEvents(nats, config.NATS_NAMESPACE),
@@ -75,13 +75,7 @@ export async function buildApp(
       logger,
     ),
   );
-  const http = createHttpServer({
-    logger,
-    readiness: [
-      { name: 'mongodb', check: () => mongo.ping() },
-      { name: 'nats', check: () => nats.ping() },
-    ],
-  });
+  const http = createHttpServer({ logger });
   registerConsole(http, {
     communications,
     actions,

@@ -95,6 +95,7 @@ export function serviceOptions(where: { db: string; namespace: string }, env: Re
       MONGODB_DB: where.db,
       NATS_NAMESPACE: where.namespace,
       HTTP_PORT: '0',
+      ADMIN_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       ...env,

@@ -74,13 +74,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     sleep: (ms, signal) => sleep(ms, undefined, { signal }),
     signal: stopping.signal,
   });
-  const http = createHttpServer({
-    logger,
-    readiness: [
-      { name: 'mongodb', check: () => mongo.ping() },
-      { name: 'nats', check: () => nats.ping() },
-    ],
-  });
+  const http = createHttpServer({ logger });
   let consumer: ConsumerHandle | undefined;
   let suppressionConsumers: ConsumerHandle | undefined;
   return {

@@ -60,6 +60,7 @@ function serviceEnv(ns: string, extra: Record<string, string> = {}): Record<stri
     MONGODB_DB: `t_${ns}`,
     NATS_NAMESPACE: ns,
     HTTP_PORT: '0',
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
     SIMULATOR_URL: simUrl,
     SIMULATOR_API_KEY: apiKey,
@@ -171,9 +172,9 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
     await service?.stop();
   });
 
-  it('answers /healthz and /readyz', async () => {
+  it('answers /healthz, and /readyz on its admin port', async () => {
     expect((await fetch(`${service.httpUrl}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${service.httpUrl}/readyz`);
+    const ready = await fetch(`${service.adminUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { mongodb: 'ok', nats: 'ok' } });
   });

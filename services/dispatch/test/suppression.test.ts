@@ -58,6 +58,7 @@ beforeAll(async () => {
       MONGODB_DB: `t_${ns}`,
       NATS_NAMESPACE: ns,
       HTTP_PORT: '0',
+      ADMIN_PORT: '0',
       LOG_LEVEL: 'silent',
       SIMULATOR_URL: simUrl,
       SIMULATOR_API_KEY: apiKey,

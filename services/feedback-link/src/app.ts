@@ -21,7 +21,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 
 /**
  * Builds the recipient pages (not listening): `/a/<token>`, `/s/<code>`, `/u/<token>`, `/o/<token>`,
- * an HTML 404 for any other address, `/healthz`, `/readyz` (MongoDB + NATS); and the consumers
+ * an HTML 404 for any other address, and `/healthz`; and the consumers
  * that copy dispatch's short links and page content into feedback-link's own collections.
  */
 export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): Promise<BuiltApp> {
@@ -30,10 +30,6 @@ export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): 
   const http = createHttpServer({
     logger,
     bodyLimit: 16 * 1024,
-    readiness: [
-      { name: 'mongodb', check: () => mongo.ping() },
-      { name: 'nats', check: () => nats.ping() },
-    ],
   });
   await http.register(linkRoutes, {
     keys: config.LINK_SIGNING_KEYS,

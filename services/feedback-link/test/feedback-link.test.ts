@@ -492,11 +492,3 @@ describe('refused links record nothing', () => {
     expect(res.body).toContain('<h1>Page not found</h1>');
   });
 });
-
-describe('operations', () => {
-  it('is ready when MongoDB and NATS answer', async () => {
-    const res = await app.http.inject({ method: 'GET', url: '/readyz' });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ checks: { mongodb: 'ok', nats: 'ok' } });
-  });
-});

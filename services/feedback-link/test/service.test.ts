@@ -17,6 +17,7 @@ function env(overrides: Record<string, string> = {}) {
     NATS_URL: natsUrl,
     NATS_NAMESPACE: namespace,
     HTTP_PORT: '0',
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
     LINK_SIGNING_KEYS: KEYS,
     ...overrides,
@@ -42,7 +43,7 @@ describe('feedback-link as a service', () => {
 
   it('serves a link page over real HTTP and reports ready', async () => {
     running = await start(env());
-    expect((await fetch(`${running.httpUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${running.adminUrl}/readyz`)).status).toBe(200);
     const token = signLink(
       {
         deliveryId: 'd_svc1',

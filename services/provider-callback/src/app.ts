@@ -1,5 +1,4 @@
 import {
-  addMetricsRoute,
   ConfigError,
   createHttpServer,
   deliveryEventPublisher,
@@ -58,8 +57,8 @@ const REPARSE: Readonly<Record<string, Reparse>> = {
 
 /**
  * Builds the webhook server (not listening): `POST /v1/callbacks/<provider>` for each configured
- * provider (simulator, ses, sendgrid, mailgun, twilio; others answer 404), `GET /metrics`,
- * `/healthz`, `/readyz` (MongoDB + NATS); and the consumer of dispatch's events that releases
+ * provider (simulator, ses, sendgrid, mailgun, twilio; others answer 404) and `/healthz`
+ * (`/readyz` and `/metrics` are on the admin port); and the consumer of dispatch's events that releases
  * parked callbacks (started by `start`). Throws a ConfigError when Twilio lacks its public URL.
  */
 export async function buildApp(
@@ -81,13 +80,8 @@ export async function buildApp(
   const http = createHttpServer({
     logger,
     bodyLimit: config.CALLBACK_BODY_LIMIT_BYTES,
-    readiness: [
-      { name: 'mongodb', check: () => mongo.ping() },
-      { name: 'nats', check: () => nats.ping() },
-    ],
   });
   await http.register(callbackRoutes, { webhooks, ports, ...(overrides.now ? { now: overrides.now } : {}) });
-  addMetricsRoute(http);
   logger.info({ providers: webhooks.map((w) => w.provider) }, 'provider webhooks configured');
   let consumer: ConsumerHandle | undefined;
   return {

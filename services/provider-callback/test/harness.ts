@@ -15,6 +15,7 @@ import {
   ensureTopology,
   loadConfig,
   publishDurable,
+  renderMetrics,
   type BuiltApp,
   type MongoHandle,
   type NatsHandle,
@@ -114,7 +115,7 @@ export async function startHarness(env: Record<string, string>, overrides: AppOv
       );
     },
     metric: async (name, provider) => {
-      const text = (await app.http.inject({ method: 'GET', url: '/metrics' })).body;
+      const text = (await renderMetrics()).body;
       const line = new RegExp(`^${name}\\{provider="${provider}"\\} (\\d+)$`, 'm').exec(text);
       return Number(line?.[1] ?? NaN);
     },

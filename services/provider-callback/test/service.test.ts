@@ -15,6 +15,7 @@ function env(overrides: Record<string, string> = {}) {
     NATS_URL: natsUrl,
     NATS_NAMESPACE: namespace,
     HTTP_PORT: '0',
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
     SIMULATOR_WEBHOOK_SECRET: 'service-test-secret-0123456789',
     ...overrides,
@@ -43,11 +44,12 @@ describe('provider-callback as a service', () => {
     await mongo.close();
   });
 
-  it('starts, reports ready and exposes its counters over HTTP', async () => {
+  it('starts, reports ready and exposes its counters on its admin port', async () => {
     running = await start(env());
-    const ready = await fetch(`${running.httpUrl}/readyz`);
+    const ready = await fetch(`${running.adminUrl}/readyz`);
     expect(ready.status).toBe(200);
-    const metrics = await (await fetch(`${running.httpUrl}/metrics`)).text();
+    expect((await fetch(`${running.httpUrl}/metrics`)).status).toBe(404);
+    const metrics = await (await fetch(`${running.adminUrl}/metrics`)).text();
     expect(metrics).toContain('dlr_callbacks_unmapped_total{provider="simulator"} 0');
     expect(metrics).toContain('dlr_callbacks_received_total{provider="simulator"} 0');
   });

@@ -37,13 +37,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const queries = new ReportQueries(repo, new ReportReads(mongo.db, mongo.store));
   const watcher = new ChangeWatcher(queries, logger.child({ component: 'live' }));
 
-  const http = createHttpServer({
-    logger,
-    readiness: [
-      { name: 'mongodb', check: () => mongo.ping() },
-      { name: 'nats', check: () => nats.ping() },
-    ],
-  });
+  const http = createHttpServer({ logger });
   const auth = OperatorAuth.fromConfig(config);
   registerRoutes(http, { queries, watcher, auth, logger });
   const grpcLogger = logger.child({ component: 'grpc' });

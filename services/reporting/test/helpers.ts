@@ -99,6 +99,7 @@ export async function startReporting(
       NATS_URL: natsUrl,
       NATS_NAMESPACE: ns,
       HTTP_PORT: '0',
+      ADMIN_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       OPERATOR_TOKEN: TEST_OPERATOR_TOKEN,

@@ -12,10 +12,12 @@ import { closeFd, logTail, openLog } from './processes.js';
 import { FERRETDB_VERSION, NATS_SERVER_VERSION } from './versions.js';
 
 export interface BinarySpec {
-  name: 'nats-server' | 'ferretdb';
+  name: 'nats-server' | 'ferretdb' | 'grpcurl';
   version: string;
   /** What `<binary> --version` must print. */
   versionLine: string;
+  /** A tool some tests use, not part of the infrastructure (so a missing Go names it alone). */
+  forTestsOnly?: boolean;
   /** Names a build of that version changed by us (its own cache dir, so an unchanged build is never reused). */
   variant?: string;
   /** Toolchain to retry with when the build with the local go fails (the one the module's go.mod pins). */
@@ -91,7 +93,7 @@ export async function ensureBinary(
     log(`${spec.name} ${spec.version}: cached at ${bin}`);
     return bin;
   }
-  const go = findGo(env);
+  const go = findGo(env, spec.forTestsOnly ? `${spec.name} ${spec.version}` : undefined);
   if (!go.ok) throw new Error(go.reason);
 
   await fsp.mkdir(cache, { recursive: true });
@@ -150,7 +152,10 @@ export async function ensureBinary(
   }
 }
 
-function findGo(env: NodeJS.ProcessEnv): { ok: true; path: string; version: string } | { ok: false; reason: string } {
+function findGo(
+  env: NodeJS.ProcessEnv,
+  purpose = `nats-server ${NATS_SERVER_VERSION} and FerretDB ${FERRETDB_VERSION}`,
+): { ok: true; path: string; version: string } | { ok: false; reason: string } {
   const override = env['DLR_INFRA_GO'];
   const go = override || 'go';
   const r = spawnSync(go, ['version'], { encoding: 'utf8', timeout: 30_000, env });
@@ -162,13 +167,14 @@ function findGo(env: NodeJS.ProcessEnv): { ok: true; path: string; version: stri
       ok: false,
       reason: override
         ? `go not found: DLR_INFRA_GO=${override} does not run (${why})`
-        : `go not found on PATH (${why}); needed once to build nats-server ${NATS_SERVER_VERSION} and FerretDB ${FERRETDB_VERSION}`,
+        : `go not found on PATH (${why}); needed once to build ${purpose}`,
     };
   }
   return { ok: true, path: go, version: r.stdout.trim().replace(/^go version /, '') };
 }
 
-function run(
+/** Runs a command with its output appended to `logFile`; resolves with its stdout when asked to capture it. */
+export function run(
   cmd: string,
   args: string[],
   o: { env: NodeJS.ProcessEnv; cwd?: string; logFile: string; captureStdout?: boolean },

@@ -27,6 +27,7 @@ export function baseEnv(ns: string): Record<string, string> {
     MONGODB_DB: `t_${ns}`,
     NATS_NAMESPACE: ns,
     HTTP_PORT: '0',
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
     PROVIDER_CALLBACK_URL: 'https://callbacks.test.example',
     FEEDBACK_BASE_URL: 'https://feedback.test.example',

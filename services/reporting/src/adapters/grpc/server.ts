@@ -11,9 +11,17 @@ import {
   type WatchDeliveryRecordsRequest,
   type WatchDeliveryRecordsResponse,
 } from '@dlr/contracts';
-import { grpcError, InvalidArgumentError, protectGrpc, unary, type GrpcAuth, type Logger } from '@dlr/platform';
+import {
+  grpcError,
+  GrpcServer,
+  InvalidArgumentError,
+  protectGrpc,
+  unary,
+  type GrpcAuth,
+  type Logger,
+} from '@dlr/platform';
 import { STATUS_KEYS, STATUSES, statusFromProto, type StatusCounts } from '@dlr/status-engine';
-import { Server, status as grpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
+import { status as grpcStatus, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   checkFilters,
   checkId,
@@ -48,8 +56,8 @@ export function buildGrpcServer(
   watcher: ChangeWatcher,
   auth: GrpcAuth,
   logger: Logger,
-): Server {
-  const server = new Server();
+): GrpcServer {
+  const server = new GrpcServer();
   const impl: ReportingServiceServer = {
     listDeliveryRecords: unary<ListDeliveryRecordsRequest, ListDeliveryRecordsResponse>(
       logger,

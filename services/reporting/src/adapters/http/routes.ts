@@ -1,5 +1,5 @@
 // REST API (/api/v1, JSON schemas, OpenAPI), the two HTML reports, live updates (SSE), Copy IDs and
-// CSV exports. Every route but /healthz, /readyz and /metrics needs an operator (see OperatorAuth).
+// CSV exports. Every route but /healthz needs an operator (see OperatorAuth).
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, type Logger, type OperatorAuth } from '@dlr/platform';
 import { STATUS_KEYS, STATUSES, type StatusKey } from '@dlr/status-engine';
@@ -283,7 +283,7 @@ export interface RouteDeps {
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { queries, watcher, auth, logger } = deps;
   const documented: DocumentedRoute[] = [];
-  auth.protect(app, { isPublic: (path) => path === '/metrics', title: 'Delivery Reporting' });
+  auth.protect(app, { title: 'Delivery Reporting' });
 
   const api = <Q extends Query = Query, P = { id: string }>(
     url: string,
