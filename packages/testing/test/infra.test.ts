@@ -221,3 +221,24 @@ describe('uniqueName', () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe('ensureInfra with credentials in the URLs', () => {
+  it('names NATS_URL without its user, password or token when the server does not answer', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const lines: string[] = [];
+    const err = await ensureInfra({
+      env: { NATS_URL: `nats://alice:s3cr3t@127.0.0.1:${port}`, DLR_INFRA_DOCKER: 'off' },
+      log: (l) => lines.push(l),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InfraUnavailableError);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`NATS_URL=nats://***@127.0.0.1:${port} is set but does not answer`);
+    expect([msg, ...lines].join('\n')).not.toMatch(/alice|s3cr3t/);
+  });
+});
