@@ -24,9 +24,10 @@ import {
   mongoRawCallbackStore,
 } from './adapters/mongo/raw-callbacks.js';
 import { startDispatchEvents } from './adapters/nats/dispatch-events.js';
+import { natsMailgunTokens } from './adapters/nats/mailgun-tokens.js';
 import type { CallbackConfig } from './config.js';
 import type { IngestPorts, Reparse } from './domain/ingest.js';
-import { MAILGUN, reparseMailgun } from './domain/mailgun.js';
+import { MAILGUN, reparseMailgun, type MailgunTokenLedger } from './domain/mailgun.js';
 import { CallbackCounters } from './domain/metrics.js';
 import { reparseSendgrid, SENDGRID, sendgridPublicKey } from './domain/sendgrid.js';
 import { reparseSes, SES } from './domain/ses.js';
@@ -66,7 +67,11 @@ export async function buildApp(
   overrides: AppOverrides = {},
 ): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
-  const webhooks = providerWebhooks(config, overrides.snsHttp ?? fetchSnsHttp());
+  // A token verifies while its timestamp is within ± the tolerance: remember it that long on both sides.
+  const mailgunTokens = config.MAILGUN_WEBHOOK_SIGNING_KEY
+    ? await natsMailgunTokens(nats, config.NATS_NAMESPACE, 2 * config.CALLBACK_TOLERANCE_SECONDS)
+    : undefined;
+  const webhooks = providerWebhooks(config, overrides.snsHttp ?? fetchSnsHttp(), mailgunTokens);
   const counters = new CallbackCounters(webhooks.map((w) => w.provider));
   const ports: IngestPorts = {
     store: mongoRawCallbackStore(mongo),
@@ -102,7 +107,11 @@ export async function buildApp(
   };
 }
 
-function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWebhook[] {
+function providerWebhooks(
+  config: CallbackConfig,
+  snsHttp: SnsHttp,
+  mailgunTokens: MailgunTokenLedger | undefined,
+): ProviderWebhook[] {
   const bodyLimit = config.CALLBACK_BODY_LIMIT_BYTES;
   const toleranceSeconds = config.CALLBACK_TOLERANCE_SECONDS;
   const webhooks: ProviderWebhook[] = [];
@@ -132,8 +141,15 @@ function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWeb
         bodyLimit,
       }),
     );
-  if (config.MAILGUN_WEBHOOK_SIGNING_KEY)
-    webhooks.push(mailgunWebhook({ signingKey: config.MAILGUN_WEBHOOK_SIGNING_KEY, toleranceSeconds, bodyLimit }));
+  if (config.MAILGUN_WEBHOOK_SIGNING_KEY && mailgunTokens)
+    webhooks.push(
+      mailgunWebhook({
+        signingKey: config.MAILGUN_WEBHOOK_SIGNING_KEY,
+        toleranceSeconds,
+        tokens: mailgunTokens,
+        bodyLimit,
+      }),
+    );
   if (config.TWILIO_AUTH_TOKEN) {
     if (!config.CALLBACK_PUBLIC_BASE_URL)
       throw new ConfigError(['CALLBACK_PUBLIC_BASE_URL: is required when TWILIO_AUTH_TOKEN is set']);

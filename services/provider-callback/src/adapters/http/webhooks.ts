@@ -1,6 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import { UnavailableError } from '@dlr/platform';
-import { MAILGUN, mailgunEvents, parseMailgunEnvelope, verifyMailgunSignature } from '../../domain/mailgun.js';
+import {
+  checkMailgunWebhook,
+  MAILGUN,
+  mailgunEvents,
+  parseMailgunEnvelope,
+  type MailgunTokenLedger,
+} from '../../domain/mailgun.js';
 import type { ParseResult } from '../../domain/provider-event.js';
 import { SENDGRID, sendgridEvents, verifySendgridSignature } from '../../domain/sendgrid.js';
 import { SES, sesEvents } from '../../domain/ses.js';
@@ -107,10 +113,11 @@ export function sendgridWebhook(o: {
   };
 }
 
-/** `POST /v1/callbacks/mailgun`: JSON with `signature` (HMAC-SHA256 of timestamp + token) and `event-data`. */
+/** `POST /v1/callbacks/mailgun`: JSON with `signature` (HMAC-SHA256 of timestamp + token, each token once) and `event-data`. */
 export function mailgunWebhook(o: {
   signingKey: string;
   toleranceSeconds: number;
+  tokens: MailgunTokenLedger;
   bodyLimit: number;
 }): ProviderWebhook {
   return {
@@ -121,8 +128,16 @@ export function mailgunWebhook(o: {
       const body = raw.toString('utf8');
       const parsed = parseMailgunEnvelope(body);
       if (!parsed.ok) return malformed(parsed.problems);
-      if (!verifyMailgunSignature(o.signingKey, parsed.envelope.signature, seconds(receivedAt), o.toleranceSeconds))
-        return badSignature('signature or timestamp did not verify');
+      const { signature } = parsed.envelope;
+      const check = await checkMailgunWebhook(
+        o.signingKey,
+        signature,
+        seconds(receivedAt),
+        o.toleranceSeconds,
+        o.tokens,
+      );
+      if (check === 'bad_signature') return badSignature('signature or timestamp did not verify');
+      if (check === 'replayed') return badSignature('signature token already used');
       return events(mailgunEvents(parsed.envelope, body));
     },
   };
