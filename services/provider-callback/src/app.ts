@@ -127,7 +127,7 @@ function providerWebhooks(
     webhooks.push(
       sesWebhook({
         topicArns: new Set(config.SES_SNS_TOPIC_ARNS),
-        hostPattern: new RegExp(`^(?:${config.SES_SNS_CERT_HOST_PATTERN})$`),
+        replayWindowSeconds: config.SES_SNS_REPLAY_WINDOW_SECONDS,
         certificates: new CertificateCache(snsHttp),
         http: snsHttp,
         bodyLimit,

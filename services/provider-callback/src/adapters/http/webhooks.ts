@@ -12,7 +12,7 @@ import { SENDGRID, sendgridEvents, verifySendgridSignature } from '../../domain/
 import { SES, sesEvents } from '../../domain/ses.js';
 import { parseSimulatorEvents, SIMULATOR } from '../../domain/simulator.js';
 import { verifySimulatorSignature } from '../../domain/simulator-signature.js';
-import { checkSnsUrl, parseSnsMessage, verifySnsSignature } from '../../domain/sns.js';
+import { checkSnsTimestamp, checkSnsUrl, parseSnsMessage, verifySnsSignature } from '../../domain/sns.js';
 import { parseForm, TWILIO, twilioEvents, verifyTwilioSignature } from '../../domain/twilio.js';
 import { badSignature, header, malformed, type ProviderWebhook, type ReadResult } from './callback-route.js';
 import type { CertificateCache, SnsHttp } from './sns-client.js';
@@ -44,13 +44,13 @@ export function simulatorWebhook(o: { secret: string; toleranceSeconds: number; 
 
 /**
  * `POST /v1/callbacks/ses`: SNS HTTP(S) messages. The TopicArn must be one we expect, the signing
- * certificate must come over HTTPS from an SNS host, and the signature (v1 SHA1, v2 SHA256) must
- * verify before anything else happens. A SubscriptionConfirmation is confirmed by GETting its
+ * certificate must come over HTTPS from an SNS host, the signature (v1 SHA1, v2 SHA256) must
+ * verify and the signed Timestamp be within the replay window before anything else happens. A SubscriptionConfirmation is confirmed by GETting its
  * SubscribeURL (also an SNS host); a Notification carries one SES event.
  */
 export function sesWebhook(o: {
   topicArns: ReadonlySet<string>;
-  hostPattern: RegExp;
+  replayWindowSeconds: number;
   certificates: CertificateCache;
   http: SnsHttp;
   bodyLimit: number;
@@ -65,13 +65,15 @@ export function sesWebhook(o: {
       if (!parsed.ok) return malformed(parsed.problems);
       const m = parsed.message;
       if (!o.topicArns.has(m.TopicArn)) return badSignature('unexpected TopicArn');
-      const certUrl = checkSnsUrl(m.SigningCertURL, o.hostPattern, 'cert');
+      const certUrl = checkSnsUrl(m.SigningCertURL, 'cert');
       if (typeof certUrl === 'string') return badSignature(certUrl);
       const certificate = await o.certificates.get(certUrl);
       if (!certificate || !verifySnsSignature(m, certificate, receivedAt))
         return badSignature('SNS signature did not verify');
+      const stale = checkSnsTimestamp(m, receivedAt, o.replayWindowSeconds);
+      if (stale) return badSignature(stale);
       if (m.Type === 'SubscriptionConfirmation') {
-        const subscribeUrl = checkSnsUrl(m.SubscribeURL ?? '', o.hostPattern, 'subscribe');
+        const subscribeUrl = checkSnsUrl(m.SubscribeURL ?? '', 'subscribe');
         if (typeof subscribeUrl === 'string') return badSignature(subscribeUrl);
         await o.http.get(subscribeUrl).catch((error: unknown) => {
           throw new UnavailableError('could not confirm the SNS subscription; retry later', error);
