@@ -76,6 +76,13 @@ export function subjects(namespace = 'dlr') {
       `${namespace}.v1.reporting.status-changed.${communicationId}.${status}`,
     /** Every status change. */
     statusChanges: `${namespace}.v1.reporting.status-changed.>`,
+    /**
+     * `RawCallbackReceived` (dlr.callback.v1): a provider callback as its webhook verified it, before
+     * anything is stored. Internal to provider-callback.
+     */
+    rawCallback: (provider: string) => `${namespace}.v1.callback.raw.${provider}`,
+    /** Every raw callback. */
+    rawCallbacks: `${namespace}.v1.callback.raw.*`,
   } as const;
 }
 
@@ -90,6 +97,7 @@ export function streamNames(namespace = 'dlr') {
     deadLetter: `${prefix}_DEAD_LETTER`,
     reportingWork: `${prefix}_REPORTING_WORK`,
     statusChanges: `${prefix}_STATUS_CHANGES`,
+    callbacks: `${prefix}_CALLBACKS`,
   } as const;
 }
 
@@ -113,6 +121,8 @@ export const consumerNames = {
   communicationSuppressionsProvider: 'communication-suppressions-provider',
   /** provider-callback learns provider message IDs from dispatch's Sent events (to release parked callbacks). */
   callbackDispatchEvents: 'provider-callback-dispatch-events',
+  /** provider-callback: raw callbacks its webhooks committed, into `raw_callbacks` and on to DeliveryEvents. */
+  callbackRaw: 'provider-callback-raw',
 } as const;
 
 /**
@@ -196,6 +206,8 @@ export function streamConfigs(namespace = 'dlr'): (Partial<StreamConfig> & { nam
       ],
     },
     { ...common, name: n.statusChanges, subjects: [s.statusChanges] },
+    // The webhooks' commit point: a callback is acknowledged to its provider once stored here.
+    { ...common, name: n.callbacks, subjects: [s.rawCallbacks] },
   ];
 }
 
@@ -254,6 +266,15 @@ export function consumerConfigs(
         ...common,
         durable_name: consumerNames.callbackDispatchEvents,
         filter_subject: s.deliveryEventsFrom('dispatch'),
+      },
+    },
+    {
+      stream: n.callbacks,
+      config: {
+        ...common,
+        durable_name: consumerNames.callbackRaw,
+        filter_subject: s.rawCallbacks,
+        max_ack_pending: 4_000,
       },
     },
     ...Array.from({ length: REPORTING_PARTITIONS }, (_, partition) => ({

@@ -144,6 +144,7 @@ export function startConsumerSpan(msg: JsMsg, durable: string): { span: Span; pa
 /**
  * Publishes to JetStream and resolves only when the stream has stored the message.
  * `msgId` becomes `Nats-Msg-Id`, so a repeat within the stream's duplicate window is dropped.
+ * Waits `timeoutMs` (default 10 s) for the PubAck, then throws (nats.js `TimeoutError`).
  * The publish is a producer span of the active trace, whose context travels in the message
  * headers (W3C `traceparent`), so the consumer's span continues the same trace.
  */
@@ -153,6 +154,7 @@ export async function publishDurable(
   data: Uint8Array,
   msgId: string,
   extraHeaders?: Readonly<Record<string, string>>,
+  options: { timeoutMs?: number } = {},
 ): Promise<PubAck> {
   const parent = context.active();
   const label = subjectLabel(subject);
@@ -173,7 +175,7 @@ export async function publishDurable(
   for (const [k, v] of Object.entries(extraHeaders ?? {})) h.set(k, v);
   injectNatsHeaders(h, trace.setSpan(parent, span));
   try {
-    const ack = await js.publish(subject, data, { msgID: msgId, headers: h, timeout: 10_000 });
+    const ack = await js.publish(subject, data, { msgID: msgId, headers: h, timeout: options.timeoutMs ?? 10_000 });
     span.setAttribute('messaging.nats.duplicate', ack.duplicate);
     platformMetrics.eventsPublished.inc({ subject: label });
     return ack;

@@ -53,7 +53,8 @@ describe('POST /v1/callbacks/twilio', () => {
   it('verifies the signature over the public URL and publishes Delivered with our query-string IDs', async () => {
     const cb = statusCallback();
     const res = await post(cb);
-    expect(res.statusCode).toBe(204);
+    expect(res.statusCode).toBe(202);
+    await h.settled();
     const id = `provider:twilio:${cb.MessageSid}:delivered`;
     const [stored] = await h.events(id);
     expect(stored?.msgId).toBe(id);
@@ -81,7 +82,8 @@ describe('POST /v1/callbacks/twilio', () => {
     const sent = statusCallback({ MessageStatus: 'sent', SmsStatus: 'sent' });
     const undelivered = { ...sent, MessageStatus: 'undelivered', SmsStatus: 'undelivered', ErrorCode: '30003' };
     const before = await h.published();
-    for (const cb of [sent, undelivered, sent, undelivered]) expect((await post(cb)).statusCode).toBe(204);
+    for (const cb of [sent, undelivered, sent, undelivered]) expect((await post(cb)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.published()).toBe(before + 2);
     const [failed] = await h.events(`provider:twilio:${sent.MessageSid}:undelivered`);
     expect(failed?.event).toMatchObject({
@@ -98,6 +100,7 @@ describe('POST /v1/callbacks/twilio', () => {
     const unmapped = await h.metric('dlr_callbacks_unmapped_total', 'twilio');
     const cb = statusCallback({ MessageStatus: 'queued', SmsStatus: 'queued' });
     expect((await post(cb)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.raw(`twilio:${cb.MessageSid}:queued`)).toMatchObject({ mapped: false });
     expect(await h.metric('dlr_callbacks_unmapped_total', 'twilio')).toBe(unmapped + 1);
     expect(await h.published()).toBe(before);

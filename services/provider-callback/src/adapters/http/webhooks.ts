@@ -33,6 +33,7 @@ export function simulatorWebhook(o: { secret: string; toleranceSeconds: number; 
       if (!verified) return badSignature('signature or timestamp did not verify');
       return events(parseSimulatorEvents(raw.toString('utf8')));
     },
+    parse: (raw) => parseSimulatorEvents(raw.toString('utf8')),
   };
 }
 
@@ -79,6 +80,11 @@ export function sesWebhook(o: {
       }
       return events(sesEvents(m, body));
     },
+    parse: (raw) => {
+      const body = raw.toString('utf8');
+      const parsed = parseSnsMessage(body);
+      return parsed.ok ? sesEvents(parsed.message, body) : parsed;
+    },
   };
 }
 
@@ -104,6 +110,7 @@ export function sendgridWebhook(o: {
       if (!verified) return badSignature('signature or timestamp did not verify');
       return events(sendgridEvents(raw.toString('utf8')));
     },
+    parse: (raw) => sendgridEvents(raw.toString('utf8')),
   };
 }
 
@@ -124,6 +131,11 @@ export function mailgunWebhook(o: {
       if (!verifyMailgunSignature(o.signingKey, parsed.envelope.signature, seconds(receivedAt), o.toleranceSeconds))
         return badSignature('signature or timestamp did not verify');
       return events(mailgunEvents(parsed.envelope, body));
+    },
+    parse: (raw) => {
+      const body = raw.toString('utf8');
+      const parsed = parseMailgunEnvelope(body);
+      return parsed.ok ? mailgunEvents(parsed.envelope, body) : parsed;
     },
   };
 }
@@ -147,5 +159,6 @@ export function twilioWebhook(o: { authToken: string; publicBaseUrl: string; bod
       const q = request.url.indexOf('?');
       return events(twilioEvents(form, q < 0 ? '' : request.url.slice(q + 1)));
     },
+    parse: (raw, query) => twilioEvents(raw.toString('utf8'), query),
   };
 }
