@@ -59,10 +59,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts a harness with these provider variables (base variables are filled in). */
-export async function startHarness(env: Record<string, string>, overrides: AppOverrides = {}): Promise<Harness> {
+/** Starts a harness with these provider variables (base variables are filled in), on the shared servers unless given. */
+export async function startHarness(
+  env: Record<string, string>,
+  overrides: AppOverrides = {},
+  servers: { mongoUri?: string } = {},
+): Promise<Harness> {
   const { db, namespace } = isolation();
-  const { natsUrl, mongoUri } = serverUrls();
+  const { natsUrl } = serverUrls();
+  const mongoUri = servers.mongoUri ?? serverUrls().mongoUri;
   const logger = createLogger('provider-callback-test', 'silent');
   const mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'test' });
   const nats = await connectNats({ servers: natsUrl, name: 'test', logger });
