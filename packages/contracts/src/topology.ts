@@ -109,6 +109,8 @@ export const consumerNames = {
   feedbackShortLinks: 'feedback-short-links',
   /** feedback-link: what the recipient pages show, into its own `link_content`. */
   feedbackLinkContent: 'feedback-link-content',
+  /** feedback-link: the answers it committed, into its own `feedback`. */
+  feedbackAnswers: 'feedback-answers',
   /** dispatch: opt-outs from feedback-link into its suppression replica. */
   dispatchSuppressionsFeedback: 'dispatch-suppressions-feedback',
   /** dispatch: provider unsubscribes, complaints and permanent bounces into its suppression replica. */
@@ -260,6 +262,14 @@ export function consumerConfigs(
     },
     suppressionReplica(consumerNames.communicationSuppressionsFeedback, 'feedback'),
     suppressionReplica(consumerNames.communicationSuppressionsProvider, 'provider'),
+    {
+      stream: n.delivery,
+      config: {
+        ...common,
+        durable_name: consumerNames.feedbackAnswers,
+        filter_subject: s.deliveryEventsFrom('feedback'),
+      },
+    },
     {
       stream: n.delivery,
       config: {

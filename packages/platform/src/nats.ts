@@ -198,6 +198,8 @@ export interface MessageContext {
   readonly subject: string;
   readonly deliveryCount: number;
   readonly streamSequence: number;
+  /** A header of the message, if set. */
+  header(name: string): string | undefined;
 }
 
 /** A running consumer loop. */
@@ -293,6 +295,7 @@ export async function runConsumer<T>(options: {
       subject: msg.subject,
       deliveryCount: msg.info.deliveryCount,
       streamSequence: msg.seq,
+      header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
     };
     let decoded: T;
     try {
