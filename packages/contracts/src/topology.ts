@@ -167,6 +167,14 @@ export function partitionOf(deliveryId: string): number {
   return hash % REPORTING_PARTITIONS;
 }
 
+/**
+ * Twilio's connection overrides on every StatusCallback URL dispatch gives Twilio: retry up to 5
+ * times on any failure (connect/read timeout, 4xx, 5xx) — by default Twilio does not retry status
+ * callbacks. Twilio's limit on the total time (15 s) still applies. provider-callback verifies a
+ * signature both over the URL as requested and with this fragment.
+ */
+export const TWILIO_CALLBACK_OVERRIDES = '#rc=5&rp=all';
+
 /** How many times a message is delivered before it is dead-lettered. */
 export const MAX_DELIVER = 20;
 

@@ -1,4 +1,4 @@
-import { Channel, DeliveryStatus } from '@dlr/contracts';
+import { Channel, DeliveryStatus, TWILIO_CALLBACK_OVERRIDES } from '@dlr/contracts';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNothingStored, rid, startHarness, type Harness } from './harness.js';
@@ -76,6 +76,21 @@ describe('POST /v1/callbacks/twilio', () => {
     // The twilio package's own validator agrees with what we accepted.
     const url = `${PUBLIC}/v1/callbacks/twilio?d=d_${cb.MessageSid}&c=c_tw&a=3`;
     expect(twilio.validateRequest(TOKEN, twilio.getExpectedTwilioSignature(TOKEN, url, cb), url, cb)).toBe(true);
+  });
+
+  it('also accepts a signature over the StatusCallback URL with the retry overrides dispatch adds', async () => {
+    const cb = statusCallback();
+    const path = `/v1/callbacks/twilio?d=d_${cb.MessageSid}&c=c_tw&a=3`;
+    const res = await post(cb, { signedUrl: `${PUBLIC}${path}${TWILIO_CALLBACK_OVERRIDES}` });
+    expect(res.statusCode).toBe(202);
+    await h.settled();
+    expect(await h.events(`provider:twilio:${cb.MessageSid}:delivered`)).toHaveLength(1);
+    // Any other fragment is not what dispatch sent: refused.
+    await expectNothingStored(h, async () => {
+      const other = statusCallback();
+      const signedUrl = `${PUBLIC}/v1/callbacks/twilio?d=d_${other.MessageSid}&c=c_tw&a=3#rc=1`;
+      expect((await post(other, { signedUrl })).statusCode).toBe(401);
+    });
   });
 
   it('keeps one event per (MessageSid, MessageStatus): sent and undelivered both count, repeats do not', async () => {

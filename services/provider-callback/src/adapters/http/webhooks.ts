@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { TWILIO_CALLBACK_OVERRIDES } from '@dlr/contracts';
 import { UnavailableError } from '@dlr/platform';
 import { MAILGUN, mailgunEvents, parseMailgunEnvelope, verifyMailgunSignature } from '../../domain/mailgun.js';
 import type { ParseResult } from '../../domain/provider-event.js';
@@ -154,8 +155,14 @@ export function twilioWebhook(o: { authToken: string; publicBaseUrl: string; bod
     read: async (request, raw) => {
       const form = raw.toString('utf8');
       const url = `${base}${request.url}`;
-      if (!verifyTwilioSignature(o.authToken, url, parseForm(form), header(request.headers['x-twilio-signature'])))
-        return badSignature('X-Twilio-Signature did not verify');
+      const params = parseForm(form);
+      const signature = header(request.headers['x-twilio-signature']);
+      // Twilio's docs do not say whether the signed URL keeps the connection-override fragment
+      // dispatch adds (the request never carries it): accept either.
+      const verified =
+        verifyTwilioSignature(o.authToken, url, params, signature) ||
+        verifyTwilioSignature(o.authToken, `${url}${TWILIO_CALLBACK_OVERRIDES}`, params, signature);
+      if (!verified) return badSignature('X-Twilio-Signature did not verify');
       const q = request.url.indexOf('?');
       return events(twilioEvents(form, q < 0 ? '' : request.url.slice(q + 1)));
     },
