@@ -2,6 +2,7 @@ import {
   ConfigError,
   createHttpServer,
   deliveryEventPublisher,
+  startConsumers,
   type BaseConfig,
   type BuiltApp,
   type ConsumerHandle,
@@ -25,6 +26,7 @@ import {
 } from './adapters/mongo/raw-callbacks.js';
 import { startDispatchEvents } from './adapters/nats/dispatch-events.js';
 import { natsMailgunTokens } from './adapters/nats/mailgun-tokens.js';
+import { rawCallbackLog, startRawCallbackConsumer, type CallbackParser } from './adapters/nats/raw-callbacks.js';
 import type { CallbackConfig } from './config.js';
 import type { IngestPorts, Reparse } from './domain/ingest.js';
 import { MAILGUN, reparseMailgun, type MailgunTokenLedger } from './domain/mailgun.js';
@@ -58,9 +60,10 @@ const REPARSE: Readonly<Record<string, Reparse>> = {
 
 /**
  * Builds the webhook server (not listening): `POST /v1/callbacks/<provider>` for each configured
- * provider (simulator, ses, sendgrid, mailgun, twilio; others answer 404) and `/healthz`
- * (`/readyz` and `/metrics` are on the admin port); and the consumer of dispatch's events that releases
- * parked callbacks (started by `start`). Throws a ConfigError when Twilio lacks its public URL.
+ * provider (simulator, ses, sendgrid, mailgun, twilio; others answer 404), which commits verified
+ * callbacks to JetStream, and `/healthz` (`/readyz` and `/metrics` are on the admin port); and the
+ * consumers (started by `start`) of those committed callbacks (archive, normalize, publish or park)
+ * and of dispatch's events (release parked callbacks). Throws a ConfigError when Twilio lacks its public URL.
  */
 export async function buildApp(
   deps: ServiceDeps<CallbackConfig & BaseConfig>,
@@ -86,19 +89,29 @@ export async function buildApp(
     logger,
     bodyLimit: config.CALLBACK_BODY_LIMIT_BYTES,
   });
-  await http.register(callbackRoutes, { webhooks, ports, ...(overrides.now ? { now: overrides.now } : {}) });
+  await http.register(callbackRoutes, {
+    webhooks,
+    log: rawCallbackLog(nats, config.NATS_NAMESPACE),
+    counters,
+    ...(overrides.now ? { now: overrides.now } : {}),
+  });
   logger.info({ providers: webhooks.map((w) => w.provider) }, 'provider webhooks configured');
+  const parsers = new Map<string, CallbackParser>(webhooks.map((w) => [w.provider, w.parse]));
   let consumer: ConsumerHandle | undefined;
   return {
     http,
     start: async () => {
-      consumer = await startDispatchEvents({
-        nats,
-        namespace: config.NATS_NAMESPACE,
-        ports,
-        logger,
-        retryMs: config.PARKED_RETRY_SECONDS * 1_000,
-      });
+      consumer = await startConsumers([
+        () =>
+          startDispatchEvents({
+            nats,
+            namespace: config.NATS_NAMESPACE,
+            ports,
+            logger,
+            retryMs: config.PARKED_RETRY_SECONDS * 1_000,
+          }),
+        () => startRawCallbackConsumer({ nats, namespace: config.NATS_NAMESPACE, ports, parsers, logger }),
+      ]);
     },
     stopConsuming: async () => {
       await consumer?.stop();

@@ -216,7 +216,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
         ours(id),
       );
       const m = notification(record, { version });
-      expect((await post(m)).statusCode).toBe(204);
+      expect((await post(m)).statusCode).toBe(202);
+      await h.settled();
       const [stored] = await h.events(`provider:ses:${m['MessageId']}`);
       expect(stored?.msgId).toBe(`provider:ses:${m['MessageId']}`);
       expect(stored?.event).toMatchObject({
@@ -298,7 +299,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
     ],
   ])('maps %s (%o)', async (type, detail, status, reasonCode) => {
     const m = notification(sesRecord(type, detail, ours(rid())).record, { version: '2' });
-    expect((await post(m)).statusCode).toBe(204);
+    expect((await post(m)).statusCode).toBe(202);
+    await h.settled();
     const [stored] = await h.events(`provider:ses:${m['MessageId']}`);
     expect(stored?.event).toMatchObject({ status, reasonCode, providerEventType: type });
   });
@@ -311,6 +313,7 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
     const unmapped = await h.metric('dlr_callbacks_unmapped_total', 'ses');
     const m = notification(sesRecord(type, detail, ours(rid())).record);
     expect((await post(m)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.raw(`ses:${m['MessageId']}`)).toMatchObject({ mapped: false });
     expect(await h.metric('dlr_callbacks_unmapped_total', 'ses')).toBe(unmapped + 1);
     expect(await h.published()).toBe(before);
@@ -319,7 +322,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
   it('publishes a redelivered notification once and fetches the certificate once', async () => {
     const m = notification(sesRecord('Delivery', { timestamp: '2017-08-05T00:41:02.669Z' }, ours(rid())).record);
     const before = await h.published();
-    for (let i = 0; i < 3; i++) expect((await post(m)).statusCode).toBe(204);
+    for (let i = 0; i < 3; i++) expect((await post(m)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.published()).toBe(before + 1);
     expect(hits.filter((u) => u.endsWith('.pem'))).toHaveLength(1);
   });
@@ -333,7 +337,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
     const m = notification(record);
     const res = await post(m);
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ parked: 1 });
+    expect(res.json()).toMatchObject({ status: 'accepted' });
+    await h.settled();
     expect(await h.events(`provider:ses:${m['MessageId']}`)).toHaveLength(0);
     await h.dispatchSent({ provider: 'ses', providerMessageId: messageId, deliveryId: 'd_parkedses', attempt: 4 });
     const [released] = await eventually(async () => {

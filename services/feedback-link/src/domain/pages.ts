@@ -249,7 +249,7 @@ export function badChoicePage(): Page {
 /** The page when the answer could not be completed just now (503); `retry` offers the button again. */
 export function tryAgainPage(retry: boolean): Page {
   const text = retry
-    ? 'We could not finish recording your answer just now. Please go back and press the button again in a moment.'
+    ? 'Your answer has NOT been recorded: we could not save it just now. Please go back and press the button again in a moment.'
     : 'This page is not available just now. Please reload it in a moment.';
   return page(
     503,

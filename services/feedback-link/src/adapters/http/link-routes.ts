@@ -15,8 +15,8 @@ import {
   recordOnce,
   recordResponse,
   suspectedBot,
+  type AnswerLog,
   type BotPolicy,
-  type EventPublisher,
   type FeedbackStore,
 } from '../../domain/feedback.js';
 import {
@@ -37,7 +37,8 @@ import type { LinkDirectory } from '../mongo/directory.js';
 export interface LinkRoutesOptions {
   readonly keys: readonly LinkKey[];
   readonly store: FeedbackStore;
-  readonly publisher: EventPublisher;
+  /** Where answers are committed; a page confirms an answer only after this resolved. */
+  readonly log: AnswerLog;
   readonly directory: LinkDirectory;
   readonly bots: BotPolicy;
   readonly now?: () => Date;

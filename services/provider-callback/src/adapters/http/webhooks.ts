@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { TWILIO_CALLBACK_OVERRIDES } from '@dlr/contracts';
 import { UnavailableError } from '@dlr/platform';
 import {
   checkMailgunWebhook,
@@ -39,6 +40,7 @@ export function simulatorWebhook(o: { secret: string; toleranceSeconds: number; 
       if (!verified) return badSignature('signature or timestamp did not verify');
       return events(parseSimulatorEvents(raw.toString('utf8')));
     },
+    parse: (raw) => parseSimulatorEvents(raw.toString('utf8')),
   };
 }
 
@@ -87,6 +89,11 @@ export function sesWebhook(o: {
       }
       return events(sesEvents(m, body));
     },
+    parse: (raw) => {
+      const body = raw.toString('utf8');
+      const parsed = parseSnsMessage(body);
+      return parsed.ok ? sesEvents(parsed.message, body) : parsed;
+    },
   };
 }
 
@@ -112,6 +119,7 @@ export function sendgridWebhook(o: {
       if (!verified) return badSignature('signature or timestamp did not verify');
       return events(sendgridEvents(raw.toString('utf8')));
     },
+    parse: (raw) => sendgridEvents(raw.toString('utf8')),
   };
 }
 
@@ -142,6 +150,11 @@ export function mailgunWebhook(o: {
       if (check === 'replayed') return badSignature('signature token already used');
       return events(mailgunEvents(parsed.envelope, body));
     },
+    parse: (raw) => {
+      const body = raw.toString('utf8');
+      const parsed = parseMailgunEnvelope(body);
+      return parsed.ok ? mailgunEvents(parsed.envelope, body) : parsed;
+    },
   };
 }
 
@@ -159,10 +172,17 @@ export function twilioWebhook(o: { authToken: string; publicBaseUrl: string; bod
     read: async (request, raw) => {
       const form = raw.toString('utf8');
       const url = `${base}${request.url}`;
-      if (!verifyTwilioSignature(o.authToken, url, parseForm(form), header(request.headers['x-twilio-signature'])))
-        return badSignature('X-Twilio-Signature did not verify');
+      const params = parseForm(form);
+      const signature = header(request.headers['x-twilio-signature']);
+      // Twilio's docs do not say whether the signed URL keeps the connection-override fragment
+      // dispatch adds (the request never carries it): accept either.
+      const verified =
+        verifyTwilioSignature(o.authToken, url, params, signature) ||
+        verifyTwilioSignature(o.authToken, `${url}${TWILIO_CALLBACK_OVERRIDES}`, params, signature);
+      if (!verified) return badSignature('X-Twilio-Signature did not verify');
       const q = request.url.indexOf('?');
       return events(twilioEvents(form, q < 0 ? '' : request.url.slice(q + 1)));
     },
+    parse: (raw, query) => twilioEvents(raw.toString('utf8'), query),
   };
 }
