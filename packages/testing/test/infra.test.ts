@@ -207,9 +207,7 @@ describe('ensureInfra with nothing available', () => {
         env: { NATS_URL: `nats://127.0.0.1:${port}`, MONGODB_URI: 'mongodb://127.0.0.1:1/' },
         log: () => {},
       }),
-    ).rejects.toThrow(
-      `NATS_URL=nats://127.0.0.1:${port} is set but does not answer (TCP connect to 127.0.0.1:${port} failed: ECONNREFUSED)`,
-    );
+    ).rejects.toThrow(`NATS_URL is set but does not answer (TCP connect to 127.0.0.1:${port} failed: ECONNREFUSED)`);
   });
 });
 
@@ -238,7 +236,7 @@ describe('ensureInfra with credentials in the URLs', () => {
     );
     expect(err).toBeInstanceOf(InfraUnavailableError);
     const msg = (err as Error).message;
-    expect(msg).toContain(`NATS_URL=nats://***@127.0.0.1:${port} is set but does not answer`);
+    expect(msg).toContain(`NATS_URL is set but does not answer (TCP connect to 127.0.0.1:${port} failed`);
     expect([msg, ...lines].join('\n')).not.toMatch(/alice|s3cr3t/);
   });
 });

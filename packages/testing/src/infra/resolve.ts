@@ -3,7 +3,6 @@
 //   1. NATS_URL / MONGODB_URI from the environment (checked to answer),
 //   2. testcontainers, only if a container engine answers a quick probe (containers.ts),
 //   3. local binaries (nats-server, FerretDB v1 on SQLite) built with `go` into a per-user cache (local.ts).
-import { redactUrl } from '@dlr/core';
 import { describeNeed, errorMessage } from './common.js';
 import { tryTestcontainers } from './containers.js';
 import { startLocal } from './local.js';
@@ -99,6 +98,12 @@ export function infraEnv(env: NodeJS.ProcessEnv = process.env): { natsUrl: strin
   return { natsUrl, mongoUri };
 }
 
+// A URL from the environment may carry credentials (user:pass@, a token): name its variable instead.
+// The servers this harness starts itself have none.
+function shown(server: InfraServer): string {
+  return server.source === 'env' ? `from ${server.label === 'NATS' ? 'NATS_URL' : 'MONGODB_URI'}` : server.url;
+}
+
 function makeInfra(
   p: InfraPath,
   nats: InfraServer,
@@ -112,7 +117,7 @@ function makeInfra(
     mongoUri: mongo.url,
     path: p,
     servers: { nats, mongo },
-    summary: `using ${p}: ${nats.label} ${redactUrl(nats.url)}${nats.source !== p ? ` (${nats.source})` : ''}, ${mongo.label} ${redactUrl(mongo.url)}${mongo.source !== p ? ` (${mongo.source})` : ''}`,
+    summary: `using ${p}: ${nats.label} ${shown(nats)}${nats.source !== p ? ` (${nats.source})` : ''}, ${mongo.label} ${shown(mongo)}${mongo.source !== p ? ` (${mongo.source})` : ''}`,
     stop: () => (stopping ??= stopImpl()),
   };
   log(infra.summary);
@@ -153,18 +158,18 @@ async function checkAnswers(
       await mongoPing(url, ENV_CHECK_MS);
     } catch (err) {
       throw new InfraUnavailableError(
-        `${name}=${redactUrl(url)} is set but does not answer (ping failed: ${errorMessage(err)}). ` +
+        `${name} is set but does not answer (ping failed: ${errorMessage(err)}). ` +
           `Start that server, or unset ${name} to let ensureInfra provide one.`,
       );
     }
-    log(`${name} answers (ping): ${redactUrl(url)}`);
+    log(`${name} answers (ping)`);
     return;
   }
   try {
     await tcpConnect(hp, ENV_CHECK_MS);
   } catch (err) {
     throw new InfraUnavailableError(
-      `${name}=${redactUrl(url)} is set but does not answer (TCP connect to ${hp.host}:${hp.port} failed: ${errorMessage(err)}). ` +
+      `${name} is set but does not answer (TCP connect to ${hp.host}:${hp.port} failed: ${errorMessage(err)}). ` +
         `Start that server, or unset ${name} to let ensureInfra provide one.`,
     );
   }
