@@ -53,7 +53,9 @@ async function main(): Promise<number> {
     logLevel,
     log: say,
     // No provider rate limit: the figure is dispatch's own.
-    extraEnv: { dispatch: { SIMULATOR_RATE_PER_SECOND: '0' } },
+    extraEnv: {
+      dispatch: { SIMULATOR_RATE_PER_SECOND: '0', DISPATCH_CONCURRENCY: process.env.DISPATCH_CONCURRENCY ?? '64' },
+    },
   });
   let result: Measured | undefined;
   try {

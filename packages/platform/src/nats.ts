@@ -245,22 +245,12 @@ export async function runConsumer<T>(options: {
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
 
-  const deadLetter = async (msg: JsMsg, reason: string): Promise<void> => {
-    const h = natsHeaders();
-    h.set('Dlr-Original-Subject', msg.subject);
-    h.set('Dlr-Original-Stream-Seq', String(msg.seq));
-    h.set('Dlr-Consumer', options.durable);
-    h.set('Dlr-Reason', reason.slice(0, 500));
-    // The dead-lettered copy keeps the trace of the message it failed in.
-    injectNatsHeaders(h);
-    await options.js.publish(options.deadLetterSubject, msg.data, {
-      headers: h,
-      msgID: `dlq:${options.durable}:${msg.seq}`,
-    });
-    msg.term(reason.slice(0, 200));
-    platformMetrics.deadLettered.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
-    logger.error({ subject: msg.subject, seq: msg.seq, consumer: options.durable, reason }, 'message dead-lettered');
-  };
+  const deadLetter = (msg: JsMsg, reason: string): Promise<void> =>
+    deadLetterMessage(
+      { js: options.js, subject: options.deadLetterSubject, durable: options.durable, logger },
+      msg,
+      reason,
+    );
 
   const handleOne = async (msg: JsMsg): Promise<void> => {
     const ctx: MessageContext = {
@@ -345,8 +335,30 @@ export async function runConsumer<T>(options: {
   };
 }
 
+/**
+ * Copies a message to the dead-letter subject (payload kept, original subject, sequence, consumer and
+ * reason in headers, the current trace) and terminates it. Throws when the copy cannot be published.
+ */
+export async function deadLetterMessage(
+  to: { js: JetStreamClient; subject: string; durable: string; logger: Logger },
+  msg: JsMsg,
+  reason: string,
+): Promise<void> {
+  const h = natsHeaders();
+  h.set('Dlr-Original-Subject', msg.subject);
+  h.set('Dlr-Original-Stream-Seq', String(msg.seq));
+  h.set('Dlr-Consumer', to.durable);
+  h.set('Dlr-Reason', reason.slice(0, 500));
+  // The dead-lettered copy keeps the trace of the message it failed in.
+  injectNatsHeaders(h);
+  await to.js.publish(to.subject, msg.data, { headers: h, msgID: `dlq:${to.durable}:${msg.seq}` });
+  msg.term(reason.slice(0, 200));
+  platformMetrics.deadLettered.inc({ consumer: to.durable, subject: subjectLabel(msg.subject) });
+  to.logger.error({ subject: msg.subject, seq: msg.seq, consumer: to.durable, reason }, 'message dead-lettered');
+}
+
 /** The connection under a JetStream client (nats.js keeps it as `nc`; absent in other implementations). */
-function connectionOf(js: JetStreamClient): { flush(): Promise<void> } | undefined {
+export function connectionOf(js: JetStreamClient): { flush(): Promise<void> } | undefined {
   const nc = (js as unknown as { nc?: { flush?: unknown } }).nc;
   return nc && typeof nc.flush === 'function' ? (nc as { flush(): Promise<void> }) : undefined;
 }

@@ -53,6 +53,28 @@ export class MongoSuppressions implements SuppressionList {
     return (await this.suppressions.findOne({ _id: suppressionKey(channel, address) })) !== null;
   }
 
+  async suppressedAmong(items: readonly { channel: ChannelName; address: string }[]): Promise<boolean[]> {
+    const keys = items.map((i) => suppressionKey(i.channel, i.address));
+    // index: _id
+    const found = await findByIds(this.suppressions, [...new Set(keys)], this.store, { projection: { _id: 1 } });
+    const suppressed = new Set(found.map((d) => d._id));
+    return keys.map((k) => suppressed.has(k));
+  }
+
+  async rememberMany(items: readonly { deliveryId: string; channel: ChannelName; address: string }[]): Promise<void> {
+    const ops = items.map(({ deliveryId, channel, address }) => ({
+      replaceOne: {
+        // index: _id
+        filter: { _id: deliveryId },
+        replacement: { key: suppressionKey(channel, address), channel },
+        upsert: true,
+      },
+    }));
+    const failed = await bulkWriteEach(this.addresses, ops, this.store, { duplicateKeyIsSuccess: true });
+    const error = failed.find((e) => e !== undefined);
+    if (error !== undefined) throw error;
+  }
+
   async remember(deliveryId: string, channel: ChannelName, address: string): Promise<void> {
     await this.addresses.replaceOne(
       { _id: deliveryId },
