@@ -1,5 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { consumerConfigs, consumerNames, MAX_DELIVER, SendRequested, streamNames, subjects } from '@dlr/contracts';
+import { Kvm } from '@nats-io/kv';
+import {
+  consumerConfigs,
+  consumerNames,
+  kvBucketNames,
+  MAX_DELIVER,
+  SendRequested,
+  streamNames,
+  subjects,
+} from '@dlr/contracts';
 import {
   deliveryEventPublisher,
   backoffDelay,
@@ -16,6 +25,7 @@ import { MongoSuppressions } from './adapters/mongo/suppressions.js';
 import { natsLinkIssuer } from './adapters/nats/link-issuer.js';
 import { startSuppressionConsumers } from './adapters/nats/suppression-consumers.js';
 import { InstrumentedProvider } from './adapters/providers/instrumented.js';
+import { SharedTokenBucket } from './adapters/providers/rate-limit.js';
 import { selectProviders } from './adapters/providers/select.js';
 import type { configShape } from './config.js';
 import { Dispatcher, DispatchStoppedError, type RetryPolicy, type SendOutcome } from './domain/dispatcher.js';
@@ -49,7 +59,12 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     staleAfterMs: Math.floor(ackWaitMs * 0.75) + 5_000,
   };
   const stopping = new AbortController();
-  const selected = selectProviders(config);
+  // Each provider's rate is the deployment's: one token bucket per provider in JetStream KV.
+  const rates = await new Kvm(nats.js).create(kvBucketNames(ns).providerRates, { history: 1 });
+  const selected = selectProviders(
+    config,
+    (provider, ratePerSecond) => new SharedTokenBucket({ kv: rates, key: provider, ratePerSecond }),
+  );
   const suppressions = new MongoSuppressions(mongo);
   const dispatcher = new Dispatcher({
     attempts: new MongoAttemptStore(mongo),

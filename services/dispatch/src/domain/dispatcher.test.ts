@@ -13,7 +13,13 @@ import {
   type RetryPolicy,
 } from './dispatcher.js';
 import type { AttemptStore, DeliveryEventPublisher } from './ports.js';
-import { ProviderRejectedError, ProviderUnavailableError, type OutboundMessage, type Provider } from './provider.js';
+import {
+  CallNotStartedError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  type OutboundMessage,
+  type Provider,
+} from './provider.js';
 
 /** In-memory store with the same conditional semantics as the MongoDB one. */
 class MemoryStore implements AttemptStore {
@@ -421,5 +427,24 @@ describe('Dispatcher.handleBatch', () => {
     expect(outcomes[2]).toMatchObject({ error: expect.any(SendDeferredError) });
     expect(t.attempts.docs.has('d_3:1')).toBe(false);
     expect(t.events.published.map((e) => e.deliveryId)).toEqual(['d_1', 'd_2']);
+  });
+});
+
+describe('a provider call that never started', () => {
+  it('defers the first call (attempt released, no result) and ends a later one Not Sent provider_unavailable', async () => {
+    const notStarted = () => {
+      throw new CallNotStartedError('no provider rate-limit token within the time budget');
+    };
+    const first = setup([notStarted]);
+    await expect(first.dispatcher.handle(request())).rejects.toBeInstanceOf(SendDeferredError);
+    expect(first.attempts.docs.size).toBe(0);
+    expect(first.events.published).toHaveLength(0);
+
+    const later = setup([unavailable, notStarted]);
+    await later.dispatcher.handle(request());
+    expect(later.events.published[0]).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+      reasonCode: 'provider_unavailable',
+    });
   });
 });

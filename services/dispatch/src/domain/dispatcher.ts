@@ -10,6 +10,7 @@ import {
 } from './attempt.js';
 import type { AttemptStore, DeliveryEventPublisher } from './ports.js';
 import {
+  CallNotStartedError,
   ProviderRejectedError,
   ProviderUnavailableError,
   type ChannelName,
@@ -406,6 +407,8 @@ export class Dispatcher {
       try {
         const { providerMessageId } = await sender.send(message, {
           timeoutMs: Math.max(1, Math.min(retry.callTimeoutMs, remaining)),
+          // A call that would start this late has too little time left to be worth making.
+          startWithinMs: Math.max(0, remaining - Math.min(1_000, retry.callTimeoutMs)),
         });
         log.debug({ provider, providerMessageId, calls: call }, 'sent');
         return { state: 'sent', provider, providerMessageId };
@@ -418,6 +421,17 @@ export class Dispatcher {
             reasonCode: 'provider_rejected',
             reasonText: error.text,
             providerEventType: error.code,
+          };
+        }
+        if (error instanceof CallNotStartedError) {
+          // Never seen by the provider: the first call can be deferred (its attempt released).
+          if (call === 1) throw new SendDeferredError(error.message, error);
+          log.warn({ provider, calls: call - 1 }, 'provider unavailable; no time left for another call');
+          return {
+            state: 'not_sent',
+            provider,
+            reasonCode: 'provider_unavailable',
+            reasonText: `the provider stayed unavailable (after ${call - 1} ${call === 2 ? 'try' : 'tries'})`,
           };
         }
         if (!(error instanceof ProviderUnavailableError)) throw error;
