@@ -222,6 +222,7 @@ export class Dispatcher {
       items.push({ index, request, channel, doc, log, hasAddress: request.address.trim() !== '' });
     });
     const settle = (item: Item, outcome: SendOutcome) => (outcomes[item.index] = outcome);
+    const timer = stopwatch();
     let inserted: (boolean | Error)[];
     try {
       inserted = await this.prepare(items, now);
@@ -239,6 +240,7 @@ export class Dispatcher {
       else if (item.message === undefined) toFinish.push({ item, result: this.notSent(item) });
       else calls.push(item);
     });
+    const prepareMs = timer();
     const deadline = now.getTime() + this.deps.retry.budgetMs;
     const resuming = new Set(resumes);
     await forEachLimited([...resumes, ...calls], this.providerConcurrency, async (item) => {
@@ -264,6 +266,7 @@ export class Dispatcher {
         settle(item, { kind: 'retry', error });
       }
     });
+    const callsMs = timer();
     if (toFinish.length > 0) {
       let finished: (FinishedAttempt | Error)[];
       try {
@@ -289,6 +292,20 @@ export class Dispatcher {
       );
     }
     for (const [copy, first] of copies) outcomes[copy] = outcomes[first]!;
+    if (requests.length > 0) {
+      this.deps.logger.info(
+        {
+          requests: requests.length,
+          sent: calls.length,
+          resumed: resumes.length,
+          retry: outcomes.filter((o) => o.kind === 'retry').length,
+          prepareMs,
+          callsMs,
+          finishMs: timer(),
+        },
+        'batch handled',
+      );
+    }
     return outcomes;
   }
 
@@ -482,4 +499,15 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Each call returns the ms since the previous one (or since it was made). */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round(now - last);
+    last = now;
+    return ms;
+  };
 }

@@ -1,8 +1,11 @@
 import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
 import { bulkWriteEach, findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
-import type { Collection } from 'mongodb';
+import type { Collection, MongoBulkWriteError, WriteError } from 'mongodb';
 import type { SuppressionList } from '../../domain/dispatcher.js';
 import type { ChannelName } from '../../domain/provider.js';
+
+/** Documents per `insertMany` (plain inserts are fast in large bulks on every store). */
+const INSERT_BULK = 500;
 
 /** The collections of dispatch's suppression replica. */
 export const SUPPRESSION_COLLECTIONS = {
@@ -62,17 +65,29 @@ export class MongoSuppressions implements SuppressionList {
   }
 
   async rememberMany(items: readonly { deliveryId: string; channel: ChannelName; address: string }[]): Promise<void> {
-    const ops = items.map(({ deliveryId, channel, address }) => ({
-      replaceOne: {
-        // index: _id
-        filter: { _id: deliveryId },
-        replacement: { key: suppressionKey(channel, address), channel },
-        upsert: true,
-      },
+    const docs = items.map(({ deliveryId, channel, address }) => ({
+      _id: deliveryId,
+      key: suppressionKey(channel, address),
+      channel,
     }));
-    const failed = await bulkWriteEach(this.addresses, ops, this.store, { duplicateKeyIsSuccess: true });
-    const error = failed.find((e) => e !== undefined);
-    if (error !== undefined) throw error;
+    // Inserts in large bulks (fast on every store); only a record already known (a resend) is replaced.
+    const again: DeliveryAddressDoc[] = [];
+    for (let from = 0; from < docs.length; from += INSERT_BULK) {
+      const chunk = docs.slice(from, from + INSERT_BULK);
+      try {
+        await this.addresses.insertMany(chunk, { ordered: false });
+      } catch (error) {
+        const bulk = error as Partial<MongoBulkWriteError> | null;
+        if (bulk?.name !== 'MongoBulkWriteError' || bulk.writeErrors === undefined) throw error;
+        for (const w of ([] as WriteError[]).concat(bulk.writeErrors as WriteError | WriteError[])) {
+          if (w.code !== 11000) throw new Error(`address key write failed: ${w.errmsg ?? w.code}`);
+          again.push(chunk[w.index]!);
+        }
+      }
+    }
+    for (const { _id, key, channel } of again) {
+      await this.addresses.replaceOne({ _id }, { key, channel }, { upsert: true });
+    }
   }
 
   async remember(deliveryId: string, channel: ChannelName, address: string): Promise<void> {
