@@ -54,7 +54,12 @@ async function main(): Promise<number> {
     log: say,
     // No provider rate limit: the figure is dispatch's own.
     extraEnv: {
-      dispatch: { SIMULATOR_RATE_PER_SECOND: '0', DISPATCH_CONCURRENCY: process.env.DISPATCH_CONCURRENCY ?? '64' },
+      dispatch: {
+        // Its one line per batch (sizes and phase times) goes to dispatch.log.
+        LOG_LEVEL: process.env.BENCH_DISPATCH_LOG_LEVEL ?? 'info',
+        SIMULATOR_RATE_PER_SECOND: '0',
+        DISPATCH_CONCURRENCY: process.env.DISPATCH_CONCURRENCY ?? '64',
+      },
     },
   });
   let result: Measured | undefined;

@@ -223,9 +223,10 @@ export class Dispatcher {
     });
     const settle = (item: Item, outcome: SendOutcome) => (outcomes[item.index] = outcome);
     const timer = stopwatch();
+    const phases: Record<string, number> = {};
     let inserted: (boolean | Error)[];
     try {
-      inserted = await this.prepare(items, now);
+      inserted = await this.prepare(items, now, phases);
     } catch (error) {
       for (const item of items) settle(item, { kind: 'retry', error });
       inserted = [];
@@ -300,6 +301,7 @@ export class Dispatcher {
           resumed: resumes.length,
           retry: outcomes.filter((o) => o.kind === 'retry').length,
           prepareMs,
+          ...phases,
           callsMs,
           finishMs: timer(),
         },
@@ -313,8 +315,9 @@ export class Dispatcher {
    * The steps the batch shares, before any provider call: suppressions read, address keys and links
    * written, attempts recorded. Per item: true when its attempt is new, false when it existed.
    */
-  private async prepare(items: Item[], now: Date): Promise<(boolean | Error)[]> {
+  private async prepare(items: Item[], now: Date, phases: Record<string, number>): Promise<(boolean | Error)[]> {
     if (items.length === 0) return [];
+    const timer = stopwatch();
     const withAddress = items.filter((i) => i.hasAddress);
     // A suppressed address is never handed to a provider: checked against dispatch's own replica.
     const suppressed = this.deps.suppressions
@@ -322,17 +325,24 @@ export class Dispatcher {
           withAddress.map((i) => ({ channel: i.channel, address: i.request.address })),
         )
       : withAddress.map(() => false);
+    phases.suppressionsMs = timer();
     withAddress.forEach((item, i) => (item.suppressed = suppressed[i] === true));
     const sendable = withAddress.filter((i) => i.suppressed !== true);
     for (const item of items) if (item.suppressed === true) item.log.info('address suppressed; not sent');
     // Rendered (and the links minted and made resolvable) before the attempts are recorded: only
     // the provider call lies between recording an attempt and its result.
-    await this.deps.suppressions?.rememberMany(
-      sendable.map((i) => ({ deliveryId: i.request.deliveryId, channel: i.channel, address: i.request.address })),
-    );
-    const messages = await this.renderMany(sendable, now);
+    // The address keys and the links are independent writes: both at once.
+    const [, messages] = await Promise.all([
+      this.deps.suppressions?.rememberMany(
+        sendable.map((i) => ({ deliveryId: i.request.deliveryId, channel: i.channel, address: i.request.address })),
+      ),
+      this.renderMany(sendable, now),
+    ]);
     sendable.forEach((item, i) => (item.message = messages[i]));
-    return this.deps.attempts.insertMany(items.map((i) => i.doc));
+    phases.addressesAndLinksMs = timer();
+    const inserted = await this.deps.attempts.insertMany(items.map((i) => i.doc));
+    phases.claimsMs = timer();
+    return inserted;
   }
 
   /** The Not Sent result of an item that is not handed to a provider (suppressed, no address). */
