@@ -101,6 +101,13 @@ export function streamNames(namespace = 'dlr') {
   } as const;
 }
 
+/** JetStream KV buckets; `providerRates` holds one token bucket per provider, shared by dispatch's replicas. */
+export function kvBucketNames(namespace = 'dlr') {
+  assertNamespace(namespace);
+  const prefix = namespace.toUpperCase().replaceAll('-', '_');
+  return { providerRates: `${prefix}_PROVIDER_RATES` } as const;
+}
+
 /** Durable consumer names; replicas of a service share one durable. */
 export const consumerNames = {
   reportingRecipients: 'reporting-recipients',

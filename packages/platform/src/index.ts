@@ -1,6 +1,7 @@
 // Public entry point of @dlr/platform: the plumbing every service shares (config, logging, telemetry,
 // MongoDB, NATS, HTTP and gRPC edges, lifecycle). Only what is listed here is public.
 export { createAdminServer, Readiness, type ReadinessCheck, type ReadinessReport } from './admin.js';
+export { runBatchConsumer, type BatchConsumerOptions, type BatchItem, type BatchOutcome } from './batch-consumer.js';
 export { baseConfigShape, flag, loadConfig, port } from './config.js';
 export {
   AppError,
@@ -67,6 +68,7 @@ export {
 } from './mongo.js';
 export {
   connectNats,
+  deadLetterMessage,
   ensureTopology,
   PoisonMessageError,
   publishDurable,

@@ -215,6 +215,16 @@ export interface MessageContext {
   header(name: string): string | undefined;
 }
 
+/** The {@link MessageContext} of a delivered message. */
+export function messageContext(msg: JsMsg): MessageContext {
+  return {
+    subject: msg.subject,
+    deliveryCount: msg.info.deliveryCount,
+    streamSequence: msg.seq,
+    header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
+  };
+}
+
 /** A running consumer loop. */
 export interface ConsumerHandle {
   /** Stops fetching, waits for in-flight handlers, then resolves. */
@@ -286,30 +296,15 @@ export async function runConsumer<T>(options: {
   );
   keepAlive.unref();
 
-  const deadLetter = async (msg: JsMsg, reason: string): Promise<void> => {
-    const h = natsHeaders();
-    h.set('Dlr-Original-Subject', msg.subject);
-    h.set('Dlr-Original-Stream-Seq', String(msg.seq));
-    h.set('Dlr-Consumer', options.durable);
-    h.set('Dlr-Reason', reason.slice(0, 500));
-    // The dead-lettered copy keeps the trace of the message it failed in.
-    injectNatsHeaders(h);
-    await options.js.publish(options.deadLetterSubject, msg.data, {
-      headers: h,
-      msgID: `dlq:${options.durable}:${msg.seq}`,
-    });
-    msg.term(reason.slice(0, 200));
-    platformMetrics.deadLettered.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
-    logger.error({ subject: msg.subject, seq: msg.seq, consumer: options.durable, reason }, 'message dead-lettered');
-  };
+  const deadLetter = (msg: JsMsg, reason: string): Promise<void> =>
+    deadLetterMessage(
+      { js: options.js, subject: options.deadLetterSubject, durable: options.durable, logger },
+      msg,
+      reason,
+    );
 
   const handleOne = async (msg: JsMsg): Promise<void> => {
-    const ctx: MessageContext = {
-      subject: msg.subject,
-      deliveryCount: msg.info.deliveryCount,
-      streamSequence: msg.seq,
-      header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
-    };
+    const ctx = messageContext(msg);
     let decoded: T;
     try {
       decoded = options.decode(msg.data);
@@ -436,8 +431,30 @@ async function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boole
   });
 }
 
+/**
+ * Copies a message to the dead-letter subject (payload kept, original subject, sequence, consumer and
+ * reason in headers, the current trace) and terminates it. Throws when the copy cannot be published.
+ */
+export async function deadLetterMessage(
+  to: { js: JetStreamClient; subject: string; durable: string; logger: Logger },
+  msg: JsMsg,
+  reason: string,
+): Promise<void> {
+  const h = natsHeaders();
+  h.set('Dlr-Original-Subject', msg.subject);
+  h.set('Dlr-Original-Stream-Seq', String(msg.seq));
+  h.set('Dlr-Consumer', to.durable);
+  h.set('Dlr-Reason', reason.slice(0, 500));
+  // The dead-lettered copy keeps the trace of the message it failed in.
+  injectNatsHeaders(h);
+  await to.js.publish(to.subject, msg.data, { headers: h, msgID: `dlq:${to.durable}:${msg.seq}` });
+  msg.term(reason.slice(0, 200));
+  platformMetrics.deadLettered.inc({ consumer: to.durable, subject: subjectLabel(msg.subject) });
+  to.logger.error({ subject: msg.subject, seq: msg.seq, consumer: to.durable, reason }, 'message dead-lettered');
+}
+
 /** The connection under a JetStream client (nats.js keeps it as `nc`; absent in other implementations). */
-function connectionOf(js: JetStreamClient): { flush(): Promise<void> } | undefined {
+export function connectionOf(js: JetStreamClient): { flush(): Promise<void> } | undefined {
   const nc = (js as unknown as { nc?: { flush?: unknown } }).nc;
   return nc && typeof nc.flush === 'function' ? (nc as { flush(): Promise<void> }) : undefined;
 }

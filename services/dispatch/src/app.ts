@@ -1,11 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { consumerConfigs, consumerNames, MAX_DELIVER, SendRequested, streamNames, subjects } from '@dlr/contracts';
+import { Kvm } from '@nats-io/kv';
+import {
+  consumerConfigs,
+  consumerNames,
+  kvBucketNames,
+  MAX_DELIVER,
+  SendRequested,
+  streamNames,
+  subjects,
+} from '@dlr/contracts';
 import {
   deliveryEventPublisher,
   backoffDelay,
   createHttpServer,
-  PoisonMessageError,
-  runConsumer,
+  runBatchConsumer,
+  type BatchOutcome,
   type BuiltApp,
   type ConsumerHandle,
   type ServiceConfig,
@@ -16,9 +25,10 @@ import { MongoSuppressions } from './adapters/mongo/suppressions.js';
 import { natsLinkIssuer } from './adapters/nats/link-issuer.js';
 import { startSuppressionConsumers } from './adapters/nats/suppression-consumers.js';
 import { InstrumentedProvider } from './adapters/providers/instrumented.js';
+import { SharedTokenBucket } from './adapters/providers/rate-limit.js';
 import { selectProviders } from './adapters/providers/select.js';
 import type { configShape } from './config.js';
-import { Dispatcher, InvalidSendRequestError, type RetryPolicy } from './domain/dispatcher.js';
+import { Dispatcher, DispatchStoppedError, type RetryPolicy, type SendOutcome } from './domain/dispatcher.js';
 
 export { migrate } from './adapters/mongo/attempts.js';
 
@@ -49,7 +59,12 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     staleAfterMs: Math.floor(ackWaitMs * 0.75) + 5_000,
   };
   const stopping = new AbortController();
-  const selected = selectProviders(config);
+  // Each provider's rate is the deployment's: one token bucket per provider in JetStream KV.
+  const rates = await new Kvm(nats.js).create(kvBucketNames(ns).providerRates, { history: 1 });
+  const selected = selectProviders(
+    config,
+    (provider, ratePerSecond) => new SharedTokenBucket({ kv: rates, key: provider, ratePerSecond }),
+  );
   const suppressions = new MongoSuppressions(mongo);
   const dispatcher = new Dispatcher({
     attempts: new MongoAttemptStore(mongo),
@@ -70,6 +85,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     }),
     suppressions,
     retry,
+    providerConcurrency: config.DISPATCH_CONCURRENCY,
     logger,
     sleep: (ms, signal) => sleep(ms, undefined, { signal }),
     signal: stopping.signal,
@@ -82,27 +98,23 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     start: async () => {
       // The replica is kept current before any send request is taken.
       suppressionConsumers = await startSuppressionConsumers({ nats, namespace: ns, suppressions, logger });
-      consumer = await runConsumer({
+      consumer = await runBatchConsumer({
         js: nats.js,
         stream: streamNames(ns).dispatch,
         durable: consumerNames.dispatchSend,
         decode: (data) => SendRequested.decode(data),
-        handle: async (request) => {
-          try {
-            await dispatcher.handle(request);
-          } catch (error) {
-            if (error instanceof InvalidSendRequestError) throw new PoisonMessageError(error.message);
-            throw error;
-          }
-        },
+        handleBatch: async (items) => (await dispatcher.handleBatch(items.map((i) => i.message))).map(toBatchOutcome),
         deadLetterSubject: subjects(ns).deadLetter('dispatch'),
         maxDeliver: MAX_DELIVER,
-        concurrency: config.DISPATCH_CONCURRENCY,
+        batchSize: config.DISPATCH_BATCH_SIZE,
+        batchesInFlight: config.DISPATCH_BATCHES_IN_FLIGHT,
         logger,
       });
       logger.info(
         {
           concurrency: config.DISPATCH_CONCURRENCY,
+          batchSize: config.DISPATCH_BATCH_SIZE,
+          batchesInFlight: config.DISPATCH_BATCHES_IN_FLIGHT,
           emailProvider: selected.providers.email.name,
           smsProvider: selected.providers.sms.name,
         },
@@ -116,4 +128,18 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       selected.close();
     },
   };
+}
+
+/** The consumer's handling of a dispatcher outcome: stopping hands the message on at once. */
+function toBatchOutcome(outcome: SendOutcome): BatchOutcome {
+  switch (outcome.kind) {
+    case 'done':
+      return { kind: 'ack' };
+    case 'invalid':
+      return { kind: 'dead-letter', reason: `${outcome.error.name}: ${outcome.error.message}` };
+    case 'retry':
+      return outcome.error instanceof DispatchStoppedError
+        ? { kind: 'retry', error: outcome.error, delayMs: 0 }
+        : { kind: 'retry', error: outcome.error };
+  }
 }

@@ -195,8 +195,12 @@ export const configShape = {
     .optional(),
   /** Address for the mailto: part of List-Unsubscribe (e.g. unsubscribe@alert.example.org); none when unset. */
   LIST_UNSUBSCRIBE_MAILTO: z.email().optional(),
-  /** Messages handled at once. */
-  DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  /** Provider calls in flight at once in one replica (over its batches). */
+  DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
+  /** Send requests taken from JetStream per batch (one store read, one write of attempts, one of results). */
+  DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(250),
+  /** Batches one replica handles at once: one's store writes overlap another's provider calls. */
+  DISPATCH_BATCHES_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(2),
   /** Retries of a provider that is unavailable, after the first call. */
   PROVIDER_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(4),
   /** Timeout of one provider call. */

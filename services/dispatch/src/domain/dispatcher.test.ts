@@ -9,10 +9,17 @@ import {
   DispatchStoppedError,
   InvalidSendRequestError,
   SEND_INTERRUPTED_TEXT,
+  SendDeferredError,
   type RetryPolicy,
 } from './dispatcher.js';
 import type { AttemptStore, DeliveryEventPublisher } from './ports.js';
-import { ProviderRejectedError, ProviderUnavailableError, type OutboundMessage, type Provider } from './provider.js';
+import {
+  CallNotStartedError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+  type OutboundMessage,
+  type Provider,
+} from './provider.js';
 
 /** In-memory store with the same conditional semantics as the MongoDB one. */
 class MemoryStore implements AttemptStore {
@@ -22,8 +29,14 @@ class MemoryStore implements AttemptStore {
     this.docs.set(doc._id, { ...doc });
     return true;
   }
+  async insertMany(docs: readonly AttemptDoc[]) {
+    return Promise.all(docs.map((d) => this.insert(d)));
+  }
   async get(id: string) {
     return this.docs.get(id) ?? null;
+  }
+  async finishMany(items: readonly { doc: AttemptDoc; result: AttemptResult }[], finishedAt: Date) {
+    return Promise.all(items.map(({ doc, result }) => this.finish(doc, result, finishedAt)));
   }
   async finish(doc: AttemptDoc, result: AttemptResult, finishedAt: Date): Promise<FinishedAttempt> {
     const stored = this.docs.get(doc._id);
@@ -312,6 +325,126 @@ describe('attemptEvent', () => {
       channel: Channel.CHANNEL_EMAIL,
       occurredAt: finishedAt,
       receivedAt: finishedAt,
+    });
+  });
+});
+
+describe('Dispatcher.handleBatch', () => {
+  /** Counts the store's writes, to check a batch makes one of each. */
+  class CountingStore extends MemoryStore {
+    insertManyCalls = 0;
+    finishManyCalls = 0;
+    override async insertMany(docs: readonly AttemptDoc[]) {
+      this.insertManyCalls++;
+      return super.insertMany(docs);
+    }
+    override async finishMany(items: readonly { doc: AttemptDoc; result: AttemptResult }[], finishedAt: Date) {
+      this.finishManyCalls++;
+      return super.finishMany(items, finishedAt);
+    }
+  }
+
+  function batchSetup(provider: Provider, options: { providerConcurrency?: number; clock?: () => Date } = {}) {
+    const attempts = new CountingStore();
+    const events = new Events();
+    const dispatcher = new Dispatcher({
+      attempts,
+      events,
+      providers: { email: provider, sms: provider },
+      retry: policy,
+      logger,
+      sleep: async () => undefined,
+      signal: new AbortController().signal,
+      ...(options.providerConcurrency === undefined ? {} : { providerConcurrency: options.providerConcurrency }),
+      clock: options.clock ?? (() => new Date('2030-01-01T00:00:00Z')),
+    });
+    return { attempts, events, dispatcher };
+  }
+
+  it('records the batch’s attempts in one write and its results in another, one outcome per request', async () => {
+    let n = 0;
+    const provider: Provider = { name: 'fake', send: async () => ({ providerMessageId: `pm_${++n}` }) };
+    const t = batchSetup(provider);
+    const requests = [
+      request({ deliveryId: 'd_1' }),
+      request({ deliveryId: 'd_2', address: '' }),
+      request({ deliveryId: 'bad id' }),
+      request({ deliveryId: 'd_3' }),
+      request({ deliveryId: 'd_1' }),
+    ];
+    const outcomes = await t.dispatcher.handleBatch(requests);
+    expect(outcomes.map((o) => o.kind)).toEqual(['done', 'done', 'invalid', 'done', 'done']);
+    expect(t.attempts.insertManyCalls).toBe(1);
+    expect(t.attempts.finishManyCalls).toBe(1);
+    // The repeat of d_1 in the same batch is sent once.
+    expect(n).toBe(2);
+    expect(t.events.published.map((e) => `${e.deliveryId}:${e.reasonCode}`).sort()).toEqual([
+      'd_1:',
+      'd_2:invalid_address',
+      'd_3:',
+    ]);
+  });
+
+  it('calls the provider in parallel, never more than providerConcurrency at once', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const provider: Provider = {
+      name: 'fake',
+      send: async (message) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return { providerMessageId: `pm_${message.deliveryId}` };
+      },
+    };
+    const t = batchSetup(provider, { providerConcurrency: 4 });
+    const outcomes = await t.dispatcher.handleBatch(
+      Array.from({ length: 20 }, (_, i) => request({ deliveryId: `d_${i}` })),
+    );
+    expect(outcomes.every((o) => o.kind === 'done')).toBe(true);
+    expect(most).toBe(4);
+    expect(t.events.published).toHaveLength(20);
+  });
+
+  it('releases, unsent, the attempts whose provider call could not start within the time budget', async () => {
+    let now = new Date('2030-01-01T00:00:00Z').getTime();
+    const provider: Provider = {
+      name: 'fake',
+      send: async (message) => {
+        // Each call takes 30 s of the 45 s budget: the third cannot start in time.
+        now += 30_000;
+        return { providerMessageId: `pm_${message.deliveryId}` };
+      },
+    };
+    const t = batchSetup(provider, { providerConcurrency: 1, clock: () => new Date(now) });
+    const outcomes = await t.dispatcher.handleBatch([
+      request({ deliveryId: 'd_1' }),
+      request({ deliveryId: 'd_2' }),
+      request({ deliveryId: 'd_3' }),
+    ]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['done', 'done', 'retry']);
+    expect(outcomes[2]).toMatchObject({ error: expect.any(SendDeferredError) });
+    expect(t.attempts.docs.has('d_3:1')).toBe(false);
+    expect(t.events.published.map((e) => e.deliveryId)).toEqual(['d_1', 'd_2']);
+  });
+});
+
+describe('a provider call that never started', () => {
+  it('defers the first call (attempt released, no result) and ends a later one Not Sent provider_unavailable', async () => {
+    const notStarted = () => {
+      throw new CallNotStartedError('no provider rate-limit token within the time budget');
+    };
+    const first = setup([notStarted]);
+    await expect(first.dispatcher.handle(request())).rejects.toBeInstanceOf(SendDeferredError);
+    expect(first.attempts.docs.size).toBe(0);
+    expect(first.events.published).toHaveLength(0);
+
+    const later = setup([unavailable, notStarted]);
+    await later.dispatcher.handle(request());
+    expect(later.events.published[0]).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+      reasonCode: 'provider_unavailable',
     });
   });
 });

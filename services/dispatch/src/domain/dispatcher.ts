@@ -1,5 +1,5 @@
 import { channelName, MessageContent, type SendRequested } from '@dlr/contracts';
-import type { Logger } from '@dlr/platform';
+import { UnavailableError, type Logger } from '@dlr/platform';
 import {
   attemptEvent,
   attemptId,
@@ -10,6 +10,7 @@ import {
 } from './attempt.js';
 import type { AttemptStore, DeliveryEventPublisher } from './ports.js';
 import {
+  CallNotStartedError,
   ProviderRejectedError,
   ProviderUnavailableError,
   type ChannelName,
@@ -37,6 +38,15 @@ export class AttemptInFlightError extends Error {
 /** We are shutting down between provider calls; the attempt was released for a later redelivery. */
 export class DispatchStoppedError extends Error {
   override readonly name = 'DispatchStoppedError';
+}
+
+/**
+ * The batch's time budget ran out before this message's provider call started (it waited for a
+ * rate-limit token or a free call slot): its attempt is released, and a later delivery sends it.
+ * Transient: it does not count toward dead-lettering.
+ */
+export class SendDeferredError extends UnavailableError {
+  override readonly name = 'SendDeferredError';
 }
 
 /** How hard to try a provider that is unavailable. */
@@ -69,6 +79,8 @@ export interface DispatcherDeps {
   /** Dispatch's replica of the suppression list; without it nothing is suppressed. */
   readonly suppressions?: SuppressionList;
   readonly retry: RetryPolicy;
+  /** Provider calls in flight at once, over a batch (default 16). */
+  readonly providerConcurrency?: number;
   readonly logger: Logger;
   /** Waits `ms`; rejects if `signal` aborts. */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -93,6 +105,8 @@ export interface LinkIssuer {
    * (short codes, the page content) is durable, so a link works the moment the message arrives.
    */
   issue(request: LinkRequest): Promise<MessageLinks>;
+  /** The links of several messages, in order, made durable together (as {@link issue} does for one). */
+  issueMany(requests: readonly LinkRequest[]): Promise<MessageLinks[]>;
 }
 
 /** Dispatch's own replica of the suppression list (opt-outs, complaints, permanent bounces). */
@@ -104,6 +118,10 @@ export interface SuppressionList {
    * complaint about the record (which names only its ID) suppresses the address.
    */
   remember(deliveryId: string, channel: ChannelName, address: string): Promise<void>;
+  /** For each address, in order, whether it is suppressed on its channel (one read for all). */
+  suppressedAmong(items: readonly { channel: ChannelName; address: string }[]): Promise<boolean[]>;
+  /** {@link remember} for several delivery records, in one write. */
+  rememberMany(items: readonly { deliveryId: string; channel: ChannelName; address: string }[]): Promise<void>;
 }
 
 /** The text of a Not Sent `suppressed`. */
@@ -111,16 +129,41 @@ export const SUPPRESSED_TEXT = 'the address is on the suppression list (opt-out,
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** How one request of a batch ended. */
+export type SendOutcome =
+  /** Its result is stored and published (or it was a repeat of one that is): acknowledge it. */
+  | { readonly kind: 'done' }
+  /** It can never be processed: dead-letter it. */
+  | { readonly kind: 'invalid'; readonly error: InvalidSendRequestError }
+  /** Not now (store, NATS, another handler, shutdown): deliver it again later. */
+  | { readonly kind: 'retry'; readonly error: unknown };
+
+/** One valid request of a batch on its way through. */
+interface Item {
+  readonly index: number;
+  readonly request: SendRequested;
+  readonly channel: ChannelName;
+  readonly doc: AttemptDoc;
+  readonly log: Logger;
+  readonly hasAddress: boolean;
+  suppressed?: boolean;
+  message?: OutboundMessage;
+}
+
 /**
- * Sends one `SendRequested`: records the attempt before calling the provider (so a repeat never
- * sends twice), calls the provider with retries, records the result and publishes Sent / Not Sent.
- * Idempotent per `<deliveryId>:<attempt>`. Never logs an address, subject, body or provider text.
+ * Sends `SendRequested`s, a batch at a time: one read of the batch's suppressions, one write of its
+ * address keys, its links minted together, one write of its attempts — recorded before any provider
+ * call, so a repeat never sends twice — provider calls in parallel (at most `providerConcurrency`),
+ * one write of the results, then Sent / Not Sent published together. Idempotent per
+ * `<deliveryId>:<attempt>`. Never logs an address, subject, body or provider text.
  */
 export class Dispatcher {
   private readonly clock: () => Date;
+  private readonly providerConcurrency: number;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    this.providerConcurrency = deps.providerConcurrency ?? 16;
   }
 
   /**
@@ -129,63 +172,185 @@ export class Dispatcher {
    * error (retry later); resolves once the result event is stored in JetStream.
    */
   async handle(request: SendRequested): Promise<void> {
-    const channel = validate(request);
+    const [outcome] = await this.handleBatch([request]);
+    if (outcome !== undefined && outcome.kind !== 'done') throw outcome.error;
+  }
+
+  /**
+   * Handles a batch; resolves with one outcome per request, in order, once every `done` request's
+   * result event is stored in JetStream. Never throws: a failure of a step the whole batch shares
+   * is a `retry` of every request it touched.
+   */
+  async handleBatch(requests: readonly SendRequested[]): Promise<SendOutcome[]> {
+    const outcomes: SendOutcome[] = [];
     const now = this.clock();
-    const doc: AttemptDoc = {
-      _id: attemptId(request.deliveryId, request.attempt),
-      deliveryId: request.deliveryId,
-      communicationId: request.communicationId,
-      attempt: request.attempt,
-      channel,
-      state: 'sending',
-      createdAt: now,
-      // Recorded before the call, so an interrupted attempt names the provider that may have it.
-      provider: this.deps.providers[channel].name,
-    };
-    const log = this.deps.logger.child({
-      deliveryId: doc.deliveryId,
-      communicationId: doc.communicationId,
-      attempt: doc.attempt,
-      channel,
+    const items: Item[] = [];
+    // The same attempt twice in one batch is handled once; its copies share the outcome.
+    const firstOf = new Map<string, number>();
+    const copies: [copy: number, first: number][] = [];
+    requests.forEach((request, index) => {
+      let channel: ChannelName;
+      try {
+        channel = validate(request);
+      } catch (error) {
+        outcomes[index] = { kind: 'invalid', error: error as InvalidSendRequestError };
+        return;
+      }
+      const doc: AttemptDoc = {
+        _id: attemptId(request.deliveryId, request.attempt),
+        deliveryId: request.deliveryId,
+        communicationId: request.communicationId,
+        attempt: request.attempt,
+        channel,
+        state: 'sending',
+        createdAt: now,
+        // Recorded before the call, so an interrupted attempt names the provider that may have it.
+        provider: this.deps.providers[channel].name,
+      };
+      const first = firstOf.get(doc._id);
+      if (first !== undefined) {
+        copies.push([index, first]);
+        return;
+      }
+      firstOf.set(doc._id, index);
+      const log = this.deps.logger.child({
+        deliveryId: doc.deliveryId,
+        communicationId: doc.communicationId,
+        attempt: doc.attempt,
+        channel,
+      });
+      items.push({ index, request, channel, doc, log, hasAddress: request.address.trim() !== '' });
     });
-    // A suppressed address is never handed to a provider: checked against dispatch's own replica.
-    const hasAddress = request.address.trim() !== '';
-    const suppressed = hasAddress && (await this.deps.suppressions?.isSuppressed(channel, request.address)) === true;
-    // Rendered (and the links minted and made resolvable) before the attempt is recorded: only the
-    // provider call lies between recording the attempt and its result.
-    let message: OutboundMessage | undefined;
-    if (hasAddress && !suppressed) {
-      await this.deps.suppressions?.remember(request.deliveryId, channel, request.address);
-      message = await this.render(request, channel, now);
-    }
-    if (!(await this.deps.attempts.insert(doc))) {
-      await this.resume(doc._id, log, message);
-      return;
-    }
-    let result: AttemptResult;
+    const settle = (item: Item, outcome: SendOutcome) => (outcomes[item.index] = outcome);
+    const timer = stopwatch();
+    const phases: Record<string, number> = {};
+    let inserted: (boolean | Error)[];
     try {
-      if (suppressed) log.info('address suppressed; not sent');
-      result = suppressed
-        ? {
-            state: 'not_sent',
-            provider: this.deps.providers[channel].name,
-            reasonCode: 'suppressed',
-            reasonText: SUPPRESSED_TEXT,
-          }
-        : message === undefined
-          ? {
-              state: 'not_sent',
-              provider: this.deps.providers[channel].name,
-              reasonCode: 'invalid_address',
-              reasonText: 'no address for this channel',
-            }
-          : await this.send(message, now, log);
+      inserted = await this.prepare(items, now, phases);
     } catch (error) {
-      if (error instanceof DispatchStoppedError) await this.deps.attempts.release(doc._id);
-      throw error;
+      for (const item of items) settle(item, { kind: 'retry', error });
+      inserted = [];
     }
-    const finished = await this.deps.attempts.finish(doc, result, this.clock());
-    await this.publish(finished, log);
+    const toFinish: { item: Item; result: AttemptResult }[] = [];
+    const calls: Item[] = [];
+    const resumes: Item[] = [];
+    inserted.forEach((ok, i) => {
+      const item = items[i]!;
+      if (ok instanceof Error) settle(item, { kind: 'retry', error: ok });
+      else if (!ok) resumes.push(item);
+      else if (item.message === undefined) toFinish.push({ item, result: this.notSent(item) });
+      else calls.push(item);
+    });
+    const prepareMs = timer();
+    const deadline = now.getTime() + this.deps.retry.budgetMs;
+    const resuming = new Set(resumes);
+    await forEachLimited([...resumes, ...calls], this.providerConcurrency, async (item) => {
+      if (resuming.has(item)) {
+        try {
+          await this.resume(item.doc._id, item.log, item.message);
+          settle(item, { kind: 'done' });
+        } catch (error) {
+          settle(item, { kind: 'retry', error });
+        }
+        return;
+      }
+      try {
+        if (this.clock().getTime() >= deadline) {
+          // Waited too long for a provider slot: not called, so safe to release for a redelivery.
+          throw new SendDeferredError('no provider slot within the time budget; released for a later delivery');
+        }
+        toFinish.push({ item, result: await this.send(item.message!, now, item.log) });
+      } catch (error) {
+        if (error instanceof DispatchStoppedError || error instanceof SendDeferredError) {
+          await this.deps.attempts.release(item.doc._id).catch(() => undefined);
+        }
+        settle(item, { kind: 'retry', error });
+      }
+    });
+    const callsMs = timer();
+    if (toFinish.length > 0) {
+      let finished: (FinishedAttempt | Error)[];
+      try {
+        finished = await this.deps.attempts.finishMany(
+          toFinish.map(({ item, result }) => ({ doc: item.doc, result })),
+          this.clock(),
+        );
+      } catch (error) {
+        finished = toFinish.map(() => (error instanceof Error ? error : new Error(String(error))));
+      }
+      // Published together; each is acknowledged only once JetStream stored its event.
+      await Promise.all(
+        toFinish.map(async ({ item }, i) => {
+          const doc = finished[i]!;
+          if (doc instanceof Error) return settle(item, { kind: 'retry', error: doc });
+          try {
+            await this.publish(doc, item.log);
+            settle(item, { kind: 'done' });
+          } catch (error) {
+            settle(item, { kind: 'retry', error });
+          }
+        }),
+      );
+    }
+    for (const [copy, first] of copies) outcomes[copy] = outcomes[first]!;
+    if (requests.length > 0) {
+      this.deps.logger.info(
+        {
+          requests: requests.length,
+          sent: calls.length,
+          resumed: resumes.length,
+          retry: outcomes.filter((o) => o.kind === 'retry').length,
+          prepareMs,
+          ...phases,
+          callsMs,
+          finishMs: timer(),
+        },
+        'batch handled',
+      );
+    }
+    return outcomes;
+  }
+
+  /**
+   * The steps the batch shares, before any provider call: suppressions read, address keys and links
+   * written, attempts recorded. Per item: true when its attempt is new, false when it existed.
+   */
+  private async prepare(items: Item[], now: Date, phases: Record<string, number>): Promise<(boolean | Error)[]> {
+    if (items.length === 0) return [];
+    const timer = stopwatch();
+    const withAddress = items.filter((i) => i.hasAddress);
+    // A suppressed address is never handed to a provider: checked against dispatch's own replica.
+    const suppressed = this.deps.suppressions
+      ? await this.deps.suppressions.suppressedAmong(
+          withAddress.map((i) => ({ channel: i.channel, address: i.request.address })),
+        )
+      : withAddress.map(() => false);
+    phases.suppressionsMs = timer();
+    withAddress.forEach((item, i) => (item.suppressed = suppressed[i] === true));
+    const sendable = withAddress.filter((i) => i.suppressed !== true);
+    for (const item of items) if (item.suppressed === true) item.log.info('address suppressed; not sent');
+    // Rendered (and the links minted and made resolvable) before the attempts are recorded: only
+    // the provider call lies between recording an attempt and its result.
+    // The address keys and the links are independent writes: both at once.
+    const [, messages] = await Promise.all([
+      this.deps.suppressions?.rememberMany(
+        sendable.map((i) => ({ deliveryId: i.request.deliveryId, channel: i.channel, address: i.request.address })),
+      ),
+      this.renderMany(sendable, now),
+    ]);
+    sendable.forEach((item, i) => (item.message = messages[i]));
+    phases.addressesAndLinksMs = timer();
+    const inserted = await this.deps.attempts.insertMany(items.map((i) => i.doc));
+    phases.claimsMs = timer();
+    return inserted;
+  }
+
+  /** The Not Sent result of an item that is not handed to a provider (suppressed, no address). */
+  private notSent(item: Item): AttemptResult {
+    const provider = this.deps.providers[item.channel].name;
+    return item.suppressed === true
+      ? { state: 'not_sent', provider, reasonCode: 'suppressed', reasonText: SUPPRESSED_TEXT }
+      : { state: 'not_sent', provider, reasonCode: 'invalid_address', reasonText: 'no address for this channel' };
   }
 
   /**
@@ -231,27 +396,31 @@ export class Dispatcher {
     await this.publish(finished, log);
   }
 
-  private async render(request: SendRequested, channel: ChannelName, now: Date): Promise<OutboundMessage> {
-    const content = request.content ?? MessageContent.fromPartial({});
-    let links: MessageLinks = {};
+  private async renderMany(items: readonly Item[], now: Date): Promise<OutboundMessage[]> {
+    const requests: LinkRequest[] = items.map(({ request, channel }) => ({
+      deliveryId: request.deliveryId,
+      communicationId: request.communicationId,
+      channel,
+      content: request.content ?? MessageContent.fromPartial({}),
+      now,
+    }));
+    let links: MessageLinks[];
     if (this.deps.links) {
-      links = await this.deps.links.issue({
-        deliveryId: request.deliveryId,
-        communicationId: request.communicationId,
-        channel,
-        content,
-        now,
-      });
-    } else if (content.acknowledgementRequested && this.deps.ackUrl) {
-      links = { ack: this.deps.ackUrl(request.deliveryId, request.communicationId, now) };
+      links = requests.length === 0 ? [] : await this.deps.links.issueMany(requests);
+    } else {
+      links = requests.map((r) =>
+        r.content.acknowledgementRequested && this.deps.ackUrl
+          ? { ack: this.deps.ackUrl(r.deliveryId, r.communicationId, now) }
+          : {},
+      );
     }
-    return {
-      ...renderMessage(channel, content, links),
+    return items.map(({ request, channel }, i) => ({
+      ...renderMessage(channel, requests[i]!.content, links[i]!),
       to: request.address,
       deliveryId: request.deliveryId,
       communicationId: request.communicationId,
       attempt: request.attempt,
-    };
+    }));
   }
 
   private async send(message: OutboundMessage, started: Date, log: Logger): Promise<AttemptResult> {
@@ -265,6 +434,8 @@ export class Dispatcher {
       try {
         const { providerMessageId } = await sender.send(message, {
           timeoutMs: Math.max(1, Math.min(retry.callTimeoutMs, remaining)),
+          // A call that would start this late has too little time left to be worth making.
+          startWithinMs: Math.max(0, remaining - Math.min(1_000, retry.callTimeoutMs)),
         });
         log.debug({ provider, providerMessageId, calls: call }, 'sent');
         return { state: 'sent', provider, providerMessageId };
@@ -277,6 +448,17 @@ export class Dispatcher {
             reasonCode: 'provider_rejected',
             reasonText: error.text,
             providerEventType: error.code,
+          };
+        }
+        if (error instanceof CallNotStartedError) {
+          // Never seen by the provider: the first call can be deferred (its attempt released).
+          if (call === 1) throw new SendDeferredError(error.message, error);
+          log.warn({ provider, calls: call - 1 }, 'provider unavailable; no time left for another call');
+          return {
+            state: 'not_sent',
+            provider,
+            reasonCode: 'provider_unavailable',
+            reasonText: `the provider stayed unavailable (after ${call - 1} ${call === 2 ? 'try' : 'tries'})`,
           };
         }
         if (!(error instanceof ProviderUnavailableError)) throw error;
@@ -318,4 +500,24 @@ function validate(request: SendRequested): ChannelName {
   if (channel === undefined) problems.push('channel: must be email or sms');
   if (problems.length > 0 || channel === undefined) throw new InvalidSendRequestError(problems.join('; '));
   return channel;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; resolves when all have settled. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Each call returns the ms since the previous one (or since it was made). */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round(now - last);
+    last = now;
+    return ms;
+  };
 }

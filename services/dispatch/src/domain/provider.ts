@@ -19,6 +19,16 @@ export interface OutboundMessage {
 export interface SendOptions {
   /** Give up on this call after this long (the adapter may have a shorter timeout of its own). */
   readonly timeoutMs?: number;
+  /**
+   * Do not start the call later than this many ms from now (e.g. while waiting for a rate-limit
+   * token): throw {@link CallNotStartedError} instead, so the caller knows the provider never saw it.
+   */
+  readonly startWithinMs?: number;
+}
+
+/** The call was never made (no rate-limit token in time, or the limiter could not be reached). */
+export class CallNotStartedError extends Error {
+  override readonly name = 'CallNotStartedError';
 }
 
 /** An email/SMS provider. */

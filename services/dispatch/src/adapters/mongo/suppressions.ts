@@ -1,8 +1,11 @@
 import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
 import { bulkWriteEach, findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
-import type { Collection } from 'mongodb';
+import type { Collection, MongoBulkWriteError, WriteError } from 'mongodb';
 import type { SuppressionList } from '../../domain/dispatcher.js';
 import type { ChannelName } from '../../domain/provider.js';
+
+/** Documents per `insertMany` (plain inserts are fast in large bulks on every store) and per `$in` read. */
+const INSERT_BULK = 500;
 
 /** The collections of dispatch's suppression replica. */
 export const SUPPRESSION_COLLECTIONS = {
@@ -51,6 +54,48 @@ export class MongoSuppressions implements SuppressionList {
 
   async isSuppressed(channel: ChannelName, address: string): Promise<boolean> {
     return (await this.suppressions.findOne({ _id: suppressionKey(channel, address) })) !== null;
+  }
+
+  async suppressedAmong(items: readonly { channel: ChannelName; address: string }[]): Promise<boolean[]> {
+    const keys = items.map((i) => suppressionKey(i.channel, i.address));
+    const unique = [...new Set(keys)];
+    const suppressed = new Set<string>();
+    // `$in` reads even on FerretDB v1, where an `$in` scans the collection: the suppression list is
+    // small beside the batch, and one scan of it costs less there than a lookup per message.
+    for (let from = 0; from < unique.length; from += INSERT_BULK) {
+      const found = await this.suppressions
+        // index: _id
+        .find({ _id: { $in: unique.slice(from, from + INSERT_BULK) } }, { projection: { _id: 1 } })
+        .toArray();
+      for (const d of found) suppressed.add(d._id);
+    }
+    return keys.map((k) => suppressed.has(k));
+  }
+
+  async rememberMany(items: readonly { deliveryId: string; channel: ChannelName; address: string }[]): Promise<void> {
+    const docs = items.map(({ deliveryId, channel, address }) => ({
+      _id: deliveryId,
+      key: suppressionKey(channel, address),
+      channel,
+    }));
+    // Inserts in large bulks (fast on every store); only a record already known (a resend) is replaced.
+    const again: DeliveryAddressDoc[] = [];
+    for (let from = 0; from < docs.length; from += INSERT_BULK) {
+      const chunk = docs.slice(from, from + INSERT_BULK);
+      try {
+        await this.addresses.insertMany(chunk, { ordered: false });
+      } catch (error) {
+        const bulk = error as Partial<MongoBulkWriteError> | null;
+        if (bulk?.name !== 'MongoBulkWriteError' || bulk.writeErrors === undefined) throw error;
+        for (const w of ([] as WriteError[]).concat(bulk.writeErrors as WriteError | WriteError[])) {
+          if (w.code !== 11000) throw new Error(`address key write failed: ${w.errmsg ?? w.code}`);
+          again.push(chunk[w.index]!);
+        }
+      }
+    }
+    for (const { _id, key, channel } of again) {
+      await this.addresses.replaceOne({ _id }, { key, channel }, { upsert: true });
+    }
   }
 
   async remember(deliveryId: string, channel: ChannelName, address: string): Promise<void> {

@@ -33,10 +33,12 @@ export interface LinkIssuerOptions {
  */
 export function natsLinkIssuer(options: LinkIssuerOptions): LinkIssuer {
   const s = subjects(options.namespace);
-  const published = new Set<string>();
+  // Per communication, its content's publish (shared by every message of a batch that needs it).
+  const published = new Map<string, Promise<void>>();
 
-  const publishContent = async (request: LinkRequest) => {
-    if (published.has(request.communicationId)) return;
+  const publishContent = (request: LinkRequest): Promise<void> => {
+    const known = published.get(request.communicationId);
+    if (known) return known;
     const c = request.content;
     const message = LinkContent.fromPartial({
       communicationId: request.communicationId,
@@ -50,9 +52,15 @@ export function natsLinkIssuer(options: LinkIssuerOptions): LinkIssuer {
     const bytes = LinkContent.encode(message).finish();
     // The same content published again is one message; changed content (never, once sent) is a new one.
     const digest = createHash('sha256').update(bytes.subarray(0, bytes.length)).digest('base64url').slice(0, 16);
-    await durable(s.linkContent(request.communicationId), bytes, `link-content:${request.communicationId}:${digest}`);
-    published.add(request.communicationId);
-    if (published.size > CONTENT_CACHE) published.delete(published.values().next().value!);
+    const publishing = durable(
+      s.linkContent(request.communicationId),
+      bytes,
+      `link-content:${request.communicationId}:${digest}`,
+    );
+    published.set(request.communicationId, publishing);
+    publishing.catch(() => published.delete(request.communicationId));
+    if (published.size > CONTENT_CACHE) published.delete(published.keys().next().value!);
+    return publishing;
   };
 
   const durable = async (subject: string, bytes: Uint8Array, msgId: string) => {
@@ -63,62 +71,66 @@ export function natsLinkIssuer(options: LinkIssuerOptions): LinkIssuer {
     }
   };
 
-  return {
-    issue: async (request) => {
-      const { content, channel } = request;
-      const wantsResponse = content.responseOptions.length > 0;
-      const wantsAck = content.acknowledgementRequested && !wantsResponse;
-      const issuedAt = Math.floor(request.now.getTime() / 1000);
-      const token = (action: LinkAction, days: number) =>
-        signLink(
-          {
-            deliveryId: request.deliveryId,
-            communicationId: request.communicationId,
-            channel,
-            action,
-            issuedAt,
-            expiresAt: issuedAt + days * DAY_SECONDS,
-          },
-          options.keys,
-        );
-      const pageAction: LinkAction | undefined = wantsResponse ? 'respond' : wantsAck ? 'ack' : undefined;
-      if (pageAction === undefined && channel === 'sms') return {};
-      // The landing pages (and the opt-out page) show the communication's text.
-      await publishContent(request);
-      if (channel === 'sms') {
-        const code = shortCode(request.deliveryId, pageAction!, options.keys);
-        const signed = token(pageAction!, options.ttlDays);
-        const message = ShortLinkIssued.fromPartial({
-          code,
-          token: signed,
+  const issue = async (request: LinkRequest): Promise<MessageLinks> => {
+    const { content, channel } = request;
+    const wantsResponse = content.responseOptions.length > 0;
+    const wantsAck = content.acknowledgementRequested && !wantsResponse;
+    const issuedAt = Math.floor(request.now.getTime() / 1000);
+    const token = (action: LinkAction, days: number) =>
+      signLink(
+        {
           deliveryId: request.deliveryId,
           communicationId: request.communicationId,
-          issuedAt: request.now,
-        });
-        const tokenHash = createHash('sha256').update(signed).digest('base64url').slice(0, 16);
-        await durable(
-          s.shortLinkIssued(code),
-          ShortLinkIssued.encode(message).finish(),
-          `short-link:${code}:${tokenHash}`,
-        );
-        const url = linkUrl(options.shortBaseUrl, LINK_PATHS.short, code);
-        return pageAction === 'respond' ? { respond: url } : { ack: url };
-      }
-      const optout = linkUrl(options.baseUrl, LINK_PATHS.optout, token('optout', options.optOutTtlDays));
-      const unsubscribe = [`<${optout}>`];
-      if (options.unsubscribeMailto)
-        unsubscribe.push(`<mailto:${options.unsubscribeMailto}?subject=unsubscribe%20${request.deliveryId}>`);
-      const links: MessageLinks = {
-        optout,
-        headers: {
-          'List-Unsubscribe': unsubscribe.join(', '),
-          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          channel,
+          action,
+          issuedAt,
+          expiresAt: issuedAt + days * DAY_SECONDS,
         },
-        ...(pageAction === undefined
-          ? {}
-          : { [pageAction]: linkUrl(options.baseUrl, LINK_PATHS.page, token(pageAction, options.ttlDays)) }),
-      };
-      return links;
-    },
+        options.keys,
+      );
+    const pageAction: LinkAction | undefined = wantsResponse ? 'respond' : wantsAck ? 'ack' : undefined;
+    if (pageAction === undefined && channel === 'sms') return {};
+    // The landing pages (and the opt-out page) show the communication's text.
+    await publishContent(request);
+    if (channel === 'sms') {
+      const code = shortCode(request.deliveryId, pageAction!, options.keys);
+      const signed = token(pageAction!, options.ttlDays);
+      const message = ShortLinkIssued.fromPartial({
+        code,
+        token: signed,
+        deliveryId: request.deliveryId,
+        communicationId: request.communicationId,
+        issuedAt: request.now,
+      });
+      const tokenHash = createHash('sha256').update(signed).digest('base64url').slice(0, 16);
+      await durable(
+        s.shortLinkIssued(code),
+        ShortLinkIssued.encode(message).finish(),
+        `short-link:${code}:${tokenHash}`,
+      );
+      const url = linkUrl(options.shortBaseUrl, LINK_PATHS.short, code);
+      return pageAction === 'respond' ? { respond: url } : { ack: url };
+    }
+    const optout = linkUrl(options.baseUrl, LINK_PATHS.optout, token('optout', options.optOutTtlDays));
+    const unsubscribe = [`<${optout}>`];
+    if (options.unsubscribeMailto)
+      unsubscribe.push(`<mailto:${options.unsubscribeMailto}?subject=unsubscribe%20${request.deliveryId}>`);
+    const links: MessageLinks = {
+      optout,
+      headers: {
+        'List-Unsubscribe': unsubscribe.join(', '),
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
+      ...(pageAction === undefined
+        ? {}
+        : { [pageAction]: linkUrl(options.baseUrl, LINK_PATHS.page, token(pageAction, options.ttlDays)) }),
+    };
+    return links;
+  };
+
+  return {
+    issue,
+    // Each message's writes are published at once; the batch waits for all their PubAcks together.
+    issueMany: (requests) => Promise.all(requests.map(issue)),
   };
 }

@@ -1,7 +1,7 @@
 import { checkProviderConfig, type ProviderConfig } from '../../config.js';
 import type { ChannelName, Provider } from '../../domain/provider.js';
 import { MailgunProvider } from './mailgun.js';
-import { rateLimited } from './rate-limit.js';
+import { localLimiters, rateLimited, type LimiterFactory } from './rate-limit.js';
 import { SendGridProvider } from './sendgrid.js';
 import { SesProvider } from './ses.js';
 import { SimulatorProvider } from './simulator.js';
@@ -23,16 +23,18 @@ export interface SelectedProviders {
 
 /**
  * Builds the provider of each channel from config (EMAIL_PROVIDER, SMS_PROVIDER), each behind its
- * own rate limit (`<PROVIDER>_RATE_PER_SECOND`). The simulator serving both channels is one
+ * own rate limit (`<PROVIDER>_RATE_PER_SECOND`, from `limiters`: shared by the deployment's
+ * replicas in production, per process by default). The simulator serving both channels is one
  * instance with one limit. Throws a ConfigError naming every missing variable of a chosen provider.
  */
-export function selectProviders(config: SelectionConfig): SelectedProviders {
+export function selectProviders(config: SelectionConfig, limiters: LimiterFactory = localLimiters): SelectedProviders {
   checkProviderConfig(config);
+  const limited = (provider: Provider, rate: number) => rateLimited(provider, rate, limiters);
   const closers: (() => void)[] = [];
   const timeoutMs = config.PROVIDER_TIMEOUT_MS;
   let simulator: Provider | undefined;
   const simulatorProvider = (): Provider =>
-    (simulator ??= rateLimited(
+    (simulator ??= limited(
       new SimulatorProvider({
         baseUrl: config.SIMULATOR_URL!,
         apiKey: config.SIMULATOR_API_KEY!,
@@ -59,10 +61,10 @@ export function selectProviders(config: SelectionConfig): SelectedProviders {
           timeoutMs,
         });
         closers.push(() => ses.close());
-        return rateLimited(ses, config.SES_RATE_PER_SECOND);
+        return limited(ses, config.SES_RATE_PER_SECOND);
       }
       case 'sendgrid':
-        return rateLimited(
+        return limited(
           new SendGridProvider({
             apiKey: config.SENDGRID_API_KEY!,
             from,
@@ -72,7 +74,7 @@ export function selectProviders(config: SelectionConfig): SelectedProviders {
           config.SENDGRID_RATE_PER_SECOND,
         );
       case 'mailgun':
-        return rateLimited(
+        return limited(
           new MailgunProvider({
             apiKey: config.MAILGUN_API_KEY!,
             domain: config.MAILGUN_DOMAIN!,
@@ -96,7 +98,7 @@ export function selectProviders(config: SelectionConfig): SelectedProviders {
           timeoutMs,
         });
         closers.push(() => smtp.close());
-        return rateLimited(smtp, config.SMTP_RATE_PER_SECOND);
+        return limited(smtp, config.SMTP_RATE_PER_SECOND);
       }
     }
   })();
@@ -106,7 +108,7 @@ export function selectProviders(config: SelectionConfig): SelectedProviders {
       case 'simulator':
         return simulatorProvider();
       case 'twilio':
-        return rateLimited(
+        return limited(
           new TwilioProvider({
             accountSid: config.TWILIO_ACCOUNT_SID!,
             authToken: config.TWILIO_AUTH_TOKEN!,
