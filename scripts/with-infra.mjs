@@ -77,7 +77,7 @@ if (!ready) {
   process.exit(1);
 }
 
-say(ready.summary ?? `using ${ready.path}: NATS ${ready.natsUrl}, MongoDB ${ready.mongoUri}`);
+say(ready.summary ?? `using ${ready.path}`);
 
 async function stopInfra() {
   if (infra.exitCode !== null || infra.signalCode !== null) return;

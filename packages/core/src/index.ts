@@ -1,4 +1,5 @@
-// Public entry point of @dlr/core: the typed errors every edge maps in one place, and the Logger interface.
+// Public entry point of @dlr/core: the typed errors every edge maps in one place, the Logger interface,
+// and redactUrl for server URLs in logs.
 // No dependencies and no I/O, so domain code can use them without loading MongoDB, NATS, HTTP or telemetry.
 export {
   AppError,
@@ -12,3 +13,4 @@ export {
   type ErrorCode,
 } from './errors.js';
 export type { LogFn, Logger } from './logger.js';
+export { redactUrl } from './redact.js';

@@ -10,6 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import { redactUrl } from '@dlr/core';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { platformMetrics, subjectLabel, trackConsumerLag } from './metrics.js';
@@ -28,6 +29,13 @@ export interface NatsHandle {
   drain(): Promise<void>;
 }
 
+/** An error's text with any of the servers' URLs in it redacted (the client may quote the URL it dialled). */
+function redactErr(error: unknown, servers: readonly string[]): string {
+  let text = String(error);
+  for (const server of servers) text = text.replaceAll(server, redactUrl(server));
+  return text;
+}
+
 /**
  * Connects to NATS with JetStream, retrying with backoff; reconnects forever once connected.
  * Throws an {@link UnavailableError} naming the servers when it cannot connect at all.
@@ -39,6 +47,8 @@ export async function connectNats(options: {
   attempts?: number;
 }): Promise<NatsHandle> {
   const servers = options.servers.split(',').map((s) => s.trim());
+  // What logs and errors show: credentials in a URL (user:pass@, token@) never leave the process.
+  const shown = servers.map(redactUrl);
   const nc = await retry(
     () =>
       connect({
@@ -53,11 +63,14 @@ export async function connectNats(options: {
     {
       attempts: options.attempts ?? 10,
       onRetry: (error, attempt, delayMs) =>
-        options.logger.warn({ servers, attempt, delayMs, err: String(error) }, 'NATS not reachable yet; retrying'),
+        options.logger.warn(
+          { servers: shown, attempt, delayMs, err: redactErr(error, servers) },
+          'NATS not reachable yet; retrying',
+        ),
     },
   ).catch((error: unknown) => {
     throw new UnavailableError(
-      `Cannot connect to NATS at ${servers.join(', ')}: ${String(error)}. Check NATS_URL and that nats-server runs with JetStream (-js).`,
+      `Cannot connect to NATS at ${shown.join(', ')}: ${redactErr(error, servers)}. Check NATS_URL and that nats-server runs with JetStream (-js).`,
       error,
     );
   });
@@ -67,9 +80,9 @@ export async function connectNats(options: {
     }
   })();
   const jsm = await jetstreamManager(nc).catch((error: unknown) => {
-    throw new UnavailableError(`NATS at ${servers.join(', ')} has no JetStream: start nats-server with -js.`, error);
+    throw new UnavailableError(`NATS at ${shown.join(', ')} has no JetStream: start nats-server with -js.`, error);
   });
-  options.logger.info({ servers }, 'connected to NATS JetStream');
+  options.logger.info({ servers: shown }, 'connected to NATS JetStream');
   return {
     nc,
     js: jetstream(nc),

@@ -64,6 +64,42 @@ describe('connectNats', () => {
   });
 });
 
+describe('connectNats with credentials in the URL', () => {
+  it('never logs or reports the user, password or token: nats://***@host', async () => {
+    const port = await closedPort();
+    const log = memoryLogger();
+    const error: unknown = await connectNats({
+      servers: `nats://alice:s3cr3t-pass@127.0.0.1:${port}, tok3n-s3cr3t@127.0.0.1:${port}`,
+      name: 'closed',
+      logger: log.logger,
+      attempts: 2,
+    }).then(
+      (handle) => handle.drain().then(() => new Error('connected to a closed port')),
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnavailableError);
+    const message = (error as UnavailableError).message;
+    expect(message).toContain(`nats://***@127.0.0.1:${port}, ***@127.0.0.1:${port}`);
+    expect(log.raw()).toContain('NATS not reachable yet');
+    for (const secret of ['alice', 's3cr3t', 'tok3n']) {
+      expect(message).not.toContain(secret);
+      expect(log.raw()).not.toContain(secret);
+    }
+  });
+
+  it('logs the servers redacted once connected', async () => {
+    const log = memoryLogger();
+    const url = new URL(infraUrls().natsUrl);
+    url.username = 'bob';
+    url.password = 'hunter2-secret';
+    const handle = await connectNats({ servers: url.href, name: 'with-credentials', logger: log.logger });
+    await handle.drain();
+    expect(log.raw()).toContain('connected to NATS JetStream');
+    expect(log.raw()).toContain(`nats://***@${url.host}`);
+    expect(log.raw()).not.toMatch(/bob|hunter2/);
+  });
+});
+
 describe('ensureTopology', () => {
   const stream = (maxAgeMs: number) => ({
     name: TOPO_STREAM,

@@ -207,9 +207,7 @@ describe('ensureInfra with nothing available', () => {
         env: { NATS_URL: `nats://127.0.0.1:${port}`, MONGODB_URI: 'mongodb://127.0.0.1:1/' },
         log: () => {},
       }),
-    ).rejects.toThrow(
-      `NATS_URL=nats://127.0.0.1:${port} is set but does not answer (TCP connect to 127.0.0.1:${port} failed: ECONNREFUSED)`,
-    );
+    ).rejects.toThrow(`NATS_URL is set but does not answer (TCP connect to 127.0.0.1:${port} failed: ECONNREFUSED)`);
   });
 });
 
@@ -219,5 +217,26 @@ describe('uniqueName', () => {
     const b = uniqueName('my test.db');
     expect(a).toMatch(/^my_test_db_[0-9a-f]{12}$/);
     expect(a).not.toBe(b);
+  });
+});
+
+describe('ensureInfra with credentials in the URLs', () => {
+  it('names NATS_URL without its user, password or token when the server does not answer', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const lines: string[] = [];
+    const err = await ensureInfra({
+      env: { NATS_URL: `nats://alice:s3cr3t@127.0.0.1:${port}`, DLR_INFRA_DOCKER: 'off' },
+      log: (l) => lines.push(l),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InfraUnavailableError);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`NATS_URL is set but does not answer (TCP connect to 127.0.0.1:${port} failed`);
+    expect([msg, ...lines].join('\n')).not.toMatch(/alice|s3cr3t/);
   });
 });

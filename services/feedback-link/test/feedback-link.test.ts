@@ -325,6 +325,27 @@ describe('respond', () => {
     expect(events[1]!.event.occurredAt!.getTime()).toBeGreaterThan(events[0]!.event.occurredAt!.getTime());
   });
 
+  it.each([
+    ['no option', ''],
+    ['an empty option', 'option='],
+    ['an option that is not a number', 'option=Safe'],
+    ['a padded number', 'option=%201'],
+    ['a negative zero', 'option=-0'],
+    ['a hex number', 'option=0x1'],
+    ['an exponent', 'option=1e0'],
+    ['a fraction', 'option=0.0'],
+    ['one past the last option', 'option=2'],
+  ])('refuses a response with %s: 400, a page saying what to do, nothing recorded', async (_name, payload) => {
+    const d = delivery();
+    await publishContent(d.communicationId);
+    const res = await app.http.inject({ method: 'POST', url: `/a/${d.token('respond')}`, headers: FORM, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('<h1>Please choose a response</h1>');
+    expect(res.body).toContain('Nothing has been recorded.');
+    expect(await feedback().countDocuments({ deliveryId: d.deliveryId })).toBe(0);
+    expect(await eventsOf(d.deliveryId)).toEqual([]);
+  });
+
   it('renders script in the communication’s text inert', async () => {
     const d = delivery('sms');
     await publishContent(d.communicationId, {

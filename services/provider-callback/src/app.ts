@@ -25,10 +25,11 @@ import {
   mongoRawCallbackStore,
 } from './adapters/mongo/raw-callbacks.js';
 import { startDispatchEvents } from './adapters/nats/dispatch-events.js';
+import { natsMailgunTokens } from './adapters/nats/mailgun-tokens.js';
 import { rawCallbackLog, startRawCallbackConsumer, type CallbackParser } from './adapters/nats/raw-callbacks.js';
 import type { CallbackConfig } from './config.js';
 import type { IngestPorts, Reparse } from './domain/ingest.js';
-import { MAILGUN, reparseMailgun } from './domain/mailgun.js';
+import { MAILGUN, reparseMailgun, type MailgunTokenLedger } from './domain/mailgun.js';
 import { CallbackCounters } from './domain/metrics.js';
 import { reparseSendgrid, SENDGRID, sendgridPublicKey } from './domain/sendgrid.js';
 import { reparseSes, SES } from './domain/ses.js';
@@ -69,7 +70,11 @@ export async function buildApp(
   overrides: AppOverrides = {},
 ): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
-  const webhooks = providerWebhooks(config, overrides.snsHttp ?? fetchSnsHttp());
+  // A token verifies while its timestamp is within ± the tolerance: remember it that long on both sides.
+  const mailgunTokens = config.MAILGUN_WEBHOOK_SIGNING_KEY
+    ? await natsMailgunTokens(nats, config.NATS_NAMESPACE, 2 * config.CALLBACK_TOLERANCE_SECONDS)
+    : undefined;
+  const webhooks = providerWebhooks(config, overrides.snsHttp ?? fetchSnsHttp(), mailgunTokens);
   const counters = new CallbackCounters(webhooks.map((w) => w.provider));
   const ports: IngestPorts = {
     store: mongoRawCallbackStore(mongo),
@@ -117,7 +122,11 @@ export async function buildApp(
   };
 }
 
-function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWebhook[] {
+function providerWebhooks(
+  config: CallbackConfig,
+  snsHttp: SnsHttp,
+  mailgunTokens: MailgunTokenLedger | undefined,
+): ProviderWebhook[] {
   const bodyLimit = config.CALLBACK_BODY_LIMIT_BYTES;
   const toleranceSeconds = config.CALLBACK_TOLERANCE_SECONDS;
   const webhooks: ProviderWebhook[] = [];
@@ -133,7 +142,7 @@ function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWeb
     webhooks.push(
       sesWebhook({
         topicArns: new Set(config.SES_SNS_TOPIC_ARNS),
-        hostPattern: new RegExp(`^(?:${config.SES_SNS_CERT_HOST_PATTERN})$`),
+        replayWindowSeconds: config.SES_SNS_REPLAY_WINDOW_SECONDS,
         certificates: new CertificateCache(snsHttp),
         http: snsHttp,
         bodyLimit,
@@ -147,8 +156,15 @@ function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWeb
         bodyLimit,
       }),
     );
-  if (config.MAILGUN_WEBHOOK_SIGNING_KEY)
-    webhooks.push(mailgunWebhook({ signingKey: config.MAILGUN_WEBHOOK_SIGNING_KEY, toleranceSeconds, bodyLimit }));
+  if (config.MAILGUN_WEBHOOK_SIGNING_KEY && mailgunTokens)
+    webhooks.push(
+      mailgunWebhook({
+        signingKey: config.MAILGUN_WEBHOOK_SIGNING_KEY,
+        toleranceSeconds,
+        tokens: mailgunTokens,
+        bodyLimit,
+      }),
+    );
   if (config.TWILIO_AUTH_TOKEN) {
     if (!config.CALLBACK_PUBLIC_BASE_URL)
       throw new ConfigError(['CALLBACK_PUBLIC_BASE_URL: is required when TWILIO_AUTH_TOKEN is set']);

@@ -22,6 +22,7 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import { buildApp, migrate, type AppOverrides } from '../src/app.js';
+import { mailgunTokenBucket } from '../src/adapters/nats/mailgun-tokens.js';
 import { configShape } from '../src/config.js';
 import { expect } from 'vitest';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
@@ -135,6 +136,7 @@ export async function startHarness(
       await app.stopConsuming?.();
       await app.http.close();
       for (const name of Object.values(streamNames(namespace))) await nats.jsm.streams.delete(name).catch(() => false);
+      await nats.jsm.streams.delete(`KV_${mailgunTokenBucket(namespace)}`).catch(() => false);
       await mongo.db.dropDatabase().catch(() => undefined);
       await nats.drain();
       await mongo.close();

@@ -97,6 +97,19 @@ describe('POST /v1/callbacks/mailgun', () => {
     expect(stored?.event).toMatchObject({ status, reasonCode, reasonText: '5.1.1 The email account does not exist' });
   });
 
+  it('refuses a signature token used before, even on another event, and keeps the first', async () => {
+    const sig = signature();
+    const first = eventData();
+    expect((await post(signed(first, sig))).statusCode).toBe(202);
+    await h.settled();
+    await expectNothingStored(h, async () => {
+      const replay = await post(signed(eventData(), sig));
+      expect(replay.statusCode).toBe(401);
+      expect(replay.json()).toMatchObject({ error: 'unauthenticated', message: expect.stringMatching(/token/) });
+    });
+    expect(await h.events(`provider:mailgun:${first.id}`)).toHaveLength(1);
+  });
+
   it('publishes a repeated event once', async () => {
     const data = eventData({ event: 'opened' });
     const before = await h.published();

@@ -12,8 +12,8 @@ import { eventually } from './helpers.js';
 import { expectNothingStored, rid, startHarness, type Harness } from './harness.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ses-events';
-// The test's SNS hosts: the configured pattern accepts them, and the fake network below routes them locally.
-const HOST = 'sns.us-east-1.amazonaws.test';
+// SNS's real host name: the fake network below routes every https://<host>/... to the local server.
+const HOST = 'sns.us-east-1.amazonaws.com';
 const CERT_URL = `https://${HOST}/SimpleNotificationService-0000000000000000000000.pem`;
 
 let dir: string;
@@ -23,7 +23,7 @@ let port: number;
 const hits: string[] = [];
 let h: Harness;
 
-/** The fake network: https://sns.<region>.amazonaws.test/... is served by the local HTTP server. */
+/** The fake network: any https URL is served by the local HTTP server (so a wrong host would be fetched). */
 const snsHttp: SnsHttp = {
   get: async (url) => {
     const res = await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`);
@@ -69,7 +69,6 @@ beforeAll(async () => {
   h = await startHarness(
     {
       SES_SNS_TOPIC_ARNS: `${TOPIC},arn:aws:sns:eu-west-1:123456789012:other`,
-      SES_SNS_CERT_HOST_PATTERN: 'sns\\.[a-z0-9-]+\\.amazonaws\\.test',
       CALLBACK_BODY_LIMIT_BYTES: '16384',
     },
     { snsHttp },
@@ -99,7 +98,10 @@ function signSns(m: Sns, version: '1' | '2' = '1', signingKey: KeyObject = key):
 }
 
 /** An SNS Notification carrying an SES event record (shapes from the SES event-publishing examples). */
-function notification(record: Record<string, unknown>, o: { version?: '1' | '2'; topic?: string } = {}) {
+function notification(
+  record: Record<string, unknown>,
+  o: { version?: '1' | '2'; topic?: string; timestamp?: Date } = {},
+) {
   return signSns(
     {
       Type: 'Notification',
@@ -107,7 +109,7 @@ function notification(record: Record<string, unknown>, o: { version?: '1' | '2';
       TopicArn: o.topic ?? TOPIC,
       Subject: 'Amazon SES Email Event Notification',
       Message: JSON.stringify(record),
-      Timestamp: '2017-08-05T00:41:03.123Z',
+      Timestamp: (o.timestamp ?? new Date()).toISOString(),
       SigningCertURL: CERT_URL,
       UnsubscribeURL: `https://${HOST}/?Action=Unsubscribe&SubscriptionArn=${TOPIC}:1`,
     },
@@ -169,7 +171,7 @@ function subscription(topic = TOPIC, version: '1' | '2' = '1', subscribeHost = H
       TopicArn: topic,
       Message: `You have chosen to subscribe to the topic ${topic}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
       SubscribeURL: `https://${subscribeHost}/?Action=ConfirmSubscription&TopicArn=${topic}&Token=${token}`,
-      Timestamp: '2012-04-26T20:45:04.751Z',
+      Timestamp: new Date().toISOString(),
       SigningCertURL: CERT_URL,
     },
     version,
@@ -362,6 +364,51 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
         () => resign({ ...good(), SigningCertURL: 'https://evil.example.com/SimpleNotificationService-1.pem' }),
       ],
       [
+        'a certificate on sns.attacker.amazonaws.com',
+        401,
+        () =>
+          resign({ ...good(), SigningCertURL: 'https://sns.attacker.amazonaws.com/SimpleNotificationService-1.pem' }),
+      ],
+      [
+        'a certificate on sns.us-east-1.amazonaws.com.cn',
+        401,
+        () =>
+          resign({
+            ...good(),
+            SigningCertURL: 'https://sns.us-east-1.amazonaws.com.cn/SimpleNotificationService-1.pem',
+          }),
+      ],
+      [
+        'a certificate on sns.cn-north-1.amazonaws.com',
+        401,
+        () =>
+          resign({ ...good(), SigningCertURL: 'https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-1.pem' }),
+      ],
+      [
+        'a certificate on sns.us-east-1.amazonaws.com:8443',
+        401,
+        () =>
+          resign({
+            ...good(),
+            SigningCertURL: 'https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-1.pem',
+          }),
+      ],
+      [
+        'a certificate on sns.us-east-1.amazonaws.com.evil.example',
+        401,
+        () =>
+          resign({
+            ...good(),
+            SigningCertURL: 'https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-1.pem',
+          }),
+      ],
+      [
+        'a certificate on xsns.us-east-1.amazonaws.com',
+        401,
+        () =>
+          resign({ ...good(), SigningCertURL: 'https://xsns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem' }),
+      ],
+      [
         'a certificate over plain http',
         401,
         () => resign({ ...good(), SigningCertURL: `http://${HOST}/SimpleNotificationService-1.pem` }),
@@ -375,6 +422,22 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
           }),
       ],
       ['a signature by another key', 401, () => signSns({ ...good() }, '2', other)],
+      [
+        'a Timestamp older than the replay window (an hour)',
+        401,
+        () =>
+          notification(sesRecord('Delivery', {}, ours(rid())).record, {
+            timestamp: new Date(Date.now() - 3_601_000),
+          }),
+      ],
+      [
+        'a Timestamp further ahead than the replay window',
+        401,
+        () =>
+          notification(sesRecord('Delivery', {}, ours(rid())).record, {
+            timestamp: new Date(Date.now() + 3_601_000),
+          }),
+      ],
       [
         'a message changed after signing',
         401,

@@ -278,3 +278,19 @@ describe('POST /v1/callbacks/simulator', () => {
     }
   });
 });
+
+describe('without the simulator configured', () => {
+  it('has no simulator webhook: a correctly signed callback answers 404 and nothing is stored or published', async () => {
+    const { SIMULATOR_WEBHOOK_SECRET: _secret, ...withoutSimulator } = envFor(namespace);
+    const config = loadConfig({ ...baseConfigShape, ...configShape }, withoutSimulator);
+    const production = await buildApp({ config, logger, mongo, nats });
+    try {
+      const before = [await raw().countDocuments({}), await messageCount(nats.jsm, namespace, subject)];
+      const res = await post(production, JSON.stringify(callback()));
+      expect(res.statusCode).toBe(404);
+      expect([await raw().countDocuments({}), await messageCount(nats.jsm, namespace, subject)]).toEqual(before);
+    } finally {
+      await production.http.close();
+    }
+  });
+});

@@ -98,6 +98,12 @@ export function infraEnv(env: NodeJS.ProcessEnv = process.env): { natsUrl: strin
   return { natsUrl, mongoUri };
 }
 
+// A URL from the environment may carry credentials (user:pass@, a token): name its variable instead.
+// The servers this harness starts itself have none.
+function shown(server: InfraServer): string {
+  return server.source === 'env' ? `from ${server.label === 'NATS' ? 'NATS_URL' : 'MONGODB_URI'}` : server.url;
+}
+
 function makeInfra(
   p: InfraPath,
   nats: InfraServer,
@@ -111,7 +117,7 @@ function makeInfra(
     mongoUri: mongo.url,
     path: p,
     servers: { nats, mongo },
-    summary: `using ${p}: ${nats.label} ${nats.url}${nats.source !== p ? ` (${nats.source})` : ''}, ${mongo.label} ${mongo.url}${mongo.source !== p ? ` (${mongo.source})` : ''}`,
+    summary: `using ${p}: ${nats.label} ${shown(nats)}${nats.source !== p ? ` (${nats.source})` : ''}, ${mongo.label} ${shown(mongo)}${mongo.source !== p ? ` (${mongo.source})` : ''}`,
     stop: () => (stopping ??= stopImpl()),
   };
   log(infra.summary);
@@ -152,18 +158,18 @@ async function checkAnswers(
       await mongoPing(url, ENV_CHECK_MS);
     } catch (err) {
       throw new InfraUnavailableError(
-        `${name}=${url} is set but does not answer (ping failed: ${errorMessage(err)}). ` +
+        `${name} is set but does not answer (ping failed: ${errorMessage(err)}). ` +
           `Start that server, or unset ${name} to let ensureInfra provide one.`,
       );
     }
-    log(`${name} answers (ping): ${url}`);
+    log(`${name} answers (ping)`);
     return;
   }
   try {
     await tcpConnect(hp, ENV_CHECK_MS);
   } catch (err) {
     throw new InfraUnavailableError(
-      `${name}=${url} is set but does not answer (TCP connect to ${hp.host}:${hp.port} failed: ${errorMessage(err)}). ` +
+      `${name} is set but does not answer (TCP connect to ${hp.host}:${hp.port} failed: ${errorMessage(err)}). ` +
         `Start that server, or unset ${name} to let ensureInfra provide one.`,
     );
   }

@@ -288,3 +288,17 @@ async function within<T>(ms: number, work: Promise<T | null>): Promise<T | null>
     clearTimeout(timer);
   }
 }
+
+/**
+ * The response option a respond form chose: `option` must be the decimal index (no sign, padding
+ * or exponent) of one of the communication's options. Undefined for anything else, which records nothing.
+ */
+export function chosenOption(
+  responseOptions: readonly string[],
+  option: string | null,
+): { index: number; text: string } | undefined {
+  if (option === null || !/^(0|[1-9]\d{0,2})$/.test(option)) return undefined;
+  const index = Number(option);
+  const text = responseOptions[index];
+  return text === undefined ? undefined : { index, text };
+}
