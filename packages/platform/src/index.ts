@@ -42,7 +42,14 @@ export {
   type GrpcCaller,
 } from './grpc-auth.js';
 export { createHttpServer, httpError } from './http.js';
-export { EXIT_WITH_PARENT_ENV, runMain, shutdownInOrder, type MainProcess, type ShutdownStep } from './lifecycle.js';
+export {
+  EXIT_WITH_PARENT_ENV,
+  runMain,
+  SHUTDOWN_BUDGET_MS,
+  shutdownInOrder,
+  type MainProcess,
+  type ShutdownStep,
+} from './lifecycle.js';
 export { createLogger, REDACTED_KEYS, type Logger } from './logger.js';
 export {
   addMetricsRoute,

@@ -109,6 +109,8 @@ export async function buildApp(
             ports,
             logger,
             retryMs: config.PARKED_RETRY_SECONDS * 1_000,
+            expiryMs: config.PARKED_EXPIRY_SECONDS * 1_000,
+            providers: webhooks.map((w) => w.provider),
           }),
         () => startRawCallbackConsumer({ nats, namespace: config.NATS_NAMESPACE, ports, parsers, logger }),
       ]);

@@ -52,6 +52,13 @@ export const configShape = {
   TWILIO_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** How often parked callbacks are retried against what dispatch reported, in seconds. */
   PARKED_RETRY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** How long a callback may stay parked before it expires (kept raw with the reason, not published), in seconds. */
+  PARKED_EXPIRY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(90 * 86_400)
+    .default(7 * 86_400),
 } as const;
 
 /** The validated configuration of provider-callback. */

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { Channel, DeliveryStatus, EventSource } from '@dlr/contracts';
+import { renderMetrics } from '@dlr/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './helpers.js';
 import { expectNothingStored, rid, startHarness, type Harness } from './harness.js';
@@ -156,6 +157,44 @@ describe('POST /v1/callbacks/mailgun', () => {
     expect((await post(signed(data))).statusCode).toBe(202);
     await h.settled();
     expect(await h.events(`provider:mailgun:${data.id}`)).toHaveLength(1);
+  });
+
+  it('expires a callback parked longer than PARKED_EXPIRY_SECONDS, with the reason, and the gauge counts the store', async () => {
+    let clock = Date.now();
+    const parkedGauge = async () => {
+      const line = /^dlr_callbacks_parked\{provider="mailgun"\} (\d+)$/m.exec((await renderMetrics()).body);
+      return Number(line?.[1] ?? NaN);
+    };
+    const x = await startHarness(
+      { MAILGUN_WEBHOOK_SIGNING_KEY: KEY, PARKED_RETRY_SECONDS: '1', PARKED_EXPIRY_SECONDS: '600' },
+      { now: () => new Date(clock) },
+    );
+    try {
+      const expiredBefore = await x.metric('dlr_callbacks_parked_expired_total', 'mailgun');
+      const data = eventData({ 'user-variables': {} });
+      const res = await x.app.http.inject({
+        method: 'POST',
+        url: '/v1/callbacks/mailgun',
+        headers: { 'content-type': 'application/json' },
+        payload: signed(data, signature(KEY, Math.floor(clock / 1000))),
+      });
+      expect(res.statusCode).toBe(202);
+      await x.settled();
+      const parked = () => x.mongo.db.collection('parked_callbacks').countDocuments({});
+      expect(await parked()).toBe(1);
+      await eventually(async () => expect(await parkedGauge(), 'gauge from the store').toBe(1), 10_000);
+
+      clock += 601_000; // past the expiry: the next sweep gives up on it
+      await eventually(async () => expect(await parked()).toBe(0), 10_000);
+      expect(await x.raw(`mailgun:${data.id}`)).toMatchObject({
+        parkExpiredReason: expect.stringMatching(/^parked 601 s without dispatch reporting provider message mailgun:/),
+      });
+      expect(await x.metric('dlr_callbacks_parked_expired_total', 'mailgun')).toBe(expiredBefore + 1);
+      await eventually(async () => expect(await parkedGauge()).toBe(0), 10_000);
+      expect(await x.events(`provider:mailgun:${data.id}`)).toHaveLength(0);
+    } finally {
+      await x.close();
+    }
   });
 
   describe('refuses without storing or publishing anything', () => {

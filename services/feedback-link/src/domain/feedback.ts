@@ -207,7 +207,7 @@ export async function recordOnce(
   via: AnswerVia,
   userAgentClass: UserAgentClass,
 ): Promise<{ record: AnswerRecord; firstTime: boolean }> {
-  const known = await within(ports.lookupMs ?? 500, ports.store.findOnce(link.deliveryId, action));
+  const known = await within(ports.lookupMs ?? 200, ports.store.findOnce(link.deliveryId, action));
   if (known) return { record: known, firstTime: false };
   const record: AnswerRecord = {
     _id: answerId(link.deliveryId, action),

@@ -32,6 +32,8 @@ export interface RawCallbackStore {
   storeOnce(doc: RawCallback): Promise<{ readonly stored: RawCallback; readonly inserted: boolean }>;
   /** The stored callback with this `_id`, if any. */
   get(id: string): Promise<RawCallback | undefined>;
+  /** Notes on the stored callback why it was never published (a parked callback that expired). */
+  markExpired(id: string, at: Date, reason: string): Promise<void>;
 }
 
 /** A mapped callback waiting for dispatch's Sent event of its provider message (`parked_callbacks`). */
@@ -54,6 +56,8 @@ export interface ParkedStore {
   oldest(limit: number): Promise<ParkedCallback[]>;
   /** Removes a released callback. */
   remove(id: string): Promise<void>;
+  /** How many callbacks wait, per provider (for the gauge: the store's count, the same from every pod). */
+  countByProvider(): Promise<Map<string, number>>;
 }
 
 /** What dispatch told us about a provider message (`provider_messages`, `_id` = message key). */
@@ -207,6 +211,29 @@ export async function retryParked(ports: IngestPorts, limit: number): Promise<nu
     if (known && (await release(ports, parked, known))) released += 1;
   }
   return released;
+}
+
+/**
+ * Expires up to `limit` callbacks parked before `cutoff`: their provider message was never reported
+ * by dispatch (a send of another system, or one whose Sent event was lost). Each keeps its raw
+ * callback, marked with the reason, and leaves the parked list. Returns how many expired.
+ */
+export async function expireParked(ports: IngestPorts, cutoff: Date, limit: number): Promise<number> {
+  const now = ports.now?.() ?? new Date();
+  let expired = 0;
+  for (const parked of await ports.parked.oldest(limit)) {
+    if (parked.parkedAt.getTime() >= cutoff.getTime()) break;
+    const waited = Math.round((now.getTime() - parked.parkedAt.getTime()) / 1_000);
+    await ports.store.markExpired(
+      parked._id,
+      now,
+      `parked ${waited} s without dispatch reporting provider message ${parked.messageKey}`,
+    );
+    await ports.parked.remove(parked._id);
+    ports.counters.expired(parked.provider);
+    expired += 1;
+  }
+  return expired;
 }
 
 async function release(ports: IngestPorts, parked: ParkedCallback, correlation: Correlation): Promise<boolean> {

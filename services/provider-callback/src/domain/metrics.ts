@@ -9,6 +9,8 @@ const HELP = {
   dlr_callbacks_parked_total:
     'Mapped callbacks parked until dispatch reports their provider message (repeats included).',
   dlr_callbacks_released_total: 'Parked callbacks published once dispatch reported their provider message.',
+  dlr_callbacks_parked_expired_total:
+    'Parked callbacks given up on after PARKED_EXPIRY_SECONDS (kept raw with the reason, not published).',
   dlr_callbacks_unmatched_total:
     'Mapped callbacks with neither our IDs nor a provider message ID: stored raw, not published.',
 } as const;
@@ -27,6 +29,7 @@ export class CallbackCounters {
       this.add('dlr_callbacks_unmapped_total', { provider }, 0);
       this.add('dlr_callbacks_parked_total', { provider }, 0);
       this.add('dlr_callbacks_released_total', { provider }, 0);
+      this.add('dlr_callbacks_parked_expired_total', { provider }, 0);
       this.add('dlr_callbacks_unmatched_total', { provider }, 0);
       for (const reason of ['signature', 'malformed'] as const)
         this.add('dlr_callbacks_rejected_total', { provider, reason }, 0);
@@ -51,6 +54,11 @@ export class CallbackCounters {
   /** Counts a parked callback that was published. */
   released(provider: string): void {
     this.add('dlr_callbacks_released_total', { provider }, 1);
+  }
+
+  /** Counts a parked callback that expired. */
+  expired(provider: string): void {
+    this.add('dlr_callbacks_parked_expired_total', { provider }, 1);
   }
 
   /** Counts a mapped callback that can never be correlated. */

@@ -53,11 +53,26 @@ function contentDoc(m: LinkContent): LinkContentDoc {
   };
 }
 
+/** How long a page waits for the store before it reads the stream instead. */
+export const STORE_LOOKUP_MS = 200;
+
+/** The store's answer, or null when it fails or is slower than {@link STORE_LOOKUP_MS}. */
+async function fromStore<T>(read: Promise<T | null>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), STORE_LOOKUP_MS)));
+  try {
+    return await Promise.race([read.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * {@link LinkDirectory} over feedback-link's own collections (filled by its consumers), falling back
  * to the newest message on the code's (or communication's) subject in the DISPATCH stream when the
- * consumer has not caught up: dispatch publishes both before the provider call, so a link works the
- * moment the message arrives.
+ * consumer has not caught up, or the store does not answer within {@link STORE_LOOKUP_MS} (the stream
+ * is the record; the collections are its projection): dispatch publishes both before the provider
+ * call, so a link works the moment the message arrives, and while the store is down.
  */
 export function linkDirectory(mongo: MongoHandle, nats: NatsHandle, namespace: string): LinkDirectory {
   const shortLinks = mongo.db.collection<ShortLinkDoc>(COLLECTIONS.shortLinks);
@@ -74,18 +89,15 @@ export function linkDirectory(mongo: MongoHandle, nats: NatsHandle, namespace: s
       throw new UnavailableError('could not read the link stream', error);
     }
   };
-  const unavailable = (error: unknown) => {
-    throw new UnavailableError('could not read links', error);
-  };
   return {
     shortLink: async (code) => {
-      const stored = await shortLinks.findOne({ _id: code }).catch(unavailable);
+      const stored = await fromStore(shortLinks.findOne({ _id: code }));
       if (stored) return stored;
       const data = await lastOn(s.shortLinkIssued(code));
       return data ? shortLinkDoc(ShortLinkIssued.decode(data)) : null;
     },
     content: async (communicationId) => {
-      const stored = await contents.findOne({ _id: communicationId }).catch(unavailable);
+      const stored = await fromStore(contents.findOne({ _id: communicationId }));
       if (stored) return stored;
       const data = await lastOn(s.linkContent(communicationId));
       return data ? contentDoc(LinkContent.decode(data)) : null;

@@ -83,6 +83,10 @@ export function mongoRawCallbackStore(mongo: MongoHandle): RawCallbackStore {
   });
   return {
     get,
+    markExpired: async (id, at, reason) =>
+      void (await collection
+        .updateOne({ _id: id }, { $set: { parkExpiredAt: at, parkExpiredReason: reason } })
+        .catch(unavailable('mark the callback expired'))),
     storeOnce: async (doc) => {
       if (await insert(doc)) return { stored: doc, inserted: true };
       const stored = await get(doc._id);
@@ -102,6 +106,13 @@ export function mongoParkedStore(mongo: MongoHandle): ParkedStore {
     oldest: (limit) =>
       collection.find({}).sort({ parkedAt: 1 }).limit(limit).toArray().catch(unavailable('read parked callbacks')),
     remove: async (id) => void (await collection.deleteOne({ _id: id }).catch(unavailable('unpark the callback'))),
+    countByProvider: async () => {
+      const rows = await collection
+        .aggregate<{ _id: string; n: number }>([{ $group: { _id: '$provider', n: { $sum: 1 } } }])
+        .toArray()
+        .catch(unavailable('count parked callbacks'));
+      return new Map(rows.map((r) => [r._id, r.n]));
+    },
   };
 }
 

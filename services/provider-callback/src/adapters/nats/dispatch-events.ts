@@ -1,11 +1,19 @@
 import { consumerNames } from '@dlr/contracts';
-import { consumeDeliveryEvents, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
-import { onDispatchEvent, retryParked, type IngestPorts } from '../../domain/ingest.js';
+import { consumeDeliveryEvents, defineGauge, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import { expireParked, onDispatchEvent, retryParked, type IngestPorts } from '../../domain/ingest.js';
+
+/** Parked callbacks, as counted in the store by the last sweep (the same value from every pod). */
+const parkedGauge = defineGauge(
+  'dlr_callbacks_parked',
+  'Callbacks parked until dispatch reports their provider message, counted in the store by the periodic sweep.',
+  ['provider'],
+);
 
 /**
  * Consumes dispatch's DeliveryEvents (durable `provider-callback-dispatch-events`): each Sent
  * event with a provider message ID is remembered and releases the callbacks parked for it. Also
- * retries the oldest parked callbacks every `retryMs` (a safety net). Resolves once consuming.
+ * retries the oldest parked callbacks every `retryMs` (a safety net), expires those parked longer
+ * than `expiryMs`, and sets the gauge of parked callbacks from the store. Resolves once consuming.
  */
 export async function startDispatchEvents(options: {
   nats: NatsHandle;
@@ -13,6 +21,9 @@ export async function startDispatchEvents(options: {
   ports: IngestPorts;
   logger: Logger;
   retryMs: number;
+  expiryMs: number;
+  /** Providers whose gauge series exist from the start (at 0). */
+  providers?: readonly string[];
   concurrency?: number;
 }): Promise<ConsumerHandle> {
   const { ports, logger } = options;
@@ -28,11 +39,21 @@ export async function startDispatchEvents(options: {
     concurrency: options.concurrency ?? 4,
     logger: logger.child({ consumer: durable }),
   });
+  for (const provider of options.providers ?? []) parkedGauge.set({ provider }, 0);
+  const sweep = async () => {
+    const released = await retryParked(ports, 500);
+    if (released > 0) logger.info({ released }, 'parked callbacks released on retry');
+    const now = ports.now?.() ?? new Date();
+    const expired = await expireParked(ports, new Date(now.getTime() - options.expiryMs), 500);
+    if (expired > 0) logger.warn({ expired }, 'parked callbacks expired: dispatch never reported their message');
+    const counts = await ports.parked.countByProvider();
+    for (const provider of new Set([...(options.providers ?? []), ...counts.keys()]))
+      parkedGauge.set({ provider }, counts.get(provider) ?? 0);
+  };
   let sweeping: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    sweeping = retryParked(ports, 500).then(
-      (released) => void (released > 0 && logger.info({ released }, 'parked callbacks released on retry')),
-      (error: unknown) => logger.warn({ err: String(error) }, 'retrying parked callbacks failed'),
+    sweeping = sweep().catch((error: unknown) =>
+      logger.warn({ err: String(error) }, 'sweeping parked callbacks failed'),
     );
   }, options.retryMs);
   timer.unref();
