@@ -22,6 +22,7 @@ import { extractGrpcMetadata, markFailed, tracer } from './tracing.js';
 const GRPC_STATUS: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
   unauthenticated: status.UNAUTHENTICATED,
+  permission_denied: status.PERMISSION_DENIED,
   not_found: status.NOT_FOUND,
   failed_precondition: status.FAILED_PRECONDITION,
   payload_too_large: status.RESOURCE_EXHAUSTED,

@@ -9,6 +9,7 @@ export {
   InvalidArgumentError,
   isRetryable,
   NotFoundError,
+  PermissionDeniedError,
   UnauthenticatedError,
   UnavailableError,
   type ErrorCode,
@@ -31,6 +32,7 @@ export {
   protectGrpc,
   serviceAuthConfigShape,
   type GrpcCaller,
+  type GrpcRoles,
 } from './grpc-auth.js';
 export { createHttpServer, httpError } from './http.js';
 export { EXIT_WITH_PARENT_ENV, runMain, shutdownInOrder, type MainProcess, type ShutdownStep } from './lifecycle.js';
@@ -70,13 +72,15 @@ export {
   type MessageContext,
   type NatsHandle,
 } from './nats.js';
+export { installAccess } from './access.js';
 export {
+  allows,
   bearerToken,
   OPERATOR_COOKIE,
   OperatorAuth,
   operatorAuthConfigShape,
   operatorOf,
-  readCookie,
+  ROLES,
   safeNext,
   sameSecret,
   SIGN_IN_PATH,
@@ -84,6 +88,7 @@ export {
   type Operator,
   type OperatorAuthConfig,
   type OperatorAuthOptions,
+  type Role,
 } from './operator-auth.js';
 export { backoffDelay, retry, type RetryOptions } from './retry.js';
 export {
