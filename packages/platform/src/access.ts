@@ -17,6 +17,21 @@ declare module 'fastify' {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** A route as registered: its methods, URL pattern and declared access. */
+export interface HttpRoute {
+  readonly methods: readonly string[];
+  readonly url: string;
+  /** `public`, or the role the route needs. */
+  readonly access: 'public' | Role;
+}
+
+const routeLists = new WeakMap<FastifyInstance, HttpRoute[]>();
+
+/** Every route registered on a server made by `createHttpServer` (in any plugin scope), in order. */
+export function registeredRoutes(app: FastifyInstance): readonly HttpRoute[] {
+  return routeLists.get(app) ?? [];
+}
+
 /**
  * Refuses a cookie-authenticated state-changing request that a browser says comes from another
  * origin (`Sec-Fetch-Site` other than same-origin, or an `Origin` not this service's): the
@@ -41,6 +56,8 @@ function checkSameOrigin(request: FastifyRequest, auth: OperatorAuth): void {
  * without operator sign-in throws too.
  */
 export function installAccess(app: FastifyInstance, auth: OperatorAuth | undefined): void {
+  const routes: HttpRoute[] = [];
+  routeLists.set(app, routes);
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as { access?: unknown; role?: unknown };
     const name = `${String(route.method)} ${route.url}`;
@@ -56,6 +73,11 @@ export function installAccess(app: FastifyInstance, auth: OperatorAuth | undefin
       }
       if (auth === undefined) throw new Error(`${name} needs a role but this server has no operator sign-in`);
     }
+    routes.push({
+      methods: [route.method].flat().map(String),
+      url: route.url,
+      access: config.access === 'public' ? 'public' : (config.role as Role),
+    });
   });
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {

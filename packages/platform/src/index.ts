@@ -21,6 +21,7 @@ export {
   grpcError,
   GrpcServer,
   listenGrpc,
+  type GrpcMethod,
   PUBLIC_GRPC_SERVICES,
   shutdownGrpc,
   unary,
@@ -72,7 +73,7 @@ export {
   type MessageContext,
   type NatsHandle,
 } from './nats.js';
-export { installAccess } from './access.js';
+export { installAccess, registeredRoutes, type HttpRoute } from './access.js';
 export {
   allows,
   bearerToken,
