@@ -11,17 +11,22 @@ import * as dispatch from '@dlr/dispatch';
 import * as feedbackLink from '@dlr/feedback-link';
 import * as providerCallback from '@dlr/provider-callback';
 import * as reporting from '@dlr/reporting';
-import { PUBLIC_GRPC_SERVICES, startService, type RunningService } from '@dlr/platform';
+import { allows, PUBLIC_GRPC_SERVICES, ROLES, startService, type Role, type RunningService } from '@dlr/platform';
 import { isolation } from '@dlr/testing';
 
 const secret = () => randomBytes(24).toString('base64url');
 const SERVICE_TOKEN = secret();
+
+/** The static token of each role, by service. */
+const tokens = new Map<string, Record<Role, string>>();
 
 function env(name: string, extra: Record<string, string>): Record<string, string> {
   const { NATS_URL, MONGODB_URI } = process.env;
   if (!NATS_URL || !MONGODB_URI)
     throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
   const where = isolation(`acc${name.slice(0, 4)}`);
+  const roleTokens = { viewer: secret(), sender: secret(), admin: secret() };
+  tokens.set(name, roleTokens);
   return {
     NATS_URL,
     MONGODB_URI,
@@ -31,9 +36,9 @@ function env(name: string, extra: Record<string, string>): Record<string, string
     HTTP_PORT: '0',
     ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
-    OPERATOR_ADMIN_TOKEN: secret(),
-    OPERATOR_VIEWER_TOKEN: secret(),
-    OPERATOR_SENDER_TOKEN: secret(),
+    OPERATOR_ADMIN_TOKEN: roleTokens.admin,
+    OPERATOR_VIEWER_TOKEN: roleTokens.viewer,
+    OPERATOR_SENDER_TOKEN: roleTokens.sender,
     ...extra,
   };
 }
@@ -146,18 +151,35 @@ function spellings(path: string): string[] {
 }
 
 /** Sends `method rawPath` exactly as written; resolves with the status and the Location header. */
-function raw(base: string, method: string, path: string): Promise<{ status: number; location: string | undefined }> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; location: string | undefined }> {
   const url = new URL(base);
+  let answered = false;
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, method, path, headers: { accept: 'application/json' }, timeout: 10_000 },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { accept: 'application/json', ...headers },
+        timeout: 10_000,
+      },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }));
+        // The status line is the answer; a live (SSE) stream would never end, so stop reading.
+        answered = true;
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+        res.destroy();
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
-    req.on('error', reject);
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
     if (method !== 'GET' && method !== 'HEAD') req.end('{}');
     else req.end();
   });
@@ -189,6 +211,30 @@ describe('every non-public HTTP route of the five services', () => {
     expect(failures).toEqual([]);
     // The walk is not vacuous: the console and the reports have many protected routes.
     expect(walked).toBeGreaterThan(100);
+  });
+
+  it("gives each role exactly the routes its role reaches: 403 below the route's role, through above it", async () => {
+    const failures: string[] = [];
+    for (const { name, service } of running) {
+      const roleTokens = tokens.get(name)!;
+      for (const route of service.routes) {
+        if (route.access === 'public') continue;
+        // HEAD shares its GET's route options (checked without credentials above); a HEAD of the live
+        // stream is not answered before the stream would start.
+        for (const method of route.methods.filter((m) => m !== 'HEAD')) {
+          for (const role of ROLES) {
+            const path = samplePath(route.url);
+            const { status: code } = await raw(service.httpUrl, method, path, {
+              authorization: `Bearer ${roleTokens[role]}`,
+            });
+            const expected = allows(role, route.access) ? 'not 401/403' : '403';
+            const ok = allows(role, route.access) ? code !== 401 && code !== 403 : code === 403;
+            if (!ok) failures.push(`${name} ${method} ${path} as ${role} → ${code}, expected ${expected}`);
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
   });
 
   it('declares every route, and the protected ones include the console and the reports', () => {
