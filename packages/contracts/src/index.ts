@@ -71,4 +71,5 @@ export {
   type SuppressionReason,
 } from './suppression.js';
 export { StatusChanged } from './gen/dlr/reporting/v1/events.pb.js';
+export { RawCallbackReceived } from './gen/dlr/callback/v1/raw_callback.pb.js';
 export { fileDescriptorProtos } from './descriptors.js';

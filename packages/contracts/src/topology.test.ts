@@ -29,6 +29,7 @@ describe('topology', () => {
       s.deliveryEvent('provider', EVENT),
       s.deliveryEvent('feedback', EVENT),
       s.deadLetter('x'),
+      s.rawCallback('ses'),
     ]) {
       const owners = streams.filter((st) => st.subjects.some((p) => subjectMatches(p, subject)));
       expect(

@@ -76,6 +76,13 @@ export function subjects(namespace = 'dlr') {
       `${namespace}.v1.reporting.status-changed.${communicationId}.${status}`,
     /** Every status change. */
     statusChanges: `${namespace}.v1.reporting.status-changed.>`,
+    /**
+     * `RawCallbackReceived` (dlr.callback.v1): a provider callback as its webhook verified it, before
+     * anything is stored. Internal to provider-callback.
+     */
+    rawCallback: (provider: string) => `${namespace}.v1.callback.raw.${provider}`,
+    /** Every raw callback. */
+    rawCallbacks: `${namespace}.v1.callback.raw.*`,
   } as const;
 }
 
@@ -90,6 +97,7 @@ export function streamNames(namespace = 'dlr') {
     deadLetter: `${prefix}_DEAD_LETTER`,
     reportingWork: `${prefix}_REPORTING_WORK`,
     statusChanges: `${prefix}_STATUS_CHANGES`,
+    callbacks: `${prefix}_CALLBACKS`,
   } as const;
 }
 
@@ -101,6 +109,8 @@ export const consumerNames = {
   feedbackShortLinks: 'feedback-short-links',
   /** feedback-link: what the recipient pages show, into its own `link_content`. */
   feedbackLinkContent: 'feedback-link-content',
+  /** feedback-link: the answers it committed, into its own `feedback`. */
+  feedbackAnswers: 'feedback-answers',
   /** dispatch: opt-outs from feedback-link into its suppression replica. */
   dispatchSuppressionsFeedback: 'dispatch-suppressions-feedback',
   /** dispatch: provider unsubscribes, complaints and permanent bounces into its suppression replica. */
@@ -113,6 +123,8 @@ export const consumerNames = {
   communicationSuppressionsProvider: 'communication-suppressions-provider',
   /** provider-callback learns provider message IDs from dispatch's Sent events (to release parked callbacks). */
   callbackDispatchEvents: 'provider-callback-dispatch-events',
+  /** provider-callback: raw callbacks its webhooks committed, into `raw_callbacks` and on to DeliveryEvents. */
+  callbackRaw: 'provider-callback-raw',
 } as const;
 
 /**
@@ -155,6 +167,14 @@ export function partitionOf(deliveryId: string): number {
   return hash % REPORTING_PARTITIONS;
 }
 
+/**
+ * Twilio's connection overrides on every StatusCallback URL dispatch gives Twilio: retry up to 5
+ * times on any failure (connect/read timeout, 4xx, 5xx) — by default Twilio does not retry status
+ * callbacks. Twilio's limit on the total time (15 s) still applies. provider-callback verifies a
+ * signature both over the URL as requested and with this fragment.
+ */
+export const TWILIO_CALLBACK_OVERRIDES = '#rc=5&rp=all';
+
 /** How many times a message is delivered before it is dead-lettered. */
 export const MAX_DELIVER = 20;
 
@@ -196,6 +216,8 @@ export function streamConfigs(namespace = 'dlr'): (Partial<StreamConfig> & { nam
       ],
     },
     { ...common, name: n.statusChanges, subjects: [s.statusChanges] },
+    // The webhooks' commit point: a callback is acknowledged to its provider once stored here.
+    { ...common, name: n.callbacks, subjects: [s.rawCallbacks] },
   ];
 }
 
@@ -252,8 +274,25 @@ export function consumerConfigs(
       stream: n.delivery,
       config: {
         ...common,
+        durable_name: consumerNames.feedbackAnswers,
+        filter_subject: s.deliveryEventsFrom('feedback'),
+      },
+    },
+    {
+      stream: n.delivery,
+      config: {
+        ...common,
         durable_name: consumerNames.callbackDispatchEvents,
         filter_subject: s.deliveryEventsFrom('dispatch'),
+      },
+    },
+    {
+      stream: n.callbacks,
+      config: {
+        ...common,
+        durable_name: consumerNames.callbackRaw,
+        filter_subject: s.rawCallbacks,
+        max_ack_pending: 4_000,
       },
     },
     ...Array.from({ length: REPORTING_PARTITIONS }, (_, partition) => ({

@@ -14,6 +14,14 @@ export {
   UnavailableError,
   type ErrorCode,
 } from './errors.js';
+export {
+  getDeadLetter,
+  listDeadLetters,
+  replayDeadLetters,
+  replayMsgId,
+  type DeadLetter,
+  type ReplayOutcome,
+} from './dead-letters.js';
 export { consumeDeliveryEvents, deliveryEventPublisher, type DeliveryEventPublisher } from './events.js';
 export { groupCommit, type GroupCommitOptions } from './group-commit.js';
 export {

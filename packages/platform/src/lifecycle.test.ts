@@ -73,6 +73,30 @@ describe('shutdownInOrder', () => {
     await expect(shutdownInOrder(steps, logger, 100)).resolves.toBe(false);
     expect(ran).toEqual(['after']);
   });
+
+  it('keeps the whole shutdown within its budget when every dependency hangs, and still runs each step', async () => {
+    const { logger } = capturingLogger();
+    const reached: string[] = [];
+    const hang = (name: string): ShutdownStep => ({
+      name,
+      run: () => {
+        reached.push(name);
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const started = performance.now();
+    const clean = await shutdownInOrder(
+      [hang('consumers'), hang('grpc'), hang('mongo'), hang('nats')],
+      logger,
+      10_000,
+      400,
+    );
+    const took = performance.now() - started;
+    expect(clean).toBe(false);
+    expect(reached).toEqual(['consumers', 'grpc', 'mongo', 'nats']);
+    // The budget, plus the tenth of a second each later step is still given.
+    expect(took).toBeLessThan(400 + 3 * 100 + 200);
+  });
 });
 
 /** A process for `runMain` whose signals the test sends and whose exit it awaits. */

@@ -6,23 +6,31 @@ export interface ShutdownStep {
   run(): Promise<void>;
 }
 
+/** Default budget of a whole shutdown: inside Kubernetes' default 30 s grace period. */
+export const SHUTDOWN_BUDGET_MS = 25_000;
+
 /**
- * Runs the steps in order, each with a deadline; a failing step is logged and the next still runs,
- * so one stuck dependency never keeps the others open.
+ * Runs the steps in order, each with a deadline (`stepTimeoutMs`, cut to what is left of
+ * `totalBudgetMs`, but at least a tenth of a second so the last steps still close their
+ * connections); a failing step is logged and the next still runs, so one stuck dependency never
+ * keeps the others open, and a store or NATS that is down cannot hold the process past its grace period.
  */
 export async function shutdownInOrder(
   steps: readonly ShutdownStep[],
   logger: Logger,
   stepTimeoutMs = 10_000,
+  totalBudgetMs = SHUTDOWN_BUDGET_MS,
 ): Promise<boolean> {
   let clean = true;
+  const deadline = Date.now() + totalBudgetMs;
   for (const step of steps) {
     const started = Date.now();
+    const timeoutMs = Math.max(100, Math.min(stepTimeoutMs, deadline - started));
     try {
       await Promise.race([
         step.run(),
         new Promise<never>((_, reject) =>
-          setTimeout(() => reject(new Error(`timed out after ${stepTimeoutMs} ms`)), stepTimeoutMs).unref(),
+          setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs).unref(),
         ),
       ]);
       logger.debug({ step: step.name, ms: Date.now() - started }, 'shutdown step done');

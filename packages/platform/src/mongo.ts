@@ -36,6 +36,13 @@ export async function connectMongo(options: {
   logger: Logger;
   appName: string;
   attempts?: number;
+  /**
+   * Deadline of every call on a connection that stops answering (a frozen or partitioned store),
+   * after which it fails with a transient `MongoNetworkTimeoutError` (default 30 s: longer than any
+   * legitimate call, such as a partition recount). The driver's own option, so it works the same on
+   * MongoDB and FerretDB (a server-side `maxTimeMS` would not bound a stalled socket).
+   */
+  socketTimeoutMS?: number;
 }): Promise<MongoHandle> {
   const host = safeHost(options.uri);
   const { MongoClient } = await import('mongodb');
@@ -45,6 +52,7 @@ export async function connectMongo(options: {
         appName: options.appName,
         serverSelectionTimeoutMS: 3_000,
         connectTimeoutMS: 3_000,
+        socketTimeoutMS: options.socketTimeoutMS ?? 30_000,
       });
       try {
         await c.connect();

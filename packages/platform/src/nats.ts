@@ -14,6 +14,7 @@ import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { platformMetrics, subjectLabel, trackConsumerLag } from './metrics.js';
 import { backoffDelay, retry } from './retry.js';
+import { isTransient } from './transient.js';
 import { extractNatsHeaders, injectNatsHeaders, markFailed, tracer } from './tracing.js';
 
 /** An open NATS connection with JetStream clients. */
@@ -143,6 +144,7 @@ export function startConsumerSpan(msg: JsMsg, durable: string): { span: Span; pa
 /**
  * Publishes to JetStream and resolves only when the stream has stored the message.
  * `msgId` becomes `Nats-Msg-Id`, so a repeat within the stream's duplicate window is dropped.
+ * Waits `timeoutMs` (default 10 s) for the PubAck, then throws (nats.js `TimeoutError`).
  * The publish is a producer span of the active trace, whose context travels in the message
  * headers (W3C `traceparent`), so the consumer's span continues the same trace.
  */
@@ -152,6 +154,7 @@ export async function publishDurable(
   data: Uint8Array,
   msgId: string,
   extraHeaders?: Readonly<Record<string, string>>,
+  options: { timeoutMs?: number } = {},
 ): Promise<PubAck> {
   const parent = context.active();
   const label = subjectLabel(subject);
@@ -172,7 +175,7 @@ export async function publishDurable(
   for (const [k, v] of Object.entries(extraHeaders ?? {})) h.set(k, v);
   injectNatsHeaders(h, trace.setSpan(parent, span));
   try {
-    const ack = await js.publish(subject, data, { msgID: msgId, headers: h, timeout: 10_000 });
+    const ack = await js.publish(subject, data, { msgID: msgId, headers: h, timeout: options.timeoutMs ?? 10_000 });
     span.setAttribute('messaging.nats.duplicate', ack.duplicate);
     platformMetrics.eventsPublished.inc({ subject: label });
     return ack;
@@ -195,6 +198,8 @@ export interface MessageContext {
   readonly subject: string;
   readonly deliveryCount: number;
   readonly streamSequence: number;
+  /** A header of the message, if set. */
+  header(name: string): string | undefined;
 }
 
 /** A running consumer loop. */
@@ -218,10 +223,17 @@ export async function startConsumers(starters: readonly (() => Promise<ConsumerH
   return { stop: async () => void (await Promise.all(handles.map((h) => h.stop()))) };
 }
 
+/** Most time between two in-place retries of a handler whose dependency is down. */
+const TRANSIENT_MAX_DELAY_MS = 10_000;
+
 /**
  * Consumes a durable JetStream consumer with explicit acks and bounded concurrency.
- * Handler success → ack; failure → nak with backoff; after `maxDeliver` deliveries, or at once for
- * a {@link PoisonMessageError}, the message is copied to `deadLetterSubject` and terminated.
+ * Handler success → ack. A transient failure ({@link isTransient}: store or NATS down or timed out)
+ * is retried in place with capped backoff for as long as it lasts, the message kept alive with
+ * `working()`, so its delivery count does not grow and it is never dead-lettered (on `stop()` it is
+ * nak'd). An undecodable message or a {@link PoisonMessageError} is copied to `deadLetterSubject` and
+ * terminated at once; any other failure is nak'd with backoff and dead-lettered after `maxDeliver`
+ * deliveries.
  */
 export async function runConsumer<T>(options: {
   js: JetStreamClient;
@@ -233,9 +245,14 @@ export async function runConsumer<T>(options: {
   maxDeliver: number;
   concurrency: number;
   logger: Logger;
+  /** Backoff of the in-place retries of transient failures (default 200 ms doubling to 10 s). */
+  transientRetry?: { initialDelayMs: number; maxDelayMs: number };
 }): Promise<ConsumerHandle> {
   const { logger } = options;
+  const transientDelay = options.transientRetry ?? { initialDelayMs: 200, maxDelayMs: TRANSIENT_MAX_DELAY_MS };
   const consumer = await options.js.consumers.get(options.stream, options.durable);
+  // The server's redelivery timeout (nanoseconds in the config); 30 s, the server's default, if unknown.
+  const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
   const messages = await consumer.consume({ max_messages: Math.max(options.concurrency * 2, 16) });
   const untrackLag = trackConsumerLag({
     stream: options.stream,
@@ -244,6 +261,17 @@ export async function runConsumer<T>(options: {
   });
   const inFlight = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
+  // Ends the in-place retries (and their waits) at once when stopping.
+  const stopping = new AbortController();
+  // Messages held here (in a handler, in a retry, or waiting for a slot): kept from being redelivered.
+  const held = new Set<JsMsg>();
+  const keepAlive = setInterval(
+    () => {
+      for (const msg of held) msg.working();
+    },
+    Math.max(250, Math.floor(ackWaitMs / 3)),
+  );
+  keepAlive.unref();
 
   const deadLetter = async (msg: JsMsg, reason: string): Promise<void> => {
     const h = natsHeaders();
@@ -267,6 +295,7 @@ export async function runConsumer<T>(options: {
       subject: msg.subject,
       deliveryCount: msg.info.deliveryCount,
       streamSequence: msg.seq,
+      header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
     };
     let decoded: T;
     try {
@@ -275,35 +304,58 @@ export async function runConsumer<T>(options: {
       await deadLetter(msg, `undecodable payload: ${String(error)}`).catch(() => msg.nak(1_000));
       throw error;
     }
-    try {
-      await options.handle(decoded, ctx);
-      // A plain ack, not a confirmed one: waiting for the server's confirmation held the handler's
-      // slot for a round trip and cost ~10 % of a busy consumer's CPU (profiled in bench/callbacks).
-      // An ack that is lost only means a redelivery, and every handler is idempotent.
-      msg.ack();
-      platformMetrics.eventsConsumed.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
-    } catch (error) {
-      platformMetrics.handlerErrors.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      if (error instanceof PoisonMessageError || ctx.deliveryCount >= options.maxDeliver) {
-        await deadLetter(msg, reason).catch((dlqError: unknown) => {
-          logger.error({ err: String(dlqError), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
-          msg.nak(1_000);
-        });
-      } else {
-        const delay = backoffDelay(ctx.deliveryCount, 500, 30_000);
-        logger.warn(
-          { subject: msg.subject, seq: msg.seq, attempt: ctx.deliveryCount, delay, reason },
-          'handler failed; retrying',
-        );
-        msg.nak(delay);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await options.handle(decoded, ctx);
+        // A plain ack, not a confirmed one: waiting for the server's confirmation held the handler's
+        // slot for a round trip and cost ~10 % of a busy consumer's CPU (profiled in bench/callbacks).
+        // An ack that is lost only means a redelivery, and every handler is idempotent.
+        msg.ack();
+        platformMetrics.eventsConsumed.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
+        if (attempt > 1) logger.info({ seq: msg.seq, attempts: attempt }, 'handled after its dependency came back');
+        return;
+      } catch (error) {
+        platformMetrics.handlerErrors.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (isTransient(error) && !(error instanceof PoisonMessageError)) {
+          if (stopping.signal.aborted) {
+            msg.nak();
+            throw error;
+          }
+          const delay = backoffDelay(attempt, transientDelay.initialDelayMs, transientDelay.maxDelayMs);
+          // Once, then every 10th attempt: an outage of minutes must not flood the log.
+          if (attempt === 1 || attempt % 10 === 0) {
+            logger.warn(
+              { subject: msg.subject, seq: msg.seq, attempt, delay, reason },
+              'dependency unavailable; retrying in place (not counted toward dead-lettering)',
+            );
+          }
+          msg.working();
+          if (await waitUnlessAborted(delay, stopping.signal)) continue;
+          msg.nak();
+          throw error;
+        }
+        if (error instanceof PoisonMessageError || ctx.deliveryCount >= options.maxDeliver) {
+          await deadLetter(msg, reason).catch((dlqError: unknown) => {
+            logger.error({ err: String(dlqError), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
+            msg.nak(1_000);
+          });
+        } else {
+          const delay = backoffDelay(ctx.deliveryCount, 500, 30_000);
+          logger.warn(
+            { subject: msg.subject, seq: msg.seq, attempt: ctx.deliveryCount, delay, reason },
+            'handler failed; retrying',
+          );
+          msg.nak(delay);
+        }
+        throw error;
       }
-      throw error;
     }
   };
 
   /** One message in a consumer span that continues the publisher's trace (from the headers). */
   const process = async (msg: JsMsg): Promise<void> => {
+    held.add(msg);
     const started = performance.now();
     const { span, parent } = startConsumerSpan(msg, options.durable);
     try {
@@ -312,6 +364,7 @@ export async function runConsumer<T>(options: {
     } catch (error) {
       markFailed(span, error);
     } finally {
+      held.delete(msg);
       span.end();
       platformMetrics.handleDuration.observe({ consumer: options.durable }, (performance.now() - started) / 1_000);
     }
@@ -319,8 +372,15 @@ export async function runConsumer<T>(options: {
 
   const loop = (async () => {
     for await (const msg of messages) {
+      held.add(msg);
       while (inFlight.size >= options.concurrency) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
+      }
+      if (stopping.signal.aborted) {
+        // Delivered or waiting for a slot while stopping: straight back, not after the ack wait.
+        held.delete(msg);
+        msg.nak();
+        continue;
       }
       const p: Promise<void> = process(msg).finally(() => {
         inFlight.delete(p);
@@ -333,9 +393,11 @@ export async function runConsumer<T>(options: {
   return {
     stop: async () => {
       untrackLag();
+      stopping.abort();
       await messages.close().catch(() => undefined);
       await loop.catch(() => undefined);
       await Promise.allSettled([...inFlight]);
+      clearInterval(keepAlive);
       // Acks are not confirmed one by one; a flush (a round trip after them) makes sure the server
       // has every ack of this consumer before stop() resolves.
       await connectionOf(options.js)
@@ -343,6 +405,22 @@ export async function runConsumer<T>(options: {
         .catch(() => undefined);
     },
   };
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+async function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The connection under a JetStream client (nats.js keeps it as `nc`; absent in other implementations). */

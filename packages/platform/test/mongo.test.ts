@@ -4,9 +4,11 @@ import {
   connectMongo,
   ensureIndexes,
   isDuplicateKeyError,
+  isTransient,
   UnavailableError,
   type MongoHandle,
 } from '@dlr/platform';
+import { startPrivateServer } from '@dlr/testing';
 import { closedPort, infraUrls, memoryLogger, randomSuffix } from './helpers.js';
 
 const dbName = `t_${randomSuffix()}`;
@@ -27,6 +29,35 @@ describe('connectMongo', () => {
     await expect(mongo.ping()).resolves.toBeUndefined();
     await mongo.db.collection('things').insertOne({ _id: 'x' as never, n: 1 });
     expect(await mongo.db.collection('things').countDocuments()).toBe(1);
+  });
+
+  it('fails a call on a frozen store with a transient error at its socket deadline, not never', async () => {
+    const store = await startPrivateServer('mongo');
+    const frozen = await connectMongo({
+      uri: store.url,
+      dbName,
+      logger: memoryLogger().logger,
+      appName: 'test',
+      socketTimeoutMS: 1_000,
+    });
+    try {
+      await frozen.db.collection('things').insertOne({ _id: 'before' as never });
+      store.freeze();
+      const started = performance.now();
+      const error: unknown = await frozen.db
+        .collection('things')
+        .insertOne({ _id: 'during' as never })
+        .then(
+          () => new Error('a frozen store answered'),
+          (e: unknown) => e,
+        );
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(isTransient(error), String(error)).toBe(true);
+    } finally {
+      store.thaw();
+      await frozen.close().catch(() => undefined);
+      await store.stop();
+    }
   });
 
   it('fails with an UnavailableError naming host:port, never the password, when nothing listens', async () => {

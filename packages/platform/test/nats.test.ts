@@ -1,4 +1,5 @@
 import { AckPolicy } from '@nats-io/jetstream';
+import { MongoClient } from 'mongodb';
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -159,19 +160,24 @@ describe('runConsumer', () => {
   });
 
   /** A durable consumer of its own work subject; the handler decides by deliveryCount. */
-  async function setup(name: string) {
+  async function setup(name: string, ackWaitMs = 30_000) {
     const work = `${prefix}.work.${name}`;
     const dlq = `${prefix}.dlq.${name}`;
     await nats.jsm.consumers.add(STREAM, {
       durable_name: name,
       filter_subject: work,
       ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(30_000),
+      ack_wait: nanos(ackWaitMs),
       max_deliver: -1,
     });
     const start = async (
       handle: (message: string, ctx: MessageContext) => Promise<void>,
-      options: { maxDeliver?: number; decode?: (data: Uint8Array) => string; concurrency?: number } = {},
+      options: {
+        maxDeliver?: number;
+        decode?: (data: Uint8Array) => string;
+        concurrency?: number;
+        transientRetry?: { initialDelayMs: number; maxDelayMs: number };
+      } = {},
     ) => {
       const h = await runConsumer({
         js: nats.js,
@@ -183,6 +189,7 @@ describe('runConsumer', () => {
         maxDeliver: options.maxDeliver ?? 3,
         concurrency: options.concurrency ?? 4,
         logger,
+        ...(options.transientRetry ? { transientRetry: options.transientRetry } : {}),
       });
       running.push(h);
       return h;
@@ -248,6 +255,73 @@ describe('runConsumer', () => {
     expect(dead.header.get('Dlr-Consumer')).toBe('dead');
     await c.settled();
     expect(deliveries).toEqual([1, 2, 3]);
+  });
+
+  it('retries a store outage in place: 20 transient failures with maxDeliver 3 end handled, nothing dead-lettered', async () => {
+    // Ack wait 1.5 s, outage ~3 s: without the keep-alive the server would redeliver mid-outage.
+    const c = await setup('transient', 1_500);
+    const port = await closedPort();
+    const down = new MongoClient(`mongodb://127.0.0.1:${port}/`, { serverSelectionTimeoutMS: 50 });
+    const store = new MongoClient(infraUrls().mongoUri, { serverSelectionTimeoutMS: 5_000 });
+    const collection = store.db(`pt_${suffix}`).collection<{ _id: string; text: string }>('handled');
+    const deliveries: number[] = [];
+    let failures = 0;
+    try {
+      await c.start(
+        async (message, ctx) => {
+          deliveries.push(ctx.deliveryCount);
+          // The first 20 calls meet a store that is down (the driver's own error); then it is back.
+          const client = failures < 20 ? down : store;
+          try {
+            await client
+              .db(`pt_${suffix}`)
+              .collection<{ _id: string; text: string }>('handled')
+              .replaceOne({ _id: message }, { text: message }, { upsert: true });
+          } catch (error) {
+            failures++;
+            throw error;
+          }
+        },
+        { maxDeliver: 3, transientRetry: { initialDelayMs: 50, maxDelayMs: 100 } },
+      );
+      await c.publish('through the outage');
+      const info = await c.settled();
+      expect(failures).toBe(20);
+      expect(deliveries).toHaveLength(21);
+      expect(new Set(deliveries), 'the delivery count never grew').toEqual(new Set([1]));
+      expect(info.num_redelivered).toBe(0);
+      expect(await collection.findOne({ _id: 'through the outage' })).toEqual({
+        _id: 'through the outage',
+        text: 'through the outage',
+      });
+      expect(await c.deadLetter()).toBeNull();
+    } finally {
+      await collection.drop().catch(() => false);
+      await Promise.all([down.close(), store.close()]);
+    }
+  });
+
+  it('stop() ends an in-place retry at once and hands the message back (nak), not dead-lettered', async () => {
+    const c = await setup('transient-stop');
+    let calls = 0;
+    const handle = await c.start(
+      async () => {
+        calls++;
+        throw new UnavailableError('store down');
+      },
+      { maxDeliver: 1, transientRetry: { initialDelayMs: 5_000, maxDelayMs: 5_000 } },
+    );
+    await c.publish('held');
+    await eventually(() => expect(calls, 'handler calls').toBeGreaterThan(0), 5_000);
+    const started = performance.now();
+    await handle.stop();
+    expect(performance.now() - started, 'stop() waited for the backoff').toBeLessThan(2_000);
+    // Handed back, not left to the 30 s ack wait: a new consumer gets it again at once.
+    const seen: number[] = [];
+    await c.start(async (_message, ctx) => void seen.push(ctx.deliveryCount));
+    await eventually(() => expect(seen, 'redelivered after the nak').toEqual([2]), 5_000);
+    await c.settled();
+    expect(await c.deadLetter()).toBeNull();
   });
 
   it('dead-letters a PoisonMessageError at once', async () => {

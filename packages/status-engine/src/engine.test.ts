@@ -24,7 +24,14 @@ import {
   type StatusKey,
   type StatusRecord,
 } from './index.js';
-import { addToTimeline, buildTimeline, checkTimelineLimits, EMPTY_TIMELINE, TIMELINE_LIMITS } from './timeline.js';
+import {
+  addToTimeline,
+  buildTimeline,
+  checkTimelineLimits,
+  EMPTY_TIMELINE,
+  MAX_DROPPED_IDS,
+  TIMELINE_LIMITS,
+} from './timeline.js';
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -319,6 +326,28 @@ describe('timeline', () => {
     expect(timeline.droppedIds).toEqual(events.slice(10, 80).map((e) => e.eventId));
     // A redelivered copy of a dropped event is recognised, not counted again.
     expect(addToTimeline(timeline, events[40]!)).toBe(timeline);
+  });
+
+  it('remembers at most 1 000 dropped IDs (the greatest), so a record stays bounded however many events arrive', () => {
+    expect(MAX_DROPPED_IDS).toBe(1_000);
+    const events = Array.from({ length: 1_600 }, (_, i) => at(i));
+    const timeline = events.reduce((t, e) => addToTimeline(t, e), EMPTY_TIMELINE);
+    expect(timeline.entries).toHaveLength(50);
+    expect(timeline.dropped).toBe(1_550);
+    const droppedIds = events
+      .slice(10, 1_560)
+      .map((e) => e.eventId)
+      .sort();
+    expect(timeline.droppedIds).toEqual(droppedIds.slice(550));
+    // The same record whatever the order.
+    expect([...events].reverse().reduce((t, e) => addToTimeline(t, e), EMPTY_TIMELINE)).toEqual(timeline);
+    expect(buildTimeline(events)).toEqual(timeline);
+    // A copy of a remembered one is still recognised; one forgotten is counted again, the memory stays capped.
+    const kept = events.find((e) => e.eventId === droppedIds[999])!;
+    const forgotten = events.find((e) => e.eventId === droppedIds[0])!;
+    expect(addToTimeline(timeline, kept)).toBe(timeline);
+    expect(addToTimeline(timeline, forgotten).dropped).toBe(1_551);
+    expect(addToTimeline(timeline, forgotten).droppedIds).toHaveLength(1_000);
   });
 
   it('still ranks events it drops from the timeline', () => {

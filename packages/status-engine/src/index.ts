@@ -59,6 +59,7 @@ export {
   compareEntries,
   EMPTY_TIMELINE,
   hasEvent,
+  MAX_DROPPED_IDS,
   TIMELINE_LIMITS,
   timelineEntryOf,
   type Timeline,

@@ -4,7 +4,7 @@
 // middle, counting what it dropped. The kept set depends only on the set of events (never on
 // arrival order): adding an event to a full timeline can only push out the entry just after the
 // head. The IDs of dropped events are kept (IDs only, not the entries) so that a redelivered copy
-// of one is neither shown nor counted twice.
+// of one is neither shown nor counted twice; at most MAX_DROPPED_IDS of them, so a record stays bounded.
 import type { StatusEvent } from './event.js';
 import type { StatusKey } from './statuses.js';
 
@@ -34,7 +34,10 @@ export interface Timeline {
   readonly entries: readonly TimelineEntry[];
   /** How many distinct events were left out between the first and the last entries. */
   readonly dropped: number;
-  /** IDs of the events left out, sorted: so a copy of one is recognised (its length is `dropped`). */
+  /**
+   * IDs of the events left out, sorted, so a copy of one is recognised: the greatest
+   * {@link MAX_DROPPED_IDS} only (its length is `dropped` until more were dropped).
+   */
   readonly droppedIds: readonly string[];
 }
 
@@ -51,6 +54,13 @@ export interface TimelineLimits {
  * scanner hits, days of deferrals).
  */
 export const TIMELINE_LIMITS: TimelineLimits = Object.freeze({ head: 10, tail: 40 });
+
+/**
+ * How many dropped event IDs a timeline remembers: bounds a record however many events a recipient
+ * (or a scanner) causes. It keeps the greatest IDs, a choice that depends only on the set of events
+ * (so the record is the same whatever the arrival order); a copy of a forgotten one counts again.
+ */
+export const MAX_DROPPED_IDS = 1_000;
 
 /** The timeline of a record that has received nothing. */
 export const EMPTY_TIMELINE: Timeline = Object.freeze({
@@ -125,11 +135,16 @@ function insertSorted<T>(sorted: readonly T[], value: T, compare: (a: T, b: T) =
   return [...sorted.slice(0, at), value, ...sorted.slice(at)];
 }
 
-/** True when the timeline has seen this event (kept or dropped). */
+/** True when the timeline has seen this event (kept, or dropped and still remembered). */
 export function hasEvent(timeline: Timeline, eventId: string): boolean {
   if (timeline.entries.some((e) => e.eventId === eventId)) return true;
   const at = lowerBound(timeline.droppedIds, eventId, compareStrings);
   return timeline.droppedIds[at] === eventId;
+}
+
+/** The greatest {@link MAX_DROPPED_IDS} of sorted `ids`. */
+function remembered(ids: string[]): string[] {
+  return ids.length > MAX_DROPPED_IDS ? ids.slice(ids.length - MAX_DROPPED_IDS) : ids;
 }
 
 /**
@@ -149,13 +164,14 @@ export function addToTimeline(timeline: Timeline, event: StatusEvent, limits = T
   return {
     entries,
     dropped: timeline.dropped + 1,
-    droppedIds: insertSorted(timeline.droppedIds, left.eventId, compareStrings),
+    droppedIds: remembered(insertSorted(timeline.droppedIds, left.eventId, compareStrings)),
   };
 }
 
 /**
  * The timeline of a set of events, built in one go: distinct event IDs (first copy wins), sorted,
- * the first `head` and the last `tail` kept. Equal to adding the events one by one in any order.
+ * the first `head` and the last `tail` kept. Equal to adding the events one by one in any order
+ * (while no copy arrives of an event whose ID was forgotten, see {@link MAX_DROPPED_IDS}).
  * Throws a RangeError for invalid limits.
  */
 export function buildTimeline(events: Iterable<StatusEvent>, limits = TIMELINE_LIMITS): Timeline {
@@ -168,6 +184,6 @@ export function buildTimeline(events: Iterable<StatusEvent>, limits = TIMELINE_L
   return {
     entries: [...all.slice(0, limits.head), ...all.slice(all.length - limits.tail)],
     dropped: middle.length,
-    droppedIds: middle.map((e) => e.eventId).sort(compareStrings),
+    droppedIds: remembered(middle.map((e) => e.eventId).sort(compareStrings)),
   };
 }

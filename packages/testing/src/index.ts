@@ -8,6 +8,7 @@ export {
 } from './infra/types.js';
 export { infraCacheDir } from './infra/binaries.js';
 export { freePort } from './infra/probes.js';
+export { startPrivateServer, type PrivateServer } from './infra/private.js';
 export { NATS_SERVER_VERSION, FERRETDB_VERSION, NATS_IMAGE, MONGO_IMAGE, GRPCURL_VERSION } from './infra/versions.js';
 export { ensureGrpcurl, ensureNode } from './infra/tools.js';
 export { communicationClient, type CommunicationApi } from './clients.js';

@@ -1,6 +1,6 @@
 import {
   createHttpServer,
-  deliveryEventPublisher,
+  startConsumers,
   type BaseConfig,
   type BuiltApp,
   type ConsumerHandle,
@@ -10,6 +10,7 @@ import {
 import { linkRoutes, sendPage } from './adapters/http/link-routes.js';
 import { linkDirectory } from './adapters/mongo/directory.js';
 import { migrateFeedback, mongoFeedbackStore } from './adapters/mongo/feedback-store.js';
+import { answerLog, startAnswerConsumer } from './adapters/nats/answers.js';
 import { startLinkConsumers } from './adapters/nats/link-consumers.js';
 import type { FeedbackConfig } from './config.js';
 import { errorPage } from './domain/pages.js';
@@ -21,8 +22,9 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 
 /**
  * Builds the recipient pages (not listening): `/a/<token>`, `/s/<code>`, `/u/<token>`, `/o/<token>`,
- * an HTML 404 for any other address, and `/healthz`; and the consumers
- * that copy dispatch's short links and page content into feedback-link's own collections.
+ * an HTML 404 for any other address, and `/healthz`, which commit answers to JetStream before they
+ * confirm them; and the consumers that copy dispatch's short links and page content, and the
+ * committed answers, into feedback-link's own collections.
  */
 export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
@@ -31,10 +33,11 @@ export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): 
     logger,
     bodyLimit: 16 * 1024,
   });
+  const store = mongoFeedbackStore(mongo);
   await http.register(linkRoutes, {
     keys: config.LINK_SIGNING_KEYS,
-    store: mongoFeedbackStore(mongo),
-    publisher: deliveryEventPublisher(nats, config.NATS_NAMESPACE, 'feedback'),
+    store,
+    log: answerLog(nats, config.NATS_NAMESPACE),
     directory,
     bots: { scannerUserAgents: config.LINK_SCANNER_USER_AGENTS, windowSeconds: config.LINK_BOT_WINDOW_SECONDS },
   });
@@ -43,7 +46,10 @@ export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): 
   return {
     http,
     start: async () => {
-      consumers = await startLinkConsumers({ nats, namespace: config.NATS_NAMESPACE, directory, logger });
+      consumers = await startConsumers([
+        () => startLinkConsumers({ nats, namespace: config.NATS_NAMESPACE, directory, logger }),
+        () => startAnswerConsumer({ nats, namespace: config.NATS_NAMESPACE, store, logger }),
+      ]);
     },
     stopConsuming: async () => {
       await consumers?.stop();

@@ -21,6 +21,7 @@ import {
   type MongoHandle,
   type NatsHandle,
 } from '@dlr/platform';
+import { present } from '@dlr/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
@@ -102,6 +103,9 @@ async function publishContent(communicationId: string, overrides: Partial<LinkCo
 }
 
 const feedback = () => mongo.db.collection<{ _id: string } & Record<string, unknown>>('feedback');
+
+/** The answer document once the consumer of committed answers has stored it. */
+const stored = (id: string) => eventually(async () => present(await feedback().findOne({ _id: id }), id));
 
 async function eventsOf(deliveryId: string) {
   return (await storedEvents(nats.jsm, namespace, subject)).filter((e) => e.event.deliveryId === deliveryId);
@@ -202,13 +206,14 @@ describe('acknowledge', () => {
     expect(first.statusCode).toBe(200);
     expectPageHeaders(first);
     expect(first.body).toContain('Thank you — your acknowledgement has been recorded.');
-    const doc = await feedback().findOne({ _id: `${d.deliveryId}:ack` });
+    // The page confirmed after the commit; the store is fed from the stream right after.
+    const doc = await stored(`${d.deliveryId}:ack`);
     expect(doc).toMatchObject({ action: 'ack', userAgentClass: 'mobile' });
     expect(JSON.stringify(doc)).not.toContain('iPhone');
 
     const second = await app.http.inject({ method: 'POST', url });
     expect(second.statusCode).toBe(200);
-    expect(second.body).toContain(`datetime="${(doc!['recordedAt'] as Date).toISOString()}"`);
+    expect(second.body).toContain(`datetime="${(doc['recordedAt'] as Date).toISOString()}"`);
     const events = await eventsOf(d.deliveryId);
     expect(events).toHaveLength(1);
     expect(events[0]!.msgId).toBe(`feedback:${d.deliveryId}:ack`);
@@ -217,7 +222,7 @@ describe('acknowledge', () => {
       source: EventSource.EVENT_SOURCE_FEEDBACK,
       attempt: 0,
       response: 'Acknowledged',
-      occurredAt: doc!['recordedAt'],
+      occurredAt: doc['recordedAt'],
     });
 
     const again = await app.http.inject({ method: 'GET', url });
@@ -247,30 +252,35 @@ describe('acknowledge', () => {
     expect(await feedback().findOne({ _id: `${d.deliveryId}:suspected` })).toMatchObject({ hits: 2 });
   });
 
-  it('answers 503 "Please try again" when publishing fails, keeps the record, and publishes on retry', async () => {
+  it('never confirms an answer it could not commit: NATS down → "NOT recorded", nothing stored; the retry records it', async () => {
     const missing = `${namespace}x`;
     const broken = await build(missing);
     const d = delivery();
     const url = `/a/${d.token('ack')}`;
     try {
+      // No stream for this namespace: JetStream cannot commit (as when NATS is down).
       const res = await broken.http.inject({ method: 'POST', url, headers: FORM, payload: '' });
       expect(res.statusCode).toBe(503);
       expectPageHeaders(res);
       expect(res.body).toContain('<h1>Please try again</h1>');
-      const doc = (await feedback().findOne({ _id: `${d.deliveryId}:ack` })) as unknown as { recordedAt: Date };
-      expect(doc).not.toBeNull();
+      expect(res.body).toContain('Your answer has NOT been recorded');
+      expect(res.body).not.toContain('Thank you');
+      expect(await feedback().findOne({ _id: `${d.deliveryId}:ack` })).toBeNull();
+      const page = await broken.http.inject({ method: 'GET', url });
+      expect(page.body).not.toContain('You acknowledged');
 
       const t = systemTopology(missing);
       await ensureTopology(nats.jsm, t.streams, t.consumers);
+      await broken.start?.();
       const retry = await broken.http.inject({ method: 'POST', url, headers: FORM, payload: '' });
       expect(retry.statusCode).toBe(200);
-      const events = await eventually(async () => {
-        const found = await storedEvents(nats.jsm, missing, subjects(missing).deliveryEventsFrom('feedback'));
-        expect(found).toHaveLength(1);
-        return found;
-      });
+      expect(retry.body).toContain('Thank you — your acknowledgement has been recorded.');
+      const events = await storedEvents(nats.jsm, missing, subjects(missing).deliveryEventsFrom('feedback'));
+      expect(events).toHaveLength(1);
+      const doc = (await stored(`${d.deliveryId}:ack`)) as unknown as { recordedAt: Date };
       expect(events[0]!.event.occurredAt).toEqual(doc.recordedAt);
     } finally {
+      await broken.stopConsuming?.();
       await broken.http.close();
       for (const name of Object.values(streamNames(missing))) await nats.jsm.streams.delete(name).catch(() => false);
     }
@@ -294,11 +304,18 @@ describe('respond', () => {
     const second = await app.http.inject({ method: 'POST', url, headers: FORM, payload: 'option=0' });
     expect(second.body).toContain('your response “Safe” has been recorded');
 
-    const shown = await app.http.inject({ method: 'GET', url });
-    expect(shown.body).toContain('<h1>Your response: Safe</h1>');
+    const shown = await eventually(async () => {
+      const res = await app.http.inject({ method: 'GET', url });
+      expect(res.body).toContain('<h1>Your response: Safe</h1>');
+      return res;
+    });
     expect(shown.body).toContain('<legend>Change your response</legend>');
 
-    const kept = await feedback().find({ deliveryId: d.deliveryId, action: 'respond' }).toArray();
+    const kept = await eventually(async () => {
+      const found = await feedback().find({ deliveryId: d.deliveryId, action: 'respond' }).toArray();
+      expect(found).toHaveLength(2);
+      return found;
+    });
     expect(kept.map((r) => r['response']).sort()).toEqual(['Need help', 'Safe']);
     const events = await eventsOf(d.deliveryId);
     expect(events.map((e) => [e.event.status, e.event.response])).toEqual([
@@ -306,6 +323,27 @@ describe('respond', () => {
       [DeliveryStatus.DELIVERY_STATUS_RESPONDED, 'Safe'],
     ]);
     expect(events[1]!.event.occurredAt!.getTime()).toBeGreaterThan(events[0]!.event.occurredAt!.getTime());
+  });
+
+  it.each([
+    ['no option', ''],
+    ['an empty option', 'option='],
+    ['an option that is not a number', 'option=Safe'],
+    ['a padded number', 'option=%201'],
+    ['a negative zero', 'option=-0'],
+    ['a hex number', 'option=0x1'],
+    ['an exponent', 'option=1e0'],
+    ['a fraction', 'option=0.0'],
+    ['one past the last option', 'option=2'],
+  ])('refuses a response with %s: 400, a page saying what to do, nothing recorded', async (_name, payload) => {
+    const d = delivery();
+    await publishContent(d.communicationId);
+    const res = await app.http.inject({ method: 'POST', url: `/a/${d.token('respond')}`, headers: FORM, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('<h1>Please choose a response</h1>');
+    expect(res.body).toContain('Nothing has been recorded.');
+    expect(await feedback().countDocuments({ deliveryId: d.deliveryId })).toBe(0);
+    expect(await eventsOf(d.deliveryId)).toEqual([]);
   });
 
   it('renders script in the communication’s text inert', async () => {
@@ -378,8 +416,10 @@ describe('opt-out', () => {
       status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT,
       providerEventType: 'one-click',
     });
-    const page = await app.http.inject({ method: 'GET', url: `/u/${d.token('optout')}` });
-    expect(page.body).toContain('<h1>You have opted out</h1>');
+    await eventually(async () => {
+      const page = await app.http.inject({ method: 'GET', url: `/u/${d.token('optout')}` });
+      expect(page.body).toContain('<h1>You have opted out</h1>');
+    });
   });
 
   it('records from the page button too (multipart one-click as well)', async () => {
@@ -476,7 +516,7 @@ describe('refused links record nothing', () => {
       url: `/a/${d.token('ack', { signWith: parseLinkKeys(OLD_KEY) })}`,
     });
     expect(res.statusCode).toBe(200);
-    expect(await feedback().countDocuments({ _id: `${d.deliveryId}:ack` })).toBe(1);
+    await stored(`${d.deliveryId}:ack`);
   });
 
   it('never echoes a token with markup', async () => {

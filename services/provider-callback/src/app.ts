@@ -2,6 +2,7 @@ import {
   ConfigError,
   createHttpServer,
   deliveryEventPublisher,
+  startConsumers,
   type BaseConfig,
   type BuiltApp,
   type ConsumerHandle,
@@ -24,9 +25,11 @@ import {
   mongoRawCallbackStore,
 } from './adapters/mongo/raw-callbacks.js';
 import { startDispatchEvents } from './adapters/nats/dispatch-events.js';
+import { natsMailgunTokens } from './adapters/nats/mailgun-tokens.js';
+import { rawCallbackLog, startRawCallbackConsumer, type CallbackParser } from './adapters/nats/raw-callbacks.js';
 import type { CallbackConfig } from './config.js';
 import type { IngestPorts, Reparse } from './domain/ingest.js';
-import { MAILGUN, reparseMailgun } from './domain/mailgun.js';
+import { MAILGUN, reparseMailgun, type MailgunTokenLedger } from './domain/mailgun.js';
 import { CallbackCounters } from './domain/metrics.js';
 import { reparseSendgrid, SENDGRID, sendgridPublicKey } from './domain/sendgrid.js';
 import { reparseSes, SES } from './domain/ses.js';
@@ -57,16 +60,21 @@ const REPARSE: Readonly<Record<string, Reparse>> = {
 
 /**
  * Builds the webhook server (not listening): `POST /v1/callbacks/<provider>` for each configured
- * provider (simulator, ses, sendgrid, mailgun, twilio; others answer 404) and `/healthz`
- * (`/readyz` and `/metrics` are on the admin port); and the consumer of dispatch's events that releases
- * parked callbacks (started by `start`). Throws a ConfigError when Twilio lacks its public URL.
+ * provider (simulator, ses, sendgrid, mailgun, twilio; others answer 404), which commits verified
+ * callbacks to JetStream, and `/healthz` (`/readyz` and `/metrics` are on the admin port); and the
+ * consumers (started by `start`) of those committed callbacks (archive, normalize, publish or park)
+ * and of dispatch's events (release parked callbacks). Throws a ConfigError when Twilio lacks its public URL.
  */
 export async function buildApp(
   deps: ServiceDeps<CallbackConfig & BaseConfig>,
   overrides: AppOverrides = {},
 ): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
-  const webhooks = providerWebhooks(config, overrides.snsHttp ?? fetchSnsHttp());
+  // A token verifies while its timestamp is within ± the tolerance: remember it that long on both sides.
+  const mailgunTokens = config.MAILGUN_WEBHOOK_SIGNING_KEY
+    ? await natsMailgunTokens(nats, config.NATS_NAMESPACE, 2 * config.CALLBACK_TOLERANCE_SECONDS)
+    : undefined;
+  const webhooks = providerWebhooks(config, overrides.snsHttp ?? fetchSnsHttp(), mailgunTokens);
   const counters = new CallbackCounters(webhooks.map((w) => w.provider));
   const ports: IngestPorts = {
     store: mongoRawCallbackStore(mongo),
@@ -81,19 +89,29 @@ export async function buildApp(
     logger,
     bodyLimit: config.CALLBACK_BODY_LIMIT_BYTES,
   });
-  await http.register(callbackRoutes, { webhooks, ports, ...(overrides.now ? { now: overrides.now } : {}) });
+  await http.register(callbackRoutes, {
+    webhooks,
+    log: rawCallbackLog(nats, config.NATS_NAMESPACE),
+    counters,
+    ...(overrides.now ? { now: overrides.now } : {}),
+  });
   logger.info({ providers: webhooks.map((w) => w.provider) }, 'provider webhooks configured');
+  const parsers = new Map<string, CallbackParser>(webhooks.map((w) => [w.provider, w.parse]));
   let consumer: ConsumerHandle | undefined;
   return {
     http,
     start: async () => {
-      consumer = await startDispatchEvents({
-        nats,
-        namespace: config.NATS_NAMESPACE,
-        ports,
-        logger,
-        retryMs: config.PARKED_RETRY_SECONDS * 1_000,
-      });
+      consumer = await startConsumers([
+        () =>
+          startDispatchEvents({
+            nats,
+            namespace: config.NATS_NAMESPACE,
+            ports,
+            logger,
+            retryMs: config.PARKED_RETRY_SECONDS * 1_000,
+          }),
+        () => startRawCallbackConsumer({ nats, namespace: config.NATS_NAMESPACE, ports, parsers, logger }),
+      ]);
     },
     stopConsuming: async () => {
       await consumer?.stop();
@@ -102,7 +120,11 @@ export async function buildApp(
   };
 }
 
-function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWebhook[] {
+function providerWebhooks(
+  config: CallbackConfig,
+  snsHttp: SnsHttp,
+  mailgunTokens: MailgunTokenLedger | undefined,
+): ProviderWebhook[] {
   const bodyLimit = config.CALLBACK_BODY_LIMIT_BYTES;
   const toleranceSeconds = config.CALLBACK_TOLERANCE_SECONDS;
   const webhooks: ProviderWebhook[] = [];
@@ -118,7 +140,7 @@ function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWeb
     webhooks.push(
       sesWebhook({
         topicArns: new Set(config.SES_SNS_TOPIC_ARNS),
-        hostPattern: new RegExp(`^(?:${config.SES_SNS_CERT_HOST_PATTERN})$`),
+        replayWindowSeconds: config.SES_SNS_REPLAY_WINDOW_SECONDS,
         certificates: new CertificateCache(snsHttp),
         http: snsHttp,
         bodyLimit,
@@ -132,8 +154,15 @@ function providerWebhooks(config: CallbackConfig, snsHttp: SnsHttp): ProviderWeb
         bodyLimit,
       }),
     );
-  if (config.MAILGUN_WEBHOOK_SIGNING_KEY)
-    webhooks.push(mailgunWebhook({ signingKey: config.MAILGUN_WEBHOOK_SIGNING_KEY, toleranceSeconds, bodyLimit }));
+  if (config.MAILGUN_WEBHOOK_SIGNING_KEY && mailgunTokens)
+    webhooks.push(
+      mailgunWebhook({
+        signingKey: config.MAILGUN_WEBHOOK_SIGNING_KEY,
+        toleranceSeconds,
+        tokens: mailgunTokens,
+        bodyLimit,
+      }),
+    );
   if (config.TWILIO_AUTH_TOKEN) {
     if (!config.CALLBACK_PUBLIC_BASE_URL)
       throw new ConfigError(['CALLBACK_PUBLIC_BASE_URL: is required when TWILIO_AUTH_TOKEN is set']);

@@ -3,15 +3,6 @@ import { sendgridPublicKey } from './domain/sendgrid.js';
 
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
-const compiles = (pattern: string) => {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * Variables of provider-callback (the base variables come from the platform). Every provider is
  * optional: the endpoint of a provider without its variables answers 404.
@@ -41,11 +32,8 @@ export const configShape = {
     )
     .pipe(z.array(z.string().regex(TOPIC_ARN, 'must be SNS topic ARNs')).min(1))
     .optional(),
-  /** Pattern (anchored) an SNS signing-certificate and SubscribeURL host must match. */
-  SES_SNS_CERT_HOST_PATTERN: z
-    .string()
-    .refine(compiles, 'must be a regular expression')
-    .default('sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?'),
+  /** How far (seconds) an SNS message's signed Timestamp may be from now, either way; older ones are replays. */
+  SES_SNS_REPLAY_WINDOW_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3_600),
   /** SendGrid's Event Webhook verification key (base64 DER or PEM); enables `/v1/callbacks/sendgrid`. */
   SENDGRID_WEBHOOK_PUBLIC_KEY: z
     .string()

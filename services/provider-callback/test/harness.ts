@@ -1,5 +1,6 @@
 import {
   Channel,
+  consumerNames,
   DeliveryEvent,
   DeliveryStatus,
   EventSource,
@@ -21,6 +22,7 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import { buildApp, migrate, type AppOverrides } from '../src/app.js';
+import { mailgunTokenBucket } from '../src/adapters/nats/mailgun-tokens.js';
 import { configShape } from '../src/config.js';
 import { expect } from 'vitest';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
@@ -49,15 +51,24 @@ export interface Harness {
   }): Promise<void>;
   /** Resolves once provider-callback has recorded dispatch's Sent event for this message key. */
   knows(messageKey: string): Promise<void>;
+  /** Resolves once provider-callback's consumer has handled every committed callback. */
+  settled(): Promise<void>;
+  /** Number of callbacks the webhooks committed to JetStream. */
+  committed(): Promise<number>;
   /** A counter's value from GET /metrics. */
   metric(name: string, provider: string): Promise<number>;
   close(): Promise<void>;
 }
 
-/** Starts a harness with these provider variables (base variables are filled in). */
-export async function startHarness(env: Record<string, string>, overrides: AppOverrides = {}): Promise<Harness> {
+/** Starts a harness with these provider variables (base variables are filled in), on the shared servers unless given. */
+export async function startHarness(
+  env: Record<string, string>,
+  overrides: AppOverrides = {},
+  servers: { mongoUri?: string } = {},
+): Promise<Harness> {
   const { db, namespace } = isolation();
-  const { natsUrl, mongoUri } = serverUrls();
+  const { natsUrl } = serverUrls();
+  const mongoUri = servers.mongoUri ?? serverUrls().mongoUri;
   const logger = createLogger('provider-callback-test', 'silent');
   const mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'test' });
   const nats = await connectNats({ servers: natsUrl, name: 'test', logger });
@@ -114,6 +125,8 @@ export async function startHarness(env: Record<string, string>, overrides: AppOv
         event.eventId,
       );
     },
+    settled: () => callbacksSettled(nats, namespace),
+    committed: () => messageCount(nats.jsm, namespace, subjects(namespace).rawCallbacks),
     metric: async (name, provider) => {
       const text = (await renderMetrics()).body;
       const line = new RegExp(`^${name}\\{provider="${provider}"\\} (\\d+)$`, 'm').exec(text);
@@ -123,6 +136,7 @@ export async function startHarness(env: Record<string, string>, overrides: AppOv
       await app.stopConsuming?.();
       await app.http.close();
       for (const name of Object.values(streamNames(namespace))) await nats.jsm.streams.delete(name).catch(() => false);
+      await nats.jsm.streams.delete(`KV_${mailgunTokenBucket(namespace)}`).catch(() => false);
       await mongo.db.dropDatabase().catch(() => undefined);
       await nats.drain();
       await mongo.close();
@@ -130,15 +144,26 @@ export async function startHarness(env: Record<string, string>, overrides: AppOv
   };
 }
 
-/** Asserts a request changed nothing: no raw callback stored, no event published. */
+/** Resolves once the consumer of committed callbacks has nothing pending or unacknowledged in `namespace`. */
+export async function callbacksSettled(nats: NatsHandle, namespace: string): Promise<void> {
+  await eventually(async () => {
+    const info = await nats.jsm.consumers.info(streamNames(namespace).callbacks, consumerNames.callbackRaw);
+    expect({ pending: info.num_pending, ackPending: info.num_ack_pending }, 'raw callbacks handled').toEqual({
+      pending: 0,
+      ackPending: 0,
+    });
+  }, 15_000);
+}
+
+/** Asserts a request changed nothing: no callback committed or stored raw, no event published. */
 export async function expectNothingStored(h: Harness, run: () => Promise<void>): Promise<void> {
-  const raw = await h.rawCount();
-  const published = await h.published();
+  await h.settled();
+  const before = [await h.committed(), await h.rawCount(), await h.published()];
   await run();
-  const after = [await h.rawCount(), await h.published()];
-  if (after[0] !== raw || after[1] !== published)
+  const after = [await h.committed(), await h.rawCount(), await h.published()];
+  if (after.some((n, i) => n !== before[i]))
     throw new Error(
-      `expected nothing stored or published; raw ${raw} → ${after[0]}, events ${published} → ${after[1]}`,
+      `expected nothing committed, stored or published; [committed, raw, events] ${before.join(', ')} → ${after.join(', ')}`,
     );
 }
 

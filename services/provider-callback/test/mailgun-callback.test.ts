@@ -57,7 +57,8 @@ describe('POST /v1/callbacks/mailgun', () => {
   it('stores a delivered event raw and publishes Delivered with our user-variables', async () => {
     const data = eventData();
     const body = signed(data);
-    expect((await post(body)).statusCode).toBe(204);
+    expect((await post(body)).statusCode).toBe(202);
+    await h.settled();
     const [stored] = await h.events(`provider:mailgun:${data.id}`);
     expect(stored?.msgId).toBe(`provider:mailgun:${data.id}`);
     expect(stored?.event).toMatchObject({
@@ -89,16 +90,32 @@ describe('POST /v1/callbacks/mailgun', () => {
       reason: 'bounce',
       'delivery-status': { code: 550, message: '5.1.1 The email account does not exist', description: '' },
     });
-    expect((await post(signed(data))).statusCode).toBe(204);
+    expect((await post(signed(data))).statusCode).toBe(202);
+    await h.settled();
     const [stored] = await h.events(`provider:mailgun:${data.id}`);
     expect(stored?.event).toMatchObject({ status, reasonCode, reasonText: '5.1.1 The email account does not exist' });
+  });
+
+  it('refuses a signature token used before, even on another event, and keeps the first', async () => {
+    const sig = signature();
+    const first = eventData();
+    expect((await post(signed(first, sig))).statusCode).toBe(202);
+    await h.settled();
+    await expectNothingStored(h, async () => {
+      const replay = await post(signed(eventData(), sig));
+      expect(replay.statusCode).toBe(401);
+      expect(replay.json()).toMatchObject({ error: 'unauthenticated', message: expect.stringMatching(/token/) });
+    });
+    expect(await h.events(`provider:mailgun:${first.id}`)).toHaveLength(1);
   });
 
   it('publishes a repeated event once', async () => {
     const data = eventData({ event: 'opened' });
     const before = await h.published();
-    expect((await post(signed(data))).statusCode).toBe(204);
-    expect((await post(signed(data))).statusCode).toBe(204);
+    expect((await post(signed(data))).statusCode).toBe(202);
+    await h.settled();
+    expect((await post(signed(data))).statusCode).toBe(202);
+    await h.settled();
     expect(await h.published()).toBe(before + 1);
     expect((await h.events(`provider:mailgun:${data.id}`))[0]?.event.status).toBe(DeliveryStatus.DELIVERY_STATUS_READ);
   });
@@ -109,7 +126,8 @@ describe('POST /v1/callbacks/mailgun', () => {
     const data = eventData({ event: 'clicked', url: 'https://example.org/' });
     const res = await post(signed(data));
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ status: 'stored', mapped: false, unmapped: 1 });
+    expect(res.json()).toMatchObject({ status: 'accepted' });
+    await h.settled();
     expect(await h.raw(`mailgun:${data.id}`)).toMatchObject({ type: 'clicked', mapped: false });
     expect(await h.metric('dlr_callbacks_unmapped_total', 'mailgun')).toBe(unmapped + 1);
     expect(await h.published()).toBe(before);
@@ -120,7 +138,8 @@ describe('POST /v1/callbacks/mailgun', () => {
     const messageId = (data.message as { headers: Record<string, string> }).headers['message-id']!;
     const res = await post(signed(data));
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ parked: 1 });
+    expect(res.json()).toMatchObject({ status: 'accepted' });
+    await h.settled();
     expect(await h.events(`provider:mailgun:${data.id}`)).toHaveLength(0);
     expect(await h.metric('dlr_callbacks_parked_total', 'mailgun')).toBeGreaterThanOrEqual(1);
     // Mailgun's send API answers the message id in angle brackets; its events carry it bare.
@@ -134,7 +153,8 @@ describe('POST /v1/callbacks/mailgun', () => {
     await eventually(async () => expect(await h.mongo.db.collection('parked_callbacks').countDocuments({})).toBe(0));
     expect(await h.metric('dlr_callbacks_released_total', 'mailgun')).toBe(1);
     // A later repeat finds the message known and publishes the same event (a duplicate).
-    expect((await post(signed(data))).statusCode).toBe(204);
+    expect((await post(signed(data))).statusCode).toBe(202);
+    await h.settled();
     expect(await h.events(`provider:mailgun:${data.id}`)).toHaveLength(1);
   });
 

@@ -12,8 +12,8 @@ import { eventually } from './helpers.js';
 import { expectNothingStored, rid, startHarness, type Harness } from './harness.js';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ses-events';
-// The test's SNS hosts: the configured pattern accepts them, and the fake network below routes them locally.
-const HOST = 'sns.us-east-1.amazonaws.test';
+// SNS's real host name: the fake network below routes every https://<host>/... to the local server.
+const HOST = 'sns.us-east-1.amazonaws.com';
 const CERT_URL = `https://${HOST}/SimpleNotificationService-0000000000000000000000.pem`;
 
 let dir: string;
@@ -23,7 +23,7 @@ let port: number;
 const hits: string[] = [];
 let h: Harness;
 
-/** The fake network: https://sns.<region>.amazonaws.test/... is served by the local HTTP server. */
+/** The fake network: any https URL is served by the local HTTP server (so a wrong host would be fetched). */
 const snsHttp: SnsHttp = {
   get: async (url) => {
     const res = await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`);
@@ -69,7 +69,6 @@ beforeAll(async () => {
   h = await startHarness(
     {
       SES_SNS_TOPIC_ARNS: `${TOPIC},arn:aws:sns:eu-west-1:123456789012:other`,
-      SES_SNS_CERT_HOST_PATTERN: 'sns\\.[a-z0-9-]+\\.amazonaws\\.test',
       CALLBACK_BODY_LIMIT_BYTES: '16384',
     },
     { snsHttp },
@@ -99,7 +98,10 @@ function signSns(m: Sns, version: '1' | '2' = '1', signingKey: KeyObject = key):
 }
 
 /** An SNS Notification carrying an SES event record (shapes from the SES event-publishing examples). */
-function notification(record: Record<string, unknown>, o: { version?: '1' | '2'; topic?: string } = {}) {
+function notification(
+  record: Record<string, unknown>,
+  o: { version?: '1' | '2'; topic?: string; timestamp?: Date } = {},
+) {
   return signSns(
     {
       Type: 'Notification',
@@ -107,7 +109,7 @@ function notification(record: Record<string, unknown>, o: { version?: '1' | '2';
       TopicArn: o.topic ?? TOPIC,
       Subject: 'Amazon SES Email Event Notification',
       Message: JSON.stringify(record),
-      Timestamp: '2017-08-05T00:41:03.123Z',
+      Timestamp: (o.timestamp ?? new Date()).toISOString(),
       SigningCertURL: CERT_URL,
       UnsubscribeURL: `https://${HOST}/?Action=Unsubscribe&SubscriptionArn=${TOPIC}:1`,
     },
@@ -169,7 +171,7 @@ function subscription(topic = TOPIC, version: '1' | '2' = '1', subscribeHost = H
       TopicArn: topic,
       Message: `You have chosen to subscribe to the topic ${topic}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
       SubscribeURL: `https://${subscribeHost}/?Action=ConfirmSubscription&TopicArn=${topic}&Token=${token}`,
-      Timestamp: '2012-04-26T20:45:04.751Z',
+      Timestamp: new Date().toISOString(),
       SigningCertURL: CERT_URL,
     },
     version,
@@ -214,7 +216,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
         ours(id),
       );
       const m = notification(record, { version });
-      expect((await post(m)).statusCode).toBe(204);
+      expect((await post(m)).statusCode).toBe(202);
+      await h.settled();
       const [stored] = await h.events(`provider:ses:${m['MessageId']}`);
       expect(stored?.msgId).toBe(`provider:ses:${m['MessageId']}`);
       expect(stored?.event).toMatchObject({
@@ -296,7 +299,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
     ],
   ])('maps %s (%o)', async (type, detail, status, reasonCode) => {
     const m = notification(sesRecord(type, detail, ours(rid())).record, { version: '2' });
-    expect((await post(m)).statusCode).toBe(204);
+    expect((await post(m)).statusCode).toBe(202);
+    await h.settled();
     const [stored] = await h.events(`provider:ses:${m['MessageId']}`);
     expect(stored?.event).toMatchObject({ status, reasonCode, providerEventType: type });
   });
@@ -309,6 +313,7 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
     const unmapped = await h.metric('dlr_callbacks_unmapped_total', 'ses');
     const m = notification(sesRecord(type, detail, ours(rid())).record);
     expect((await post(m)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.raw(`ses:${m['MessageId']}`)).toMatchObject({ mapped: false });
     expect(await h.metric('dlr_callbacks_unmapped_total', 'ses')).toBe(unmapped + 1);
     expect(await h.published()).toBe(before);
@@ -317,7 +322,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
   it('publishes a redelivered notification once and fetches the certificate once', async () => {
     const m = notification(sesRecord('Delivery', { timestamp: '2017-08-05T00:41:02.669Z' }, ours(rid())).record);
     const before = await h.published();
-    for (let i = 0; i < 3; i++) expect((await post(m)).statusCode).toBe(204);
+    for (let i = 0; i < 3; i++) expect((await post(m)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.published()).toBe(before + 1);
     expect(hits.filter((u) => u.endsWith('.pem'))).toHaveLength(1);
   });
@@ -331,7 +337,8 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
     const m = notification(record);
     const res = await post(m);
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ parked: 1 });
+    expect(res.json()).toMatchObject({ status: 'accepted' });
+    await h.settled();
     expect(await h.events(`provider:ses:${m['MessageId']}`)).toHaveLength(0);
     await h.dispatchSent({ provider: 'ses', providerMessageId: messageId, deliveryId: 'd_parkedses', attempt: 4 });
     const [released] = await eventually(async () => {
@@ -357,6 +364,51 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
         () => resign({ ...good(), SigningCertURL: 'https://evil.example.com/SimpleNotificationService-1.pem' }),
       ],
       [
+        'a certificate on sns.attacker.amazonaws.com',
+        401,
+        () =>
+          resign({ ...good(), SigningCertURL: 'https://sns.attacker.amazonaws.com/SimpleNotificationService-1.pem' }),
+      ],
+      [
+        'a certificate on sns.us-east-1.amazonaws.com.cn',
+        401,
+        () =>
+          resign({
+            ...good(),
+            SigningCertURL: 'https://sns.us-east-1.amazonaws.com.cn/SimpleNotificationService-1.pem',
+          }),
+      ],
+      [
+        'a certificate on sns.cn-north-1.amazonaws.com',
+        401,
+        () =>
+          resign({ ...good(), SigningCertURL: 'https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-1.pem' }),
+      ],
+      [
+        'a certificate on sns.us-east-1.amazonaws.com:8443',
+        401,
+        () =>
+          resign({
+            ...good(),
+            SigningCertURL: 'https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-1.pem',
+          }),
+      ],
+      [
+        'a certificate on sns.us-east-1.amazonaws.com.evil.example',
+        401,
+        () =>
+          resign({
+            ...good(),
+            SigningCertURL: 'https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-1.pem',
+          }),
+      ],
+      [
+        'a certificate on xsns.us-east-1.amazonaws.com',
+        401,
+        () =>
+          resign({ ...good(), SigningCertURL: 'https://xsns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem' }),
+      ],
+      [
         'a certificate over plain http',
         401,
         () => resign({ ...good(), SigningCertURL: `http://${HOST}/SimpleNotificationService-1.pem` }),
@@ -370,6 +422,22 @@ describe('POST /v1/callbacks/ses (SNS)', () => {
           }),
       ],
       ['a signature by another key', 401, () => signSns({ ...good() }, '2', other)],
+      [
+        'a Timestamp older than the replay window (an hour)',
+        401,
+        () =>
+          notification(sesRecord('Delivery', {}, ours(rid())).record, {
+            timestamp: new Date(Date.now() - 3_601_000),
+          }),
+      ],
+      [
+        'a Timestamp further ahead than the replay window',
+        401,
+        () =>
+          notification(sesRecord('Delivery', {}, ours(rid())).record, {
+            timestamp: new Date(Date.now() + 3_601_000),
+          }),
+      ],
       [
         'a message changed after signing',
         401,

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { DeliveryStatus, EventSource, streamNames, subjects, systemTopology } from '@dlr/contracts';
+import {
+  DeliveryStatus,
+  EventSource,
+  RawCallbackReceived,
+  streamNames,
+  subjects,
+  systemTopology,
+} from '@dlr/contracts';
 import {
   baseConfigShape,
   connectMongo,
@@ -16,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSimulatorCallback } from '@dlr/provider-simulator';
 import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
+import { callbacksSettled } from './harness.js';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
 
 const SECRET = 'test-webhook-secret-0123456789';
@@ -86,9 +94,11 @@ beforeAll(async () => {
   await ensureTopology(nats.jsm, t.streams, t.consumers);
   await migrate(mongo);
   app = await build(namespace);
+  await app.start?.();
 });
 
 afterAll(async () => {
+  await app?.stopConsuming?.();
   await app?.http.close();
   for (const name of Object.values(streamNames(namespace))) await nats?.jsm.streams.delete(name).catch(() => false);
   await mongo?.db.dropDatabase().catch(() => undefined);
@@ -97,14 +107,21 @@ afterAll(async () => {
 });
 
 describe('POST /v1/callbacks/simulator', () => {
-  it('stores a valid callback raw, publishes its event durably, then answers 204', async () => {
+  it('commits a valid callback, answers 202, then stores it raw and publishes its event durably', async () => {
     const cb = callback({ type: 'bounce', reason: 'mailbox full' });
     const body = JSON.stringify(cb);
     const before = Date.now();
     const res = await post(app, body);
-    expect(res.statusCode).toBe(204);
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ status: 'accepted', events: 1 });
+    // 202 comes after the PubAck of the raw callback: it is in the stream, under the provider's event ID.
+    const committed = await nats.jsm.streams.getMessage(streamNames(namespace).callbacks, {
+      last_by_subj: subjects(namespace).rawCallback('simulator'),
+    });
+    expect(committed?.header.get('Nats-Msg-Id')).toBe(`callback:simulator:${cb.eventId}`);
+    expect(RawCallbackReceived.decode(committed!.data)).toMatchObject({ provider: 'simulator', query: '' });
 
-    // 204 comes after the PubAck, so the event is already in the stream.
+    await callbacksSettled(nats, namespace);
     const events = (await storedEvents(nats.jsm, namespace, subject)).filter(
       (e) => e.event.eventId === `provider:simulator:${cb.eventId}`,
     );
@@ -132,15 +149,17 @@ describe('POST /v1/callbacks/simulator', () => {
     expect(stored!.event.receivedAt?.getTime()).toBe(receivedAt.getTime());
   });
 
-  it('answers a repeat 204 and publishes it only once (same bytes, same Nats-Msg-Id)', async () => {
+  it('answers a repeat 202 and publishes it only once (same bytes, same Nats-Msg-Id)', async () => {
     const cb = callback({ type: 'failed', reason: '550 no such user' });
     const body = JSON.stringify(cb);
     const countBefore = await messageCount(nats.jsm, namespace, subject);
-    expect((await post(app, body)).statusCode).toBe(204);
+    expect((await post(app, body)).statusCode).toBe(202);
+    await callbacksSettled(nats, namespace);
     const first = await raw().findOne({ _id: `simulator:${cb.eventId}` });
     // The provider retries later, with a new timestamp and signature over the same body.
-    expect((await post(app, body, { timestamp: Math.floor(Date.now() / 1000) + 1 })).statusCode).toBe(204);
-    expect((await post(app, body)).statusCode).toBe(204);
+    expect((await post(app, body, { timestamp: Math.floor(Date.now() / 1000) + 1 })).statusCode).toBe(202);
+    expect((await post(app, body)).statusCode).toBe(202);
+    await callbacksSettled(nats, namespace);
 
     expect(await messageCount(nats.jsm, namespace, subject)).toBe(countBefore + 1);
     const events = (await storedEvents(nats.jsm, namespace, subject)).filter(
@@ -185,6 +204,8 @@ describe('POST /v1/callbacks/simulator', () => {
     ];
 
     it.each(cases)('%s → %i', async (_name, status, make) => {
+      await callbacksSettled(nats, namespace);
+      const committedBefore = await messageCount(nats.jsm, namespace, subjects(namespace).rawCallbacks);
       const docsBefore = await raw().countDocuments({});
       const messagesBefore = await messageCount(nats.jsm, namespace, subject);
       const { body, timestamp, signature } = make();
@@ -194,6 +215,7 @@ describe('POST /v1/callbacks/simulator', () => {
       });
       expect(res.statusCode).toBe(status);
       expect(res.json()).toMatchObject({ error: expect.any(String) });
+      expect(await messageCount(nats.jsm, namespace, subjects(namespace).rawCallbacks)).toBe(committedBefore);
       expect(await raw().countDocuments({})).toBe(docsBefore);
       expect(await messageCount(nats.jsm, namespace, subject)).toBe(messagesBefore);
     });
@@ -212,6 +234,7 @@ describe('POST /v1/callbacks/simulator', () => {
 
     const res = await post(app, body);
     expect(res.statusCode).toBe(202);
+    await callbacksSettled(nats, namespace);
     expect(await raw().findOne({ _id: `simulator:${cb.eventId}` })).toMatchObject({
       body,
       type: 'opened',
@@ -225,20 +248,22 @@ describe('POST /v1/callbacks/simulator', () => {
     expect(metrics.body).toMatch(/^dlr_callbacks_received_total\{provider="simulator"\} [1-9]\d*$/m);
   });
 
-  it('answers 503 when the event cannot be published, keeps the raw callback, and publishes on retry', async () => {
+  it('answers 503 when the callback cannot be committed, stores nothing, and processes the retry', async () => {
     const missing = `${namespace}x`;
     const broken = await build(missing);
     const cb = callback();
     const body = JSON.stringify(cb);
     try {
+      // No stream for the namespace yet: JetStream cannot commit, so nothing may be acknowledged.
       const res = await post(broken, body);
       expect(res.statusCode).toBe(503);
-      expect(await raw().countDocuments({ _id: `simulator:${cb.eventId}` })).toBe(1);
+      expect(await raw().countDocuments({ _id: `simulator:${cb.eventId}` })).toBe(0);
 
       const t = systemTopology(missing);
       await ensureTopology(nats.jsm, t.streams, t.consumers);
+      await broken.start?.();
       const missingSubject = subjects(missing).deliveryEventsFrom('provider');
-      expect((await post(broken, body)).statusCode).toBe(204);
+      expect((await post(broken, body)).statusCode).toBe(202);
       const events = await eventually(async () => {
         const found = await storedEvents(nats.jsm, missing, missingSubject);
         expect(found).toHaveLength(1);
@@ -247,8 +272,25 @@ describe('POST /v1/callbacks/simulator', () => {
       const doc = (await raw().findOne({ _id: `simulator:${cb.eventId}` })) as unknown as { receivedAt: Date };
       expect(events[0]!.event.receivedAt?.getTime()).toBe(doc.receivedAt.getTime());
     } finally {
+      await broken.stopConsuming?.();
       await broken.http.close();
       for (const name of Object.values(streamNames(missing))) await nats.jsm.streams.delete(name).catch(() => false);
+    }
+  });
+});
+
+describe('without the simulator configured', () => {
+  it('has no simulator webhook: a correctly signed callback answers 404 and nothing is stored or published', async () => {
+    const { SIMULATOR_WEBHOOK_SECRET: _secret, ...withoutSimulator } = envFor(namespace);
+    const config = loadConfig({ ...baseConfigShape, ...configShape }, withoutSimulator);
+    const production = await buildApp({ config, logger, mongo, nats });
+    try {
+      const before = [await raw().countDocuments({}), await messageCount(nats.jsm, namespace, subject)];
+      const res = await post(production, JSON.stringify(callback()));
+      expect(res.statusCode).toBe(404);
+      expect([await raw().countDocuments({}), await messageCount(nats.jsm, namespace, subject)]).toEqual(before);
+    } finally {
+      await production.http.close();
     }
   });
 });

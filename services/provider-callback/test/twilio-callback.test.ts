@@ -1,4 +1,4 @@
-import { Channel, DeliveryStatus } from '@dlr/contracts';
+import { Channel, DeliveryStatus, TWILIO_CALLBACK_OVERRIDES } from '@dlr/contracts';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNothingStored, rid, startHarness, type Harness } from './harness.js';
@@ -53,7 +53,8 @@ describe('POST /v1/callbacks/twilio', () => {
   it('verifies the signature over the public URL and publishes Delivered with our query-string IDs', async () => {
     const cb = statusCallback();
     const res = await post(cb);
-    expect(res.statusCode).toBe(204);
+    expect(res.statusCode).toBe(202);
+    await h.settled();
     const id = `provider:twilio:${cb.MessageSid}:delivered`;
     const [stored] = await h.events(id);
     expect(stored?.msgId).toBe(id);
@@ -77,11 +78,27 @@ describe('POST /v1/callbacks/twilio', () => {
     expect(twilio.validateRequest(TOKEN, twilio.getExpectedTwilioSignature(TOKEN, url, cb), url, cb)).toBe(true);
   });
 
+  it('also accepts a signature over the StatusCallback URL with the retry overrides dispatch adds', async () => {
+    const cb = statusCallback();
+    const path = `/v1/callbacks/twilio?d=d_${cb.MessageSid}&c=c_tw&a=3`;
+    const res = await post(cb, { signedUrl: `${PUBLIC}${path}${TWILIO_CALLBACK_OVERRIDES}` });
+    expect(res.statusCode).toBe(202);
+    await h.settled();
+    expect(await h.events(`provider:twilio:${cb.MessageSid}:delivered`)).toHaveLength(1);
+    // Any other fragment is not what dispatch sent: refused.
+    await expectNothingStored(h, async () => {
+      const other = statusCallback();
+      const signedUrl = `${PUBLIC}/v1/callbacks/twilio?d=d_${other.MessageSid}&c=c_tw&a=3#rc=1`;
+      expect((await post(other, { signedUrl })).statusCode).toBe(401);
+    });
+  });
+
   it('keeps one event per (MessageSid, MessageStatus): sent and undelivered both count, repeats do not', async () => {
     const sent = statusCallback({ MessageStatus: 'sent', SmsStatus: 'sent' });
     const undelivered = { ...sent, MessageStatus: 'undelivered', SmsStatus: 'undelivered', ErrorCode: '30003' };
     const before = await h.published();
-    for (const cb of [sent, undelivered, sent, undelivered]) expect((await post(cb)).statusCode).toBe(204);
+    for (const cb of [sent, undelivered, sent, undelivered]) expect((await post(cb)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.published()).toBe(before + 2);
     const [failed] = await h.events(`provider:twilio:${sent.MessageSid}:undelivered`);
     expect(failed?.event).toMatchObject({
@@ -98,6 +115,7 @@ describe('POST /v1/callbacks/twilio', () => {
     const unmapped = await h.metric('dlr_callbacks_unmapped_total', 'twilio');
     const cb = statusCallback({ MessageStatus: 'queued', SmsStatus: 'queued' });
     expect((await post(cb)).statusCode).toBe(202);
+    await h.settled();
     expect(await h.raw(`twilio:${cb.MessageSid}:queued`)).toMatchObject({ mapped: false });
     expect(await h.metric('dlr_callbacks_unmapped_total', 'twilio')).toBe(unmapped + 1);
     expect(await h.published()).toBe(before);

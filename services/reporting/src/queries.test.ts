@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from '@dlr/platform';
 import { describe, expect, it } from 'vitest';
-import { escapeHtml } from './adapters/http/html.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, parseLimit } from './queries.js';
 
 describe('paging input', () => {
@@ -22,13 +21,5 @@ describe('paging input', () => {
     for (const bad of ['***', 'ZA==', encodeCursor('has space')]) {
       expect(() => decodeCursor(bad), bad).toThrow(/cursor/);
     }
-  });
-});
-
-describe('escapeHtml', () => {
-  it('escapes the five characters that matter in text and attributes', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
-      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
-    );
   });
 });

@@ -60,6 +60,7 @@ export async function startLocal(
             url: `nats://127.0.0.1:${port}`,
             source: 'local-binaries',
             label: `NATS (nats-server ${NATS_SERVER_VERSION}, JetStream)`,
+            ...(child.pid === undefined ? {} : { pid: child.pid }),
           };
           log(`nats-server started: ${servers.nats.url} (pid ${child.pid}, log ${child.logFile})`);
         })(),
@@ -94,6 +95,7 @@ export async function startLocal(
             url: `mongodb://127.0.0.1:${port}/`,
             source: 'local-binaries',
             label: `MongoDB-compatible (FerretDB ${FERRETDB_VERSION} SQLite, _id index patch)`,
+            ...(child.pid === undefined ? {} : { pid: child.pid }),
           };
           log(`ferretdb started: ${servers.mongo.url} (pid ${child.pid}, log ${child.logFile})`);
         })(),

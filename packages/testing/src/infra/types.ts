@@ -9,6 +9,8 @@ export interface InfraServer {
   source: InfraPath;
   /** Human-readable kind, e.g. `NATS (nats-server v2.15.2, JetStream)` or `MongoDB-compatible (FerretDB v1.24.2 SQLite)`. */
   label: string;
+  /** The server's process, when it was started here as a local binary. */
+  pid?: number;
 }
 
 export interface Infra {

@@ -49,7 +49,8 @@ describe('Twilio adapter against a Messages API peer', () => {
       ['Body', 'Flood warning: move now.'],
       [
         'StatusCallback',
-        `${callbackBase}/v1/callbacks/twilio?d=${message.deliveryId}&c=${message.communicationId}&a=2`,
+        // Twilio's connection overrides: retry a failed status callback (it does not by default).
+        `${callbackBase}/v1/callbacks/twilio?d=${message.deliveryId}&c=${message.communicationId}&a=2#rc=5&rp=all`,
       ],
     ]);
     expect(providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
@@ -142,7 +143,7 @@ describe('dispatch with SMS_PROVIDER=twilio (real NATS + MongoDB)', () => {
     expect(event.providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
     const fields = new Map(await formFields(peer.received.at(-1)!));
     expect(fields.get('StatusCallback')).toBe(
-      `https://callbacks.test.example/v1/callbacks/twilio?d=${req.deliveryId}&c=${req.communicationId}&a=1`,
+      `https://callbacks.test.example/v1/callbacks/twilio?d=${req.deliveryId}&c=${req.communicationId}&a=1#rc=5&rp=all`,
     );
     expect(fields.get('Body')).toBe('Flood warning: move to higher ground now.');
   });

@@ -2,12 +2,14 @@ import { DeliveryEvent, DeliveryStatus, EventSource } from '@dlr/contracts';
 import { describe, expect, it } from 'vitest';
 import {
   answerEvent,
+  answerFromEvent,
   classifyUserAgent,
   DEFAULT_SCANNER_USER_AGENTS,
   recordOnce,
   refusalStatus,
   responseId,
   suspectedBot,
+  type AnswerLog,
   type AnswerRecord,
   type FeedbackStore,
 } from './feedback.js';
@@ -122,41 +124,79 @@ function memoryStore(): FeedbackStore & { docs: Map<string, AnswerRecord> } {
       docs.set(record._id, record);
     },
     latestResponse: async () => null,
-    markPublished: async (id, at) => {
-      const existing = docs.get(id);
-      if (existing) docs.set(id, { ...existing, publishedAt: at });
-    },
     recordSuspectedBot: async () => undefined,
   };
+}
+
+/** An in-memory log that deduplicates by event ID as JetStream does (keeps the first). */
+function memoryLog(): AnswerLog & { events: DeliveryEvent[]; fail: boolean } {
+  const log = {
+    events: [] as DeliveryEvent[],
+    fail: false,
+    commit: async (event: DeliveryEvent) => {
+      if (log.fail) throw new Error('no stream');
+      const first = log.events.find((e) => e.eventId === event.eventId);
+      if (first) return { event: first, duplicate: true };
+      log.events.push(event);
+      return { event, duplicate: false };
+    },
+  };
+  return log;
 }
 
 describe('recordOnce', () => {
   const link = { deliveryId: 'd_1', communicationId: 'c_1' };
 
-  it('records once, keeps the first time, and publishes until one publish succeeded', async () => {
+  it('commits before it confirms: a failed commit records nothing; a repeat keeps the first time', async () => {
     const store = memoryStore();
-    const published: DeliveryEvent[] = [];
-    let fail = true;
-    const publisher = {
-      publish: async (e: DeliveryEvent) => {
-        if (fail) throw new Error('no stream');
-        published.push(e);
-      },
-    };
-    await expect(recordOnce({ store, publisher }, link, 'ack', recordedAt, 'page', 'mobile')).rejects.toThrow(
-      'no stream',
-    );
-    expect(store.docs.get('d_1:ack')).toMatchObject({ recordedAt, userAgentClass: 'mobile' });
+    const log = memoryLog();
+    log.fail = true;
+    await expect(recordOnce({ store, log }, link, 'ack', recordedAt, 'page', 'mobile')).rejects.toThrow('no stream');
+    expect(log.events).toHaveLength(0);
 
-    fail = false;
+    log.fail = false;
+    const first = await recordOnce({ store, log }, link, 'ack', recordedAt, 'page', 'mobile');
+    expect(first).toMatchObject({ firstTime: true, record: { recordedAt, userAgentClass: 'mobile' } });
+    // Not in the store yet (its consumer lags): the stream's first answer is what the page shows.
     const later = new Date(recordedAt.getTime() + 60_000);
-    const again = await recordOnce({ store, publisher }, link, 'ack', later, 'page', 'desktop');
+    const again = await recordOnce({ store, log }, link, 'ack', later, 'page', 'desktop');
     expect(again.firstTime).toBe(false);
     expect(again.record.recordedAt).toEqual(recordedAt);
-    expect(published).toHaveLength(1);
-    expect(published[0]!.receivedAt).toEqual(recordedAt);
+    expect(log.events).toHaveLength(1);
+    expect(log.events[0]!.receivedAt).toEqual(recordedAt);
+  });
 
-    await recordOnce({ store, publisher }, link, 'ack', new Date(later.getTime() + 1), 'page', 'desktop');
-    expect(published).toHaveLength(1);
+  it('answers from the store when it holds the answer, and from the stream when the store is down', async () => {
+    const store = memoryStore();
+    const log = memoryLog();
+    const stored = answerFromEvent(answerEvent({ ...baseRecord('d_1:ack'), action: 'ack' }), 'mobile')!;
+    store.docs.set(stored._id, stored);
+    const known = await recordOnce({ store, log }, link, 'ack', new Date(), 'page', 'desktop');
+    expect(known).toEqual({ record: stored, firstTime: false });
+    expect(log.events).toHaveLength(0);
+
+    const down: FeedbackStore = { ...store, findOnce: () => new Promise(() => undefined) };
+    const slow = await recordOnce({ store: down, log, lookupMs: 20 }, link, 'optout', recordedAt, 'page', 'mobile');
+    expect(slow.firstTime).toBe(true);
+    expect(log.events.map((e) => e.eventId)).toEqual(['feedback:d_1:optout']);
   });
 });
+
+describe('answerFromEvent', () => {
+  it('reads back every answer its event was built from', () => {
+    const answers: AnswerRecord[] = [
+      { ...baseRecord('d_1:ack'), action: 'ack' },
+      { ...baseRecord('d_1:read'), action: 'read', via: 'pixel' },
+      { ...baseRecord('d_1:optout'), action: 'optout', via: 'one-click', userAgentClass: 'desktop' },
+      { ...baseRecord(responseId('d_1', recordedAt, 1)), action: 'respond', response: 'Need help', optionIndex: 1 },
+    ];
+    for (const a of answers) expect(answerFromEvent(answerEvent(a), a.userAgentClass)).toEqual(a);
+    expect(answerFromEvent(answerEvent({ ...baseRecord('d_2:ack'), action: 'ack' }), 'spaceship')).not.toHaveProperty(
+      'userAgentClass',
+    );
+  });
+});
+
+function baseRecord(id: string): AnswerRecord {
+  return { _id: id, deliveryId: id.split(':')[0]!, communicationId: 'c_1', action: 'ack', recordedAt, via: 'page' };
+}

@@ -27,8 +27,6 @@ export interface AnswerRecord {
   readonly recordedAt: Date;
   readonly via: AnswerVia;
   readonly userAgentClass?: UserAgentClass;
-  /** Set once its event is durable in JetStream; a repeat before that publishes again. */
-  readonly publishedAt?: Date;
 }
 
 /** The pointer to a delivery record's latest response (`<deliveryId>:response`). */
@@ -49,15 +47,17 @@ export interface FeedbackStore {
   recordResponse(record: AnswerRecord): Promise<void>;
   /** The latest response of a delivery record, if any. */
   latestResponse(deliveryId: string): Promise<LatestResponse | null>;
-  /** Notes that the record's event is durable. */
-  markPublished(id: string, at: Date): Promise<void>;
   /** Counts a suspected bot hit on a delivery record's links (never ranked). */
   recordSuspectedBot(deliveryId: string, action: AnswerAction, reason: BotReason, at: Date): Promise<void>;
 }
 
-/** Where events go; resolves only once the event is durable. */
-export interface EventPublisher {
-  publish(event: DeliveryEvent): Promise<void>;
+/**
+ * Where answers are committed: JetStream, the system's record of them (the store is fed from it).
+ * Resolves once the event is durable, with the event the stream holds under its event ID (the first
+ * one, when this was a repeat); throws when it could not be committed.
+ */
+export interface AnswerLog {
+  commit(event: DeliveryEvent, userAgentClass: UserAgentClass): Promise<{ event: DeliveryEvent; duplicate: boolean }>;
 }
 
 /** The HTTP status a refused link is answered with. */
@@ -194,19 +194,22 @@ export function suspectedBot(
 }
 
 /**
- * Records a once-only answer (acknowledge, opt-out, read) and publishes its event until one publish
- * has succeeded. A repeat keeps the first `recordedAt`. Throws when storing or publishing fails; the
- * record then stays and the next attempt publishes again (JetStream and consumers dedupe by event ID).
+ * Records a once-only answer (acknowledge, opt-out, read): commits its event to the {@link AnswerLog}
+ * unless the store already holds it (looked up with `lookupMs` as a bound: a slow store only costs a
+ * commit that JetStream deduplicates). A repeat keeps the first `recordedAt`. Throws when it could not
+ * be committed: then nothing was recorded, and the recipient is told so.
  */
 export async function recordOnce(
-  ports: { store: FeedbackStore; publisher: EventPublisher },
+  ports: { store: FeedbackStore; log: AnswerLog; lookupMs?: number },
   link: Pick<LinkClaims, 'deliveryId' | 'communicationId'>,
   action: Exclude<AnswerAction, 'respond'>,
   now: Date,
   via: AnswerVia,
   userAgentClass: UserAgentClass,
 ): Promise<{ record: AnswerRecord; firstTime: boolean }> {
-  const { stored, inserted } = await ports.store.recordOnce({
+  const known = await within(ports.lookupMs ?? 500, ports.store.findOnce(link.deliveryId, action));
+  if (known) return { record: known, firstTime: false };
+  const record: AnswerRecord = {
     _id: answerId(link.deliveryId, action),
     deliveryId: link.deliveryId,
     communicationId: link.communicationId,
@@ -214,18 +217,18 @@ export async function recordOnce(
     recordedAt: now,
     via,
     userAgentClass,
-  });
-  await publishOnce(ports, stored, now);
-  return { record: stored, firstTime: inserted };
+  };
+  const committed = await ports.log.commit(answerEvent(record), userAgentClass);
+  if (!committed.duplicate) return { record, firstTime: true };
+  return { record: answerFromEvent(committed.event, userAgentClass) ?? record, firstTime: false };
 }
 
 /**
- * Records a response (every one is kept; the latest is the one shown) and publishes its event.
- * Throws when storing or publishing fails; the response then stays stored but unpublished, and the
- * recipient is asked to press the button again (which records and publishes a newer one).
+ * Records a response (every one is kept; the latest is the one shown): commits its event. Throws
+ * when it could not be committed: then nothing was recorded, and the recipient is told so.
  */
 export async function recordResponse(
-  ports: { store: FeedbackStore; publisher: EventPublisher },
+  ports: { log: AnswerLog },
   link: Pick<LinkClaims, 'deliveryId' | 'communicationId'>,
   option: { index: number; text: string },
   now: Date,
@@ -242,19 +245,60 @@ export async function recordResponse(
     via: 'page',
     userAgentClass,
   };
-  await ports.store.recordResponse(record);
-  await publishOnce(ports, record, now);
+  await ports.log.commit(answerEvent(record), userAgentClass);
   return record;
 }
 
-async function publishOnce(
-  ports: { store: FeedbackStore; publisher: EventPublisher },
-  stored: AnswerRecord,
-  now: Date,
-): Promise<void> {
-  if (stored.publishedAt === undefined || stored.publishedAt === null) {
-    await ports.publisher.publish(answerEvent(stored));
-    // Best effort: if this write fails, a later attempt only publishes a duplicate that is dropped.
-    await ports.store.markPublished(stored._id, now).catch(() => undefined);
+const ACTION_OF: ReadonlyMap<DeliveryStatus, AnswerAction> = new Map(
+  Object.entries(STATUS).map(([action, status]) => [status, action as AnswerAction]),
+);
+const VIAS: readonly string[] = ['page', 'one-click', 'pixel'] satisfies AnswerVia[];
+const USER_AGENT_CLASSES: readonly string[] = ['mobile', 'desktop', 'bot', 'unknown'] satisfies UserAgentClass[];
+
+/** The answer an event of {@link answerEvent} stands for, or undefined when it is not one. */
+export function answerFromEvent(event: DeliveryEvent, userAgentClass?: string): AnswerRecord | undefined {
+  const action = ACTION_OF.get(event.status);
+  const id = event.eventId.startsWith('feedback:') ? event.eventId.slice('feedback:'.length) : '';
+  if (action === undefined || id === '' || !event.occurredAt || !VIAS.includes(event.providerEventType))
+    return undefined;
+  const base = {
+    _id: id,
+    deliveryId: event.deliveryId,
+    communicationId: event.communicationId,
+    action,
+    recordedAt: event.occurredAt,
+    via: event.providerEventType as AnswerVia,
+    ...(userAgentClass !== undefined && USER_AGENT_CLASSES.includes(userAgentClass)
+      ? { userAgentClass: userAgentClass as UserAgentClass }
+      : {}),
+  };
+  if (action !== 'respond') return id === answerId(event.deliveryId, action) ? base : undefined;
+  const optionIndex = Number(id.slice(id.lastIndexOf(':') + 1));
+  if (!id.startsWith(`${event.deliveryId}:respond:`) || !Number.isInteger(optionIndex)) return undefined;
+  return { ...base, response: event.response, optionIndex };
+}
+
+/** The store's answer, or null when it fails or takes longer than `ms`. */
+async function within<T>(ms: number, work: Promise<T | null>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([work.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/**
+ * The response option a respond form chose: `option` must be the decimal index (no sign, padding
+ * or exponent) of one of the communication's options. Undefined for anything else, which records nothing.
+ */
+export function chosenOption(
+  responseOptions: readonly string[],
+  option: string | null,
+): { index: number; text: string } | undefined {
+  if (option === null || !/^(0|[1-9]\d{0,2})$/.test(option)) return undefined;
+  const index = Number(option);
+  const text = responseOptions[index];
+  return text === undefined ? undefined : { index, text };
 }

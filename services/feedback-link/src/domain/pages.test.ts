@@ -1,10 +1,10 @@
+import { escapeHtml } from '@dlr/html';
 import { describe, expect, it } from 'vitest';
 import type { AnswerRecord } from './feedback.js';
 import {
   ackPage,
   confirmAgainPage,
   errorPage,
-  escapeHtml,
   formatDate,
   optOutPage,
   refusedPage,
@@ -42,15 +42,6 @@ function expectAccessible(page: Page): void {
   expect(page.html.match(/<h1>/g)).toHaveLength(1);
   expect(page.html).not.toMatch(/<script/i);
 }
-
-describe('escapeHtml', () => {
-  it('escapes the five HTML-significant characters', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&amp;</a>`)).toBe(
-      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;',
-    );
-    expect(escapeHtml('plain text — ok')).toBe('plain text — ok');
-  });
-});
 
 describe('pages', () => {
   it('shows the message of the link’s channel and a real submit button on the acknowledge page', () => {

@@ -1,3 +1,4 @@
+import { html, raw, type SafeHtml } from '@dlr/html';
 import type { LinkChannel, LinkRefusal } from '@dlr/links';
 import { refusalStatus, type AnswerRecord, type LatestResponse } from './feedback.js';
 
@@ -16,16 +17,6 @@ export interface PageContent {
   readonly responseOptions: readonly string[];
 }
 
-/** Escapes text for HTML element content and double- or single-quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
-
 const dateFormat = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
 
 /** "1 March 2025 at 10:00 UTC": unambiguous wherever the reader is. */
@@ -34,7 +25,7 @@ export function formatDate(date: Date): string {
 }
 
 // Colours meet WCAG AA (text ≥ 7:1, button 7.6:1); large tap targets; a visible focus ring.
-const STYLE = `
+const STYLE = raw(`
   body { margin: 0; background: #fff; color: #1a1a1a; font: 1.125rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
   main { max-width: 34rem; margin: 0 auto; padding: 2rem 1.25rem; }
   h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 1rem; }
@@ -48,17 +39,17 @@ const STYLE = `
   button { display: block; font: inherit; font-weight: 600; min-height: 3rem; width: 100%; max-width: 20rem; margin: 0 0 0.75rem;
     padding: 0.75rem 1.5rem; border: 2px solid #0b5394; border-radius: 0.5rem; background: #0b5394; color: #fff; cursor: pointer; }
   button:focus-visible { outline: 3px solid #b45f06; outline-offset: 2px; }
-  .note { color: #404040; font-size: 1rem; }`;
+  .note { color: #404040; font-size: 1rem; }`);
 
-function page(status: number, title: string, content: string): Page {
-  const html = `<!doctype html>
+function page(status: number, title: string, content: SafeHtml): Page {
+  const markup = html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <meta name="referrer" content="no-referrer">
-<title>${escapeHtml(title)}</title>
+<title>${title}</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -68,39 +59,37 @@ ${content}
 </body>
 </html>
 `;
-  return { status, title, html };
+  return { status, title, html: String(markup) };
 }
 
 // No action attribute: every form posts back to this page's own URL (the signed or short link).
-function form(label: string): string {
-  return `<form method="post"><button type="submit">${escapeHtml(label)}</button></form>`;
+function form(label: string): SafeHtml {
+  return html`<form method="post"><button type="submit">${label}</button></form>`;
 }
 
-function optionsForm(options: readonly string[], legend: string, current?: string): string {
-  const buttons = options
-    .map(
-      (o, i) =>
-        `<button type="submit" name="option" value="${i}">${escapeHtml(o)}${
-          o === current ? '<span class="visually-current"> (your current response)</span>' : ''
-        }</button>`,
-    )
-    .join('\n');
-  return `<form method="post"><fieldset><legend>${escapeHtml(legend)}</legend>
+function optionsForm(options: readonly string[], legend: string, current?: string): SafeHtml {
+  const buttons = options.map(
+    (o, i) =>
+      html`${i > 0 && '\n'}<button type="submit" name="option" value="${i}">${o}${
+        o === current && html`<span class="visually-current"> (your current response)</span>`
+      }</button>`,
+  );
+  return html`<form method="post"><fieldset><legend>${legend}</legend>
 ${buttons}
 </fieldset></form>`;
 }
 
-function time(date: Date): string {
-  return `<time datetime="${escapeHtml(date.toISOString())}">${escapeHtml(formatDate(date))}</time>`;
+function time(date: Date): SafeHtml {
+  return html`<time datetime="${date.toISOString()}">${formatDate(date)}</time>`;
 }
 
 /** The communication's title and the text of the channel the link came by, escaped (markup shows as text). */
-function message(content: PageContent | null, channel: LinkChannel): string {
-  if (content === null) return '';
+function message(content: PageContent | null, channel: LinkChannel): SafeHtml {
+  if (content === null) return html``;
   const text = channel === 'sms' ? content.smsText || content.emailBody : content.emailBody || content.smsText;
-  return `<section class="message" aria-labelledby="message-title">
-<h2 id="message-title">${escapeHtml(content.title)}</h2>
-<p>${escapeHtml(text.trim())}</p>
+  return html`<section class="message" aria-labelledby="message-title">
+<h2 id="message-title">${content.title}</h2>
+<p>${text.trim()}</p>
 </section>`;
 }
 
@@ -110,7 +99,7 @@ export function ackPage(content: PageContent | null, channel: LinkChannel, recor
     return page(
       200,
       'Message acknowledged',
-      `<h1>Message acknowledged</h1>
+      html`<h1>Message acknowledged</h1>
 ${message(content, channel)}
 <p>You acknowledged this message on ${time(recorded.recordedAt)}.</p>
 <p class="note">There is nothing more to do.</p>`,
@@ -120,7 +109,7 @@ ${message(content, channel)}
   return page(
     200,
     title,
-    `<h1>${escapeHtml(title)}</h1>
+    html`<h1>${title}</h1>
 ${message(content, channel)}
 <p>Press the button to let the sender know you have received this message.</p>
 ${form('Acknowledge')}`,
@@ -135,9 +124,9 @@ export function respondPage(content: PageContent | null, channel: LinkChannel, l
     return page(
       200,
       'Your response',
-      `<h1>Your response: ${escapeHtml(latest.response)}</h1>
+      html`<h1>Your response: ${latest.response}</h1>
 ${message(content, channel)}
-<p>You responded “${escapeHtml(latest.response)}” on ${time(latest.recordedAt)}.</p>
+<p>You responded “${latest.response}” on ${time(latest.recordedAt)}.</p>
 ${optionsForm(options, 'Change your response', latest.response)}`,
     );
   }
@@ -145,7 +134,7 @@ ${optionsForm(options, 'Change your response', latest.response)}`,
   return page(
     200,
     title,
-    `<h1>${escapeHtml(title)}</h1>
+    html`<h1>${title}</h1>
 ${message(content, channel)}
 ${optionsForm(options, 'Choose your response')}`,
   );
@@ -157,7 +146,7 @@ export function optOutPage(content: PageContent | null, channel: LinkChannel, re
     return page(
       200,
       'You have opted out',
-      `<h1>You have opted out</h1>
+      html`<h1>You have opted out</h1>
 <p>You asked on ${time(recorded.recordedAt)} to stop receiving these messages.</p>
 <p class="note">If this was a mistake, contact the organisation that sent you the message.</p>`,
     );
@@ -166,7 +155,7 @@ export function optOutPage(content: PageContent | null, channel: LinkChannel, re
   return page(
     200,
     title,
-    `<h1>${escapeHtml(title)}</h1>
+    html`<h1>${title}</h1>
 ${message(content, channel)}
 <p>Press the button to stop receiving messages at this address from this sender, including emergency messages.</p>
 ${form('Stop receiving messages')}`,
@@ -180,14 +169,14 @@ export function thanksPage(record: AnswerRecord): Page {
       return page(
         200,
         'Response recorded',
-        `<h1>Thank you — your response “${escapeHtml(record.response ?? '')}” has been recorded.</h1>
+        html`<h1>Thank you — your response “${record.response ?? ''}” has been recorded.</h1>
 <p class="note">Recorded on ${time(record.recordedAt)}. You can change it from the same link.</p>`,
       );
     case 'optout':
       return page(
         200,
         'You have opted out',
-        `<h1>You have opted out.</h1>
+        html`<h1>You have opted out.</h1>
 <p class="note">Recorded on ${time(record.recordedAt)}. You will not receive further messages at this address.</p>`,
       );
     case 'ack':
@@ -195,7 +184,7 @@ export function thanksPage(record: AnswerRecord): Page {
       return page(
         200,
         'Acknowledgement recorded',
-        `<h1>Thank you — your acknowledgement has been recorded.</h1>
+        html`<h1>Thank you — your acknowledgement has been recorded.</h1>
 <p class="note">Recorded on ${time(record.recordedAt)}. You can close this page.</p>`,
       );
   }
@@ -209,7 +198,7 @@ export function confirmAgainPage(responseOptions: readonly string[] | null): Pag
   return page(
     200,
     'Please confirm',
-    `<h1>Please confirm</h1>
+    html`<h1>Please confirm</h1>
 <p>We could not tell whether this was you or an automatic link checker. Nothing has been recorded yet.</p>
 ${responseOptions && responseOptions.length > 0 ? optionsForm(responseOptions, 'Choose your response') : form('Confirm')}`,
   );
@@ -241,8 +230,8 @@ export function refusedPage(reason: LinkRefusal | 'unknown'): Page {
   return page(
     status,
     title,
-    `<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(text)}</p>
+    html`<h1>${title}</h1>
+<p>${text}</p>
 <p class="note">Nothing has been recorded.</p>`,
   );
 }
@@ -252,7 +241,7 @@ export function badChoicePage(): Page {
   return page(
     400,
     'Please choose a response',
-    `<h1>Please choose a response</h1>
+    html`<h1>Please choose a response</h1>
 <p>Go back and press one of the response buttons. Nothing has been recorded.</p>`,
   );
 }
@@ -260,13 +249,13 @@ export function badChoicePage(): Page {
 /** The page when the answer could not be completed just now (503); `retry` offers the button again. */
 export function tryAgainPage(retry: boolean): Page {
   const text = retry
-    ? 'We could not finish recording your answer just now. Please go back and press the button again in a moment.'
+    ? 'Your answer has NOT been recorded: we could not save it just now. Please go back and press the button again in a moment.'
     : 'This page is not available just now. Please reload it in a moment.';
   return page(
     503,
     'Please try again',
-    `<h1>Please try again</h1>
-<p>${escapeHtml(text)}</p>`,
+    html`<h1>Please try again</h1>
+<p>${text}</p>`,
   );
 }
 
@@ -278,5 +267,5 @@ export function errorPage(status: number): Page {
     status === 404
       ? 'Check that you copied the whole link from your message.'
       : 'Please open the link from your message again in a moment.';
-  return page(status, title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>`);
+  return page(status, title, html`<h1>${title}</h1>\n<p>${text}</p>`);
 }

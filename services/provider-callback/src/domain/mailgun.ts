@@ -72,6 +72,30 @@ export function verifyMailgunSignature(
 }
 
 /**
+ * Where the signature tokens seen within the timestamp window are remembered, shared by every
+ * replica (the signature covers only timestamp + token, so a replayed token could carry any body).
+ */
+export interface MailgunTokenLedger {
+  /** True the first time `token` is claimed within the window, false after; throws when the store is down. */
+  claim(token: string): Promise<boolean>;
+}
+
+/**
+ * Checks a webhook's signature ({@link verifyMailgunSignature}) and then that its token was not used
+ * before within the window: `'ok'`, `'bad_signature'` or `'replayed'`. Throws when the ledger is down.
+ */
+export async function checkMailgunWebhook(
+  signingKey: string,
+  sig: MailgunEnvelope['signature'],
+  nowSeconds: number,
+  toleranceSeconds: number,
+  tokens: MailgunTokenLedger,
+): Promise<'ok' | 'bad_signature' | 'replayed'> {
+  if (!verifyMailgunSignature(signingKey, sig, nowSeconds, toleranceSeconds)) return 'bad_signature';
+  return (await tokens.claim(sig.token)) ? 'ok' : 'replayed';
+}
+
+/**
  * Maps a Mailgun event (SPEC §2): accepted → Sent; rejected → Not Sent; failed temporary →
  * Bounced Temporarily; delivered → Delivered; opened → Read; failed permanent, complained →
  * Failed; unsubscribed → Opted-out. Anything else (clicked, stored, …) is unmapped.

@@ -19,8 +19,20 @@ export interface SnsMessage {
   readonly SubscribeURL?: string;
 }
 
-/** The default pattern a signing-certificate (and SubscribeURL) host must match. */
-export const SNS_HOST_PATTERN = /^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+/**
+ * SNS's own host names: `sns.<region>.amazonaws.com`, and `.amazonaws.com.cn` for the China
+ * regions only. A region is `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, ...
+ */
+const SNS_HOST =
+  /^sns\.(?:(?!cn-)([a-z]{2}(?:-gov)?-[a-z]+-\d{1,2})\.amazonaws\.com|cn-[a-z]+-\d{1,2}\.amazonaws\.com\.cn)$/;
+
+/** True when `host` is exactly an SNS host name of some region (nothing else, no port). */
+export function isSnsHost(host: string): boolean {
+  return SNS_HOST.test(host);
+}
+
+/** How far an SNS message's `Timestamp` may be from now by default (SES_SNS_REPLAY_WINDOW_SECONDS). */
+export const SNS_REPLAY_WINDOW_SECONDS = 3_600;
 
 const TYPES: readonly string[] = ['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation'];
 const MESSAGE_ID = /^[\x21-\x7e]{1,200}$/;
@@ -61,10 +73,10 @@ export function snsStringToSign(m: SnsMessage): string {
 }
 
 /**
- * Checks that a URL SNS gave us (SigningCertURL, SubscribeURL) is HTTPS on an SNS host. Returns
+ * Checks that a URL SNS gave us (SigningCertURL, SubscribeURL) is HTTPS on an SNS host ({@link isSnsHost}). Returns
  * the parsed URL, or a reason to refuse.
  */
-export function checkSnsUrl(value: string, hostPattern: RegExp, kind: 'cert' | 'subscribe'): URL | string {
+export function checkSnsUrl(value: string, kind: 'cert' | 'subscribe'): URL | string {
   let url: URL;
   try {
     url = new URL(value);
@@ -73,7 +85,7 @@ export function checkSnsUrl(value: string, hostPattern: RegExp, kind: 'cert' | '
   }
   if (url.protocol !== 'https:') return `${kind} URL is not https`;
   if (url.username || url.password) return `${kind} URL carries credentials`;
-  if (!hostPattern.test(url.hostname)) return `${kind} URL host is not an SNS host`;
+  if (url.port !== '' || !isSnsHost(url.hostname)) return `${kind} URL host is not an SNS host`;
   if (kind === 'cert' && !url.pathname.endsWith('.pem')) return 'cert URL is not a .pem';
   return url;
 }
@@ -92,4 +104,15 @@ export function verifySnsSignature(m: SnsMessage, certificate: X509Certificate, 
   } catch {
     return false;
   }
+}
+
+/**
+ * Refuses a replay: the message's `Timestamp` (which the signature covers) must be within
+ * `windowSeconds` of `now`, either way. Returns a reason to refuse, or undefined.
+ */
+export function checkSnsTimestamp(m: SnsMessage, now: Date, windowSeconds: number): string | undefined {
+  const at = Date.parse(m.Timestamp);
+  if (!/^\d{4}-\d\d-\d\dT/.test(m.Timestamp) || Number.isNaN(at)) return 'Timestamp is not an ISO 8601 time';
+  if (Math.abs(now.getTime() - at) > windowSeconds * 1_000) return 'Timestamp is outside the replay window';
+  return undefined;
 }

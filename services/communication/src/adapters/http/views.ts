@@ -1,20 +1,12 @@
-// Server-rendered pages of the operator console. Every interpolated value goes through `esc`.
+// Server-rendered pages of the operator console, built with @dlr/html: every interpolation is escaped.
 import type { SuppressionReason } from '@dlr/contracts';
+import { html, join, type SafeHtml } from '@dlr/html';
 import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
 import type { HistoryEntry, PreviewPage } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
 import type { CsvProblem } from '../../domain/csv.js';
 
-/** Escapes text for an element body or a quoted attribute. */
-export function esc(value: unknown): string {
-  return String(value)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
-
+const NL = html`\n`;
 const CHANNEL_LABEL = { email: 'Email', sms: 'SMS' } as const;
 const STATE_LABEL = { draft: 'Draft', sending: 'Sending', sent: 'Sent' } as const;
 const OUTCOME_LABEL: Record<Outcome, string> = {
@@ -32,20 +24,20 @@ const SUPPRESSION_LABEL: Record<SuppressionReason, string> = {
   permanent_bounce: 'permanent bounce',
 };
 
-function time(d: Date | undefined): string {
-  if (!d) return '—';
+function time(d: Date | undefined): SafeHtml {
+  if (!d) return html`—`;
   const iso = d.toISOString();
-  return `<time datetime="${esc(iso)}">${esc(iso.replace('T', ' ').slice(0, 19))} UTC</time>`;
+  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
 }
 
 /** The page frame: skip link, navigation, one h1, sign-out. */
-export function layout(title: string, body: string): string {
-  return `<!doctype html>
+export function layout(title: string, body: SafeHtml): string {
+  return String(html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)} — Operator console</title>
+<title>${title} — Operator console</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;line-height:1.45}
 header{background:#12355b;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
@@ -75,40 +67,39 @@ ${body}
 </main>
 </body>
 </html>
-`;
+`);
 }
 
 /** A list of problems, announced to screen readers. */
-export function errorList(title: string, problems: readonly string[]): string {
-  if (problems.length === 0) return '';
-  return `<div class="errors" role="alert"><p><strong>${esc(title)}</strong></p><ul>${problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>`;
+export function errorList(title: string, problems: readonly string[]): SafeHtml {
+  if (problems.length === 0) return html``;
+  return html`<div class="errors" role="alert"><p><strong>${title}</strong></p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
 }
 
 /** A confirmation of the last action. */
-export function notice(text: string | undefined): string {
-  return text ? `<p class="notice" role="status">${esc(text)}</p>` : '';
+export function notice(text: string | undefined): SafeHtml {
+  return html`${text && html`<p class="notice" role="status">${text}</p>`}`;
 }
 
 /** The list of communications. */
 export function listPage(communications: readonly CommunicationDoc[], nextPageToken: string): string {
-  const rows = communications
-    .map(
-      (
-        c,
-      ) => `<tr><td><a href="/console/communications/${esc(c._id)}">${esc(c.title)}</a></td><td>${esc(STATE_LABEL[c.state])}</td>
-<td>${esc(c.channels.map((ch) => CHANNEL_LABEL[ch]).join(', '))}</td><td>${time(c.createdAt)}</td><td>${time(c.sentAt)}</td></tr>`,
-    )
-    .join('\n');
+  const rows = join(
+    communications.map(
+      (c) => html`<tr><td><a href="/console/communications/${c._id}">${c.title}</a></td><td>${STATE_LABEL[c.state]}</td>
+<td>${c.channels.map((ch) => CHANNEL_LABEL[ch]).join(', ')}</td><td>${time(c.createdAt)}</td><td>${time(c.sentAt)}</td></tr>`,
+    ),
+    NL,
+  );
   return layout(
     'Communications',
-    `<h1>Communications</h1>
+    html`<h1>Communications</h1>
 <p><a href="/console/communications/new">Create a communication</a></p>
 ${
   communications.length === 0
-    ? '<p>No communications yet.</p>'
-    : `<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Title</th><th scope="col">State</th><th scope="col">Channels</th><th scope="col">Created</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
+    ? html`<p>No communications yet.</p>`
+    : html`<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Title</th><th scope="col">State</th><th scope="col">Channels</th><th scope="col">Created</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
 }
-${nextPageToken ? `<p><a href="/console?page=${esc(encodeURIComponent(nextPageToken))}">Older communications</a></p>` : ''}`,
+${nextPageToken && html`<p><a href="/console?page=${encodeURIComponent(nextPageToken)}">Older communications</a></p>`}`,
   );
 }
 
@@ -125,25 +116,25 @@ export interface CreateForm {
 
 /** The form that creates a communication (a draft). */
 export function createPage(form: CreateForm, problems: readonly string[] = []): string {
-  const checked = (on: boolean) => (on ? ' checked' : '');
+  const checked = (on: boolean) => on && html` checked`;
   return layout(
     'New communication',
-    `<h1>New communication</h1>
+    html`<h1>New communication</h1>
 ${errorList('The communication was not created:', problems)}
 <form method="post" action="/console/communications">
-<label for="title">Title</label><input id="title" name="title" type="text" maxlength="200" required value="${esc(form.title)}">
+<label for="title">Title</label><input id="title" name="title" type="text" maxlength="200" required value="${form.title}">
 <fieldset><legend>Channels</legend>
 <input id="ch-email" type="checkbox" name="channels" value="email"${checked(form.channels.includes('email'))}><label for="ch-email">Email</label>
 <input id="ch-sms" type="checkbox" name="channels" value="sms"${checked(form.channels.includes('sms'))}><label for="ch-sms">SMS</label>
 </fieldset>
-<label for="email_subject">Email subject</label><input id="email_subject" name="email_subject" type="text" maxlength="500" value="${esc(form.emailSubject)}">
-<label for="email_body">Email body</label><textarea id="email_body" name="email_body" rows="6">${esc(form.emailBody)}</textarea>
-<label for="sms_text">SMS text</label><textarea id="sms_text" name="sms_text" rows="3" aria-describedby="sms-hint">${esc(form.smsText)}</textarea>
+<label for="email_subject">Email subject</label><input id="email_subject" name="email_subject" type="text" maxlength="500" value="${form.emailSubject}">
+<label for="email_body">Email body</label><textarea id="email_body" name="email_body" rows="6">${form.emailBody}</textarea>
+<label for="sms_text">SMS text</label><textarea id="sms_text" name="sms_text" rows="3" aria-describedby="sms-hint">${form.smsText}</textarea>
 <p id="sms-hint" class="hint">The preview shows how many SMS segments it takes, with the acknowledge link.</p>
 <fieldset><legend>Answers</legend>
 <input id="ack" type="checkbox" name="acknowledgement_requested" value="yes"${checked(form.acknowledgementRequested)}><label for="ack">Ask recipients to acknowledge</label>
 </fieldset>
-<label for="response_options">Response options (one per line, optional)</label><textarea id="response_options" name="response_options" rows="3">${esc(form.responseOptions)}</textarea>
+<label for="response_options">Response options (one per line, optional)</label><textarea id="response_options" name="response_options" rows="3">${form.responseOptions}</textarea>
 <button type="submit">Create draft</button>
 </form>`,
   );
@@ -166,26 +157,31 @@ export interface CommunicationPageModel {
 /** One communication with the actions its state allows. */
 export function communicationPage(m: CommunicationPageModel): string {
   const c = m.communication;
-  const base = `/console/communications/${esc(c._id)}`;
+  const base = html`/console/communications/${c._id}`;
   const problemsFor = (form: NonNullable<CommunicationPageModel['formProblems']>['form'], title: string) =>
-    m.formProblems?.form === form ? errorList(title, m.formProblems.problems) : '';
+    m.formProblems?.form === form && errorList(title, m.formProblems.problems);
   const csvErrors = m.csvProblems?.length
-    ? `<div class="errors" role="alert"><p><strong>No recipients were added: ${esc(m.csvProblems.length)} problem(s). Fix these rows and submit again.</strong></p>
+    ? html`<div class="errors" role="alert"><p><strong>No recipients were added: ${m.csvProblems.length} problem(s). Fix these rows and submit again.</strong></p>
 <table><thead><tr><th scope="col">Row</th><th scope="col">Field</th><th scope="col">Problem</th></tr></thead><tbody>
-${m.csvProblems.map((p) => `<tr><td>${p.row === 0 ? '—' : esc(p.row)}</td><td>${esc(p.field)}</td><td>${esc(p.problem)}</td></tr>`).join('\n')}
+${join(
+  m.csvProblems.map(
+    (p) => html`<tr><td>${p.row === 0 ? '—' : p.row}</td><td>${p.field}</td><td>${p.problem}</td></tr>`,
+  ),
+  NL,
+)}
 </tbody></table></div>`
-    : '';
+    : undefined;
   const override = c.preferenceOverride
-    ? `<p><strong>Recipients' preferences are overridden</strong> by ${esc(c.preferenceOverride.operator)} at ${time(c.preferenceOverride.at)}: “${esc(c.preferenceOverride.reason)}”.</p>`
-    : '';
-  const draftActions = `
+    ? html`<p><strong>Recipients' preferences are overridden</strong> by ${c.preferenceOverride.operator} at ${time(c.preferenceOverride.at)}: “${c.preferenceOverride.reason}”.</p>`
+    : undefined;
+  const draftActions = html`
 <section aria-labelledby="add-h"><h2 id="add-h">Add recipients</h2>
 ${csvErrors}${problemsFor('recipients', 'No recipients were added:')}
 <p class="hint">One recipient per row: <code>name,email,phone,external_id,opt_out</code>, or a header row naming these columns in any order.
 Phones in international format (+61400000000). <code>opt_out</code> lists the channels the recipient asked not to get (email, sms; separated by ;).
 If any row has a problem, nothing is added and every problem is listed with its row number.</p>
 <form method="post" action="${base}/recipients" enctype="multipart/form-data">
-<label for="csv">Paste recipients</label><textarea id="csv" name="csv" rows="8">${esc(m.csvText ?? '')}</textarea>
+<label for="csv">Paste recipients</label><textarea id="csv" name="csv" rows="8">${m.csvText ?? ''}</textarea>
 <label for="file">Or upload a CSV file</label><input id="file" name="file" type="file" accept=".csv,text/csv,text/plain">
 <button type="submit">Add recipients</button>
 </form></section>
@@ -194,9 +190,9 @@ ${problemsFor('override', 'Preferences were not overridden:')}
 ${
   c.preferenceOverride
     ? override
-    : `<p class="hint">For emergencies only: recipients who opted out of a channel by preference will get it too. Suppressed addresses (opt-out links, hard bounces, complaints) are still skipped. Your name, the time and the reason are recorded and cannot be withdrawn.</p>
+    : html`<p class="hint">For emergencies only: recipients who opted out of a channel by preference will get it too. Suppressed addresses (opt-out links, hard bounces, complaints) are still skipped. Your name, the time and the reason are recorded and cannot be withdrawn.</p>
 <form method="post" action="${base}/override">
-<label for="ov-operator">Your name</label><input id="ov-operator" name="operator" type="text" maxlength="200" required value="${esc(m.operator)}">
+<label for="ov-operator">Your name</label><input id="ov-operator" name="operator" type="text" maxlength="200" required value="${m.operator}">
 <label for="ov-reason">Reason</label><textarea id="ov-reason" name="reason" rows="2" maxlength="1000" required></textarea>
 <button type="submit" class="danger">Override preferences</button>
 </form>`
@@ -204,94 +200,96 @@ ${
 <section aria-labelledby="send-h"><h2 id="send-h">Send</h2>
 ${problemsFor('send', 'The communication was not sent:')}
 <p>Check the <a href="${base}/preview">delivery preview</a> first: who gets which channel, who will not and why.</p>
-<form method="post" action="${base}/send"><button type="submit">Send to ${esc(m.deliveryCount)} delivery records</button></form>
+<form method="post" action="${base}/send"><button type="submit">Send to ${m.deliveryCount} delivery records</button></form>
 </section>`;
-  const sentActions = `
+  const sentActions = html`
 <section aria-labelledby="resend-h"><h2 id="resend-h">Resend</h2>
 ${problemsFor('resend', 'Nothing was resent:')}
-${m.lastResend ? `<p class="notice" role="status">Resend ${esc(m.lastResend.requestId)} by ${esc(m.lastResend.operator)}: ${esc(m.lastResend.state === 'done' ? `${m.lastResend.resentCount} delivery record(s) got a new attempt.` : 'in progress.')}</p>` : ''}
+${m.lastResend && html`<p class="notice" role="status">Resend ${m.lastResend.requestId} by ${m.lastResend.operator}: ${m.lastResend.state === 'done' ? `${m.lastResend.resentCount} delivery record(s) got a new attempt.` : 'in progress.'}</p>`}
 <p class="hint">A new attempt on the same delivery records. Failed and Opted-out records are never resent.</p>
 <form method="post" action="${base}/resend">
-<input type="hidden" name="request_id" value="${esc(m.resendRequestId)}">
+<input type="hidden" name="request_id" value="${m.resendRequestId}">
 <fieldset><legend>Resend to</legend>
 <input id="scope-nd" type="radio" name="scope" value="not_delivered" checked><label for="scope-nd">Records not yet Delivered</label>
 <input id="scope-na" type="radio" name="scope" value="not_answered"><label for="scope-na">Records not yet answered</label>
 </fieldset>
-<label for="rs-operator">Your name</label><input id="rs-operator" name="operator" type="text" maxlength="200" required value="${esc(m.operator)}">
+<label for="rs-operator">Your name</label><input id="rs-operator" name="operator" type="text" maxlength="200" required value="${m.operator}">
 <button type="submit">Resend</button>
 </form></section>`;
   return layout(
     c.title,
-    `<h1>${esc(c.title)}</h1>
+    html`<h1>${c.title}</h1>
 ${notice(m.notice)}
 ${
   m.formProblems && (m.formProblems.form === 'resend' ? c.state !== 'sent' : c.state !== 'draft')
     ? errorList('That did not work:', m.formProblems.problems)
-    : ''
+    : undefined
 }
 <dl>
-<dt>State</dt><dd>${esc(STATE_LABEL[c.state])}</dd>
-<dt>ID</dt><dd><code>${esc(c._id)}</code></dd>
-<dt>Channels</dt><dd>${esc(c.channels.map((ch) => CHANNEL_LABEL[ch]).join(', '))}</dd>
-<dt>Delivery records</dt><dd>${esc(m.deliveryCount)}</dd>
+<dt>State</dt><dd>${STATE_LABEL[c.state]}</dd>
+<dt>ID</dt><dd><code>${c._id}</code></dd>
+<dt>Channels</dt><dd>${c.channels.map((ch) => CHANNEL_LABEL[ch]).join(', ')}</dd>
+<dt>Delivery records</dt><dd>${m.deliveryCount}</dd>
 <dt>Created</dt><dd>${time(c.createdAt)}</dd>
-${c.sentAt ? `<dt>Sent</dt><dd>${time(c.sentAt)}</dd>` : ''}
+${c.sentAt && html`<dt>Sent</dt><dd>${time(c.sentAt)}</dd>`}
 </dl>
-${c.state === 'draft' ? '' : override}
-<p>${m.reportUrl ? `<a href="${esc(m.reportUrl)}">Delivery Report</a> · ` : ''}<a href="${base}/preview">Delivery preview</a></p>
+${c.state !== 'draft' && override}
+<p>${m.reportUrl && html`<a href="${m.reportUrl}">Delivery Report</a> · `}<a href="${base}/preview">Delivery preview</a></p>
 <details><summary>Message</summary>
-${c.channels.includes('email') ? `<h2>Email</h2><p><strong>${esc(c.emailSubject)}</strong></p><pre style="white-space:pre-wrap">${esc(c.emailBody)}</pre>` : ''}
-${c.channels.includes('sms') ? `<h2>SMS</h2><p>${esc(c.smsText)}</p>` : ''}
-${c.acknowledgementRequested ? '<p>Recipients are asked to acknowledge.</p>' : ''}
-${c.responseOptions.length ? `<p>Response options: ${esc(c.responseOptions.join(' · '))}</p>` : ''}
+${c.channels.includes('email') && html`<h2>Email</h2><p><strong>${c.emailSubject}</strong></p><pre style="white-space:pre-wrap">${c.emailBody}</pre>`}
+${c.channels.includes('sms') && html`<h2>SMS</h2><p>${c.smsText}</p>`}
+${c.acknowledgementRequested && html`<p>Recipients are asked to acknowledge.</p>`}
+${c.responseOptions.length > 0 && html`<p>Response options: ${c.responseOptions.join(' · ')}</p>`}
 </details>
-${c.state === 'draft' ? draftActions : c.state === 'sent' ? sentActions : '<p>Sending is in progress; resend is possible once it is sent.</p>'}`,
+${c.state === 'draft' ? draftActions : c.state === 'sent' ? sentActions : html`<p>Sending is in progress; resend is possible once it is sent.</p>`}`,
   );
 }
 
 /** The delivery preview. */
 export function previewPage(p: PreviewPage, pageToken: string): string {
   const c = p.communication;
-  const base = `/console/communications/${esc(c._id)}`;
-  const summary = p.channels
-    .map(
+  const base = html`/console/communications/${c._id}`;
+  const summary = join(
+    p.channels.map(
       (
         s,
-      ) => `<tr><th scope="row">${esc(CHANNEL_LABEL[s.channel])}</th><td>${esc(s.will_send + s.preference_overridden)}</td><td>${esc(s.missing_address)}</td>
-<td>${esc(s.opted_out)}</td><td>${esc(s.preference_overridden)}</td><td>${p.suppressionChecked ? esc(s.suppressed) : 'not checked'}</td></tr>`,
-    )
-    .join('\n');
-  const rows = p.recipients
-    .map(
+      ) => html`<tr><th scope="row">${CHANNEL_LABEL[s.channel]}</th><td>${s.will_send + s.preference_overridden}</td><td>${s.missing_address}</td>
+<td>${s.opted_out}</td><td>${s.preference_overridden}</td><td>${p.suppressionChecked ? s.suppressed : 'not checked'}</td></tr>`,
+    ),
+    NL,
+  );
+  const rows = join(
+    p.recipients.map(
       (
         r,
-      ) => `<tr><td>${esc(r.name || '(no name)')}</td>${r.channels.map((ch) => `<td>${esc(OUTCOME_LABEL[ch.outcome])}${ch.suppressionReason ? ` (${esc(SUPPRESSION_LABEL[ch.suppressionReason])})` : ''}</td>`).join('')}
-<td><a href="/console/recipients?key=${esc(encodeURIComponent(r.recipientKey))}">History</a></td></tr>`,
-    )
-    .join('\n');
+      ) => html`<tr><td>${r.name || '(no name)'}</td>${r.channels.map((ch) => html`<td>${OUTCOME_LABEL[ch.outcome]}${ch.suppressionReason && ` (${SUPPRESSION_LABEL[ch.suppressionReason]})`}</td>`)}
+<td><a href="/console/recipients?key=${encodeURIComponent(r.recipientKey)}">History</a></td></tr>`,
+    ),
+    NL,
+  );
   const sms = p.sms
-    ? `<section aria-labelledby="sms-h"><h2 id="sms-h">SMS length</h2>
-<p><strong>${esc(p.sms.segments)} segment${p.sms.segments === 1 ? '' : 's'}</strong> per SMS recipient:
-${esc(p.sms.encoding === 'gsm7' ? 'GSM-7' : 'UCS-2 (the text has characters outside the GSM alphabet)')},
-${esc(p.sms.length)} of ${esc(p.sms.perSegment)} characters per segment${p.sms.linkAllowance ? `, counting ${esc(p.sms.linkAllowance)} for the acknowledge link` : ''}.</p></section>`
-    : '';
+    ? html`<section aria-labelledby="sms-h"><h2 id="sms-h">SMS length</h2>
+<p><strong>${p.sms.segments} segment${p.sms.segments === 1 ? '' : 's'}</strong> per SMS recipient:
+${p.sms.encoding === 'gsm7' ? 'GSM-7' : 'UCS-2 (the text has characters outside the GSM alphabet)'},
+${p.sms.length} of ${p.sms.perSegment} characters per segment${p.sms.linkAllowance > 0 && `, counting ${p.sms.linkAllowance} for the acknowledge link`}.</p></section>`
+    : undefined;
   return layout(
     `Delivery preview — ${c.title}`,
-    `<h1>Delivery preview: ${esc(c.title)}</h1>
+    html`<h1>Delivery preview: ${c.title}</h1>
 <p><a href="${base}">Back to the communication</a></p>
-${c.preferenceOverride ? `<p><strong>Preferences overridden</strong> by ${esc(c.preferenceOverride.operator)} at ${time(c.preferenceOverride.at)}: “${esc(c.preferenceOverride.reason)}”.</p>` : ''}
-${p.suppressionChecked ? '' : '<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>'}
-<section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${esc(p.recipientCount)} recipients</h2>
+${c.preferenceOverride && html`<p><strong>Preferences overridden</strong> by ${c.preferenceOverride.operator} at ${time(c.preferenceOverride.at)}: “${c.preferenceOverride.reason}”.</p>`}
+${!p.suppressionChecked && html`<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>`}
+<section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${p.recipientCount} recipients</h2>
 <table><thead><tr><th scope="col">Channel</th><th scope="col">Will be sent</th><th scope="col">No address</th><th scope="col">Opted out by preference</th><th scope="col">Preference overridden</th><th scope="col">Suppressed</th></tr></thead>
 <tbody>${summary}</tbody></table></section>
 ${sms}
 <section aria-labelledby="rec-h"><h2 id="rec-h">Recipients</h2>
-<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => `<th scope="col">${esc(CHANNEL_LABEL[ch])}</th>`).join('')}<th scope="col">History</th></tr></thead>
+<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">History</th></tr></thead>
 <tbody>${rows}</tbody></table>
-${pageToken ? `<p><a href="${base}/preview">First page</a></p>` : ''}
-${p.nextPageToken ? `<p><a href="${base}/preview?page=${esc(encodeURIComponent(p.nextPageToken))}">Next recipients</a></p>` : ''}
+${pageToken && html`<p><a href="${base}/preview">First page</a></p>`}
+${p.nextPageToken && html`<p><a href="${base}/preview?page=${encodeURIComponent(p.nextPageToken)}">Next recipients</a></p>`}
 </section>
-${c.state === 'draft' ? `<form method="post" action="${base}/send"><button type="submit">Send to ${esc(p.deliveryCount)} delivery records</button></form>` : ''}`,
+${c.state === 'draft' && html`<form method="post" action="${base}/send"><button type="submit">Send to ${p.deliveryCount} delivery records</button></form>`}`,
   );
 }
 
@@ -303,35 +301,35 @@ export function historyPage(
   reportBase: string | undefined,
   problems: readonly string[] = [],
 ): string {
-  const rows = entries
-    .map((e) => {
+  const rows = join(
+    entries.map((e) => {
       const state = e.communication ? STATE_LABEL[e.communication.state] : 'unknown';
-      const report = reportBase
-        ? ` · <a href="${esc(reportBase)}/communications/${esc(e.delivery.communicationId)}">Delivery Report</a>`
-        : '';
-      return `<tr><td><a href="/console/communications/${esc(e.delivery.communicationId)}">${esc(e.communication?.title ?? e.delivery.communicationId)}</a>${report}</td>
-<td>${esc(CHANNEL_LABEL[e.delivery.channel])}</td><td><code>${esc(e.delivery._id)}</code></td><td>${esc(state)}</td>
-<td>${e.heldByPreference ? 'Held back: opted out by preference' : e.attempt === 0 ? 'Not sent yet' : `Attempt ${esc(e.attempt)}`}</td>
+      const report =
+        reportBase && html` · <a href="${reportBase}/communications/${e.delivery.communicationId}">Delivery Report</a>`;
+      return html`<tr><td><a href="/console/communications/${e.delivery.communicationId}">${e.communication?.title ?? e.delivery.communicationId}</a>${report}</td>
+<td>${CHANNEL_LABEL[e.delivery.channel]}</td><td><code>${e.delivery._id}</code></td><td>${state}</td>
+<td>${e.heldByPreference ? 'Held back: opted out by preference' : e.attempt === 0 ? 'Not sent yet' : `Attempt ${e.attempt}`}</td>
 <td>${time(e.delivery.createdAt)}</td><td>${time(e.communication?.sentAt)}</td></tr>`;
-    })
-    .join('\n');
+    }),
+    NL,
+  );
   return layout(
     'Recipient history',
-    `<h1>Recipient history</h1>
+    html`<h1>Recipient history</h1>
 ${errorList('Could not look up the history:', problems)}
 <form method="get" action="/console/recipients">
-<label for="key">Recipient key</label><input id="key" name="key" type="text" value="${esc(key)}" aria-describedby="key-hint" required>
+<label for="key">Recipient key</label><input id="key" name="key" type="text" value="${key}" aria-describedby="key-hint" required>
 <p id="key-hint" class="hint">The external ID as <code>x:&lt;id&gt;</code>, or <code>e:&lt;email&gt;|p:&lt;phone&gt;</code>; the preview links here for each recipient.</p>
 <button type="submit">Show history</button>
 </form>
 ${
   key && problems.length === 0
     ? entries.length === 0
-      ? '<p>No messages for this recipient.</p>'
-      : `<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Communication</th><th scope="col">Channel</th><th scope="col">Delivery record</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Added</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
-    : ''
+      ? html`<p>No messages for this recipient.</p>`
+      : html`<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Communication</th><th scope="col">Channel</th><th scope="col">Delivery record</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Added</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
+    : undefined
 }
-${nextPageToken ? `<p><a href="/console/recipients?key=${esc(encodeURIComponent(key))}&amp;page=${esc(encodeURIComponent(nextPageToken))}">Older</a></p>` : ''}`,
+${nextPageToken && html`<p><a href="/console/recipients?key=${encodeURIComponent(key)}&amp;page=${encodeURIComponent(nextPageToken)}">Older</a></p>`}`,
   );
 }
 
@@ -339,6 +337,6 @@ ${nextPageToken ? `<p><a href="/console/recipients?key=${esc(encodeURIComponent(
 export function errorPage(title: string, message: string): string {
   return layout(
     title,
-    `<h1>${esc(title)}</h1><p role="alert">${esc(message)}</p><p><a href="/console">Back to the communications</a></p>`,
+    html`<h1>${title}</h1><p role="alert">${message}</p><p><a href="/console">Back to the communications</a></p>`,
   );
 }

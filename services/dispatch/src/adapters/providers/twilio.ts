@@ -1,3 +1,4 @@
+import { TWILIO_CALLBACK_OVERRIDES } from '@dlr/contracts';
 import type { OutboundMessage, Provider, SendOptions } from '../../domain/provider.js';
 import { basicAuth, callProvider, callTimeout, failure, jsonObject } from './http.js';
 
@@ -16,7 +17,8 @@ export interface TwilioProviderOptions {
 
 /**
  * The StatusCallback URL of a message: provider-callback's Twilio endpoint with our IDs in the
- * query string (`d` delivery, `c` communication, `a` attempt). Twilio signs this exact URL.
+ * query string (`d` delivery, `c` communication, `a` attempt), and Twilio's retry overrides as the
+ * fragment ({@link TWILIO_CALLBACK_OVERRIDES}; a fragment is never sent in the request).
  */
 export function twilioStatusCallback(callbackBaseUrl: string, message: OutboundMessage): string {
   const query = new URLSearchParams({
@@ -24,7 +26,7 @@ export function twilioStatusCallback(callbackBaseUrl: string, message: OutboundM
     c: message.communicationId,
     a: String(message.attempt),
   });
-  return `${callbackBaseUrl.replace(/\/+$/, '')}/v1/callbacks/twilio?${query.toString()}`;
+  return `${callbackBaseUrl.replace(/\/+$/, '')}/v1/callbacks/twilio?${query.toString()}${TWILIO_CALLBACK_OVERRIDES}`;
 }
 
 /**

@@ -10,12 +10,13 @@ import {
 } from '@dlr/links';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  chosenOption,
   classifyUserAgent,
   recordOnce,
   recordResponse,
   suspectedBot,
+  type AnswerLog,
   type BotPolicy,
-  type EventPublisher,
   type FeedbackStore,
 } from '../../domain/feedback.js';
 import {
@@ -36,7 +37,8 @@ import type { LinkDirectory } from '../mongo/directory.js';
 export interface LinkRoutesOptions {
   readonly keys: readonly LinkKey[];
   readonly store: FeedbackStore;
-  readonly publisher: EventPublisher;
+  /** Where answers are committed; a page confirms an answer only after this resolved. */
+  readonly log: AnswerLog;
   readonly directory: LinkDirectory;
   readonly bots: BotPolicy;
   readonly now?: () => Date;
@@ -173,12 +175,10 @@ export async function linkRoutes(app: FastifyInstance, options: LinkRoutesOption
 
     switch (claims.action) {
       case 'respond': {
-        const options_ = content?.responseOptions ?? [];
-        const index = Number(new URLSearchParams(body).get('option') ?? '');
-        const text = Number.isInteger(index) ? options_[index] : undefined;
-        if (text === undefined) return sendPage(reply, badChoicePage());
-        const record = await recordResponse(options, claims, { index, text }, at, userAgentClass);
-        request.log.info({ ...log, optionIndex: index }, 'response recorded');
+        const choice = chosenOption(content?.responseOptions ?? [], new URLSearchParams(body).get('option'));
+        if (choice === undefined) return sendPage(reply, badChoicePage());
+        const record = await recordResponse(options, claims, choice, at, userAgentClass);
+        request.log.info({ ...log, optionIndex: choice.index }, 'response recorded');
         return sendPage(reply, thanksPage(record));
       }
       case 'ack':

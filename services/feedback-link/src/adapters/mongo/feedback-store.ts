@@ -75,9 +75,6 @@ export function mongoFeedbackStore(mongo: MongoHandle): FeedbackStore {
     },
     latestResponse: (deliveryId) =>
       latest.findOne({ _id: latestResponseId(deliveryId) }).catch(unavailable('read feedback')),
-    markPublished: async (id, at) => {
-      await collection.updateOne({ _id: id }, { $set: { publishedAt: at } }).catch(unavailable('update feedback'));
-    },
     recordSuspectedBot: async (deliveryId, action, reason, at) => {
       await suspected
         .updateOne(

@@ -1,12 +1,12 @@
 import { InvalidArgumentError, UnauthenticatedError } from '@dlr/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ingest, type IngestOutcome, type IngestPorts } from '../../domain/ingest.js';
-import type { RejectReason } from '../../domain/metrics.js';
-import type { ProviderEvent } from '../../domain/provider-event.js';
+import type { CallbackCounters, RejectReason } from '../../domain/metrics.js';
+import type { ParseResult, ProviderEvent } from '../../domain/provider-event.js';
+import type { RawCallbackLog } from '../nats/raw-callbacks.js';
 
 /** What a provider's reader made of an authenticated-or-not request. */
 export type ReadResult =
-  /** Verified and well formed: store and publish these. */
+  /** Verified and well formed: commit the callback (these are its events). */
   | { readonly kind: 'events'; readonly events: readonly ProviderEvent[] }
   /** Refused before anything is stored (401 for `signature`, 400 for `malformed`). */
   | {
@@ -29,6 +29,11 @@ export interface ProviderWebhook {
    * (e.g. an UnavailableError fetching a certificate → 503, so the provider retries).
    */
   read(request: FastifyRequest, raw: Buffer, receivedAt: Date): Promise<ReadResult>;
+  /**
+   * Reads a committed callback again (body and query string as received), without verifying: its
+   * consumer runs after the signature's time window may have passed. Same events as `read`.
+   */
+  readonly parse: (raw: Buffer, query: string) => ParseResult;
 }
 
 /** Refuses a callback whose signature (or timestamp, topic, certificate) did not verify. */
@@ -44,14 +49,19 @@ export const malformed = (problems: readonly string[]): ReadResult => ({
 
 /**
  * Serves provider webhooks, one flow for all: size (413) → the provider's verification on the raw
- * bytes (401) → shape (400) → store raw → publish (or park) → 2xx after the PubAck (503 when a
- * store or the publish fails, so the provider retries). All events published → 204; otherwise 202
- * with what happened (unmapped types are stored and counted, parked ones wait for their Sent
- * event). Nothing is stored or published for a refused callback.
+ * bytes (401) → shape (400) → commit the raw callback to JetStream → 202 after the PubAck (503 when
+ * JetStream cannot commit within its deadline, so the provider retries). Archiving, normalizing and
+ * publishing happen after, in provider-callback's consumer, so no webhook waits on the store.
+ * Nothing is committed for a refused callback.
  */
 export async function callbackRoutes(
   app: FastifyInstance,
-  options: { webhooks: readonly ProviderWebhook[]; ports: IngestPorts; now?: () => Date },
+  options: {
+    webhooks: readonly ProviderWebhook[];
+    log: RawCallbackLog;
+    counters: CallbackCounters;
+    now?: () => Date;
+  },
 ): Promise<void> {
   const now = options.now ?? (() => new Date());
   // Encapsulated to this plugin: every body stays the exact bytes its signature covers.
@@ -66,7 +76,7 @@ export async function callbackRoutes(
       const receivedAt = now();
       const read = await webhook.read(request, raw, receivedAt);
       if (read.kind === 'refused') {
-        options.ports.counters.rejected(provider, read.reason);
+        options.counters.rejected(provider, read.reason);
         request.log.warn(
           { provider, reason: read.reason, problems: read.problems },
           `callback refused: ${read.message}`,
@@ -75,30 +85,19 @@ export async function callbackRoutes(
         throw new InvalidArgumentError(read.message, read.problems);
       }
       if (read.kind === 'handled') return reply.status(read.status).send(read.body);
-      const outcomes = await ingest(options.ports, read.events, receivedAt);
-      const summary = summarize(outcomes);
-      // Per-callback lines only when something needs a look (parked, unmapped, unmatched): at
-      // emergency rates one info line per callback cost more CPU than the ingest (metrics count them all).
-      const level = summary.published === outcomes.length ? 'debug' : 'info';
-      request.log[level](
-        { provider, ...summary, eventIds: outcomes.slice(0, 20).map((o) => o.eventId) },
-        'callback stored',
-      );
-      if (summary.published === outcomes.length) return reply.status(204).send();
-      return reply.status(202).send({ status: 'stored', mapped: summary.unmapped < outcomes.length, ...summary });
+      const q = request.url.indexOf('?');
+      const query = q < 0 ? '' : request.url.slice(q + 1);
+      try {
+        const { duplicate } = await options.log.commit({ provider, body: raw, query, receivedAt, events: read.events });
+        request.log.debug({ provider, events: read.events.length, duplicate }, 'callback committed');
+      } catch (error) {
+        // Answered 503 (the error handler maps UnavailableError): the provider retries later.
+        request.log.error({ provider, err: String(error) }, 'callback not committed to JetStream: answering 503');
+        throw error;
+      }
+      return reply.status(202).send({ status: 'accepted', events: read.events.length });
     });
   }
-}
-
-function summarize(outcomes: readonly IngestOutcome[]) {
-  const count = (kind: IngestOutcome['kind']) => outcomes.filter((o) => o.kind === kind).length;
-  return {
-    published: count('published'),
-    parked: count('parked'),
-    unmapped: count('unmapped'),
-    unmatched: count('unmatched'),
-    repeats: outcomes.filter((o) => o.repeat).length,
-  };
 }
 
 /** The first value of a header. */

@@ -1,12 +1,19 @@
 import type { KeyObject } from 'node:crypto';
+import { TWILIO_CALLBACK_OVERRIDES } from '@dlr/contracts';
 import { UnavailableError } from '@dlr/platform';
-import { MAILGUN, mailgunEvents, parseMailgunEnvelope, verifyMailgunSignature } from '../../domain/mailgun.js';
+import {
+  checkMailgunWebhook,
+  MAILGUN,
+  mailgunEvents,
+  parseMailgunEnvelope,
+  type MailgunTokenLedger,
+} from '../../domain/mailgun.js';
 import type { ParseResult } from '../../domain/provider-event.js';
 import { SENDGRID, sendgridEvents, verifySendgridSignature } from '../../domain/sendgrid.js';
 import { SES, sesEvents } from '../../domain/ses.js';
 import { parseSimulatorEvents, SIMULATOR } from '../../domain/simulator.js';
 import { verifySimulatorSignature } from '../../domain/simulator-signature.js';
-import { checkSnsUrl, parseSnsMessage, verifySnsSignature } from '../../domain/sns.js';
+import { checkSnsTimestamp, checkSnsUrl, parseSnsMessage, verifySnsSignature } from '../../domain/sns.js';
 import { parseForm, TWILIO, twilioEvents, verifyTwilioSignature } from '../../domain/twilio.js';
 import { badSignature, header, malformed, type ProviderWebhook, type ReadResult } from './callback-route.js';
 import type { CertificateCache, SnsHttp } from './sns-client.js';
@@ -33,18 +40,19 @@ export function simulatorWebhook(o: { secret: string; toleranceSeconds: number; 
       if (!verified) return badSignature('signature or timestamp did not verify');
       return events(parseSimulatorEvents(raw.toString('utf8')));
     },
+    parse: (raw) => parseSimulatorEvents(raw.toString('utf8')),
   };
 }
 
 /**
  * `POST /v1/callbacks/ses`: SNS HTTP(S) messages. The TopicArn must be one we expect, the signing
- * certificate must come over HTTPS from an SNS host, and the signature (v1 SHA1, v2 SHA256) must
- * verify before anything else happens. A SubscriptionConfirmation is confirmed by GETting its
+ * certificate must come over HTTPS from an SNS host, the signature (v1 SHA1, v2 SHA256) must
+ * verify and the signed Timestamp be within the replay window before anything else happens. A SubscriptionConfirmation is confirmed by GETting its
  * SubscribeURL (also an SNS host); a Notification carries one SES event.
  */
 export function sesWebhook(o: {
   topicArns: ReadonlySet<string>;
-  hostPattern: RegExp;
+  replayWindowSeconds: number;
   certificates: CertificateCache;
   http: SnsHttp;
   bodyLimit: number;
@@ -59,13 +67,15 @@ export function sesWebhook(o: {
       if (!parsed.ok) return malformed(parsed.problems);
       const m = parsed.message;
       if (!o.topicArns.has(m.TopicArn)) return badSignature('unexpected TopicArn');
-      const certUrl = checkSnsUrl(m.SigningCertURL, o.hostPattern, 'cert');
+      const certUrl = checkSnsUrl(m.SigningCertURL, 'cert');
       if (typeof certUrl === 'string') return badSignature(certUrl);
       const certificate = await o.certificates.get(certUrl);
       if (!certificate || !verifySnsSignature(m, certificate, receivedAt))
         return badSignature('SNS signature did not verify');
+      const stale = checkSnsTimestamp(m, receivedAt, o.replayWindowSeconds);
+      if (stale) return badSignature(stale);
       if (m.Type === 'SubscriptionConfirmation') {
-        const subscribeUrl = checkSnsUrl(m.SubscribeURL ?? '', o.hostPattern, 'subscribe');
+        const subscribeUrl = checkSnsUrl(m.SubscribeURL ?? '', 'subscribe');
         if (typeof subscribeUrl === 'string') return badSignature(subscribeUrl);
         await o.http.get(subscribeUrl).catch((error: unknown) => {
           throw new UnavailableError('could not confirm the SNS subscription; retry later', error);
@@ -78,6 +88,11 @@ export function sesWebhook(o: {
         return { kind: 'handled', status: 200, body: { status: 'ignored' } };
       }
       return events(sesEvents(m, body));
+    },
+    parse: (raw) => {
+      const body = raw.toString('utf8');
+      const parsed = parseSnsMessage(body);
+      return parsed.ok ? sesEvents(parsed.message, body) : parsed;
     },
   };
 }
@@ -104,13 +119,15 @@ export function sendgridWebhook(o: {
       if (!verified) return badSignature('signature or timestamp did not verify');
       return events(sendgridEvents(raw.toString('utf8')));
     },
+    parse: (raw) => sendgridEvents(raw.toString('utf8')),
   };
 }
 
-/** `POST /v1/callbacks/mailgun`: JSON with `signature` (HMAC-SHA256 of timestamp + token) and `event-data`. */
+/** `POST /v1/callbacks/mailgun`: JSON with `signature` (HMAC-SHA256 of timestamp + token, each token once) and `event-data`. */
 export function mailgunWebhook(o: {
   signingKey: string;
   toleranceSeconds: number;
+  tokens: MailgunTokenLedger;
   bodyLimit: number;
 }): ProviderWebhook {
   return {
@@ -121,9 +138,22 @@ export function mailgunWebhook(o: {
       const body = raw.toString('utf8');
       const parsed = parseMailgunEnvelope(body);
       if (!parsed.ok) return malformed(parsed.problems);
-      if (!verifyMailgunSignature(o.signingKey, parsed.envelope.signature, seconds(receivedAt), o.toleranceSeconds))
-        return badSignature('signature or timestamp did not verify');
+      const { signature } = parsed.envelope;
+      const check = await checkMailgunWebhook(
+        o.signingKey,
+        signature,
+        seconds(receivedAt),
+        o.toleranceSeconds,
+        o.tokens,
+      );
+      if (check === 'bad_signature') return badSignature('signature or timestamp did not verify');
+      if (check === 'replayed') return badSignature('signature token already used');
       return events(mailgunEvents(parsed.envelope, body));
+    },
+    parse: (raw) => {
+      const body = raw.toString('utf8');
+      const parsed = parseMailgunEnvelope(body);
+      return parsed.ok ? mailgunEvents(parsed.envelope, body) : parsed;
     },
   };
 }
@@ -142,10 +172,17 @@ export function twilioWebhook(o: { authToken: string; publicBaseUrl: string; bod
     read: async (request, raw) => {
       const form = raw.toString('utf8');
       const url = `${base}${request.url}`;
-      if (!verifyTwilioSignature(o.authToken, url, parseForm(form), header(request.headers['x-twilio-signature'])))
-        return badSignature('X-Twilio-Signature did not verify');
+      const params = parseForm(form);
+      const signature = header(request.headers['x-twilio-signature']);
+      // Twilio's docs do not say whether the signed URL keeps the connection-override fragment
+      // dispatch adds (the request never carries it): accept either.
+      const verified =
+        verifyTwilioSignature(o.authToken, url, params, signature) ||
+        verifyTwilioSignature(o.authToken, `${url}${TWILIO_CALLBACK_OVERRIDES}`, params, signature);
+      if (!verified) return badSignature('X-Twilio-Signature did not verify');
       const q = request.url.indexOf('?');
       return events(twilioEvents(form, q < 0 ? '' : request.url.slice(q + 1)));
     },
+    parse: (raw, query) => twilioEvents(raw.toString('utf8'), query),
   };
 }

@@ -4,12 +4,13 @@ import type { DeliveryRecordView } from '../../queries.js';
 /**
  * One CSV cell. A value starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed
  * with `'` so a spreadsheet shows it as text instead of evaluating it (CSV/formula injection); a
- * value with a comma, quote or line break is quoted, quotes doubled.
+ * value with a comma, a semicolon or tab (the separators some locales' spreadsheets split on), a
+ * quote or a line break is quoted, quotes doubled.
  */
 export function csvCell(value: string | number | null | undefined): string {
   let text = value === null || value === undefined ? '' : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return /[",;\t\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** The header line of both exports. */

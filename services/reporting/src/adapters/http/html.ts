@@ -1,71 +1,72 @@
 // Server-rendered pages: the Delivery Report, a record's timeline and the Message Delivery Report.
 // They work without JavaScript (tables, filters, paging, CSV, Refresh List); /assets/report.js adds
-// live updates, Copy IDs and the timeline dialog. Every interpolated value goes through `escapeHtml`.
+// live updates, Copy IDs and the timeline dialog. Built with @dlr/html: every interpolation is escaped.
+import { html, join, raw, type SafeHtml } from '@dlr/html';
 import { STATUS_KEYS, STATUSES, type StatusCounts, type StatusKey } from '@dlr/status-engine';
 import type { TimelineEntry } from '../../domain/model.js';
 import { totalsTable, type DeliveryRecordView, type MessagePage, type RecordPage } from '../../queries.js';
 
-/** Escapes text for an HTML element body or a double- or single-quoted attribute. */
-export function escapeHtml(value: unknown): string {
-  return String(value)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
-
-const e = escapeHtml;
+const NL6 = html`\n      `;
 
 /** Colour and shape of each status's icon: distinct by both, so it reads without colour too. */
-const ICON_SHAPES: Record<StatusKey, { color: string; svg: string }> = {
+const ICON_SHAPES: Record<StatusKey, { color: string; svg: SafeHtml }> = {
   pending: {
     color: '#6b7280',
-    svg: '<circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" stroke-width="2"/><path d="M8 4v4l3 2" fill="none" stroke="currentColor" stroke-width="1.6"/>',
+    svg: raw(
+      '<circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" stroke-width="2"/><path d="M8 4v4l3 2" fill="none" stroke="currentColor" stroke-width="1.6"/>',
+    ),
   },
-  sent: { color: '#2563eb', svg: '<path d="M2 3l12 5-12 5 2-5z" fill="currentColor"/>' },
+  sent: { color: '#2563eb', svg: raw('<path d="M2 3l12 5-12 5 2-5z" fill="currentColor"/>') },
   not_sent: {
     color: '#b91c1c',
-    svg: '<circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" stroke-width="2"/><path d="M4 12L12 4" stroke="currentColor" stroke-width="2"/>',
+    svg: raw(
+      '<circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" stroke-width="2"/><path d="M4 12L12 4" stroke="currentColor" stroke-width="2"/>',
+    ),
   },
   bounced_temporarily: {
     color: '#d97706',
-    svg: '<path d="M13 8a5 5 0 1 1-2-4" fill="none" stroke="currentColor" stroke-width="2"/><path d="M9 1l3 3-3 2z" fill="currentColor"/>',
+    svg: raw(
+      '<path d="M13 8a5 5 0 1 1-2-4" fill="none" stroke="currentColor" stroke-width="2"/><path d="M9 1l3 3-3 2z" fill="currentColor"/>',
+    ),
   },
   delivered: {
     color: '#15803d',
-    svg: '<path d="M2 8.5l4 4 8-9" fill="none" stroke="currentColor" stroke-width="2.4"/>',
+    svg: raw('<path d="M2 8.5l4 4 8-9" fill="none" stroke="currentColor" stroke-width="2.4"/>'),
   },
   read: {
     color: '#0f766e',
-    svg: '<path d="M1 8s3-5 7-5 7 5 7 5-3 5-7 5-7-5-7-5z" fill="none" stroke="currentColor" stroke-width="1.6"/><circle cx="8" cy="8" r="2.2" fill="currentColor"/>',
+    svg: raw(
+      '<path d="M1 8s3-5 7-5 7 5 7 5-3 5-7 5-7-5-7-5z" fill="none" stroke="currentColor" stroke-width="1.6"/><circle cx="8" cy="8" r="2.2" fill="currentColor"/>',
+    ),
   },
-  failed: { color: '#991b1b', svg: '<path d="M3 3l10 10M13 3L3 13" stroke="currentColor" stroke-width="2.6"/>' },
+  failed: { color: '#991b1b', svg: raw('<path d="M3 3l10 10M13 3L3 13" stroke="currentColor" stroke-width="2.6"/>') },
   acknowledged: {
     color: '#7c3aed',
-    svg: '<rect x="1.5" y="1.5" width="13" height="13" rx="2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M4 8.5l3 3 5-6" fill="none" stroke="currentColor" stroke-width="2"/>',
+    svg: raw(
+      '<rect x="1.5" y="1.5" width="13" height="13" rx="2" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M4 8.5l3 3 5-6" fill="none" stroke="currentColor" stroke-width="2"/>',
+    ),
   },
-  responded: { color: '#6d28d9', svg: '<path d="M2 3h12v8H7l-3 3v-3H2z" fill="currentColor"/>' },
+  responded: { color: '#6d28d9', svg: raw('<path d="M2 3h12v8H7l-3 3v-3H2z" fill="currentColor"/>') },
   opted_out: {
     color: '#374151',
-    svg: '<circle cx="8" cy="8" r="6.5" fill="currentColor"/><path d="M4.5 8h7" stroke="#fff" stroke-width="2"/>',
+    svg: raw('<circle cx="8" cy="8" r="6.5" fill="currentColor"/><path d="M4.5 8h7" stroke="#fff" stroke-width="2"/>'),
   },
 };
 
 /** The inline SVG icon of a status (decorative: the label beside it says the same). */
-export function statusIcon(status: StatusKey): string {
+export function statusIcon(status: StatusKey): SafeHtml {
   const shape = ICON_SHAPES[status];
-  return `<svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" style="color:${shape.color}">${shape.svg}</svg>`;
+  return html`<svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" style="color:${shape.color}">${shape.svg}</svg>`;
 }
 
 /** Every status's icon, for the page script. */
 export function statusIcons(): Record<StatusKey, string> {
-  return Object.fromEntries(STATUS_KEYS.map((k) => [k, statusIcon(k)])) as Record<StatusKey, string>;
+  return Object.fromEntries(STATUS_KEYS.map((k) => [k, String(statusIcon(k))])) as Record<StatusKey, string>;
 }
 
-function statusCell(r: { status: StatusKey; statusLabel: string; reasonCode: string }): string {
-  return `<td class="status" data-status="${e(r.status)}">${statusIcon(r.status)} <span class="label">${e(r.statusLabel)}</span>${
-    r.reasonCode ? ` <small class="reason">(${e(r.reasonCode)})</small>` : ''
+function statusCell(r: { status: StatusKey; statusLabel: string; reasonCode: string }): SafeHtml {
+  return html`<td class="status" data-status="${r.status}">${statusIcon(r.status)} <span class="label">${r.statusLabel}</span>${
+    r.reasonCode && html` <small class="reason">(${r.reasonCode})</small>`
   }</td>`;
 }
 
@@ -73,36 +74,36 @@ function channelLabel(channel: string | null): string {
   return channel === 'sms' ? 'SMS' : channel === 'email' ? 'Email' : '—';
 }
 
-function time(d: Date): string {
+function time(d: Date): SafeHtml {
   const iso = d.toISOString();
-  return `<time datetime="${e(iso)}">${e(iso.replace('T', ' ').slice(0, 19))} UTC</time>`;
+  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
 }
 
 /** One row of the Delivery Report (also what the page script renders for live updates). */
-export function recordRow(r: DeliveryRecordView): string {
-  return `<tr data-id="${e(r.id)}" data-status="${e(r.status)}">
-        <td><a class="record-link" href="/delivery-records/${e(r.id)}"><code>${e(r.id)}</code></a></td>
-        <td class="recipient">${e(r.recipientName)}<br><small>${e(r.address)}</small></td>
-        <td class="channel">${e(channelLabel(r.channel))}</td>
+export function recordRow(r: DeliveryRecordView): SafeHtml {
+  return html`<tr data-id="${r.id}" data-status="${r.status}">
+        <td><a class="record-link" href="/delivery-records/${r.id}"><code>${r.id}</code></a></td>
+        <td class="recipient">${r.recipientName}<br><small>${r.address}</small></td>
+        <td class="channel">${channelLabel(r.channel)}</td>
         ${statusCell(r)}
-        <td class="response">${e(r.response)}</td>
+        <td class="response">${r.response}</td>
         <td class="updated">${time(r.updatedAt)}</td>
       </tr>`;
 }
 
 /** Horizontal bar chart of counts per status (inline SVG, no script). */
-export function countsChart(counts: StatusCounts): string {
+export function countsChart(counts: StatusCounts): SafeHtml {
   const max = Math.max(1, ...STATUS_KEYS.map((k) => counts[k]));
   const rowH = 20;
   const bars = STATUS_KEYS.map((k, i) => {
     const w = Math.round((counts[k] / max) * 260);
     const y = i * rowH;
-    return `<g data-status="${e(k)}"><text x="0" y="${y + 14}" font-size="12">${e(STATUSES[k].label)}</text><rect class="bar" x="140" y="${y + 3}" height="14" width="${w}" fill="${ICON_SHAPES[k].color}"/><text class="bar-value" x="${146 + w}" y="${y + 14}" font-size="12">${e(counts[k])}</text></g>`;
-  }).join('');
-  return `<svg class="chart" role="img" aria-label="Records per status" viewBox="0 0 460 ${STATUS_KEYS.length * rowH}" width="460" height="${STATUS_KEYS.length * rowH}">${bars}</svg>`;
+    return html`<g data-status="${k}"><text x="0" y="${y + 14}" font-size="12">${STATUSES[k].label}</text><rect class="bar" x="140" y="${y + 3}" height="14" width="${w}" fill="${ICON_SHAPES[k].color}"/><text class="bar-value" x="${146 + w}" y="${y + 14}" font-size="12">${counts[k]}</text></g>`;
+  });
+  return html`<svg class="chart" role="img" aria-label="Records per status" viewBox="0 0 460 ${STATUS_KEYS.length * rowH}" width="460" height="${STATUS_KEYS.length * rowH}">${bars}</svg>`;
 }
 
-const STYLE = `
+const STYLE = raw(`
   body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #111; }
   header { display: flex; flex-wrap: wrap; align-items: baseline; gap: .5rem 1.5rem; }
   header form { margin-left: auto; }
@@ -122,15 +123,15 @@ const STYLE = `
   #live-status { font-size: .9rem; color: #555; } #notice { color: #15803d; }
   dialog { max-width: 56rem; width: 90%; } dialog table { font-size: .9rem; }
   nav.paging { margin: 1rem 0; display: flex; gap: 1rem; }
-`;
+`);
 
-function layout(title: string, body: string, data = ''): string {
-  return `<!doctype html>
+function layout(title: string, body: SafeHtml, data?: SafeHtml): string {
+  return String(html`<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>${e(title)}</title>
+  <title>${title}</title>
   <style>${STYLE}</style>
 </head>
 <body${data}>
@@ -138,22 +139,23 @@ ${body}
 <script src="/assets/report.js" defer></script>
 </body>
 </html>
-`;
+`);
 }
 
-const signOut = `<form method="post" action="/sign-out"><button type="submit">Sign out</button></form>`;
+const signOut = html`<form method="post" action="/sign-out"><button type="submit">Sign out</button></form>`;
 
 function checkboxes(
   name: string,
   options: readonly [string, string][],
   selected: readonly string[] | undefined,
-): string {
-  return options
-    .map(
+): SafeHtml {
+  return join(
+    options.map(
       ([value, label]) =>
-        `<label><input type="checkbox" name="${e(name)}" value="${e(value)}"${selected?.includes(value) ? ' checked' : ''}> ${e(label)}</label>`,
-    )
-    .join(' ');
+        html`<label><input type="checkbox" name="${name}" value="${value}"${selected?.includes(value) && html` checked`}> ${label}</label>`,
+    ),
+    html` `,
+  );
 }
 
 /** Options for rendering the Delivery Report. */
@@ -169,45 +171,49 @@ export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOp
   const c = page.communicationId;
   const self = `/communications/${encodeURIComponent(c)}`;
   const f = page.filters;
-  const counts = STATUS_KEYS.map(
-    (k) =>
-      `<li class="count" data-status="${e(k)}">${statusIcon(k)} <a href="${e(`${self}?status=${k}`)}"><span class="label">${e(STATUSES[k].label)}</span></a> <strong>${e(page.counts[k])}</strong></li>`,
-  ).join('\n      ');
+  const counts = join(
+    STATUS_KEYS.map(
+      (k) =>
+        html`<li class="count" data-status="${k}">${statusIcon(k)} <a href="${`${self}?status=${k}`}"><span class="label">${STATUSES[k].label}</span></a> <strong>${page.counts[k]}</strong></li>`,
+    ),
+    NL6,
+  );
   const responseEntries = Object.entries(page.responses).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const responses = responseEntries.length
-    ? responseEntries
-        .map(
+    ? join(
+        responseEntries.map(
           ([option, n]) =>
-            `<li class="response-count" data-response="${e(option)}"><a href="${e(`${self}?response=${encodeURIComponent(option)}`)}">${e(option)}</a> <strong>${e(n)}</strong></li>`,
-        )
-        .join('\n      ')
-    : '<li class="none">No responses yet.</li>';
+            html`<li class="response-count" data-response="${option}"><a href="${`${self}?response=${encodeURIComponent(option)}`}">${option}</a> <strong>${n}</strong></li>`,
+        ),
+        NL6,
+      )
+    : html`<li class="none">No responses yet.</li>`;
   const responseOptions = [
-    `<option value="">Any response</option>`,
+    html`<option value="">Any response</option>`,
     ...responseEntries.map(
-      ([option]) => `<option value="${e(option)}"${f.response === option ? ' selected' : ''}>${e(option)}</option>`,
+      ([option]) => html`<option value="${option}"${f.response === option && html` selected`}>${option}</option>`,
     ),
     ...(f.response !== undefined && !page.responses[f.response]
-      ? [`<option value="${e(f.response)}" selected>${e(f.response)}</option>`]
+      ? [html`<option value="${f.response}" selected>${f.response}</option>`]
       : []),
-  ].join('');
+  ];
   const filtered = options.filterQuery !== '';
   const shown = filtered
     ? page.matching === null
       ? 'matching the filters'
-      : `${e(page.matching)} match the filters`
+      : `${page.matching} match the filters`
     : '';
-  const rows = page.records.map(recordRow).join('\n      ');
+  const rows = join(page.records.map(recordRow), NL6);
   const q = options.filterQuery;
   const next = page.nextCursor
-    ? `<a class="button" id="next-page" href="${e(`${self}${q ? `${q}&` : '?'}cursor=${page.nextCursor}`)}">Next page →</a>`
-    : '';
-  const first = options.firstPage ? '' : `<a class="button" href="${e(`${self}${q}`)}">← First page</a>`;
+    ? html`<a class="button" id="next-page" href="${`${self}${q ? `${q}&` : '?'}cursor=${page.nextCursor}`}">Next page →</a>`
+    : undefined;
+  const first = !options.firstPage && html`<a class="button" href="${`${self}${q}`}">← First page</a>`;
   const mdr = `/reports/messages?communicationId=${encodeURIComponent(c)}`;
-  const body = `<header>
+  const body = html`<header>
   <h1>Delivery Report</h1>
-  <span>Communication <code id="communication-id">${e(c)}</code> — <strong id="total">${e(page.total)}</strong> delivery records${shown ? `, <span id="matching">${shown}</span>` : ''}</span>
-  <a id="mdr-link" href="${e(mdr)}">Message Delivery Report</a>
+  <span>Communication <code id="communication-id">${c}</code> — <strong id="total">${page.total}</strong> delivery records${shown && html`, <span id="matching">${shown}</span>`}</span>
+  <a id="mdr-link" href="${mdr}">Message Delivery Report</a>
   ${signOut}
 </header>
 <section class="summary" aria-label="Counts">
@@ -225,7 +231,7 @@ export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOp
     </ul>
   </div>
 </section>
-<form class="filters" method="get" action="${e(self)}">
+<form class="filters" method="get" action="${self}">
   <fieldset><legend>Status</legend>${checkboxes(
     'status',
     STATUS_KEYS.map((k) => [k, STATUSES[k].label]),
@@ -240,14 +246,14 @@ export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOp
     f.channels,
   )}</fieldset>
   <label>Response <select name="response">${responseOptions}</select></label>
-  <label>Recipient <input type="search" name="q" maxlength="100" value="${e(f.search ?? '')}" placeholder="name, email or phone"></label>
+  <label>Recipient <input type="search" name="q" maxlength="100" value="${f.search ?? ''}" placeholder="name, email or phone"></label>
   <button type="submit" id="apply-filters">Apply</button>
-  ${filtered ? `<a href="${e(self)}">Clear filters</a>` : ''}
+  ${filtered && html`<a href="${self}">Clear filters</a>`}
 </form>
 <div class="toolbar">
-  <a class="button" id="refresh" href="${e(`${self}${q}`)}">Refresh List</a>
+  <a class="button" id="refresh" href="${`${self}${q}`}">Refresh List</a>
   <button type="button" id="copy-ids" hidden>Copy IDs</button>
-  <a class="button" id="export-csv" href="${e(`/api/v1/communications/${encodeURIComponent(c)}/delivery-records.csv${q}`)}" download>Export CSV</a>
+  <a class="button" id="export-csv" href="${`/api/v1/communications/${encodeURIComponent(c)}/delivery-records.csv${q}`}" download>Export CSV</a>
   <span id="live-status" aria-live="polite"></span>
   <span id="notice" role="status" aria-live="polite"></span>
 </div>
@@ -257,37 +263,35 @@ export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOp
       ${rows}
   </tbody>
 </table>
-${page.records.length === 0 ? '<p id="empty">No delivery records match.</p>' : ''}
+${page.records.length === 0 && html`<p id="empty">No delivery records match.</p>`}
 <nav class="paging">${first}${next}</nav>
 <dialog id="timeline" aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2><div id="timeline-body"></div><form method="dialog"><button>Close</button></form></dialog>`;
-  const data = ` data-page="delivery-report" data-communication="${e(c)}" data-filter-query="${e(q)}" data-first-page="${options.firstPage ? '1' : '0'}" data-limit="${e(options.limit)}" data-filters="${e(JSON.stringify(f))}"`;
+  const data = html` data-page="delivery-report" data-communication="${c}" data-filter-query="${q}" data-first-page="${options.firstPage ? '1' : '0'}" data-limit="${options.limit}" data-filters="${JSON.stringify(f)}"`;
   return layout(`Delivery Report — ${c}`, body, data);
 }
 
-function timelineTable(timeline: readonly TimelineEntry[]): string {
-  if (timeline.length === 0) return '<p>No events yet.</p>';
-  const rows = timeline
-    .map(
-      (t) => `<tr data-event="${e(t.eventId)}">
+function timelineTable(timeline: readonly TimelineEntry[]): SafeHtml {
+  if (timeline.length === 0) return html`<p>No events yet.</p>`;
+  const rows = timeline.map(
+    (t) => html`<tr data-event="${t.eventId}">
       <td>${time(t.receivedAt)}</td>
-      <td>${statusIcon(t.status)} ${e(STATUSES[t.status].label)}</td>
-      <td>${e(t.source)}${t.provider ? ` <small>${e(t.provider)}${t.providerEventType ? ` · ${e(t.providerEventType)}` : ''}</small>` : ''}</td>
-      <td>${e(t.attempt)}</td>
-      <td>${e(t.response)}</td>
-      <td>${e(t.reasonCode)}${t.reasonText ? ` <small>${e(t.reasonText)}</small>` : ''}</td>
+      <td>${statusIcon(t.status)} ${STATUSES[t.status].label}</td>
+      <td>${t.source}${t.provider && html` <small>${t.provider}${t.providerEventType && ` · ${t.providerEventType}`}</small>`}</td>
+      <td>${t.attempt}</td>
+      <td>${t.response}</td>
+      <td>${t.reasonCode}${t.reasonText && html` <small>${t.reasonText}</small>`}</td>
     </tr>`,
-    )
-    .join('');
-  return `<table class="timeline"><thead><tr><th>Received</th><th>Status</th><th>Source</th><th>Attempt</th><th>Response</th><th>Reason</th></tr></thead><tbody>${rows}</tbody></table>`;
+  );
+  return html`<table class="timeline"><thead><tr><th>Received</th><th>Status</th><th>Source</th><th>Attempt</th><th>Response</th><th>Reason</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** A record and its timeline (the no-script view of the timeline dialog). */
 export function renderTimelinePage(record: DeliveryRecordView, timeline: readonly TimelineEntry[]): string {
   const back = `/communications/${encodeURIComponent(record.communicationId)}`;
-  const body = `<header><h1>Delivery record <code>${e(record.id)}</code></h1><a href="${e(back)}">← Delivery Report</a>${signOut}</header>
-<p>${e(record.recipientName)} <small>${e(record.address)}</small> · ${e(channelLabel(record.channel))} · ${statusIcon(record.status)} ${e(record.statusLabel)}${
-    record.response ? ` · response: ${e(record.response)}` : ''
-  } · attempt ${e(record.attempt)}${record.flags.length ? ` · flags: ${e(record.flags.join(', '))}` : ''}</p>
+  const body = html`<header><h1>Delivery record <code>${record.id}</code></h1><a href="${back}">← Delivery Report</a>${signOut}</header>
+<p>${record.recipientName} <small>${record.address}</small> · ${channelLabel(record.channel)} · ${statusIcon(record.status)} ${record.statusLabel}${
+    record.response && ` · response: ${record.response}`
+  } · attempt ${record.attempt}${record.flags.length > 0 && ` · flags: ${record.flags.join(', ')}`}</p>
 ${timelineTable(timeline)}`;
   return layout(`Delivery record ${record.id}`, body);
 }
@@ -308,43 +312,41 @@ export function renderMessageReport(page: MessagePage, options: MessageReportOpt
   const channels = (['email', 'sms', 'unknown'] as const).filter(
     (c) => c !== 'unknown' || STATUS_KEYS.some((k) => table.unknown[k] > 0),
   );
-  const head = STATUS_KEYS.map((k) => `<th>${statusIcon(k)} ${e(STATUSES[k].label)}</th>`).join('');
-  const totalsRows = channels
-    .map((c) => {
-      const sum = STATUS_KEYS.reduce((a, k) => a + table[c][k], 0);
-      return `<tr data-channel="${e(c)}"><th>${e(c === 'unknown' ? 'Unknown' : channelLabel(c))}</th>${STATUS_KEYS.map(
-        (k) => `<td data-status="${e(k)}">${e(table[c][k])}</td>`,
-      ).join('')}<td class="sum">${e(sum)}</td></tr>`;
-    })
-    .join('');
-  const rows = page.records
-    .map(
-      (r) => `<tr data-id="${e(r.id)}" data-status="${e(r.status)}">
-        <td><a href="/delivery-records/${e(r.id)}"><code>${e(r.id)}</code></a></td>
-        <td><a href="/communications/${e(r.communicationId)}"><code>${e(r.communicationId)}</code></a></td>
-        <td class="recipient">${e(r.recipientName)}<br><small>${e(r.address)}</small></td>
-        <td class="channel">${e(channelLabel(r.channel))}</td>
+  const head = STATUS_KEYS.map((k) => html`<th>${statusIcon(k)} ${STATUSES[k].label}</th>`);
+  const totalsRows = channels.map((c) => {
+    const sum = STATUS_KEYS.reduce((a, k) => a + table[c][k], 0);
+    return html`<tr data-channel="${c}"><th>${c === 'unknown' ? 'Unknown' : channelLabel(c)}</th>${STATUS_KEYS.map(
+      (k) => html`<td data-status="${k}">${table[c][k]}</td>`,
+    )}<td class="sum">${sum}</td></tr>`;
+  });
+  const rows = join(
+    page.records.map(
+      (r) => html`<tr data-id="${r.id}" data-status="${r.status}">
+        <td><a href="/delivery-records/${r.id}"><code>${r.id}</code></a></td>
+        <td><a href="/communications/${r.communicationId}"><code>${r.communicationId}</code></a></td>
+        <td class="recipient">${r.recipientName}<br><small>${r.address}</small></td>
+        <td class="channel">${channelLabel(r.channel)}</td>
         ${statusCell(r)}
-        <td class="response">${e(r.response)}</td>
+        <td class="response">${r.response}</td>
         <td class="created">${time(r.createdAt)}</td>
         <td class="updated">${time(r.updatedAt)}</td>
       </tr>`,
-    )
-    .join('\n      ');
+    ),
+    NL6,
+  );
   const q = options.filterQuery;
   const next = page.nextCursor
-    ? `<a class="button" id="next-page" href="${e(`/reports/messages${q ? `${q}&` : '?'}cursor=${page.nextCursor}`)}">Next page →</a>`
-    : '';
-  const first = options.firstPage ? '' : `<a class="button" href="${e(`/reports/messages${q}`)}">← First page</a>`;
-  const body = `<header><h1>Message Delivery Report</h1>${
-    f.communicationId
-      ? `<a href="/communications/${e(f.communicationId)}">Delivery Report of <code>${e(f.communicationId)}</code></a>`
-      : ''
+    ? html`<a class="button" id="next-page" href="${`/reports/messages${q ? `${q}&` : '?'}cursor=${page.nextCursor}`}">Next page →</a>`
+    : undefined;
+  const first = !options.firstPage && html`<a class="button" href="${`/reports/messages${q}`}">← First page</a>`;
+  const body = html`<header><h1>Message Delivery Report</h1>${
+    f.communicationId &&
+    html`<a href="/communications/${f.communicationId}">Delivery Report of <code>${f.communicationId}</code></a>`
   }${signOut}</header>
 <form class="filters" method="get" action="/reports/messages">
-  <label>From <input type="date" name="from" value="${e(options.from)}"></label>
-  <label>To <input type="date" name="to" value="${e(options.to)}"></label>
-  <label>Communication <input name="communicationId" pattern="[A-Za-z0-9_\\-]{1,128}" value="${e(f.communicationId ?? '')}" placeholder="c_…"></label>
+  <label>From <input type="date" name="from" value="${options.from}"></label>
+  <label>To <input type="date" name="to" value="${options.to}"></label>
+  <label>Communication <input name="communicationId" pattern="[A-Za-z0-9_\\-]{1,128}" value="${f.communicationId ?? ''}" placeholder="c_…"></label>
   <fieldset><legend>Channel</legend>${checkboxes(
     'channel',
     [
@@ -359,13 +361,13 @@ export function renderMessageReport(page: MessagePage, options: MessageReportOpt
     f.statuses,
   )}</fieldset>
   <button type="submit" id="apply-filters">Apply</button>
-  ${q ? '<a href="/reports/messages">Clear filters</a>' : ''}
+  ${q && html`<a href="/reports/messages">Clear filters</a>`}
 </form>
-<h2>Totals <small id="grand-total">${e(page.total)} records</small></h2>
+<h2>Totals <small id="grand-total">${page.total} records</small></h2>
 <table id="totals"><thead><tr><th>Channel</th>${head}<th>All</th></tr></thead><tbody>${totalsRows}</tbody></table>
 <div class="toolbar">
-  <a class="button" href="${e(`/reports/messages${q}`)}">Refresh List</a>
-  <a class="button" id="export-csv" href="${e(`/api/v1/message-delivery-report.csv${q}`)}" download>Export CSV</a>
+  <a class="button" href="${`/reports/messages${q}`}">Refresh List</a>
+  <a class="button" id="export-csv" href="${`/api/v1/message-delivery-report.csv${q}`}" download>Export CSV</a>
 </div>
 <table id="records">
   <thead><tr><th>ID</th><th>Communication</th><th>Recipient</th><th>Channel</th><th>Status</th><th>Response</th><th>Created</th><th>Last update</th></tr></thead>
@@ -373,7 +375,7 @@ export function renderMessageReport(page: MessagePage, options: MessageReportOpt
       ${rows}
   </tbody>
 </table>
-${page.records.length === 0 ? '<p id="empty">No delivery records match.</p>' : ''}
+${page.records.length === 0 && html`<p id="empty">No delivery records match.</p>`}
 <nav class="paging">${first}${next}</nav>`;
-  return layout('Message Delivery Report', body, ' data-page="message-report"');
+  return layout('Message Delivery Report', body, html` data-page="message-report"`);
 }

@@ -11,6 +11,7 @@
 // (nak). A store call already running gets a short grace; a worker interrupted before it finished a
 // takeover or a batch leaves its lease unclean, so the partition's next owner recounts it.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   MAX_DELIVER,
   partitionOf,
@@ -22,6 +23,7 @@ import {
 } from '@dlr/contracts';
 import {
   backoffDelay,
+  isTransient,
   markFailed,
   publishDurable,
   retry,
@@ -109,6 +111,8 @@ class PartitionWorker {
   #pinned = false;
   /** True while this replica holds the partition and has checked its consistency. */
   #owned = false;
+  /** Messages of the batch in hand already dead-lettered or moved: a retried batch skips them. */
+  readonly #finished = new WeakSet<JsMsg>();
   /** Set when a batch failed after writing: recount and republish before the next batch. */
   #dirty = false;
   #loop: Promise<void> = Promise.resolve();
@@ -255,9 +259,27 @@ class PartitionWorker {
         for (const msg of this.#buffer) msg.working();
       }, 15_000);
       try {
+        await this.#handleUntilDone(batch);
+      } finally {
+        clearInterval(keepAlive);
+        this.#inHand = [];
+      }
+    }
+  }
+
+  /**
+   * Handles one batch. A transient failure (store or NATS down or timed out) is retried in place,
+   * the batch kept alive by the loop, for as long as it lasts: nak'ing would grow the delivery count
+   * until the batch is dead-lettered. Other failures nak with backoff; stopping naks at once.
+   */
+  async #handleUntilDone(batch: readonly JsMsg[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
         if (!this.#owned || this.#dirty) await this.#takeOver();
         this.#checkOpen();
         await this.#handle(batch);
+        if (attempt > 1) this.#logger.info({ attempts: attempt }, 'batch handled after the store came back');
+        return;
       } catch (error) {
         if (this.#closed) {
           // Interrupted by stop (or failed while stopping): redelivered later, to whoever owns the
@@ -267,15 +289,30 @@ class PartitionWorker {
             { messages: batch.length, dirty: this.#dirty, err: String(error) },
             'batch handed back: stopping',
           );
-          continue;
+          return;
         }
-        const attempt = Math.max(...batch.map((m) => m.info.deliveryCount));
-        const delay = backoffDelay(attempt, 500, 30_000);
-        this.#logger.warn({ err: String(error), messages: batch.length, attempt, delay }, 'batch failed; retrying');
-        for (const msg of batch) msg.nak(delay);
-      } finally {
-        clearInterval(keepAlive);
-        this.#inHand = [];
+        if (isTransient(error)) {
+          const delay = backoffDelay(attempt, 200, 10_000);
+          // Once, then every 10th attempt: an outage of minutes must not flood the log.
+          if (attempt === 1 || attempt % 10 === 0) {
+            this.#logger.warn(
+              { err: String(error), messages: batch.length, attempt, delay },
+              'store or NATS unavailable; retrying the batch in place',
+            );
+          }
+          const waited = await sleep(delay, true, { signal: this.#abort.signal }).catch(() => false);
+          if (waited) continue;
+          for (const msg of batch) msg.nak();
+          return;
+        }
+        const deliveries = Math.max(...batch.map((m) => m.info.deliveryCount));
+        const delay = backoffDelay(deliveries, 500, 30_000);
+        this.#logger.warn(
+          { err: String(error), messages: batch.length, attempt: deliveries, delay },
+          'batch failed; retrying',
+        );
+        for (const msg of batch) if (!this.#finished.has(msg)) msg.nak(delay);
+        return;
       }
     }
   }
@@ -330,6 +367,7 @@ class PartitionWorker {
     const items = new Map<string, WorkItem[]>();
     const good: JsMsg[] = [];
     for (const msg of batch) {
+      if (this.#finished.has(msg)) continue;
       let decoded: { id: string; item: WorkItem }[];
       try {
         decoded = decodeWork(msg);
@@ -406,6 +444,7 @@ class PartitionWorker {
         `event:${item.event.eventId}`,
       );
       msg.ack();
+      this.#finished.add(msg);
       this.#logger.warn({ seq: msg.seq, subject: msg.subject, target }, 'event of another partition moved there');
     } catch (error) {
       this.#logger.error(
@@ -430,6 +469,7 @@ class PartitionWorker {
         msgID: `dlq:${consumer}:${msg.seq}`,
       });
       msg.term(reason.slice(0, 200));
+      this.#finished.add(msg);
       this.#logger.error({ seq: msg.seq, reason }, 'work item dead-lettered');
     } catch (error) {
       this.#logger.error({ err: String(error), seq: msg.seq }, 'dead-letter publish failed; will redeliver');

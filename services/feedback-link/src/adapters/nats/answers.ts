@@ -1,0 +1,77 @@
+// Recipients' answers are committed to JetStream first (the page confirms only after the PubAck);
+// feedback-link's own `feedback` collection is a projection of that stream, fed by a consumer.
+import { consumerNames, DeliveryEvent, MAX_DELIVER, streamNames, subjects } from '@dlr/contracts';
+import {
+  publishDurable,
+  runConsumer,
+  UnavailableError,
+  type ConsumerHandle,
+  type Logger,
+  type NatsHandle,
+} from '@dlr/platform';
+import { answerFromEvent, type AnswerLog, type FeedbackStore } from '../../domain/feedback.js';
+
+/** Carries the coarse browser class of an answer to the store (it is not part of the public event). */
+const USER_AGENT_CLASS_HEADER = 'Dlr-User-Agent-Class';
+/** How long an answer waits for the PubAck before the recipient is told it was not recorded. */
+const COMMIT_TIMEOUT_MS = 5_000;
+
+/** An {@link AnswerLog} on `<ns>.v1.delivery.event.feedback.…` (Nats-Msg-Id = the event ID). */
+export function answerLog(nats: NatsHandle, namespace: string): AnswerLog {
+  const s = subjects(namespace);
+  const stream = streamNames(namespace).delivery;
+  return {
+    commit: async (event, userAgentClass) => {
+      try {
+        const ack = await publishDurable(
+          nats.js,
+          s.deliveryEvent('feedback', event),
+          DeliveryEvent.encode(event).finish(),
+          event.eventId,
+          { [USER_AGENT_CLASS_HEADER]: userAgentClass },
+          { timeoutMs: COMMIT_TIMEOUT_MS },
+        );
+        if (!ack.duplicate) return { event, duplicate: false };
+        // A repeat: the stream keeps the first answer, at the sequence the PubAck names.
+        const first = await nats.jsm.streams.getMessage(stream, { seq: ack.seq });
+        return { event: first ? DeliveryEvent.decode(first.data) : event, duplicate: true };
+      } catch (error) {
+        throw new UnavailableError('could not commit the answer; it was not recorded', error);
+      }
+    },
+  };
+}
+
+/**
+ * Feeds the `feedback` collection from the committed answers (durable `feedback-answers`):
+ * once-only answers keep the first, every response is kept. Idempotent.
+ */
+export function startAnswerConsumer(options: {
+  nats: NatsHandle;
+  namespace: string;
+  store: FeedbackStore;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { store, logger } = options;
+  const durable = consumerNames.feedbackAnswers;
+  return runConsumer({
+    js: options.nats.js,
+    stream: streamNames(options.namespace).delivery,
+    durable,
+    decode: (data) => DeliveryEvent.decode(data),
+    handle: async (event, ctx) => {
+      const record = answerFromEvent(event, ctx.header(USER_AGENT_CLASS_HEADER));
+      if (record === undefined) {
+        logger.warn({ eventId: event.eventId }, 'feedback event that is no answer of ours; skipped');
+        return;
+      }
+      if (record.action === 'respond') await store.recordResponse(record);
+      else await store.recordOnce(record);
+      logger.debug({ deliveryId: record.deliveryId, action: record.action }, 'answer stored');
+    },
+    deadLetterSubject: subjects(options.namespace).deadLetter(durable),
+    maxDeliver: MAX_DELIVER,
+    concurrency: 8,
+    logger: logger.child({ consumer: durable }),
+  });
+}
