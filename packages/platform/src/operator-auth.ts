@@ -4,6 +4,7 @@
 // configured, a JWT verified with `jose` against the issuer's JWKS. Every operator has exactly one
 // role (viewer < sender < admin); which role a route needs is declared on the route (see access.ts).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { html } from '@dlr/html';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
@@ -455,34 +456,25 @@ function jwtRefusal(error: unknown): Error {
   return keysUnavailable(error);
 }
 
-function esc(value: string): string {
-  return value
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
-
 function signInPage(title: string, next: string, message: string): string {
-  return `<!doctype html>
+  return String(html`<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in — ${esc(title)}</title>
+<title>Sign in — ${title}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}
 label,input,button{display:block;width:100%;box-sizing:border-box}input{padding:.5rem;margin:.3rem 0 1rem}
 button{padding:.5rem}.error{color:#a00}</style></head>
 <body>
 <h1>Sign in</h1>
-<p>${esc(title)} is for operators. Paste your operator token or an access token from your identity provider.</p>
-${message ? `<p class="error" role="alert">${esc(message)}</p>` : ''}
+<p>${title} is for operators. Paste your operator token or an access token from your identity provider.</p>
+${message ? html`<p class="error" role="alert">${message}</p>` : ''}
 <form method="post" action="${SIGN_IN_PATH}">
-  <input type="hidden" name="next" value="${esc(next)}">
+  <input type="hidden" name="next" value="${next}">
   <label for="token">Token</label>
   <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
   <button type="submit">Sign in</button>
 </form>
 </body>
 </html>
-`;
+`);
 }

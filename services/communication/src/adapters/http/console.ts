@@ -72,20 +72,20 @@ function principal(request: FastifyRequest): string {
 
 const as = (role: Role) => ({ config: { role } });
 
+/** What the console needs. */
+export interface ConsoleDeps {
+  communications: Communications;
+  actions: OperatorActions;
+  logger: Logger;
+  /** Public base URL of the reporting service's pages, for links to the Delivery Report. */
+  reportingPublicUrl: string | undefined;
+}
+
 /**
  * Registers the console routes on the service's HTTP server (created with operator sign-in), in
  * their own plugin scope with its form and multipart parsers.
  */
-export function registerConsole(
-  root: FastifyInstance,
-  deps: {
-    communications: Communications;
-    actions: OperatorActions;
-    logger: Logger;
-    /** Public base URL of the reporting service's pages, for links to the Delivery Report. */
-    reportingPublicUrl: string | undefined;
-  },
-): void {
+export function registerConsole(root: FastifyInstance, deps: ConsoleDeps): void {
   root.register(async (app) => {
     await app.register(fastifyFormbody, { bodyLimit: 1_048_576 });
     await app.register(fastifyMultipart, {
@@ -96,15 +96,7 @@ export function registerConsole(
   });
 }
 
-function consoleRoutes(
-  app: FastifyInstance,
-  deps: {
-    communications: Communications;
-    actions: OperatorActions;
-    logger: Logger;
-    reportingPublicUrl: string | undefined;
-  },
-): void {
+function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const { communications, actions, logger } = deps;
   const reportBase = deps.reportingPublicUrl?.replace(/\/+$/, '');
 
