@@ -1,6 +1,9 @@
 // The access check of createHttpServer: declared on the route, checked on the matched route, roles
 // ordered viewer < sender < admin, same-origin forms for cookie sessions, security headers, and the
 // sign-in form's rate limit.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createHttpServer } from '../src/http.js';
@@ -118,5 +121,72 @@ describe('the access check', () => {
     }
     expect(attempts.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(attempts.slice(20)).toEqual([429, 429]);
+  });
+});
+
+describe('OIDC roles', () => {
+  it('gives a token exactly the role its groups map to, and refuses one that maps to none', async () => {
+    // A real issuer: discovery and JWKS served over HTTP, keys made by jose.
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const issuer = createServer((request, response) => {
+      const url = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+      const body =
+        request.url === '/.well-known/openid-configuration'
+          ? { issuer: url, jwks_uri: `${url}/jwks` }
+          : request.url === '/jwks'
+            ? { keys: [jwk] }
+            : undefined;
+      response.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
+    });
+    await new Promise<void>((resolve) => issuer.listen(0, '127.0.0.1', resolve));
+    const issuerUrl = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+    try {
+      const auth = new OperatorAuth({
+        oidc: {
+          issuerUrl,
+          audience: 'dlr',
+          rolesClaim: 'roles',
+          roleMap: new Map([
+            ['ops-send', 'sender'],
+            ['ops-read', 'viewer'],
+          ]),
+        },
+      });
+      const app = await createHttpServer({ logger, auth });
+      apps.push(app);
+      app.get('/report', { config: { role: 'viewer' } }, async (request) => operatorOf(request));
+      app.post('/send', { config: { role: 'sender' } }, async () => ({ sent: true }));
+      app.post('/override', { config: { role: 'admin' } }, async () => ({ overridden: true }));
+      const jwt = (roles: unknown) =>
+        new SignJWT({ roles })
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+          .setIssuer(issuerUrl)
+          .setAudience('dlr')
+          .setSubject('op-7')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey);
+      const call = async (method: 'GET' | 'POST', url: string, token: string) =>
+        app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
+
+      const sender = await jwt(['everyone', 'ops-send']);
+      expect((await call('GET', '/report', sender)).json()).toEqual({ subject: 'op-7', role: 'sender', via: 'oidc' });
+      expect((await call('POST', '/send', sender)).statusCode).toBe(200);
+      expect((await call('POST', '/override', sender)).statusCode).toBe(403);
+
+      const viewer = await jwt('ops-read');
+      expect((await call('GET', '/report', viewer)).statusCode).toBe(200);
+      expect((await call('POST', '/send', viewer)).statusCode).toBe(403);
+
+      for (const roles of [[], ['everyone'], undefined]) {
+        const res = await call('GET', '/report', await jwt(roles));
+        expect(res.statusCode).toBe(403);
+        expect(res.json()).toMatchObject({ error: 'permission_denied' });
+      }
+    } finally {
+      issuer.closeAllConnections();
+      await new Promise<void>((resolve) => issuer.close(() => resolve()));
+    }
   });
 });
