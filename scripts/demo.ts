@@ -71,7 +71,9 @@ async function main(): Promise<void> {
       '',
       '  Delivery report (live):   ' + reportUrl,
       '  Delivery records (JSON):  ' + apiUrl + '  (header: Authorization: Bearer <operator token>)',
-      '  Operator token (sign in): ' + system.operatorToken,
+      '  Admin token (sign in):    ' + system.operatorToken + '  (everything: override, lift a suppression)',
+      '  Sender token:             ' + system.senderToken + '  (create, add recipients, preview, send, resend)',
+      '  Viewer token:             ' + system.viewerToken + '  (reports, CSV, live updates, recipient history)',
       '  Message Delivery Report:  ' + `${system.reportingUrl}/reports/messages?communicationId=${id}`,
       '  Operator console:         ' + `${system.httpUrls.communication}/console`,
       '  gRPC (same token):        ' +

@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'not_found'
   | 'failed_precondition'
   | 'unauthenticated'
+  | 'permission_denied'
   | 'payload_too_large'
   | 'unavailable'
   | 'config_invalid'
@@ -49,6 +50,13 @@ export class FailedPreconditionError extends AppError {
 export class UnauthenticatedError extends AppError {
   constructor(message: string) {
     super('unauthenticated', message);
+  }
+}
+
+/** The caller is authenticated but its role does not allow this action; nothing was changed. */
+export class PermissionDeniedError extends AppError {
+  constructor(message: string) {
+    super('permission_denied', message);
   }
 }
 

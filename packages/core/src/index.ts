@@ -8,6 +8,7 @@ export {
   InvalidArgumentError,
   isRetryable,
   NotFoundError,
+  PermissionDeniedError,
   UnauthenticatedError,
   UnavailableError,
   type ErrorCode,

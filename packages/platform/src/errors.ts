@@ -7,6 +7,7 @@ export {
   InvalidArgumentError,
   isRetryable,
   NotFoundError,
+  PermissionDeniedError,
   UnauthenticatedError,
   UnavailableError,
   type ErrorCode,

@@ -8,12 +8,20 @@ import {
   type ReportingServiceServer,
 } from '@dlr/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearerInterceptor, GrpcAuth, grpcCallerOf, protectGrpc, type GrpcCaller } from './grpc-auth.js';
+import {
+  bearerInterceptor,
+  GrpcAuth,
+  grpcCallerOf,
+  protectGrpc,
+  type GrpcCaller,
+  type GrpcRoles,
+} from './grpc-auth.js';
 import { createLogger } from './logger.js';
 import { OperatorAuth } from './operator-auth.js';
 
 const OPERATOR = 'operator-token-0123456789';
 const SERVICE = 'service-token-0123456789-0123456789';
+const VIEWER = 'viewer-token-0123456789';
 const logger = createLogger('grpc-auth-test', 'silent');
 
 let stop: (() => Promise<void>) | undefined;
@@ -26,6 +34,7 @@ afterEach(async () => {
 async function serve(
   auth: GrpcAuth,
   throwing = false,
+  roles: Partial<GrpcRoles<ReportingServiceServer>> = { listDeliveryRecords: 'viewer', watchDeliveryRecords: 'viewer' },
 ): Promise<{ client: (token?: string) => ReportingServiceClient; seen: GrpcCaller[] }> {
   const seen: GrpcCaller[] = [];
   const impl: ReportingServiceServer = {
@@ -41,7 +50,10 @@ async function serve(
     },
   };
   const server = new Server();
-  server.addService(ReportingServiceService, protectGrpc(ReportingServiceService, impl, auth, logger));
+  server.addService(
+    ReportingServiceService,
+    protectGrpc(ReportingServiceService, impl, auth, logger, roles as GrpcRoles<ReportingServiceServer>),
+  );
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
@@ -80,7 +92,7 @@ function watchError(client: ReportingServiceClient): Promise<ServiceError | 'end
 }
 
 describe('protectGrpc', () => {
-  const auth = () => new GrpcAuth(new OperatorAuth({ token: OPERATOR }), SERVICE);
+  const auth = () => new GrpcAuth(new OperatorAuth({ tokens: { admin: OPERATOR, viewer: VIEWER } }), SERVICE);
 
   it('runs the handler for the operator token and for the service token, and says who called', async () => {
     const s = await serve(auth());
@@ -88,9 +100,9 @@ describe('protectGrpc', () => {
     expect((await list(s.client(SERVICE))).total).toBe(7);
     expect(await watchError(s.client(OPERATOR))).toBe('ended');
     expect(s.seen).toEqual([
-      { subject: 'operator', via: 'token' },
-      { subject: 'service', via: 'service' },
-      { subject: 'operator', via: 'token' },
+      { subject: 'admin-token', role: 'admin', via: 'token' },
+      { subject: 'service', role: 'viewer', via: 'service' },
+      { subject: 'admin-token', role: 'admin', via: 'token' },
     ]);
   });
 
@@ -109,11 +121,26 @@ describe('protectGrpc', () => {
     expect(s.seen).toEqual([]);
   });
 
+  it("refuses PERMISSION_DENIED a role below the method's, and a method missing from the table", async () => {
+    const s = await serve(auth(), false, { listDeliveryRecords: 'admin' });
+    await expect(list(s.client(VIEWER))).rejects.toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: 'listDeliveryRecords needs the admin role; you are signed in as viewer',
+    });
+    await expect(list(s.client(SERVICE))).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    expect((await list(s.client(OPERATOR))).total).toBe(7);
+    expect(await watchError(s.client(OPERATOR))).toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: 'watchDeliveryRecords is not open to any role',
+    });
+    expect(s.seen).toEqual([{ subject: 'admin-token', role: 'admin', via: 'token' }]);
+  });
+
   it('with nothing configured, refuses every call and says what to set', async () => {
     const s = await serve(new GrpcAuth(new OperatorAuth({}), undefined));
     await expect(list(s.client(OPERATOR))).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
-      details: 'gRPC sign-in is not configured (set SERVICE_TOKEN, OPERATOR_TOKEN or OIDC_ISSUER_URL)',
+      details: 'gRPC sign-in is not configured (set SERVICE_TOKEN, an OPERATOR_*_TOKEN or OIDC_ISSUER_URL)',
     });
   });
 

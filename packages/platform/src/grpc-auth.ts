@@ -1,7 +1,9 @@
-// Who may call a gRPC server: operators, with the same credentials as over HTTP (the static
-// OPERATOR_TOKEN or an OIDC JWT), and our own services, with the shared SERVICE_TOKEN. Every call
-// carries `authorization: Bearer <token>` in its metadata; anything else is UNAUTHENTICATED before
-// a handler runs. Transport security stays with the cluster's mTLS (docs/operations.md).
+// Who may call a gRPC server: operators, with the same credentials and roles as over HTTP (a static
+// per-role token or an OIDC JWT), and our own services, with the shared SERVICE_TOKEN (role viewer:
+// they only read). Every call carries `authorization: Bearer <token>` in its metadata; anything else
+// is UNAUTHENTICATED before a handler runs, and each method needs the role its service's table
+// gives it (PERMISSION_DENIED otherwise, and for a method the table lacks). Transport security stays
+// with the cluster's mTLS (docs/operations.md).
 import {
   InterceptingCall,
   type Interceptor,
@@ -10,10 +12,10 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { z } from 'zod';
-import { UnauthenticatedError, UnavailableError } from './errors.js';
+import { PermissionDeniedError, UnauthenticatedError, UnavailableError } from './errors.js';
 import { grpcError } from './grpc.js';
 import type { Logger } from './logger.js';
-import { bearerToken, sameSecret, type OperatorAuth } from './operator-auth.js';
+import { allows, bearerToken, sameSecret, type OperatorAuth, type Role } from './operator-auth.js';
 
 /** Configuration of calls between services; spread into the configShape of a service that serves or makes gRPC calls. */
 export const serviceAuthConfigShape = {
@@ -23,10 +25,17 @@ export const serviceAuthConfigShape = {
 
 /** Who made a gRPC call. */
 export interface GrpcCaller {
-  /** `operator` for the static token, the JWT's `sub` for OIDC, `service` for SERVICE_TOKEN. */
+  /** `<role>-token` for a static token, the JWT's `sub` for OIDC, `service` for SERVICE_TOKEN. */
   readonly subject: string;
+  readonly role: Role;
   readonly via: 'token' | 'oidc' | 'service';
 }
+
+/** The role of a call made with SERVICE_TOKEN: services only read each other (communication reads reporting's statuses). */
+const SERVICE_ROLE: Role = 'viewer';
+
+/** The role each method of a gRPC service needs. */
+export type GrpcRoles<I> = { readonly [K in keyof I & string]: Role };
 
 const callers = new WeakMap<object, GrpcCaller>();
 
@@ -49,7 +58,7 @@ export class GrpcAuth {
   async authenticate(metadata: Metadata): Promise<GrpcCaller> {
     if (this.#serviceToken === undefined && !this.#operators.configured) {
       throw new UnauthenticatedError(
-        'gRPC sign-in is not configured (set SERVICE_TOKEN, OPERATOR_TOKEN or OIDC_ISSUER_URL)',
+        'gRPC sign-in is not configured (set SERVICE_TOKEN, an OPERATOR_*_TOKEN or OIDC_ISSUER_URL)',
       );
     }
     const values = metadata.get('authorization');
@@ -57,24 +66,26 @@ export class GrpcAuth {
     if (token === undefined)
       throw new UnauthenticatedError('send "authorization: Bearer <token>" in the call metadata');
     if (this.#serviceToken !== undefined && sameSecret(token, this.#serviceToken)) {
-      return { subject: 'service', via: 'service' };
+      return { subject: 'service', role: SERVICE_ROLE, via: 'service' };
     }
     if (!this.#operators.configured) throw new UnauthenticatedError('the token is not valid');
     const operator = await this.#operators.verifyToken(token);
-    return { subject: operator.subject, via: operator.via === 'oidc' ? 'oidc' : 'token' };
+    return { subject: operator.subject, role: operator.role, via: operator.via === 'oidc' ? 'oidc' : 'token' };
   }
 }
 
 /**
  * The implementation of `definition` with every method behind `auth`: a call without a valid
- * bearer token ends UNAUTHENTICATED (UNAVAILABLE while the OIDC issuer cannot be reached) and its
- * handler never runs. Handlers find the caller with {@link grpcCallerOf}.
+ * bearer token ends UNAUTHENTICATED (UNAVAILABLE while the OIDC issuer cannot be reached), one whose
+ * role is below what `roles` names for the method (or the method is not in `roles`) ends
+ * PERMISSION_DENIED, and its handler never runs. Handlers find the caller with {@link grpcCallerOf}.
  */
 export function protectGrpc<I extends UntypedServiceImplementation>(
   definition: ServiceDefinition,
   impl: I,
   auth: GrpcAuth,
   logger: Logger,
+  roles: GrpcRoles<I>,
 ): I {
   const wrapped: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(impl)) {
@@ -84,7 +95,11 @@ export function protectGrpc<I extends UntypedServiceImplementation>(
     const fn = handler as (...args: unknown[]) => void;
     wrapped[name] = ((call: { metadata: Metadata; emit(e: 'error', err: unknown): void }, callback?: unknown) => {
       const refuse = (error: unknown) => {
-        if (!(error instanceof UnauthenticatedError) && !(error instanceof UnavailableError)) {
+        if (
+          !(error instanceof UnauthenticatedError) &&
+          !(error instanceof UnavailableError) &&
+          !(error instanceof PermissionDeniedError)
+        ) {
           logger.error({ err: error, method: name }, 'gRPC call failed before its handler');
         }
         const refused = grpcError(error);
@@ -92,6 +107,13 @@ export function protectGrpc<I extends UntypedServiceImplementation>(
         else (callback as (e: unknown, r: null) => void)(refused, null);
       };
       auth.authenticate(call.metadata).then((caller) => {
+        const need = Object.hasOwn(roles, name) ? (roles as Record<string, Role>)[name] : undefined;
+        if (need === undefined) return refuse(new PermissionDeniedError(`${name} is not open to any role`));
+        if (!allows(caller.role, need)) {
+          return refuse(
+            new PermissionDeniedError(`${name} needs the ${need} role; you are signed in as ${caller.role}`),
+          );
+        }
         callers.set(call, caller);
         try {
           fn(call, callback);

@@ -22,6 +22,7 @@ import { extractGrpcMetadata, markFailed, tracer } from './tracing.js';
 const GRPC_STATUS: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
   unauthenticated: status.UNAUTHENTICATED,
+  permission_denied: status.PERMISSION_DENIED,
   not_found: status.NOT_FOUND,
   failed_precondition: status.FAILED_PRECONDITION,
   payload_too_large: status.RESOURCE_EXHAUSTED,
@@ -99,16 +100,34 @@ export const PUBLIC_GRPC_SERVICES: readonly string[] = [
   'grpc.reflection.v1alpha.ServerReflection',
 ];
 
-/** A grpc-js `Server` that knows the fully-qualified names of the services added to it. */
+/** A method a {@link GrpcServer} serves. */
+export interface GrpcMethod {
+  readonly path: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+}
+
+/** A grpc-js `Server` that knows the fully-qualified names and the methods of the services added to it. */
 export class GrpcServer extends Server {
   readonly #services = new Set<string>();
+  readonly #methods: GrpcMethod[] = [];
 
   override addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
     super.addService(service, implementation);
     for (const method of Object.values(service)) {
+      this.#methods.push({
+        path: method.path,
+        requestStream: method.requestStream,
+        responseStream: method.responseStream,
+      });
       const name = /^\/([^/]+)\//.exec(method.path)?.[1];
       if (name !== undefined) this.#services.add(name);
     }
+  }
+
+  /** Every method of the services added (health and reflection included once added), e.g. `/dlr.reporting.v1.ReportingService/ListDeliveryRecords`. */
+  get methods(): readonly GrpcMethod[] {
+    return [...this.#methods];
   }
 
   /** E.g. `dlr.reporting.v1.ReportingService`, in the order they were added. */

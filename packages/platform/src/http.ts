@@ -4,16 +4,24 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { installAccess } from './access.js';
 import { AppError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { platformMetrics } from './metrics.js';
+import type { OperatorAuth } from './operator-auth.js';
 import { extractHttpHeaders, tracer } from './tracing.js';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_argument: 400,
   unauthenticated: 401,
+  permission_denied: 403,
   not_found: 404,
   failed_precondition: 409,
   payload_too_large: 413,
@@ -42,9 +50,11 @@ export function httpError(error: unknown): {
         ? 'payload_too_large'
         : status === 401
           ? 'unauthenticated'
-          : status === 404
-            ? 'not_found'
-            : 'invalid_argument';
+          : status === 403
+            ? 'permission_denied'
+            : status === 404
+              ? 'not_found'
+              : 'invalid_argument';
     return { status, body: { error: code, message: fastifyError.message ?? 'bad request' } };
   }
   return { status: 500, body: { error: 'internal', message: 'internal error' } };
@@ -89,16 +99,39 @@ function tracedServerFactory(
 }
 
 /**
- * Creates a fastify instance with our logger, one error mapping, and `/healthz` (the process is
- * alive). Does not listen. Each request is a server span continuing the caller's trace and is timed
- * in `dlr_http_request_duration_seconds` by route pattern. `/readyz` and `/metrics` are on the admin
- * port (`createAdminServer`, started by `startService`), never on this one.
+ * Content-Security-Policy of every page: scripts only from our own files (the reports' bundled
+ * script), inline styles (the pages carry their own), live updates (SSE) to our own origin, forms
+ * posting to our own origin, never framed.
  */
-export function createHttpServer(options: {
+const CSP = {
+  'default-src': ["'none'"],
+  'script-src': ["'self'"],
+  'style-src': ["'unsafe-inline'"],
+  'img-src': ["'self'"],
+  'connect-src': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'base-uri': ["'none'"],
+};
+
+/**
+ * Creates a fastify instance with our logger, one error mapping, security headers (@fastify/helmet),
+ * cookies, rate limits routes opt into (`config.rateLimit`), the access check of every route
+ * (`config.access` / `config.role`, see access.ts) and `/healthz` (the process is alive). With
+ * `auth`, also the operator sign-in form. Does not listen. Each request is a server span continuing
+ * the caller's trace and is timed in `dlr_http_request_duration_seconds` by route pattern.
+ * `/readyz` and `/metrics` are on the admin port (`createAdminServer`, started by `startService`),
+ * never on this one.
+ */
+export async function createHttpServer(options: {
   logger: Logger;
   bodyLimit?: FastifyServerOptions['bodyLimit'];
   trustProxy?: boolean;
-}): FastifyInstance {
+  /** Operator sign-in; without it, only public routes may be registered. */
+  auth?: OperatorAuth | undefined;
+  /** Name shown on the sign-in page. */
+  title?: string;
+}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     bodyLimit: options.bodyLimit ?? 1_048_576,
     trustProxy: options.trustProxy ?? false,
@@ -127,6 +160,23 @@ export function createHttpServer(options: {
     if (status >= 500) request.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
     void reply.status(status).send(body);
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP },
+    // The open pixel is loaded by mail clients on other origins.
+    crossOriginResourcePolicy: false,
+  });
+  await app.register(fastifyCookie, { secret: options.auth?.sessionSecret ?? randomBytes(32).toString('base64url') });
+  // Per replica, in memory: a limit per client address (or per key a route gives), not a global quota.
+  await app.register(fastifyRateLimit, { global: false });
+  installAccess(app, options.auth);
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  const auth = options.auth;
+  if (auth !== undefined) {
+    // Own scope: the form parser does not reach the service's routes.
+    await app.register(async (scope) => {
+      await scope.register(fastifyFormbody, { bodyLimit: 16_384 });
+      auth.registerSignIn(scope, options.title);
+    });
+  }
   return app;
 }

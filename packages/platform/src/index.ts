@@ -10,6 +10,7 @@ export {
   InvalidArgumentError,
   isRetryable,
   NotFoundError,
+  PermissionDeniedError,
   UnauthenticatedError,
   UnavailableError,
   type ErrorCode,
@@ -29,6 +30,7 @@ export {
   grpcError,
   GrpcServer,
   listenGrpc,
+  type GrpcMethod,
   PUBLIC_GRPC_SERVICES,
   shutdownGrpc,
   unary,
@@ -40,6 +42,7 @@ export {
   protectGrpc,
   serviceAuthConfigShape,
   type GrpcCaller,
+  type GrpcRoles,
 } from './grpc-auth.js';
 export { createHttpServer, httpError } from './http.js';
 export {
@@ -87,13 +90,15 @@ export {
   type MessageContext,
   type NatsHandle,
 } from './nats.js';
+export { installAccess, registeredRoutes, type HttpRoute } from './access.js';
 export {
+  allows,
   bearerToken,
   OPERATOR_COOKIE,
   OperatorAuth,
   operatorAuthConfigShape,
   operatorOf,
-  readCookie,
+  ROLES,
   safeNext,
   sameSecret,
   SIGN_IN_PATH,
@@ -101,6 +106,7 @@ export {
   type Operator,
   type OperatorAuthConfig,
   type OperatorAuthOptions,
+  type Role,
 } from './operator-auth.js';
 export { backoffDelay, retry, type RetryOptions } from './retry.js';
 export {

@@ -181,11 +181,12 @@ export async function renderMetrics(): Promise<{ contentType: string; body: stri
 
 /**
  * Adds `GET /metrics` (Prometheus text format of {@link metricsRegistry}) to `app` unless it already
- * has that route. Must be called before the app is ready (listen/inject).
+ * has that route, as a public route (for servers no ingress routes: the admin port, the simulator).
+ * Must be called before the app is ready (listen/inject).
  */
 export function addMetricsRoute(app: FastifyInstance): void {
   if (app.hasRoute({ method: 'GET', url: '/metrics' })) return;
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { access: 'public' } }, async (_request, reply) => {
     const { contentType, body } = await renderMetrics();
     return reply.type(contentType).send(body);
   });

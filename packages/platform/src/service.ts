@@ -1,9 +1,10 @@
+import { registeredRoutes, type HttpRoute } from './access.js';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { systemTopology } from '@dlr/contracts';
 import { createAdminServer, Readiness, type ReadinessCheck } from './admin.js';
 import { baseConfigShape, loadConfig } from './config.js';
-import { addHealthAndReflection, listenGrpc, shutdownGrpc, type GrpcServer } from './grpc.js';
+import { addHealthAndReflection, listenGrpc, shutdownGrpc, type GrpcMethod, type GrpcServer } from './grpc.js';
 import { createLogger, type Logger } from './logger.js';
 import { connectMongo, type MongoHandle } from './mongo.js';
 import { connectNats, ensureTopology, type ConsumerSpec, type NatsHandle } from './nats.js';
@@ -45,6 +46,10 @@ export interface RunningService<C> {
   /** `/healthz`, `/readyz` and `/metrics` (ADMIN_PORT). */
   readonly adminUrl: string;
   readonly grpcPort: number | undefined;
+  /** Every HTTP route the service registered (from its server, with the access each declares). */
+  readonly routes: readonly HttpRoute[];
+  /** Every gRPC method its server serves (its own services, health and reflection). */
+  readonly grpcMethods: readonly GrpcMethod[];
   /** Shuts down in order; true when every step finished cleanly. */
   stop(): Promise<boolean>;
   /** The steps `stop` runs, for `runMain`. */
@@ -149,7 +154,17 @@ export async function startService<S extends z.ZodRawShape>(
     const httpUrl = `http://${base.HOST}:${httpPort}`;
     const adminUrl = `http://${base.HOST}:${adminPort}`;
     logger.info({ httpUrl, adminUrl, grpcPort, telemetry: telemetry.enabled }, 'started');
-    return { config, logger, httpUrl, adminUrl, grpcPort, shutdown, stop: () => shutdownInOrder(shutdown, logger) };
+    return {
+      config,
+      logger,
+      httpUrl,
+      adminUrl,
+      grpcPort,
+      routes: registeredRoutes(app.http),
+      grpcMethods: app.grpc?.methods ?? [],
+      shutdown,
+      stop: () => shutdownInOrder(shutdown, logger),
+    };
   } catch (error) {
     await cleanupOnFailure();
     throw error;

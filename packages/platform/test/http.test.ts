@@ -14,7 +14,7 @@ const { logger, raw } = memoryLogger('http-test');
 
 describe('createHttpServer', () => {
   it('answers /healthz, and has no /readyz or /metrics (they are on the admin port)', async () => {
-    const app = createHttpServer({ logger });
+    const app = await createHttpServer({ logger });
     const res = await app.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ok' });
@@ -24,7 +24,7 @@ describe('createHttpServer', () => {
   });
 
   it('maps AppErrors thrown by routes to their status and body', async () => {
-    const app = createHttpServer({ logger });
+    const app = await createHttpServer({ logger });
     const errors: Record<string, AppError> = {
       invalid: new InvalidArgumentError('invalid request', ['to: is required']),
       missing: new NotFoundError('communication c_1 not found'),
@@ -33,7 +33,7 @@ describe('createHttpServer', () => {
       down: new UnavailableError('store unavailable', new Error('ECONNREFUSED 10.0.0.7:27017')),
       big: new AppError('payload_too_large', 'too many recipients'),
     };
-    app.get('/fail/:kind', async (request) => {
+    app.get('/fail/:kind', { config: { access: 'public' } }, async (request) => {
       throw errors[(request.params as { kind: string }).kind] ?? new Error('unknown kind');
     });
     const expected: Record<string, [number, unknown]> = {
@@ -52,8 +52,8 @@ describe('createHttpServer', () => {
   });
 
   it('answers 500 internal for an unknown error, without its message, and logs it', async () => {
-    const app = createHttpServer({ logger });
-    app.get('/crash', async () => {
+    const app = await createHttpServer({ logger });
+    app.get('/crash', { config: { access: 'public' } }, async () => {
       throw new Error('secret internals at mongodb://admin:pw@10.0.0.7');
     });
     const res = await app.inject({ method: 'GET', url: '/crash' });
@@ -65,10 +65,13 @@ describe('createHttpServer', () => {
   });
 
   it('maps framework errors: schema validation → 400, body over the limit → 413', async () => {
-    const app = createHttpServer({ logger, bodyLimit: 64 });
+    const app = await createHttpServer({ logger, bodyLimit: 64 });
     app.post(
       '/items',
-      { schema: { body: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } },
+      {
+        config: { access: 'public' },
+        schema: { body: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },
+      },
       async () => ({ ok: true }),
     );
     const invalid = await app.inject({ method: 'POST', url: '/items', payload: { name: 'x' } });

@@ -121,7 +121,7 @@ describe('startService', () => {
       build: async ({ config, logger }) => {
         calls.push('build');
         seenLimit = config.WIDGET_LIMIT;
-        const http = createHttpServer({ logger });
+        const http = await createHttpServer({ logger });
         return {
           http,
           grpc: new GrpcServer(),

@@ -246,9 +246,9 @@ describe('gRPC metadata', () => {
 
 describe('HTTP headers', () => {
   it('traceHeaders on fetch → server span named by route → same trace; /metrics times the route', async () => {
-    const app = createHttpServer({ logger });
+    const app = await createHttpServer({ logger });
     let handlerTrace: string | undefined;
-    app.post('/things/:id', async (request) => {
+    app.post('/things/:id', { config: { access: 'public' } }, async (request) => {
       handlerTrace = activeTraceIds()?.trace_id;
       return { got: (request.body as { n: number }).n };
     });

@@ -135,7 +135,7 @@ const OUTBOX_QUERY = z.object({
  * an in-memory outbox. Logs IDs and outcomes only — never addresses, subjects or bodies.
  * Throws when `outcomes` cannot be parsed or `failRate` is outside 0..1.
  */
-export function buildSimulator(options: SimulatorOptions, logger: Logger): Simulator {
+export async function buildSimulator(options: SimulatorOptions, logger: Logger): Promise<Simulator> {
   const random = options.random ?? Math.random;
   const weights =
     typeof options.outcomes === 'string' || options.outcomes === undefined
@@ -158,13 +158,14 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
   const stats: SimulatorStats = { accepted: 0, rejected: 0, unavailable: 0, invalid: 0, repeats: 0 };
   let stopped = false;
 
-  const app = createHttpServer({ logger });
+  const app = await createHttpServer({ logger });
   // Any other content type reaches validation as text and is answered 400, not fastify's 415.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   addMetricsRoute(app);
 
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
+    // The matched route, not the raw URL: /%761/messages must not skip the key check.
+    if (!(request.routeOptions.url ?? '').startsWith('/v1/')) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1] || !timingSafeEqual(sha256(match[1]), keyDigest)) {
@@ -172,7 +173,8 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
     }
   });
 
-  app.post('/v1/messages', async (request, reply) => {
+  // Public to the access check: the onRequest hook above checks the provider API key.
+  app.post('/v1/messages', { config: { access: 'public' } }, async (request, reply) => {
     if (failRate > 0 && random() < failRate) {
       stats.unavailable++;
       return reply
@@ -257,7 +259,7 @@ export function buildSimulator(options: SimulatorOptions, logger: Logger): Simul
     return reply.status(202).send(accepted);
   });
 
-  app.get('/v1/messages', async (request) => {
+  app.get('/v1/messages', { config: { access: 'public' } }, async (request) => {
     const parsed = OUTBOX_QUERY.safeParse(request.query);
     if (!parsed.success) {
       throw new InvalidArgumentError(

@@ -68,7 +68,7 @@ describe('send API', () => {
   let sim: Simulator;
   beforeAll(async () => {
     // A long delay: these tests look at answers, not callbacks.
-    sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 600_000 }, logger);
+    sim = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 600_000 }, logger);
     await sim.app.ready();
   });
   afterAll(() => sim.stop());
@@ -176,7 +176,7 @@ describe('callbacks', () => {
   it('POSTs a signed callback with the outcome the magic address asked for', async () => {
     const receiver = await startReceiver();
     cleanup.push(() => receiver.app.close());
-    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 50 }, logger);
+    const sim = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 50 }, logger);
     cleanup.push(() => sim.stop());
     const sent = [
       { channel: 'email', to: 'failed@example.org', expected: 'failed' },
@@ -216,7 +216,7 @@ describe('callbacks', () => {
   it('retries a callback the receiver answered 500, with the same event and a fresh valid signature', async () => {
     const receiver = await startReceiver([500]);
     cleanup.push(() => receiver.app.close());
-    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 20, callbackRetryBaseMs: 50 }, logger);
+    const sim = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 20, callbackRetryBaseMs: 50 }, logger);
     cleanup.push(() => sim.stop());
     const res = await sim.app.inject({
       method: 'POST',
@@ -236,7 +236,7 @@ describe('callbacks', () => {
   it('sends the trace context it was given back on every try of the callback, and drops a malformed one', async () => {
     const receiver = await startReceiver([500]);
     cleanup.push(() => receiver.app.close());
-    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 20, callbackRetryBaseMs: 50 }, logger);
+    const sim = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 20, callbackRetryBaseMs: 50 }, logger);
     cleanup.push(() => sim.stop());
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const traced = await sim.app.inject({
@@ -274,7 +274,7 @@ describe('callbacks', () => {
   });
 
   it('retries when nobody listens, gives up after the configured tries', async () => {
-    const sim = buildSimulator(
+    const sim = await buildSimulator(
       {
         apiKey,
         webhookSecret,
@@ -295,7 +295,7 @@ describe('callbacks', () => {
   it('sends nothing after stop()', async () => {
     const receiver = await startReceiver();
     cleanup.push(() => receiver.app.close());
-    const sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 300 }, logger);
+    const sim = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 300 }, logger);
     await sim.app.inject({
       method: 'POST',
       url: '/v1/messages',

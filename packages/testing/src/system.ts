@@ -31,8 +31,12 @@ export interface RunningSystem {
   readonly providerCallbackUrl: string;
   readonly simulatorUrl: string;
   readonly simulatorApiKey: string;
-  /** Token operators (and tests) sign in to reporting with: `Authorization: Bearer <token>`. */
+  /** Admin token (OPERATOR_TOKEN) operators and tests sign in with: `Authorization: Bearer <token>`. */
   readonly operatorToken: string;
+  /** Token of the viewer role (reports, CSV, live). */
+  readonly viewerToken: string;
+  /** Token of the sender role (create, recipients, preview, send, resend). */
+  readonly senderToken: string;
   readonly logDir: string;
   /** HTTP base URL of each process (its own routes and /healthz). */
   readonly httpUrls: Readonly<Record<SystemProcessName, string>>;
@@ -116,7 +120,9 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     name === 'provider-simulator' ? `${url(name)}/healthz` : `${adminUrl(name)}/readyz`;
   const secret = () => randomBytes(24).toString('base64url');
   const simulatorApiKey = secret();
-  const operatorToken = secret();
+  const operatorToken = secret(); // the admin role
+  const viewerToken = secret();
+  const senderToken = secret();
   const serviceToken = secret();
   const webhookSecret = secret();
   const linkKeys = `k${Date.now().toString(36)}:${secret()}`;
@@ -128,6 +134,8 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     HOST: '127.0.0.1',
     LOG_LEVEL: options.logLevel ?? 'info',
     OPERATOR_TOKEN: operatorToken,
+    OPERATOR_VIEWER_TOKEN: viewerToken,
+    OPERATOR_SENDER_TOKEN: senderToken,
   };
   const env: Record<SystemProcessName, Record<string, string>> = {
     'provider-simulator': {
@@ -283,6 +291,8 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     simulatorUrl: url('provider-simulator'),
     simulatorApiKey,
     operatorToken,
+    viewerToken,
+    senderToken,
     logDir: options.logDir,
     httpUrls: Object.fromEntries(SYSTEM_PROCESSES.map((n) => [n, url(n)])) as Record<SystemProcessName, string>,
     adminUrls: Object.fromEntries(Object.keys(adminPorts).map((n) => [n, adminUrl(n as ServiceName)])) as Record<

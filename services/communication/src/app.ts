@@ -6,10 +6,12 @@ import {
   OperatorAuth,
   protectGrpc,
   type BuiltApp,
+  type GrpcRoles,
   type ConsumerHandle,
   type ServiceConfig,
   type ServiceDeps,
 } from '@dlr/platform';
+import type { CommunicationServiceServer } from '@dlr/contracts';
 import { CommunicationServiceService, communicationGrpc } from './adapters/grpc/service.js';
 import { MongoCommunicationStore } from './adapters/mongo/store.js';
 import { registerConsole } from './adapters/http/console.js';
@@ -26,6 +28,20 @@ import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
 
 export { migrate } from './adapters/mongo/store.js';
+
+/** The role each CommunicationService method needs (viewer reads, sender sends, admin overrides and lifts). */
+export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
+  getCommunication: 'viewer',
+  listCommunications: 'viewer',
+  getRecipientHistory: 'viewer',
+  createCommunication: 'sender',
+  addRecipients: 'sender',
+  previewDelivery: 'sender',
+  sendCommunication: 'sender',
+  resendCommunication: 'sender',
+  overridePreferences: 'admin',
+  liftSuppression: 'admin',
+};
 
 /** The validated configuration of this service. */
 export type Config = ServiceConfig<typeof configShape>;
@@ -73,13 +89,13 @@ export async function buildApp(
       communicationGrpc(communications, logger, actions, suppressionGrpc(lifts, logger)),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
       logger,
+      COMMUNICATION_ROLES,
     ),
   );
-  const http = createHttpServer({ logger });
+  const http = await createHttpServer({ logger, auth: operatorAuth, title: 'Operator console' });
   registerConsole(http, {
     communications,
     actions,
-    auth: operatorAuth,
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
   });

@@ -15,7 +15,10 @@ import {
 } from '@dlr/contracts';
 import { bearerInterceptor, startService, type RunningService } from '@dlr/platform';
 import { communicationClient, eventually, type CommunicationApi } from '@dlr/testing';
-import { SERVICE_TOKEN, serviceOptions } from './helpers.js';
+import { serviceOptions } from './helpers.js';
+
+// An operator of the sender role drives it (SERVICE_TOKEN is a viewer: services only read each other).
+const SENDER_TOKEN = 'test-sender-token-0123456789';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 let service: RunningService<unknown>;
@@ -52,8 +55,10 @@ async function readSubject<T>(
 }
 
 beforeAll(async () => {
-  service = await startService(serviceOptions({ db: `t_${ns}`, namespace: ns }, { SERVICE_TOKEN }));
-  api = communicationClient(`127.0.0.1:${service.grpcPort}`, SERVICE_TOKEN);
+  service = await startService(
+    serviceOptions({ db: `t_${ns}`, namespace: ns }, { OPERATOR_SENDER_TOKEN: SENDER_TOKEN }),
+  );
+  api = communicationClient(`127.0.0.1:${service.grpcPort}`, SENDER_TOKEN);
   nc = await connect({ servers: process.env.NATS_URL! });
 });
 
@@ -92,7 +97,7 @@ describe('communication service over gRPC', () => {
     }
     const listed = await new Promise<{ communications: { title: string }[] }>((resolve, reject) => {
       const client = new CommunicationServiceClient(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure(), {
-        interceptors: [bearerInterceptor(SERVICE_TOKEN)],
+        interceptors: [bearerInterceptor(SENDER_TOKEN)],
       });
       client.listCommunications(ListCommunicationsRequest.fromPartial({ pageSize: 100 }), (e, r) => {
         client.close();

@@ -52,8 +52,10 @@ describe('operator console', () => {
     const anonymous = await get('/console', {});
     expect(anonymous.status).toBe(303);
     expect(anonymous.location).toBe('/sign-in?next=%2Fconsole');
-    const api = await fetch(`${base}/console`, { method: 'POST' });
+    const api = await fetch(`${base}/console/communications`, { method: 'POST' });
     expect(api.status).toBe(401);
+    // No route, nothing to protect: not found stays 404.
+    expect((await fetch(`${base}/console`, { method: 'POST' })).status).toBe(404);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
     const signIn = await fetch(`${base}/sign-in`, {

@@ -90,7 +90,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     sleep: (ms, signal) => sleep(ms, undefined, { signal }),
     signal: stopping.signal,
   });
-  const http = createHttpServer({ logger });
+  const http = await createHttpServer({ logger });
   let consumer: ConsumerHandle | undefined;
   let suppressionConsumers: ConsumerHandle | undefined;
   return {

@@ -39,7 +39,7 @@ beforeAll(async () => {
   if (!process.env['NATS_URL'] || !process.env['MONGODB_URI'])
     throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
   // Callbacks are not what these tests look at: they are due long after the tests end.
-  sim = buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 600_000 }, createLogger('simulator', 'silent'));
+  sim = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 600_000 }, createLogger('simulator', 'silent'));
   simUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
   nc = await connect({ servers: process.env['NATS_URL'] });
   js = jetstream(nc);

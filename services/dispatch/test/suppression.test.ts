@@ -40,7 +40,7 @@ beforeAll(async () => {
   const { NATS_URL, MONGODB_URI } = process.env;
   if (!NATS_URL || !MONGODB_URI)
     throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
-  sim = buildSimulator({ apiKey, webhookSecret: 'w'.repeat(32), callbackDelayMs: 600_000 }, logger);
+  sim = await buildSimulator({ apiKey, webhookSecret: 'w'.repeat(32), callbackDelayMs: 600_000 }, logger);
   const simUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
   nc = await connect({ servers: NATS_URL });
   js = jetstream(nc);

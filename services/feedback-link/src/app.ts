@@ -29,7 +29,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
   const directory = linkDirectory(mongo, nats, config.NATS_NAMESPACE);
-  const http = createHttpServer({
+  const http = await createHttpServer({
     logger,
     bodyLimit: 16 * 1024,
   });

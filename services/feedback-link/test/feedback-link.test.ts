@@ -25,6 +25,7 @@ import { present } from '@dlr/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
+import { ANSWERS_PER_LINK_PER_MINUTE } from '../src/adapters/http/link-routes.js';
 import { eventually, isolation, messageCount, serverUrls, storedEvents } from './helpers.js';
 
 const NEW_KEY = `k2:${'n'.repeat(40)}`;
@@ -358,6 +359,40 @@ describe('respond', () => {
     expect(res.body).not.toMatch(/<script|<img|<b>/i);
     expect(res.body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+  });
+});
+
+describe('answers per link', () => {
+  it('takes at most ANSWERS_PER_LINK_PER_MINUTE answers of one link a minute (429 after), other links unaffected', async () => {
+    const d = delivery();
+    await publishContent(d.communicationId);
+    const url = `/a/${d.token('respond')}`;
+    const codes: number[] = [];
+    for (let i = 0; i < ANSWERS_PER_LINK_PER_MINUTE + 2; i += 1) {
+      codes.push(
+        (await app.http.inject({ method: 'POST', url, headers: FORM, payload: `option=${i % 2}` })).statusCode,
+      );
+    }
+    expect(codes.slice(0, ANSWERS_PER_LINK_PER_MINUTE).every((c) => c === 200)).toBe(true);
+    expect(codes.slice(ANSWERS_PER_LINK_PER_MINUTE)).toEqual([429, 429]);
+    const refused = await app.http.inject({ method: 'POST', url, headers: FORM, payload: 'option=0' });
+    expectPageHeaders(refused);
+    // The record grew by the answers taken, not by the refused ones.
+    const kept = await eventually(async () => {
+      const found = await feedback().find({ deliveryId: d.deliveryId, action: 'respond' }).toArray();
+      expect(found).toHaveLength(ANSWERS_PER_LINK_PER_MINUTE);
+      return found;
+    });
+    expect(kept).toHaveLength(ANSWERS_PER_LINK_PER_MINUTE);
+    const other = delivery();
+    await publishContent(other.communicationId);
+    const elsewhere = await app.http.inject({
+      method: 'POST',
+      url: `/a/${other.token('respond')}`,
+      headers: FORM,
+      payload: 'option=0',
+    });
+    expect(elsewhere.statusCode).toBe(200);
   });
 });
 

@@ -85,7 +85,7 @@ export async function buildApp(
     reparse: (provider) => REPARSE[provider],
     ...(overrides.now ? { now: overrides.now } : {}),
   };
-  const http = createHttpServer({
+  const http = await createHttpServer({
     logger,
     bodyLimit: config.CALLBACK_BODY_LIMIT_BYTES,
   });

@@ -37,9 +37,9 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const queries = new ReportQueries(repo, new ReportReads(mongo.db, mongo.store));
   const watcher = new ChangeWatcher(queries, logger.child({ component: 'live' }));
 
-  const http = createHttpServer({ logger });
   const auth = OperatorAuth.fromConfig(config);
-  registerRoutes(http, { queries, watcher, auth, logger });
+  const http = await createHttpServer({ logger, auth, title: 'Delivery Reporting' });
+  registerRoutes(http, { queries, watcher, logger });
   const grpcLogger = logger.child({ component: 'grpc' });
   const grpc = buildGrpcServer(queries, watcher, new GrpcAuth(auth, config.SERVICE_TOKEN), grpcLogger);
 

@@ -69,7 +69,15 @@ const c = `c_oidc${rand(8)}`;
 
 function token(key: TestKey, overrides: Record<string, unknown> = {}): string {
   const now = Math.floor(Date.now() / 1000);
-  return signJwt(key, { iss: issuerUrl, aud: AUDIENCE, sub: 'op-reporting-1', iat: now, exp: now + 300, ...overrides });
+  return signJwt(key, {
+    iss: issuerUrl,
+    aud: AUDIENCE,
+    sub: 'op-reporting-1',
+    groups: ['dlr-viewers'],
+    iat: now,
+    exp: now + 300,
+    ...overrides,
+  });
 }
 
 const recordsPath = () => `/api/v1/communications/${c}/delivery-records`;
@@ -137,6 +145,21 @@ describe('reporting with an OIDC issuer', () => {
     expect(await unauthorized(await get(AUTH))).toBe('the token is not valid');
   });
 
+  it('gives a token exactly the role its groups map to, and refuses one whose groups map to none (403)', async () => {
+    for (const groups of [[], ['everyone'], 'everyone', undefined]) {
+      const response = await get({ authorization: `Bearer ${token(rsa, { groups })}` });
+      expect(response.status).toBe(403);
+      const body = (await response.json()) as { error: string; message: string };
+      expect(body.error).toBe('permission_denied');
+      expect(body.message).toMatch(/"groups" claim names no Delivery Reporting role/);
+    }
+    // A viewer reads the report; a mapped admin group is admin, and also reads (admin ⊇ viewer).
+    expect((await get({ authorization: `Bearer ${token(rsa, { groups: ['everyone', 'dlr-viewers'] })}` })).status).toBe(
+      200,
+    );
+    expect((await get({ authorization: `Bearer ${token(ec, { groups: 'dlr-admins' })}` })).status).toBe(200);
+  });
+
   it('signs a browser in through the form with an OIDC token', async () => {
     const signIn = await fetch(`${h.httpUrl}/sign-in`, {
       method: 'POST',
@@ -147,7 +170,7 @@ describe('reporting with an OIDC issuer', () => {
     expect(signIn.status).toBe(303);
     expect(signIn.headers.get('location')).toBe(`/communications/${c}`);
     const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
-    expect(cookie).toMatch(/^dlr_operator=v1\./);
+    expect(cookie).toMatch(/^dlr_operator=[A-Za-z0-9_-]+\./);
     const response = await get({ cookie });
     expect(response.status).toBe(200);
     expect(((await response.json()) as ListJson).communicationId).toBe(c);

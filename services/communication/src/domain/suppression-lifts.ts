@@ -10,8 +10,10 @@ export interface SuppressionLiftDoc {
   channel: ChannelName;
   /** Hash of channel and normalized address: what dispatch's replica is keyed by. */
   addressKey: string;
-  /** Who lifted it. */
+  /** Who lifted it (the name they typed). */
   operator: string;
+  /** Who was authenticated for the lift (`token:admin-token`, `oidc:<sub>`): what the audit trusts. */
+  principal: string;
   /** Why. */
   reason: string;
   liftedAt: Date;
@@ -38,6 +40,8 @@ export interface LiftInput {
   channel: ChannelName | undefined;
   address: string;
   operator: string;
+  /** The authenticated caller, from the edge (never from the request body). */
+  principal: string;
   reason: string;
 }
 
@@ -76,13 +80,14 @@ export class SuppressionLifts {
       channel,
       addressKey: suppressionKey(channel, address),
       operator,
+      principal: input.principal,
       reason,
       liftedAt: this.clock(),
     };
     await this.store.insertLift(doc);
     const wasSuppressed = await this.replica.lift(doc.addressKey);
     await this.events.suppressionLifted(doc);
-    this.logger.info({ liftId: doc._id, channel, wasSuppressed }, 'suppression lifted');
+    this.logger.info({ liftId: doc._id, channel, wasSuppressed, principal: doc.principal }, 'suppression lifted');
     return doc;
   }
 }

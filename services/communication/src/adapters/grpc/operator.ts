@@ -42,8 +42,8 @@ function resendMessage(doc: ResendDoc, repeated: boolean) {
   };
 }
 
-/** Who made a gRPC call, as the audit records it (`token:operator`, `oidc:<sub>`, `service:service`). */
-function principal(call: object): string {
+/** Who made a gRPC call, as the audit records it (`token:admin-token`, `oidc:<sub>`, `service:service`). */
+export function principal(call: object): string {
   const caller = grpcCallerOf(call);
   return caller ? `${caller.via}:${caller.subject}` : 'unknown';
 }

@@ -1,20 +1,15 @@
-// The operator console: server-rendered pages under /console, protected by operator sign-in.
+// The operator console: server-rendered pages under /console. Each route declares the role it needs
+// (viewer reads, sender creates and sends, admin overrides); platform's access check enforces it.
 import { randomBytes } from 'node:crypto';
-import {
-  AppError,
-  InvalidArgumentError,
-  NotFoundError,
-  operatorOf,
-  type Logger,
-  type OperatorAuth,
-} from '@dlr/platform';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
+import { AppError, InvalidArgumentError, NotFoundError, operatorOf, type Logger, type Role } from '@dlr/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Communications } from '../../domain/communications.js';
 import { checkRecipientCsv } from '../../domain/csv.js';
 import type { ChannelName } from '../../domain/model.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
 import { MAX_BATCH } from '../../domain/validation.js';
-import { parseMultipart, type FormFields } from './multipart.js';
 import {
   communicationPage,
   createPage,
@@ -29,12 +24,13 @@ import {
 /** Largest upload the console accepts (a CSV of ~10 000 recipients). */
 const UPLOAD_LIMIT = 5 * 1_048_576;
 
+/** The fields of a form; a file field holds its content as text. */
+type FormFields = Record<string, string[]>;
+
+// CSP, nosniff and the rest come from platform's helmet; these pages must not be cached.
 const SECURITY_HEADERS = {
   'cache-control': 'no-store',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'referrer-policy': 'same-origin',
-  'x-content-type-options': 'nosniff',
 } as const;
 
 function html(reply: FastifyReply, body: string, status = 200) {
@@ -45,9 +41,11 @@ function fields(request: FastifyRequest): FormFields {
   const body = request.body;
   if (body && typeof body === 'object' && !Buffer.isBuffer(body)) {
     const out: FormFields = {};
+    // Form fields are strings (arrays when repeated); an uploaded file arrives as a Buffer.
+    const text = (x: unknown) => (typeof x === 'string' ? x : Buffer.isBuffer(x) ? x.toString('utf8') : undefined);
     for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      if (typeof v === 'string') out[k] = [v];
-      else if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string');
+      const values = (Array.isArray(v) ? v : [v]).map(text).filter((x): x is string => x !== undefined);
+      if (values.length > 0) out[k] = values;
     }
     return out;
   }
@@ -72,46 +70,35 @@ function principal(request: FastifyRequest): string {
   return op ? `${op.via}:${op.subject}` : 'unknown';
 }
 
-/** Registers the console routes (and the sign-in form) on the service's HTTP server. */
-export function registerConsole(
-  app: FastifyInstance,
-  deps: {
-    communications: Communications;
-    actions: OperatorActions;
-    auth: OperatorAuth;
-    logger: Logger;
-    /** Public base URL of the reporting service's pages, for links to the Delivery Report. */
-    reportingPublicUrl: string | undefined;
-  },
-): void {
-  const { communications, actions, auth, logger } = deps;
-  const reportBase = deps.reportingPublicUrl?.replace(/\/+$/, '');
-  // Repeated keys (checkboxes) become arrays; registered before the sign-in form's own parser.
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 1_048_576 },
-    (_request, body, done) => {
-      const out: Record<string, string | string[]> = {};
-      for (const [k, v] of new URLSearchParams(body as string)) {
-        const prev = out[k];
-        out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-      }
-      done(null, out);
-    },
-  );
-  auth.protect(app, {
-    isPublic: (path) => !(path === '/console' || path.startsWith('/console/')),
-    title: 'Operator console',
+const as = (role: Role) => ({ config: { role } });
+
+/** What the console needs. */
+export interface ConsoleDeps {
+  communications: Communications;
+  actions: OperatorActions;
+  logger: Logger;
+  /** Public base URL of the reporting service's pages, for links to the Delivery Report. */
+  reportingPublicUrl: string | undefined;
+}
+
+/**
+ * Registers the console routes on the service's HTTP server (created with operator sign-in), in
+ * their own plugin scope with its form and multipart parsers.
+ */
+export function registerConsole(root: FastifyInstance, deps: ConsoleDeps): void {
+  root.register(async (app) => {
+    await app.register(fastifyFormbody, { bodyLimit: 1_048_576 });
+    await app.register(fastifyMultipart, {
+      attachFieldsToBody: 'keyValues',
+      limits: { fileSize: UPLOAD_LIMIT, files: 1, fields: 20, fieldSize: 1_048_576 },
+    });
+    consoleRoutes(app, deps);
   });
-  app.addContentTypeParser(
-    'multipart/form-data',
-    { parseAs: 'buffer', bodyLimit: UPLOAD_LIMIT },
-    (request, body, done) => {
-      const parsed = parseMultipart(body as Buffer, request.headers['content-type'] ?? '');
-      if (!parsed) done(new InvalidArgumentError('the form could not be read (malformed multipart body)'), undefined);
-      else done(null, parsed);
-    },
-  );
+}
+
+function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
+  const { communications, actions, logger } = deps;
+  const reportBase = deps.reportingPublicUrl?.replace(/\/+$/, '');
 
   /** Runs a page handler; errors become an HTML page with the right status, never a stack trace. */
   const page =
@@ -154,10 +141,11 @@ export function registerConsole(
     );
   };
 
-  app.get('/', async (_request, reply) => reply.redirect('/console', 303));
+  app.get('/', as('viewer'), async (_request, reply) => reply.redirect('/console', 303));
 
   app.get(
     '/console',
+    as('viewer'),
     page(async (request, reply) => {
       const list = await actions.list({ pageSize: 50, pageToken: query(request, 'page') });
       return html(reply, listPage(list.communications, list.nextPageToken));
@@ -175,11 +163,13 @@ export function registerConsole(
   };
   app.get(
     '/console/communications/new',
+    as('sender'),
     page(async (_request, reply) => html(reply, createPage(emptyForm))),
   );
 
   app.post(
     '/console/communications',
+    as('sender'),
     page(async (request, reply) => {
       const f = fields(request);
       const form: CreateForm = {
@@ -221,6 +211,7 @@ export function registerConsole(
   };
   app.get<{ Params: { id: string } }>(
     '/console/communications/:id',
+    as('viewer'),
     page(async (request, reply) => {
       const done = query(request, 'done');
       const added = /^\d{1,7}$/.test(query(request, 'added')) ? Number(query(request, 'added')) : undefined;
@@ -237,6 +228,7 @@ export function registerConsole(
 
   app.post<{ Params: { id: string } }>(
     '/console/communications/:id/recipients',
+    as('sender'),
     page(async (request, reply) => {
       const form = fields(request);
       const pasted = one(form, 'csv');
@@ -271,6 +263,7 @@ export function registerConsole(
 
   app.get<{ Params: { id: string } }>(
     '/console/communications/:id/preview',
+    as('sender'),
     page(async (request, reply) => {
       const token = query(request, 'page');
       const preview = await actions.preview({ communicationId: request.params.id, pageSize: 200, pageToken: token });
@@ -280,6 +273,7 @@ export function registerConsole(
 
   app.post<{ Params: { id: string } }>(
     '/console/communications/:id/override',
+    as('admin'),
     page(async (request, reply) => {
       const f = fields(request);
       try {
@@ -310,6 +304,7 @@ export function registerConsole(
 
   app.post<{ Params: { id: string } }>(
     '/console/communications/:id/send',
+    as('sender'),
     page(async (request, reply) => {
       try {
         await communications.send(request.params.id);
@@ -325,6 +320,7 @@ export function registerConsole(
 
   app.post<{ Params: { id: string } }>(
     '/console/communications/:id/resend',
+    as('sender'),
     page(async (request, reply) => {
       const f = fields(request);
       const scope = one(f, 'scope');
@@ -354,6 +350,7 @@ export function registerConsole(
 
   app.get(
     '/console/recipients',
+    as('viewer'),
     page(async (request, reply) => {
       const key = query(request, 'key');
       if (key === '') return html(reply, historyPage('', [], '', reportBase));

@@ -47,6 +47,11 @@ export interface LinkRoutesOptions {
 /** Longest token we try to verify; real ones are well under 300 characters. */
 const MAX_TOKEN_LENGTH = 1_024;
 
+/** How many answers (POSTs) one link takes per minute: a recipient cannot grow a record without bound. */
+export const ANSWERS_PER_LINK_PER_MINUTE = 10;
+/** How many short-link lookups one client address makes per minute (codes are short enough to guess). */
+export const SHORT_LINK_LOOKUPS_PER_MINUTE = 60;
+
 /** Headers on every page: never cached, never indexed, never leaking the link as a referrer. */
 export const PAGE_HEADERS = {
   'cache-control': 'no-store',
@@ -187,12 +192,28 @@ export async function linkRoutes(app: FastifyInstance, options: LinkRoutesOption
     }
   };
 
+  // Recipients' pages are public (the signed link is the credential). Answers are limited per link,
+  // short codes (guessable) per client address; both in memory, per replica.
+  const perLink = {
+    max: ANSWERS_PER_LINK_PER_MINUTE,
+    timeWindow: '1 minute',
+    keyGenerator: (request: FastifyRequest) => {
+      const params = request.params as Record<string, string | undefined>;
+      return `${request.routeOptions.url ?? ''}:${params['*'] ?? params['code'] ?? ''}`;
+    },
+  };
+  const shortLinkLimit = { max: SHORT_LINK_LOOKUPS_PER_MINUTE, timeWindow: '1 minute' };
   const pages = (path: string, resolve: (request: FastifyRequest) => Promise<Resolved>) => {
-    app.get(path, async (request, reply) => {
-      const resolved = await resolve(request);
-      return refuse(request, reply, resolved) ?? landing(request, reply, (resolved as { claims: LinkClaims }).claims);
-    });
-    app.post(path, async (request, reply) => {
+    const short = path.startsWith('/s/');
+    app.get(
+      path,
+      { config: { access: 'public', ...(short ? { rateLimit: shortLinkLimit } : {}) } },
+      async (request, reply) => {
+        const resolved = await resolve(request);
+        return refuse(request, reply, resolved) ?? landing(request, reply, (resolved as { claims: LinkClaims }).claims);
+      },
+    );
+    app.post(path, { config: { access: 'public', rateLimit: perLink } }, async (request, reply) => {
       const resolved = await resolve(request);
       return refuse(request, reply, resolved) ?? answer(request, reply, (resolved as { claims: LinkClaims }).claims);
     });
@@ -201,7 +222,7 @@ export async function linkRoutes(app: FastifyInstance, options: LinkRoutesOption
   pages('/s/:code', fromShortCode);
   pages('/u/*', fromToken(['optout']));
 
-  app.get('/o/*', async (request, reply) => {
+  app.get('/o/*', { config: { access: 'public' } }, async (request, reply) => {
     const resolved = verify(wildcard(request), ['read']);
     const send = (status: number) =>
       reply.status(status).headers(PAGE_HEADERS).type('image/gif').header('content-length', PIXEL.length).send(PIXEL);

@@ -70,7 +70,8 @@ export async function callbackRoutes(
 
   for (const webhook of options.webhooks) {
     const { provider } = webhook;
-    app.post(webhook.path, { bodyLimit: webhook.bodyLimit }, async (request, reply) => {
+    // Public to the access check: each provider's own signature is verified below.
+    app.post(webhook.path, { bodyLimit: webhook.bodyLimit, config: { access: 'public' } }, async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const receivedAt = now();
       const read = await webhook.read(request, raw, receivedAt);

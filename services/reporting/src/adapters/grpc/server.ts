@@ -119,6 +119,12 @@ export function buildGrpcServer(
       start().catch(fail);
     },
   };
-  server.addService(ReportingServiceService, protectGrpc(ReportingServiceService, impl, auth, logger));
+  server.addService(
+    ReportingServiceService,
+    protectGrpc(ReportingServiceService, impl, auth, logger, {
+      listDeliveryRecords: 'viewer',
+      watchDeliveryRecords: 'viewer',
+    }),
+  );
   return server;
 }

@@ -1,7 +1,7 @@
 // REST API (/api/v1, JSON schemas, OpenAPI), the two HTML reports, live updates (SSE), Copy IDs and
-// CSV exports. Every route but /healthz needs an operator (see OperatorAuth).
+// CSV exports. Every route needs the viewer role (declared on each route; platform's access check).
 import { Readable } from 'node:stream';
-import { InvalidArgumentError, type Logger, type OperatorAuth } from '@dlr/platform';
+import { InvalidArgumentError, type Logger } from '@dlr/platform';
 import { STATUS_KEYS, STATUSES, type StatusKey } from '@dlr/status-engine';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { RecordQuery } from '../mongo/report-reads.js';
@@ -275,15 +275,15 @@ function idStream(ids: AsyncIterable<string>): Readable {
 export interface RouteDeps {
   readonly queries: ReportQueries;
   readonly watcher: ChangeWatcher;
-  readonly auth: OperatorAuth;
   readonly logger: Logger;
 }
 
-/** Registers the reporting routes (and operator sign-in) on a platform fastify instance. */
+/** Registers the reporting routes on a platform fastify instance (created with operator sign-in). */
 export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { queries, watcher, auth, logger } = deps;
+  const { queries, watcher, logger } = deps;
   const documented: DocumentedRoute[] = [];
-  auth.protect(app, { title: 'Delivery Reporting' });
+  // Reading reports, CSVs, IDs and live updates is the viewer role's.
+  const config = { role: 'viewer' } as const;
 
   const api = <Q extends Query = Query, P = { id: string }>(
     url: string,
@@ -292,7 +292,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     handler: (request: FastifyRequest<{ Querystring: Q; Params: P }>, reply: FastifyReply) => Promise<unknown>,
   ) => {
     documented.push({ method: 'get', url, schema, ...doc });
-    app.get<{ Querystring: Q; Params: P }>(url, { schema, preValidation: rejectUnknownQuery(schema) }, handler);
+    app.get<{ Querystring: Q; Params: P }>(url, { config, schema, preValidation: rejectUnknownQuery(schema) }, handler);
   };
 
   // ---- Delivery Report (one communication) ----
@@ -548,13 +548,13 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.get('/api/v1/openapi.json', async () => buildOpenApi(documented));
+  app.get('/api/v1/openapi.json', { config }, async () => buildOpenApi(documented));
 
   // ---- HTML ----
 
-  app.get('/', async (_request, reply) => reply.redirect('/reports/messages', 303));
+  app.get('/', { config }, async (_request, reply) => reply.redirect('/reports/messages', 303));
 
-  app.get('/assets/report.js', async (_request, reply) =>
+  app.get('/assets/report.js', { config }, async (_request, reply) =>
     reply
       .headers({ 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' })
       .type('text/javascript; charset=utf-8')
@@ -567,7 +567,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   };
   app.get<{ Params: { id: string }; Querystring: Query }>(
     '/communications/:id',
-    { schema: htmlReportSchema, preValidation: rejectUnknownQuery(htmlReportSchema) },
+    { config, schema: htmlReportSchema, preValidation: rejectUnknownQuery(htmlReportSchema) },
     async (request, reply) => {
       const filters = recordFiltersOf(request.query);
       const page = await queries.list({
@@ -589,7 +589,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/delivery-records/:id',
-    { schema: { params: COMMUNICATION_PARAMS } },
+    { config, schema: { params: COMMUNICATION_PARAMS } },
     async (request, reply) => {
       const { record, timeline } = await queries.get(request.params.id);
       return html(reply, renderTimelinePage(record, timeline));
@@ -599,7 +599,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const htmlMessageSchema = { querystring: query({ cursor: PAGE_PROPS.cursor, ...MESSAGE_FILTER_PROPS }) };
   app.get<{ Querystring: Query }>(
     '/reports/messages',
-    { schema: htmlMessageSchema, preValidation: rejectUnknownQuery(htmlMessageSchema) },
+    { config, schema: htmlMessageSchema, preValidation: rejectUnknownQuery(htmlMessageSchema) },
     async (request, reply) => {
       const filters = messageFiltersOf(request.query);
       const page = await queries.messages({
