@@ -23,7 +23,7 @@ beforeAll(async () => {
   if (!process.env['NATS_URL'] || !process.env['MONGODB_URI'])
     throw new Error('NATS_URL / MONGODB_URI are not set: run through the vitest globalSetup');
   // Callbacks are not what this test looks at: they are due long after it ends.
-  sim = buildSimulator(
+  sim = await buildSimulator(
     { apiKey, webhookSecret: 'sim-rate-webhook-secret-0123456789', callbackDelayMs: 600_000 },
     createLogger('simulator', 'silent'),
   );
