@@ -1,13 +1,15 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from './logger.js';
 import { platformMetrics, subjectLabel, trackConsumerLag } from './metrics.js';
 import {
   connectionOf,
-  deadLetterMessage,
+  deadLetterOrRedeliver,
+  keepHeldAlive,
   messageContext,
   PoisonMessageError,
+  retryOrDeadLetter,
+  sleepUnlessAborted,
   startConsumerSpan,
   type ConsumerHandle,
   type MessageContext,
@@ -68,14 +70,13 @@ const MAX_TRANSIENT_DELAY_MS = 10_000;
 export async function runBatchConsumer<T>(options: BatchConsumerOptions<T>): Promise<ConsumerHandle> {
   const { logger, durable } = options;
   const consumer = await options.js.consumers.get(options.stream, durable);
-  const info = await consumer.info(true);
-  const ackWaitMs = Math.floor((info.config.ack_wait ?? 30_000_000_000) / 1_000_000);
   const inFlightBatches = options.batchesInFlight ?? 1;
   const capacity = options.batchSize * (inFlightBatches + 1);
   const messages = await consumer.consume({ max_messages: capacity });
   const untrackLag = trackConsumerLag({ stream: options.stream, consumer: durable, info: () => consumer.info(false) });
   const stopping = new AbortController();
-  const held = new Set<JsMsg>();
+  const keepAlive = await keepHeldAlive(consumer);
+  const held = keepAlive.held;
   const queue: JsMsg[] = [];
   // The reader and the workers wait for the queue to change.
   const waiters = new Set<() => void>();
@@ -85,24 +86,10 @@ export async function runBatchConsumer<T>(options: BatchConsumerOptions<T>): Pro
   };
   const waitForChange = () => new Promise<void>((resolve) => waiters.add(resolve));
   /** Waits `ms`, or less if we stop meanwhile. */
-  const sleep = (ms: number) => delay(ms, undefined, { signal: stopping.signal }).catch(() => undefined);
-
-  // Well inside the ack wait: held messages are never redelivered while we still have them.
-  const heartbeat = setInterval(
-    () => {
-      for (const msg of held) msg.working();
-    },
-    Math.max(1_000, Math.floor(ackWaitMs / 3)),
-  );
-  heartbeat.unref();
+  const sleep = (ms: number) => sleepUnlessAborted(ms, stopping.signal);
 
   const deadLetter = (msg: JsMsg, reason: string) =>
-    deadLetterMessage({ js: options.js, subject: options.deadLetterSubject, durable, logger }, msg, reason).catch(
-      (error: unknown) => {
-        logger.error({ err: String(error), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
-        msg.nak(1_000);
-      },
-    );
+    deadLetterOrRedeliver({ js: options.js, subject: options.deadLetterSubject, durable, logger }, msg, reason);
 
   const reader = (async () => {
     for await (const msg of messages) {
@@ -156,7 +143,7 @@ export async function runBatchConsumer<T>(options: BatchConsumerOptions<T>): Pro
       const again: typeof pending = [];
       await Promise.all(
         pending.map(async (p, i) => {
-          const { msg, item } = p;
+          const { msg } = p;
           const outcome: BatchOutcome = outcomes[i] ?? { kind: 'retry', error: new Error('no outcome for message') };
           const label = { consumer: durable, subject: subjectLabel(msg.subject) };
           if (outcome.kind === 'ack') {
@@ -172,22 +159,17 @@ export async function runBatchConsumer<T>(options: BatchConsumerOptions<T>): Pro
             return done(msg);
           }
           const { error } = outcome;
-          const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
           const transient = isTransient(error);
           if (transient && !stopping.signal.aborted) return void again.push(p);
           markFailed(span, error);
-          if (transient) {
-            msg.nak();
-          } else if (error instanceof PoisonMessageError || item.ctx.deliveryCount >= options.maxDeliver) {
-            await deadLetter(msg, reason);
-          } else {
-            const wait = outcome.delayMs ?? backoffDelay(item.ctx.deliveryCount, 500, 30_000);
-            logger.warn(
-              { subject: msg.subject, seq: msg.seq, attempt: item.ctx.deliveryCount, delay: wait, reason },
-              'handler failed; retrying',
-            );
-            msg.nak(wait);
-          }
+          if (transient) msg.nak();
+          else
+            await retryOrDeadLetter(msg, error, {
+              maxDeliver: options.maxDeliver,
+              deadLetter,
+              logger,
+              delayMs: outcome.delayMs,
+            });
           done(msg);
         }),
       );
@@ -239,7 +221,7 @@ export async function runBatchConsumer<T>(options: BatchConsumerOptions<T>): Pro
         msg.nak();
         held.delete(msg);
       }
-      clearInterval(heartbeat);
+      keepAlive.stop();
       await connectionOf(options.js)
         ?.flush()
         .catch(() => undefined);

@@ -1,7 +1,7 @@
 import { DeliveryEvent, MAX_DELIVER, streamNames, subjects, type DeliveryEventSource } from '@dlr/contracts';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
-import { publishDurable, runConsumer, type ConsumerHandle, type NatsHandle } from './nats.js';
+import { publishDurable, runConsumer, type ConsumerHandle, type MessageContext, type NatsHandle } from './nats.js';
 
 /** Publishes one source's `DeliveryEvent`s. */
 export interface DeliveryEventPublisher {
@@ -36,7 +36,7 @@ export function consumeDeliveryEvents(options: {
   nats: NatsHandle;
   namespace: string;
   durable: string;
-  handle: (event: DeliveryEvent) => Promise<void>;
+  handle: (event: DeliveryEvent, ctx: MessageContext) => Promise<void>;
   logger: Logger;
   concurrency?: number;
 }): Promise<ConsumerHandle> {

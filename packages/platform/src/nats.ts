@@ -1,6 +1,8 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   jetstream,
   jetstreamManager,
+  type Consumer,
   type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
@@ -274,8 +276,8 @@ export async function runConsumer<T>(options: {
   const { logger } = options;
   const transientDelay = options.transientRetry ?? { initialDelayMs: 200, maxDelayMs: TRANSIENT_MAX_DELAY_MS };
   const consumer = await options.js.consumers.get(options.stream, options.durable);
-  // The server's redelivery timeout (nanoseconds in the config); 30 s, the server's default, if unknown.
-  const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
+  const keepAlive = await keepHeldAlive(consumer);
+  const held = keepAlive.held;
   const messages = await consumer.consume({ max_messages: Math.max(options.concurrency * 2, 16) });
   const untrackLag = trackConsumerLag({
     stream: options.stream,
@@ -286,18 +288,9 @@ export async function runConsumer<T>(options: {
   let slotFreed: (() => void) | undefined;
   // Ends the in-place retries (and their waits) at once when stopping.
   const stopping = new AbortController();
-  // Messages held here (in a handler, in a retry, or waiting for a slot): kept from being redelivered.
-  const held = new Set<JsMsg>();
-  const keepAlive = setInterval(
-    () => {
-      for (const msg of held) msg.working();
-    },
-    Math.max(250, Math.floor(ackWaitMs / 3)),
-  );
-  keepAlive.unref();
 
   const deadLetter = (msg: JsMsg, reason: string): Promise<void> =>
-    deadLetterMessage(
+    deadLetterOrRedeliver(
       { js: options.js, subject: options.deadLetterSubject, durable: options.durable, logger },
       msg,
       reason,
@@ -309,7 +302,7 @@ export async function runConsumer<T>(options: {
     try {
       decoded = options.decode(msg.data);
     } catch (error) {
-      await deadLetter(msg, `undecodable payload: ${String(error)}`).catch(() => msg.nak(1_000));
+      await deadLetter(msg, `undecodable payload: ${String(error)}`);
       throw error;
     }
     for (let attempt = 1; ; attempt++) {
@@ -330,32 +323,20 @@ export async function runConsumer<T>(options: {
             msg.nak();
             throw error;
           }
-          const delay = backoffDelay(attempt, transientDelay.initialDelayMs, transientDelay.maxDelayMs);
+          const pause = backoffDelay(attempt, transientDelay.initialDelayMs, transientDelay.maxDelayMs);
           // Once, then every 10th attempt: an outage of minutes must not flood the log.
           if (attempt === 1 || attempt % 10 === 0) {
             logger.warn(
-              { subject: msg.subject, seq: msg.seq, attempt, delay, reason },
+              { subject: msg.subject, seq: msg.seq, attempt, delay: pause, reason },
               'dependency unavailable; retrying in place (not counted toward dead-lettering)',
             );
           }
           msg.working();
-          if (await waitUnlessAborted(delay, stopping.signal)) continue;
+          if (await sleepUnlessAborted(pause, stopping.signal)) continue;
           msg.nak();
           throw error;
         }
-        if (error instanceof PoisonMessageError || ctx.deliveryCount >= options.maxDeliver) {
-          await deadLetter(msg, reason).catch((dlqError: unknown) => {
-            logger.error({ err: String(dlqError), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
-            msg.nak(1_000);
-          });
-        } else {
-          const delay = backoffDelay(ctx.deliveryCount, 500, 30_000);
-          logger.warn(
-            { subject: msg.subject, seq: msg.seq, attempt: ctx.deliveryCount, delay, reason },
-            'handler failed; retrying',
-          );
-          msg.nak(delay);
-        }
+        await retryOrDeadLetter(msg, error, { maxDeliver: options.maxDeliver, deadLetter, logger });
         throw error;
       }
     }
@@ -405,7 +386,7 @@ export async function runConsumer<T>(options: {
       await messages.close().catch(() => undefined);
       await loop.catch(() => undefined);
       await Promise.allSettled([...inFlight]);
-      clearInterval(keepAlive);
+      keepAlive.stop();
       // Acks are not confirmed one by one; a flush (a round trip after them) makes sure the server
       // has every ack of this consumer before stop() resolves.
       await connectionOf(options.js)
@@ -416,18 +397,60 @@ export async function runConsumer<T>(options: {
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */
-async function waitUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
+  return delay(ms, true, { signal }).catch(() => false);
+}
+
+/**
+ * The messages a consumer still holds (queued, in a handler, in a retry): `working()` on each, well
+ * inside the consumer's ack wait, so they are never redelivered while we have them. `stop()` ends it.
+ */
+export async function keepHeldAlive(consumer: Consumer): Promise<{ readonly held: Set<JsMsg>; stop(): void }> {
+  // The server's redelivery timeout (nanoseconds in the config); 30 s, the server's default, if unknown.
+  const ackWaitMs = ((await consumer.info(true)).config.ack_wait ?? 30_000_000_000) / 1_000_000;
+  const held = new Set<JsMsg>();
+  const timer = setInterval(
+    () => {
+      for (const msg of held) msg.working();
+    },
+    Math.max(250, Math.floor(ackWaitMs / 3)),
+  );
+  timer.unref();
+  return { held, stop: () => clearInterval(timer) };
+}
+
+/**
+ * Settles a message whose handler failed for a reason that is not transient: a
+ * {@link PoisonMessageError}, or a failure on the last of `maxDeliver` deliveries, goes to the dead
+ * letters; anything else is redelivered after `delayMs` (default: backoff on the delivery count).
+ */
+export async function retryOrDeadLetter(
+  msg: JsMsg,
+  error: unknown,
+  options: {
+    maxDeliver: number;
+    deadLetter: (msg: JsMsg, reason: string) => Promise<void>;
+    logger: Logger;
+    delayMs?: number | undefined;
+  },
+): Promise<void> {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const attempt = msg.info.deliveryCount;
+  if (error instanceof PoisonMessageError || attempt >= options.maxDeliver) return options.deadLetter(msg, reason);
+  const wait = options.delayMs ?? backoffDelay(attempt, 500, 30_000);
+  options.logger.warn({ subject: msg.subject, seq: msg.seq, attempt, delay: wait, reason }, 'handler failed; retrying');
+  msg.nak(wait);
+}
+
+/** {@link deadLetterMessage}, or when the copy cannot be published, a redelivery a second later. */
+export function deadLetterOrRedeliver(
+  to: { js: JetStreamClient; subject: string; durable: string; logger: Logger },
+  msg: JsMsg,
+  reason: string,
+): Promise<void> {
+  return deadLetterMessage(to, msg, reason).catch((error: unknown) => {
+    to.logger.error({ err: String(error), seq: msg.seq }, 'dead-letter publish failed; will redeliver');
+    msg.nak(1_000);
   });
 }
 

@@ -1,24 +1,11 @@
 // Fault case 7 of issue 14: an answer whose commit fails is never shown as done. NATS (a private
 // server of this file) is stopped while the service runs, as a recipient would meet an outage.
 import { randomBytes } from 'node:crypto';
-import { systemTopology } from '@dlr/contracts';
 import { parseLinkKeys, signLink } from '@dlr/links';
-import {
-  baseConfigShape,
-  connectMongo,
-  connectNats,
-  createLogger,
-  ensureTopology,
-  loadConfig,
-  type BuiltApp,
-  type MongoHandle,
-  type NatsHandle,
-} from '@dlr/platform';
+import { createLogger, type BuiltApp, type MongoHandle, type NatsHandle } from '@dlr/platform';
 import { startPrivateServer, type PrivateServer } from '@dlr/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, migrate } from '../src/app.js';
-import { configShape } from '../src/config.js';
-import { isolation, serverUrls } from './helpers.js';
+import { isolation, serverUrls, startFeedbackLink } from './helpers.js';
 
 const KEY = `k1:${'d'.repeat(40)}`;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -32,25 +19,14 @@ let app: BuiltApp;
 
 beforeAll(async () => {
   natsServer = await startPrivateServer('nats');
-  const { mongoUri } = serverUrls();
-  mongo = await connectMongo({ uri: mongoUri, dbName: db, logger, appName: 'test' });
-  nats = await connectNats({ servers: natsServer.url, name: 'test', logger });
-  const t = systemTopology(namespace);
-  await ensureTopology(nats.jsm, t.streams, t.consumers);
-  await migrate(mongo);
-  const config = loadConfig(
-    { ...baseConfigShape, ...configShape },
-    {
-      MONGODB_URI: mongoUri,
-      MONGODB_DB: db,
-      NATS_URL: natsServer.url,
-      NATS_NAMESPACE: namespace,
-      LOG_LEVEL: 'silent',
-      LINK_SIGNING_KEYS: KEY,
-    },
-  );
-  app = await buildApp({ config, logger, mongo, nats });
-  await app.start?.();
+  ({ mongo, nats, app } = await startFeedbackLink({
+    mongoUri: serverUrls().mongoUri,
+    natsUrl: natsServer.url,
+    db,
+    namespace,
+    linkKeys: KEY,
+    logger,
+  }));
 }, 60_000);
 
 afterAll(async () => {

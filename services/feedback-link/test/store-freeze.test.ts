@@ -2,25 +2,12 @@
 // recipient's acknowledgement and response are confirmed fast (committed to JetStream), and once the
 // store thaws its consumer has stored them.
 import { randomBytes } from 'node:crypto';
-import { LinkContent, streamNames, subjects, systemTopology } from '@dlr/contracts';
+import { LinkContent, streamNames, subjects } from '@dlr/contracts';
 import { parseLinkKeys, signLink, type LinkAction } from '@dlr/links';
-import {
-  baseConfigShape,
-  connectMongo,
-  connectNats,
-  createLogger,
-  ensureTopology,
-  loadConfig,
-  publishDurable,
-  type BuiltApp,
-  type MongoHandle,
-  type NatsHandle,
-} from '@dlr/platform';
+import { createLogger, publishDurable, type BuiltApp, type MongoHandle, type NatsHandle } from '@dlr/platform';
 import { startPrivateServer, type PrivateServer } from '@dlr/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, migrate } from '../src/app.js';
-import { configShape } from '../src/config.js';
-import { eventually, isolation, serverUrls, storedEvents } from './helpers.js';
+import { eventually, isolation, serverUrls, storedEvents, startFeedbackLink } from './helpers.js';
 
 const KEY = `k1:${'f'.repeat(40)}`;
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -34,24 +21,14 @@ let app: BuiltApp;
 
 beforeAll(async () => {
   store = await startPrivateServer('mongo');
-  mongo = await connectMongo({ uri: store.url, dbName: db, logger, appName: 'test' });
-  nats = await connectNats({ servers: serverUrls().natsUrl, name: 'test', logger });
-  const t = systemTopology(namespace);
-  await ensureTopology(nats.jsm, t.streams, t.consumers);
-  await migrate(mongo);
-  const config = loadConfig(
-    { ...baseConfigShape, ...configShape },
-    {
-      MONGODB_URI: store.url,
-      MONGODB_DB: db,
-      NATS_URL: serverUrls().natsUrl,
-      NATS_NAMESPACE: namespace,
-      LOG_LEVEL: 'silent',
-      LINK_SIGNING_KEYS: KEY,
-    },
-  );
-  app = await buildApp({ config, logger, mongo, nats });
-  await app.start?.();
+  ({ mongo, nats, app } = await startFeedbackLink({
+    mongoUri: store.url,
+    natsUrl: serverUrls().natsUrl,
+    db,
+    namespace,
+    linkKeys: KEY,
+    logger,
+  }));
 }, 60_000);
 
 afterAll(async () => {

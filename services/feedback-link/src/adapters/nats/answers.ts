@@ -1,9 +1,9 @@
 // Recipients' answers are committed to JetStream first (the page confirms only after the PubAck);
 // feedback-link's own `feedback` collection is a projection of that stream, fed by a consumer.
-import { consumerNames, DeliveryEvent, MAX_DELIVER, streamNames, subjects } from '@dlr/contracts';
+import { consumerNames, DeliveryEvent, streamNames, subjects } from '@dlr/contracts';
 import {
+  consumeDeliveryEvents,
   publishDurable,
-  runConsumer,
   UnavailableError,
   type ConsumerHandle,
   type Logger,
@@ -54,11 +54,10 @@ export function startAnswerConsumer(options: {
 }): Promise<ConsumerHandle> {
   const { store, logger } = options;
   const durable = consumerNames.feedbackAnswers;
-  return runConsumer({
-    js: options.nats.js,
-    stream: streamNames(options.namespace).delivery,
+  return consumeDeliveryEvents({
+    nats: options.nats,
+    namespace: options.namespace,
     durable,
-    decode: (data) => DeliveryEvent.decode(data),
     handle: async (event, ctx) => {
       const record = answerFromEvent(event, ctx.header(USER_AGENT_CLASS_HEADER));
       if (record === undefined) {
@@ -69,8 +68,6 @@ export function startAnswerConsumer(options: {
       else await store.recordOnce(record);
       logger.debug({ deliveryId: record.deliveryId, action: record.action }, 'answer stored');
     },
-    deadLetterSubject: subjects(options.namespace).deadLetter(durable),
-    maxDeliver: MAX_DELIVER,
     concurrency: 8,
     logger: logger.child({ consumer: durable }),
   });
