@@ -34,6 +34,11 @@ export type BatchOutcome =
 export interface BatchItem<T> {
   readonly message: T;
   readonly ctx: MessageContext;
+  /**
+   * Runs `work` in this message's consumer span (which continues its publisher's trace), so what the
+   * handler does for this one message — a provider call, a publish — stays in the message's trace.
+   */
+  within<R>(work: () => Promise<R>): Promise<R>;
 }
 
 /** Options of {@link runBatchConsumer}. */
@@ -107,10 +112,16 @@ export async function runBatchConsumer<T>(options: BatchConsumerOptions<T>): Pro
     const spans = new Map<JsMsg, Span>();
     let pending: { msg: JsMsg; item: BatchItem<T> }[] = [];
     for (const msg of batch) {
-      const { span } = startConsumerSpan(msg, durable);
+      const { span, parent } = startConsumerSpan(msg, durable);
       spans.set(msg, span);
+      const traced = trace.setSpan(parent, span);
       try {
-        pending.push({ msg, item: { message: options.decode(msg.data), ctx: messageContext(msg) } });
+        const item: BatchItem<T> = {
+          message: options.decode(msg.data),
+          ctx: messageContext(msg),
+          within: (work) => context.with(traced, work),
+        };
+        pending.push({ msg, item });
       } catch (error) {
         markFailed(span, error);
         await deadLetter(msg, `undecodable payload: ${String(error)}`);

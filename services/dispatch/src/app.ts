@@ -103,7 +103,13 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
         stream: streamNames(ns).dispatch,
         durable: consumerNames.dispatchSend,
         decode: (data) => SendRequested.decode(data),
-        handleBatch: async (items) => (await dispatcher.handleBatch(items.map((i) => i.message))).map(toBatchOutcome),
+        handleBatch: async (items) =>
+          (
+            await dispatcher.handleBatch(
+              items.map((i) => i.message),
+              (index, work) => items[index]!.within(work),
+            )
+          ).map(toBatchOutcome),
         deadLetterSubject: subjects(ns).deadLetter('dispatch'),
         maxDeliver: MAX_DELIVER,
         batchSize: config.DISPATCH_BATCH_SIZE,

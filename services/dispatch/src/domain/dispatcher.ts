@@ -129,6 +129,12 @@ export const SUPPRESSED_TEXT = 'the address is on the suppression list (opt-out,
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * Runs the work of the request at `index` of a batch in that request's own context (the consumer's
+ * trace span of its message), so each message's provider call and event stay in its trace.
+ */
+export type ItemScope = <R>(index: number, work: () => Promise<R>) => Promise<R>;
+
 /** How one request of a batch ended. */
 export type SendOutcome =
   /** Its result is stored and published (or it was a repeat of one that is): acknowledge it. */
@@ -181,7 +187,10 @@ export class Dispatcher {
    * result event is stored in JetStream. Never throws: a failure of a step the whole batch shares
    * is a `retry` of every request it touched.
    */
-  async handleBatch(requests: readonly SendRequested[]): Promise<SendOutcome[]> {
+  async handleBatch(
+    requests: readonly SendRequested[],
+    scope: ItemScope = (_, work) => work(),
+  ): Promise<SendOutcome[]> {
     const outcomes: SendOutcome[] = [];
     const now = this.clock();
     const items: Item[] = [];
@@ -247,7 +256,7 @@ export class Dispatcher {
     await forEachLimited([...resumes, ...calls], this.providerConcurrency, async (item) => {
       if (resuming.has(item)) {
         try {
-          await this.resume(item.doc._id, item.log, item.message);
+          await scope(item.index, () => this.resume(item.doc._id, item.log, item.message));
           settle(item, { kind: 'done' });
         } catch (error) {
           settle(item, { kind: 'retry', error });
@@ -259,7 +268,7 @@ export class Dispatcher {
           // Waited too long for a provider slot: not called, so safe to release for a redelivery.
           throw new SendDeferredError('no provider slot within the time budget; released for a later delivery');
         }
-        toFinish.push({ item, result: await this.send(item.message!, now, item.log) });
+        toFinish.push({ item, result: await scope(item.index, () => this.send(item.message!, now, item.log)) });
       } catch (error) {
         if (error instanceof DispatchStoppedError || error instanceof SendDeferredError) {
           await this.deps.attempts.release(item.doc._id).catch(() => undefined);
@@ -284,7 +293,7 @@ export class Dispatcher {
           const doc = finished[i]!;
           if (doc instanceof Error) return settle(item, { kind: 'retry', error: doc });
           try {
-            await this.publish(doc, item.log);
+            await scope(item.index, () => this.publish(doc, item.log));
             settle(item, { kind: 'done' });
           } catch (error) {
             settle(item, { kind: 'retry', error });
