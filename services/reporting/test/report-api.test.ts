@@ -1,5 +1,6 @@
 // The reports' REST API, HTML, live updates and gRPC stream, against real NATS and a real
 // MongoDB-compatible server: filters, Copy IDs, CSV, the Message Delivery Report, OpenAPI, sign-in.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import {
   DeliveryStatus,
@@ -349,6 +350,19 @@ describe('live updates', () => {
     client.close();
     controller.abort();
     await pump;
+  });
+
+  it('answers a HEAD of the live stream with its headers and ends it', async () => {
+    // node:http, not fetch: fetch resolves on the headers, this waits for the response to end.
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(`${h.httpUrl}/api/v1/communications/${c}/live`, { method: 'HEAD', headers: AUTH });
+      req.setTimeout(5_000, () => req.destroy(new Error('HEAD of the live stream did not end within 5 s')));
+      req.on('error', reject);
+      req.on('response', (r) => r.on('end', () => resolve(r)).resume());
+      req.end();
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
   });
 
   it('rejects a bad communication ID on the gRPC stream', async () => {

@@ -397,14 +397,16 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const communicationId = request.params.id;
       // Validates the ID before the stream opens (a bad one is a plain 400).
       const initial = await queries.counts(communicationId);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
+      const headers = {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
-        connection: 'keep-alive',
         'x-accel-buffering': 'no',
-      });
+      };
+      // HEAD gets the stream's headers and no stream (it would otherwise stay open forever).
+      if (request.method === 'HEAD') return reply.code(200).headers(headers).send();
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { ...headers, connection: 'keep-alive' });
       const send = (event: string, data: unknown, id?: string) =>
         res.write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       res.write('retry: 2000\n\n');
