@@ -39,9 +39,14 @@ export function isolation(prefix: string): { db: string; namespace: string } {
   return { db: `t_${p}_${suffix}`, namespace: `t${p}${suffix}` };
 }
 
-/** How many messages the namespace's delivery stream holds on the subjects `pattern` matches. */
-export async function messageCount(jsm: JetStreamManager, namespace: string, pattern: string): Promise<number> {
-  const info = await jsm.streams.info(streamNames(namespace).delivery, { subjects_filter: pattern });
+/** How many messages one of the namespace's streams (default: delivery) holds on the subjects `pattern` matches. */
+export async function messageCount(
+  jsm: JetStreamManager,
+  namespace: string,
+  pattern: string,
+  stream: keyof ReturnType<typeof streamNames> = 'delivery',
+): Promise<number> {
+  const info = await jsm.streams.info(streamNames(namespace)[stream], { subjects_filter: pattern });
   return Object.values(info.state.subjects ?? {}).reduce((n, count) => n + count, 0);
 }
 

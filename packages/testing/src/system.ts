@@ -50,7 +50,7 @@ export interface RunningSystem {
    * Starts one more replica of a service (same configuration, its own HTTP port and log
    * `<name>-<n>.log`) and waits until it is ready. `stop()` stops replicas too.
    */
-  startReplica(name: ReplicableService): Promise<ReplicaProcess>;
+  startReplica(name: ReplicableService, env?: Record<string, string>): Promise<ReplicaProcess>;
   /** Sends `signal` to a service's first process and resolves with its exit code. */
   kill(name: SystemProcessName, signal: NodeJS.Signals): Promise<number | null>;
   /** Starts a service's first process again (after `kill`), on the same ports, and waits until it is ready. */
@@ -304,7 +304,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       process.off('exit', killAll);
       return stop();
     },
-    startReplica: async (name) => {
+    startReplica: async (name, extra = {}) => {
       const port = await freePort();
       const admin = await freePort();
       const logName = `${name}-${replicas.length + 2}`;
@@ -313,6 +313,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
         HTTP_PORT: String(port),
         ADMIN_PORT: String(admin),
         GRPC_PORT: String(await freePort()),
+        ...extra,
       });
       replicas.push(started);
       const httpUrl = `http://127.0.0.1:${port}`;

@@ -101,6 +101,10 @@ export async function buildApp(
   return {
     http,
     start: async () => {
+      if (config.CALLBACK_ROLE === 'webhooks') {
+        logger.info('webhooks only (CALLBACK_ROLE=webhooks): the consumers run on other replicas');
+        return;
+      }
       consumer = await startConsumers([
         () =>
           startDispatchEvents({

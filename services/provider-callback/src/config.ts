@@ -50,6 +50,12 @@ export const configShape = {
   MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Twilio auth token (signs status callbacks); enables `/v1/callbacks/twilio` (needs CALLBACK_PUBLIC_BASE_URL). */
   TWILIO_AUTH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * `all`: webhooks and the consumers behind them (archive, normalize, park, release). `webhooks`: only
+   * the webhooks, so an edge replica spends its CPU on answering providers (at least one `all`
+   * replica must run to drain what they commit).
+   */
+  CALLBACK_ROLE: z.enum(['all', 'webhooks']).default('all'),
   /** How often parked callbacks are retried against what dispatch reported, in seconds. */
   PARKED_RETRY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** How long a callback may stay parked before it expires (kept raw with the reason, not published), in seconds. */

@@ -126,7 +126,7 @@ export async function startHarness(
       );
     },
     settled: () => callbacksSettled(nats, namespace),
-    committed: () => messageCount(nats.jsm, namespace, subjects(namespace).rawCallbacks),
+    committed: () => messageCount(nats.jsm, namespace, subjects(namespace).rawCallbacks, 'callbacks'),
     metric: async (name, provider) => {
       const text = (await renderMetrics()).body;
       const line = new RegExp(`^${name}\\{provider="${provider}"\\} (\\d+)$`, 'm').exec(text);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  consumerNames,
   DeliveryStatus,
   EventSource,
   RawCallbackReceived,
@@ -291,6 +292,47 @@ describe('without the simulator configured', () => {
       expect([await raw().countDocuments({}), await messageCount(nats.jsm, namespace, subject)]).toEqual(before);
     } finally {
       await production.http.close();
+    }
+  });
+});
+
+describe('with CALLBACK_ROLE=webhooks (an edge replica)', () => {
+  it('commits callbacks and leaves archiving and normalizing to a replica that runs the consumers', async () => {
+    const ns = `${namespace}edge`;
+    const t = systemTopology(ns);
+    await ensureTopology(nats.jsm, t.streams, t.consumers);
+    const edge = await buildApp({
+      config: loadConfig({ ...baseConfigShape, ...configShape }, { ...envFor(ns), CALLBACK_ROLE: 'webhooks' }),
+      logger,
+      mongo,
+      nats,
+    });
+    let worker: BuiltApp | undefined;
+    try {
+      await edge.start?.();
+      const cb = callback();
+      expect((await post(edge, JSON.stringify(cb))).statusCode).toBe(202);
+      expect(await messageCount(nats.jsm, ns, subjects(ns).rawCallbacks, 'callbacks')).toBe(1);
+      // Committed, and nobody pulls it: the edge started no consumer.
+      const info = await nats.jsm.consumers.info(streamNames(ns).callbacks, consumerNames.callbackRaw);
+      expect({ pending: info.num_pending, delivered: info.delivered.consumer_seq }).toEqual({
+        pending: 1,
+        delivered: 0,
+      });
+      expect(await raw().findOne({ _id: `simulator:${cb.eventId}` })).toBeNull();
+
+      worker = await build(ns);
+      await worker.start?.();
+      await callbacksSettled(nats, ns);
+      expect(await raw().findOne({ _id: `simulator:${cb.eventId}` })).toMatchObject({ mapped: true });
+      const events = await storedEvents(nats.jsm, ns, subjects(ns).deliveryEventsFrom('provider'));
+      expect(events.map((e) => e.event.eventId)).toEqual([`provider:simulator:${cb.eventId}`]);
+    } finally {
+      await worker?.stopConsuming?.();
+      await worker?.http.close();
+      await edge.stopConsuming?.();
+      await edge.http.close();
+      for (const name of Object.values(streamNames(ns))) await nats.jsm.streams.delete(name).catch(() => false);
     }
   });
 });
