@@ -22,6 +22,12 @@ export interface BenchConfig {
   /** Length of each ceiling measurement. */
   readonly ceilingSeconds: number;
   readonly seed: number;
+  /**
+   * Where provider-callback's consumers run (BENCH_EDGE): `split` (default) webhooks on one replica,
+   * consumers on a second; `deferred` as split, with the consumer replica started only when posting
+   * ends (the edge alone on the machine's cores, then the drain); `off` one replica does both.
+   */
+  readonly edge: 'split' | 'deferred' | 'off';
   /** LOG_LEVEL of the system's processes. */
   readonly logLevel: string;
 }
@@ -48,6 +54,14 @@ export function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     settleSeconds: num('BENCH_SETTLE_SECONDS', 120, 1, 3_600),
     ceilingSeconds: num('BENCH_CEILING_SECONDS', 5, 0, 600),
     seed: Math.round(num('BENCH_SEED', randomInt(1, 2 ** 31), 0, 2 ** 32 - 1)),
+    edge: edgeMode(env.BENCH_EDGE),
     logLevel: env.BENCH_LOG_LEVEL ?? 'info',
   };
+}
+
+function edgeMode(raw: string | undefined): BenchConfig['edge'] {
+  if (raw === undefined || raw === '' || raw === 'split') return 'split';
+  if (raw === 'deferred' || raw === 'off') return raw;
+  if (raw === '0') return 'off';
+  throw new Error(`BENCH_EDGE must be split, deferred or off (got ${raw})`);
 }

@@ -7,6 +7,10 @@ import { messageCount } from '@dlr/testing';
 
 /** A snapshot of the event pipeline of one namespace. */
 export interface PipelineState {
+  /** Callbacks committed to the callbacks stream (the webhooks' commit point; one event each here). */
+  readonly committedCallbacks: number;
+  /** Committed callbacks provider-callback's consumer has not finished (waiting or in progress). */
+  readonly callbackBacklog: number;
   /** Provider `DeliveryEvent`s stored in the delivery stream. */
   readonly providerEvents: number;
   /**
@@ -45,9 +49,11 @@ export class PipelineProbe {
   async read(): Promise<PipelineState> {
     const { jsm } = this.#nats;
     const streams = streamNames(this.#namespace);
-    const [providerEvents, deadLetters, work, ...consumers] = await Promise.all([
+    const [providerEvents, deadLetters, callbacks, raw, work, ...consumers] = await Promise.all([
       messageCount(jsm, this.#namespace, subjects(this.#namespace).deliveryEventsFrom('provider')),
       jsm.streams.info(streams.deadLetter),
+      jsm.streams.info(streams.callbacks),
+      jsm.consumers.info(streams.callbacks, consumerNames.callbackRaw),
       jsm.streams.info(streams.reportingWork),
       ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) =>
         jsm.consumers.info(streams.reportingWork, reportingPartitionConsumer(p)),
@@ -57,6 +63,8 @@ export class PipelineProbe {
     const redelivered = sum((c) => c.num_redelivered);
     this.#maxRedelivered = Math.max(this.#maxRedelivered, redelivered);
     return {
+      committedCallbacks: callbacks.state.messages,
+      callbackBacklog: raw.num_pending + raw.num_ack_pending,
       providerEvents,
       backlog: sum((c) => c.num_pending) + (work.sources ?? []).reduce((n, s) => n + s.lag, 0),
       ackPending: sum((c) => c.num_ack_pending),
@@ -75,7 +83,7 @@ export class PipelineProbe {
   }
 }
 
-/** True when reporting has nothing left to process. */
+/** True when provider-callback's consumer and reporting have nothing left to process. */
 export function idle(state: PipelineState): boolean {
-  return state.backlog === 0 && state.ackPending === 0;
+  return state.callbackBacklog === 0 && state.backlog === 0 && state.ackPending === 0;
 }

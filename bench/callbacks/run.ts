@@ -46,6 +46,8 @@ interface Measured {
   readonly redelivered: { readonly tried: number; readonly accepted: number };
   readonly events: { readonly accepted: number; readonly uncertain: number };
   readonly verdict: Verdict;
+  /** First post → the report showing the ground truth (undefined when it did not). */
+  readonly drainSeconds: number | undefined;
 }
 
 async function main(): Promise<number> {
@@ -70,13 +72,24 @@ async function main(): Promise<number> {
     logLevel: config.logLevel,
     log: say,
     extraEnv: {
-      'provider-callback': { SIMULATOR_WEBHOOK_SECRET: webhookSecret },
+      // An edge replica answers the webhooks; a second replica (below) runs the consumers behind them.
+      'provider-callback': {
+        SIMULATOR_WEBHOOK_SECRET: webhookSecret,
+        CALLBACK_ROLE: config.edge === 'off' ? 'all' : 'webhooks',
+      },
       'provider-simulator': { SIMULATOR_WEBHOOK_SECRET: webhookSecret },
     },
   });
   let measured: Measured | undefined;
   try {
-    if (!interrupted.aborted) measured = await measureSystem(system, NATS_URL, config, webhookSecret, interrupted);
+    const startConsumers = async () => {
+      await system.startReplica('provider-callback', { CALLBACK_ROLE: 'all' });
+    };
+    if (config.edge === 'split') await startConsumers();
+    const afterLoad = config.edge === 'deferred' ? startConsumers : async () => {};
+    if (!interrupted.aborted) {
+      measured = await measureSystem(system, NATS_URL, config, webhookSecret, afterLoad, interrupted);
+    }
   } finally {
     say('stopping the system');
     const codes = await system.stop();
@@ -139,6 +152,7 @@ async function measureSystem(
   natsUrl: string,
   config: BenchConfig,
   webhookSecret: string,
+  afterLoad: () => Promise<void>,
   signal: AbortSignal,
 ): Promise<Measured | undefined> {
   const callbacks = new HttpClient(system.providerCallbackUrl, { timeoutMs: POST_TIMEOUT_MS });
@@ -166,6 +180,7 @@ async function measureSystem(
       `posting ${plan.posts.length} callbacks (${plan.distinctEvents} events + ${plan.duplicates} duplicates) at ` +
         `${config.rate}/s to ${plan.deliveriesTouched} of ${config.recipients} records`,
     );
+    const loadStarted = Date.now();
     const load = await runLoad(plan, target, {
       maxInFlight: config.maxInFlight,
       maxPollers: config.maxPollers,
@@ -176,6 +191,8 @@ async function measureSystem(
       onProgress: (p) => reportProgress(p, probe),
     });
     if (signal.aborted) return undefined;
+    if (config.edge === 'deferred') say('posting done: starting the provider-callback replica that runs its consumers');
+    await afterLoad();
     const again = await redeliverUnanswered(load, target, signal);
     const accepted = new Set([...load.acceptedEvents, ...again]);
     const uncertain = [...load.postedEvents].filter((e) => !accepted.has(e));
@@ -190,9 +207,10 @@ async function measureSystem(
       signal,
       progress: say,
     });
+    const drainSeconds = verdict.outcome === 'match' ? (Date.now() - loadStarted) / 1_000 : undefined;
     const redelivered = { tried: load.postedEvents.size - load.acceptedEvents.size, accepted: again.size };
     const events = { accepted: accepted.size, uncertain: uncertain.length };
-    return { plan, setupSeconds, load, redelivered, events, verdict };
+    return { plan, setupSeconds, load, redelivered, events, verdict, drainSeconds };
   } finally {
     api.close();
     await Promise.all([callbacks.close(), reporting.close(), probe.close()]);

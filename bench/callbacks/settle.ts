@@ -70,7 +70,7 @@ export async function settle(input: SettleInput): Promise<Verdict> {
     const previous = JSON.stringify(counts?.counts);
     counts = await readCounts(input.reporting, input.communicationId).catch(() => counts);
     pipeline = await input.probe.read().catch(() => pipeline);
-    if (pipeline) drain.add(pipeline.backlog + pipeline.ackPending);
+    if (pipeline) drain.add(pipeline.callbackBacklog + pipeline.backlog + pipeline.ackPending);
     if (uncertainRecords === 0 && counts && countDiff(counts, expected).length === 0) return verdict('match');
     if (!(pipeline && idle(pipeline) && JSON.stringify(counts?.counts) === previous)) stableSince = Date.now();
     if (Date.now() - stableSince >= STABLE_MS) {
@@ -82,13 +82,15 @@ export async function settle(input: SettleInput): Promise<Verdict> {
     if (remainingMs <= 0 || input.signal.aborted || drain.hopeless(remainingMs)) return verdict('not settled');
     if (pipeline && Date.now() - lastProgress >= 10_000) {
       lastProgress = Date.now();
-      input.progress(`settling: reporting ${pipeline.backlog} waiting, ${pipeline.ackPending} in progress`);
+      input.progress(
+        `settling: ${pipeline.callbackBacklog} callbacks not normalized yet; reporting ${pipeline.backlog} waiting, ${pipeline.ackPending} in progress`,
+      );
     }
     await sleep(1_000);
   }
 }
 
-/** How fast reporting's outstanding work shrinks, from samples since the wait began. */
+/** How fast the outstanding work (callbacks to normalize, reporting's backlog) shrinks, from samples since the wait began. */
 class DrainRate {
   readonly #samples: { at: number; work: number }[] = [];
 

@@ -19,6 +19,8 @@ export interface Figures {
   /** Distinct events answered 2xx, and posted but never answered 2xx. */
   readonly events: { readonly accepted: number; readonly uncertain: number };
   readonly verdict: Verdict;
+  /** First post → the report showing the ground truth (undefined when it did not). */
+  readonly drainSeconds: number | undefined;
   readonly fastifyPerSecond: number;
   readonly store: StoreCeilings;
   /** 1-minute load average when the ceilings were measured. */
@@ -33,7 +35,8 @@ export function summary(f: Figures): string {
   return [
     '',
     `run: ${config.recipients} records (all Pending in the report ${f.setupSeconds.toFixed(1)} s after the first ` +
-      `AddRecipients), ${plan.distinctEvents} distinct events, seed ${config.seed}, log level ${config.logLevel}`,
+      `AddRecipients), ${plan.distinctEvents} distinct events, seed ${config.seed}, log level ${config.logLevel}, ` +
+      `provider-callback: ${EDGE_MODES[config.edge]}`,
     `machine: ${f.machine}`,
     callbacksLine(f),
     `webhook latency: p50 ${ms(percentile(load.latenciesMs, 50))}, p99 ${ms(percentile(load.latenciesMs, 99))}, ` +
@@ -47,6 +50,7 @@ export function summary(f: Figures): string {
     `share of the store: accepted events/s = ${share(load.acceptedPerSecond, f.store.bulkUpsertDocsPerSecond)} of ` +
       `the raw bulk-upsert rate, ${share(load.acceptedPerSecond, f.store.recordUpsertDocsPerSecond)} of the ` +
       `record-shaped rate`,
+    drainLine(f),
     `final counts: ${verdictLine(verdict)}`,
     `pipeline at the end: ${verdict.pipeline ? pipelineLine(verdict.pipeline) : 'unknown'}; ` +
       `max redelivered seen ${verdict.maxRedelivered}`,
@@ -56,6 +60,22 @@ export function summary(f: Figures): string {
       : ['warnings/errors logged: none']),
     '',
   ].join('\n');
+}
+
+const EDGE_MODES: Record<Figures['config']['edge'], string> = {
+  split: 'webhooks on one replica, consumers on another',
+  deferred: 'webhooks on one replica, its consumers started when posting ended',
+  off: 'one replica for webhooks and consumers',
+};
+
+/** How fast the accepted events reached the report, against what the store alone can write. */
+function drainLine({ drainSeconds, events, store }: Figures): string {
+  if (drainSeconds === undefined) return 'drain into the report: did not reach the ground truth';
+  const rate = events.accepted / drainSeconds;
+  return (
+    `drain into the report: ${events.accepted} events shown ${drainSeconds.toFixed(1)} s after the first post = ` +
+    `${perSecond(rate)} events/s = ${share(rate, store.recordUpsertDocsPerSecond)} of the record-shaped bulk-upsert rate`
+  );
 }
 
 function share(part: number, whole: number): string {
@@ -68,15 +88,17 @@ function eventsLine({ events, redelivered, verdict }: Figures): string {
     redelivered.tried > 0
       ? ` (${redelivered.tried} unanswered events posted again after the run, ${redelivered.accepted} accepted then)`
       : '';
-  const stored = verdict.pipeline?.providerEvents;
+  // The callbacks stream is the commit point (one event per simulator callback); the delivery stream
+  // holds what provider-callback's consumer has normalized so far.
+  const committed = verdict.pipeline?.committedCallbacks;
   const check =
-    stored === undefined
+    committed === undefined
       ? 'stream not read'
-      : stored < events.accepted
-        ? `LOST: the stream holds only ${stored} provider events`
-        : stored > events.accepted + events.uncertain
-          ? `EXTRA: the stream holds ${stored} provider events`
-          : `stream holds ${stored} provider events, as expected`;
+      : committed < events.accepted
+        ? `LOST: the callbacks stream holds only ${committed}`
+        : committed > events.accepted + events.uncertain
+          ? `EXTRA: the callbacks stream holds ${committed}`
+          : `the callbacks stream holds ${committed}, as expected (${verdict.pipeline?.providerEvents} normalized into the delivery stream)`;
   return `events: ${events.accepted} distinct accepted, ${events.uncertain} of unknown fate${again}; ${check}`;
 }
 
@@ -107,7 +129,8 @@ function freshnessLine({ config, load, pollTimeoutMs }: Figures): string {
 /** One line on the reporting pipeline. */
 export function pipelineLine(s: PipelineState): string {
   return (
-    `stream: ${s.providerEvents} provider events; reporting: ${s.backlog} waiting, ${s.ackPending} in progress` +
+    `committed: ${s.committedCallbacks} callbacks (${s.callbackBacklog} not normalized yet), ${s.providerEvents} provider events; ` +
+    `reporting: ${s.backlog} waiting, ${s.ackPending} in progress` +
     (s.redelivered > 0 ? `, ${s.redelivered} redelivered` : '') +
     (s.deadLettered > 0 ? `, ${s.deadLettered} dead-lettered` : '')
   );
@@ -140,10 +163,10 @@ function verdictLine(v: Verdict): string {
       );
     }
     case 'not settled': {
-      const left = v.pipeline ? v.pipeline.backlog + v.pipeline.ackPending : undefined;
+      const left = v.pipeline ? v.pipeline.callbackBacklog + v.pipeline.backlog + v.pipeline.ackPending : undefined;
       const rate = v.drainPerSecond === undefined ? 'unknown' : `${v.drainPerSecond.toFixed(1)} events/s`;
       return (
-        `MISMATCH — NOT SETTLED after ${waited}: reporting still had ${left ?? '?'} events to process ` +
+        `MISMATCH — NOT SETTLED after ${waited}: ${left ?? '?'} events still to normalize or project ` +
         `(draining at ${rate}); counts: ${counts || 'equal'}`
       );
     }
