@@ -36,9 +36,12 @@ export async function readStatuses(reporting: HttpClient, communicationId: strin
   let cursor: string | null = null;
   do {
     const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
-    const page: RecordPage = await reporting.getJson<RecordPage>(
-      `/api/v1/communications/${encodeURIComponent(communicationId)}/delivery-records?limit=1000${query}`,
-    );
+    const path = `/api/v1/communications/${encodeURIComponent(communicationId)}/delivery-records?limit=1000${query}`;
+    // A page can take longer than the read timeout on a loaded machine: asked again before giving up.
+    const page: RecordPage = await reporting
+      .getJson<RecordPage>(path)
+      .catch(() => reporting.getJson<RecordPage>(path))
+      .catch(() => reporting.getJson<RecordPage>(path));
     for (const r of page.records) statuses.set(r.id, r.status);
     cursor = page.nextCursor;
   } while (cursor !== null);

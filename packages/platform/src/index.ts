@@ -81,6 +81,7 @@ export {
   deadLetterMessage,
   ensureTopology,
   PoisonMessageError,
+  perTurn,
   publishDurable,
   runConsumer,
   startConsumers,

@@ -1,10 +1,11 @@
-import { AckPolicy } from '@nats-io/jetstream';
+import { AckPolicy, type PubAck } from '@nats-io/jetstream';
 import { MongoClient } from 'mongodb';
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectNats,
   ensureTopology,
+  perTurn,
   PoisonMessageError,
   publishDurable,
   runConsumer,
@@ -186,6 +187,60 @@ describe('publishDurable', () => {
     expect(stored!.header.get('Dlr-Test')).toBe('yes');
     const info = await nats.jsm.streams.info(STREAM, { subjects_filter: subject });
     expect(info.state.subjects?.[subject]).toBe(2);
+  });
+});
+
+describe('perTurn', () => {
+  it('sends the publishes of one event-loop turn in one socket write, each acked and stored in call order', async () => {
+    const subject = `${prefix}.turn`;
+    // The client's socket writer (internal to nats.js): counted to show the PUBs leave together.
+    const transport = (nats.nc as unknown as { protocol?: { transport?: { send(b: Uint8Array): void } } }).protocol
+      ?.transport;
+    if (!transport) throw new Error('nats.js internals changed: protocol.transport not found');
+    const send = transport.send.bind(transport);
+    let writes = 0;
+    transport.send = (b) => {
+      writes += 1;
+      send(b);
+    };
+    try {
+      const together = perTurn();
+      // Each from its own callback, as HTTP requests arrive: without perTurn, one write each.
+      const acks = await Promise.all(
+        Array.from(
+          { length: 200 },
+          (_, i) =>
+            new Promise<PubAck>((resolve, reject) =>
+              setTimeout(() => {
+                together(() => publishDurable(nats.js, subject, encoder.encode(String(i)), `turn-${suffix}-${i}`)).then(
+                  resolve,
+                  reject,
+                );
+              }, 0),
+            ),
+        ),
+      );
+      expect(writes).toBeLessThanOrEqual(2);
+      expect(acks.map((a) => a.duplicate)).toEqual(Array.from({ length: 200 }, () => false));
+      expect(acks.every((a, i) => i === 0 || a.seq === acks[i - 1]!.seq + 1)).toBe(true);
+      const last = await nats.jsm.streams.getMessage(STREAM, { seq: acks[199]!.seq });
+      expect(decoder.decode(last!.data)).toBe('199');
+    } finally {
+      transport.send = send;
+    }
+  });
+
+  it('rejects only the send that throws; the others of its turn still go', async () => {
+    const together = perTurn();
+    const results = await Promise.allSettled([
+      together(() => publishDurable(nats.js, `${prefix}.turn`, encoder.encode('a'), `turn-${suffix}-a`)),
+      together<never>(() => {
+        throw new Error('bad send');
+      }),
+      together(() => publishDurable(nats.js, `${prefix}.turn`, encoder.encode('b'), `turn-${suffix}-b`)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('bad send'));
   });
 });
 

@@ -3,6 +3,7 @@
 import { consumerNames, DeliveryEvent, streamNames, subjects } from '@dlr/contracts';
 import {
   consumeDeliveryEvents,
+  perTurn,
   publishDurable,
   UnavailableError,
   type ConsumerHandle,
@@ -20,16 +21,17 @@ const COMMIT_TIMEOUT_MS = 5_000;
 export function answerLog(nats: NatsHandle, namespace: string): AnswerLog {
   const s = subjects(namespace);
   const stream = streamNames(namespace).delivery;
+  // Answers posted in the same event-loop turn share one socket write.
+  const together = perTurn();
   return {
     commit: async (event, userAgentClass) => {
+      const data = DeliveryEvent.encode(event).finish();
+      const headers = { [USER_AGENT_CLASS_HEADER]: userAgentClass };
       try {
-        const ack = await publishDurable(
-          nats.js,
-          s.deliveryEvent('feedback', event),
-          DeliveryEvent.encode(event).finish(),
-          event.eventId,
-          { [USER_AGENT_CLASS_HEADER]: userAgentClass },
-          { timeoutMs: COMMIT_TIMEOUT_MS },
+        const ack = await together(() =>
+          publishDurable(nats.js, s.deliveryEvent('feedback', event), data, event.eventId, headers, {
+            timeoutMs: COMMIT_TIMEOUT_MS,
+          }),
         );
         if (!ack.duplicate) return { event, duplicate: false };
         // A repeat: the stream keeps the first answer, at the sequence the PubAck names.

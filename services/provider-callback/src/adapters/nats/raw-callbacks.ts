@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { consumerNames, MAX_DELIVER, RawCallbackReceived, streamNames, subjects } from '@dlr/contracts';
 import {
+  perTurn,
   PoisonMessageError,
   publishDurable,
   runConsumer,
@@ -46,17 +47,15 @@ export function callbackMsgId(provider: string, body: Buffer, query: string, eve
 /** A {@link RawCallbackLog} on `<ns>.v1.callback.raw.<provider>`. */
 export function rawCallbackLog(nats: NatsHandle, namespace: string): RawCallbackLog {
   const s = subjects(namespace);
+  // Webhooks answered in the same event-loop turn share one socket write.
+  const together = perTurn();
   return {
     commit: async ({ provider, body, query, receivedAt, events }) => {
       const data = RawCallbackReceived.encode({ provider, body, query, receivedAt }).finish();
+      const msgId = callbackMsgId(provider, body, query, events);
       try {
-        const ack = await publishDurable(
-          nats.js,
-          s.rawCallback(provider),
-          data,
-          callbackMsgId(provider, body, query, events),
-          undefined,
-          { timeoutMs: COMMIT_TIMEOUT_MS },
+        const ack = await together(() =>
+          publishDurable(nats.js, s.rawCallback(provider), data, msgId, undefined, { timeoutMs: COMMIT_TIMEOUT_MS }),
         );
         return { duplicate: ack.duplicate };
       } catch (error) {
