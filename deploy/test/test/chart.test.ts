@@ -67,7 +67,9 @@ describe.each(SCENARIOS)('scenario ci/%s', (file) => {
   const values = readScenario(valuesFile);
   const enabled = SERVICES.filter((s) => values.services?.[s]?.enabled !== false);
   const policiesOn = values.networkPolicy?.enabled !== false;
-  const simulatorOn = values.simulator?.enabled !== false;
+  const simulatorOn = values.simulator?.enabled === true;
+  // The chart's own simulator or one outside it (providers.simulator.url): dispatch and provider-callback talk to it.
+  const simulatorUsed = simulatorOn || Boolean(values.providers?.simulator?.url);
   const edgesExposed = values.ingress?.enabled === true || values.httpRoute?.enabled === true;
   const consoleExposed = edgesExposed && values.ingress?.edges?.['console']?.enabled === true;
   const workloads = [...enabled, ...(simulatorOn ? ['provider-simulator'] : [])];
@@ -156,8 +158,8 @@ describe.each(SCENARIOS)('scenario ci/%s', (file) => {
         }
       }
     }
-    // The simulator's secrets go to dispatch and provider-callback only with the simulator.
-    const simulatorVars = (vars: string[]) => (simulatorOn ? vars : []);
+    // The simulator's secrets go to dispatch and provider-callback only with a simulator.
+    const simulatorVars = (vars: string[]) => (simulatorUsed ? vars : []);
     const needs: Record<(typeof SERVICES)[number], string[]> = {
       communication: ['MONGODB_URI', 'NATS_URL', 'OPERATOR_TOKEN', 'SERVICE_TOKEN'],
       dispatch: ['MONGODB_URI', 'NATS_URL', 'LINK_SIGNING_KEYS', ...simulatorVars(['SIMULATOR_API_KEY'])],
@@ -169,8 +171,8 @@ describe.each(SCENARIOS)('scenario ci/%s', (file) => {
       const c = serviceContainer(objects, svc);
       const fromSecrets = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name);
       expect(fromSecrets.sort(), `${svc} secret variables`).toEqual(expect.arrayContaining(needs[svc]));
-      if (!simulatorOn) expect(fromSecrets, `${svc} without the simulator`).not.toContain('SIMULATOR_API_KEY');
-      if (!simulatorOn) expect(fromSecrets, `${svc} without the simulator`).not.toContain('SIMULATOR_WEBHOOK_SECRET');
+      if (!simulatorUsed) expect(fromSecrets, `${svc} without the simulator`).not.toContain('SIMULATOR_API_KEY');
+      if (!simulatorUsed) expect(fromSecrets, `${svc} without the simulator`).not.toContain('SIMULATOR_WEBHOOK_SECRET');
       // Its ConfigMap exists and holds the non-secret configuration the service needs to listen.
       const cmName = c.envFrom?.[0]?.configMapRef?.name ?? '';
       const cm = named(objects, 'ConfigMap', cmName);
@@ -399,7 +401,7 @@ describe('NOTES.txt', () => {
       values.ingress?.enabled !== true && values.httpRoute?.enabled !== true,
     );
     expect(notes).not.toMatch(/no login/i);
-    expect(notes.includes('DEMO: dispatch sends through the chart')).toBe(values.simulator?.enabled !== false);
+    expect(notes.includes('DEMO: dispatch sends through the chart')).toBe(values.simulator?.enabled === true);
   });
 });
 
@@ -514,7 +516,7 @@ describe('the options a platform team sets', () => {
     });
   });
 
-  it('the demo (defaults): the simulator is deployed, dispatch and provider-callback are wired to it and it to them', () => {
+  it('the demo (simulator.enabled): the simulator is deployed, dispatch and provider-callback are wired to it and it to them', () => {
     const objects = render('minimal-values.yaml');
     const simulator = componentName('provider-simulator');
     expect(named(objects, 'Deployment', simulator)).toBeDefined();
@@ -534,12 +536,21 @@ describe('the options a platform team sets', () => {
     );
   });
 
-  it('refuses a dispatch with the simulator provider and no simulator, naming what to set', async () => {
-    const bad = path.join(home, 'no-simulator-values.yaml');
-    await fsp.writeFile(bad, 'simulator:\n  enabled: false\n');
-    const t = template(helm, home, bad);
+  it('by default deploys no simulator: nothing renders until a demo enables it or providers are chosen', async () => {
+    const none = path.join(home, 'defaults-values.yaml');
+    await fsp.writeFile(none, '{}\n');
+    const t = template(helm, home, none);
     expect(t.status).not.toBe(0);
     expect(t.stderr).toContain('set simulator.enabled=true (a demo), providers.simulator.url, or real providers');
+
+    const chosen = path.join(home, 'providers-values.yaml');
+    await fsp.writeFile(
+      chosen,
+      'services:\n  dispatch:\n    env:\n      EMAIL_PROVIDER: sendgrid\n      SMS_PROVIDER: twilio\n',
+    );
+    const objects = renderChart(helm, home, chosen);
+    expect(objects.filter((o) => o.metadata.name.includes('simulator'))).toEqual([]);
+    expect(JSON.stringify(objects)).not.toMatch(/SIMULATOR_|provider-simulator/);
   });
 });
 

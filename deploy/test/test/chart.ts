@@ -118,6 +118,7 @@ export interface ScenarioValues {
   ingress?: { enabled?: boolean; edges?: Record<string, { enabled?: boolean }> };
   httpRoute?: { enabled?: boolean };
   simulator?: { enabled?: boolean };
+  providers?: { simulator?: { url?: string } };
   metrics?: {
     monitoringNamespace?: string;
     scraperPodLabels?: Labels;
