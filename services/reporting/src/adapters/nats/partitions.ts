@@ -101,7 +101,6 @@ class PartitionWorker {
   /** The batch the loop is working on. */
   #inHand: readonly JsMsg[] = [];
   #wake: (() => void) | undefined;
-  #roomFreed: (() => void) | undefined;
   /** Set by `stop()`: no batch or takeover starts any more. */
   #closed = false;
   /** Aborted by `stop()`: cuts retries and their backoff waits short. */
@@ -170,10 +169,7 @@ class PartitionWorker {
   async #stop(): Promise<void> {
     this.#closed = true;
     this.#abort.abort();
-    // Wake the pump before closing: `close()` resolves only once the pump has read up to the end
-    // of the subscription, and a pump waiting for room in a full buffer would never get there.
     this.#wake?.();
-    this.#roomFreed?.();
     await this.#messages.close().catch(() => undefined);
     await this.#pump.catch(() => undefined);
     const graceMs = this.#options.stopGraceMs ?? 1_000;
@@ -235,11 +231,11 @@ class PartitionWorker {
         msg.nak(); // delivered while stopping: straight back, not after the ack wait
         continue;
       }
+      // Taken into the buffer at once, however far behind the loop is: nats.js keeps pulling as
+      // messages arrive (bounded by the consumer's max_ack_pending), and only what is in the buffer
+      // is kept alive; left in the client's queue behind a slow store they were redelivered.
       this.#buffer.push(msg);
       this.#wake?.();
-      while (!this.#closed && this.#buffer.length >= this.#options.batchSize * 2) {
-        await new Promise<void>((resolve) => (this.#roomFreed = resolve));
-      }
     }
   }
 
@@ -251,7 +247,6 @@ class PartitionWorker {
       }
       const batch = this.#buffer.splice(0, this.#options.batchSize);
       this.#inHand = batch;
-      this.#roomFreed?.();
       // A slow store must not make JetStream redeliver the batch in hand or the messages waiting
       // behind it: extend their ack wait while they are here.
       const keepAlive = setInterval(() => {
