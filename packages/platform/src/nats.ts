@@ -224,7 +224,7 @@ export function perTurn(): <T>(send: () => Promise<T>) => Promise<T> {
         try {
           context.with(active, send).then(resolve, reject);
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       });
     });
