@@ -1,7 +1,7 @@
-import { consumerNames, decodePersonErased, MAX_DELIVER, PersonErased, streamNames, subjects } from '@dlr/contracts';
+import { consumerNames, PersonErased, subjects } from '@dlr/contracts';
 import {
+  consumeErasures,
   publishDurable,
-  runConsumer,
   UnavailableError,
   type ConsumerHandle,
   type Logger,
@@ -38,19 +38,11 @@ export function startErasureConsumer(options: {
   erasure: MongoErasure;
   logger: Logger;
 }): Promise<ConsumerHandle> {
-  const { nats, namespace, erasure, logger } = options;
-  return runConsumer({
-    js: nats.js,
-    stream: streamNames(namespace).communication,
+  return consumeErasures({
+    nats: options.nats,
+    namespace: options.namespace,
     durable: consumerNames.communicationErasure,
-    decode: decodePersonErased,
-    handle: async (event) => {
-      const changed = await erasure.apply(event);
-      logger.info({ erasureId: event.erasureId, changed }, 'erasure applied');
-    },
-    deadLetterSubject: subjects(namespace).deadLetter(consumerNames.communicationErasure),
-    maxDeliver: MAX_DELIVER,
-    concurrency: 1,
-    logger,
+    apply: (event) => options.erasure.apply(event),
+    logger: options.logger,
   });
 }
