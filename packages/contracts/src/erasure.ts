@@ -43,7 +43,7 @@ export function mentionsAddress(text: string, salt: Uint8Array, addressHashes: R
   if (addressHashes.size === 0 || text === '') return false;
   for (const form of textForms(text)) {
     for (const m of form.matchAll(EMAIL_LIKE))
-      if (addressHashes.has(erasureHash(salt, 'email', m[0].replace(/^mailto:/i, '')))) return true;
+      if (addressHashes.has(erasureHash(salt, 'email', m[0].replace(/^mailto:/i, '').replace(/\.+$/, '')))) return true;
     for (const m of form.matchAll(PHONE_LIKE)) if (addressHashes.has(erasureHash(salt, 'sms', m[0]))) return true;
   }
   return false;
@@ -56,8 +56,8 @@ export function mentionsAddress(text: string, salt: Uint8Array, addressHashes: R
  */
 export function scrubNames(text: string, salt: Uint8Array, nameHashes: ReadonlySet<string>): string {
   if (nameHashes.size === 0 || text === '') return text;
-  // Words with their positions; punctuation around a word is not part of it.
-  const words = [...text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’.-]*/gu)].map((m) => ({
+  // Words with their positions; punctuation around a word ("Lee." at a sentence's end) is not part of it.
+  const words = [...text.matchAll(/[\p{L}\p{N}](?:[\p{L}\p{N}'’.-]*[\p{L}\p{N}])?/gu)].map((m) => ({
     start: m.index,
     end: m.index + m[0].length,
   }));

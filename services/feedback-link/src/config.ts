@@ -46,7 +46,7 @@ export const configShape = {
     .max(3_650 * 86_400)
     .default(180 * 86_400),
   /** How often expired page content is deleted by the service itself (FerretDB has no TTL monitor), in seconds. */
-  RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(10).max(86_400).default(3_600),
+  RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
 } as const;
 
 /** The validated configuration of feedback-link. */
