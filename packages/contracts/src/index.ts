@@ -10,7 +10,13 @@ export {
   eventSourceToJSON,
   DeliveryEvent,
 } from './gen/dlr/delivery/v1/delivery.pb.js';
-export { AddedDelivery, MessageContent, RecipientsAdded, SendRequested } from './gen/dlr/communication/v1/events.pb.js';
+export {
+  AddedDelivery,
+  MessageContent,
+  PersonErased,
+  RecipientsAdded,
+  SendRequested,
+} from './gen/dlr/communication/v1/events.pb.js';
 export {
   AddRecipientsRequest,
   AddRecipientsResponse,
@@ -48,6 +54,8 @@ export {
   SmsSegments,
   LiftSuppressionRequest,
   LiftSuppressionResponse,
+  ErasePersonRequest,
+  ErasePersonResponse,
 } from './gen/dlr/communication/v1/communication.pb.js';
 export type { CommunicationServiceServer } from './gen/dlr/communication/v1/communication.pb.js';
 export {
@@ -73,3 +81,13 @@ export {
 export { StatusChanged } from './gen/dlr/reporting/v1/events.pb.js';
 export { RawCallbackReceived } from './gen/dlr/callback/v1/raw_callback.pb.js';
 export { fileDescriptorProtos } from './descriptors.js';
+export {
+  decodePersonErased,
+  ERASED,
+  erasureHash,
+  mentionsAddress,
+  newErasureSalt,
+  normalizeName,
+  scrubNames,
+  type ErasureHashKind,
+} from './erasure.js';

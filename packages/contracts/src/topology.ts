@@ -60,11 +60,13 @@ export function subjects(namespace = 'dlr') {
     linkContents: `${namespace}.v1.dispatch.link-content.*`,
     /** `SuppressionLifted` (dlr.feedback.v1): an operator removed an address from the suppression list. */
     suppressionLifted: `${namespace}.v1.communication.suppression-lifted`,
+    /** `PersonErased` (dlr.communication.v1): an admin erased a person; every service erases its copies. */
+    personErased: `${namespace}.v1.communication.person-erased`,
     /**
      * Reporting's internal work queue for one partition of delivery records (`RecipientsAdded` or
      * `DeliveryEvent` payloads; the last token says which). Not a public contract.
      */
-    reportingWork: (partition: number, kind: 'recipients' | 'event') =>
+    reportingWork: (partition: number, kind: 'recipients' | 'event' | 'erase') =>
       `${namespace}.v1.reporting.work.${partition}.${kind}`,
     /** Every work item of one partition. */
     reportingPartition: (partition: number) => `${namespace}.v1.reporting.work.${partition}.*`,
@@ -132,6 +134,12 @@ export const consumerNames = {
   callbackDispatchEvents: 'provider-callback-dispatch-events',
   /** provider-callback: raw callbacks its webhooks committed, into `raw_callbacks` and on to DeliveryEvents. */
   callbackRaw: 'provider-callback-raw',
+  /** Each service's own consumer of `PersonErased` (it erases its own collections only). */
+  communicationErasure: 'communication-erasure',
+  dispatchErasure: 'dispatch-erasure',
+  callbackErasure: 'provider-callback-erasure',
+  feedbackErasure: 'feedback-erasure',
+  reportingErasure: 'reporting-erasure',
 } as const;
 
 /**
@@ -302,6 +310,16 @@ export function consumerConfigs(
         max_ack_pending: 4_000,
       },
     },
+    ...[
+      consumerNames.communicationErasure,
+      consumerNames.dispatchErasure,
+      consumerNames.callbackErasure,
+      consumerNames.feedbackErasure,
+      consumerNames.reportingErasure,
+    ].map((durable) => ({
+      stream: n.communication,
+      config: { ...common, durable_name: durable, filter_subject: s.personErased },
+    })),
     ...Array.from({ length: REPORTING_PARTITIONS }, (_, partition) => ({
       stream: n.reportingWork,
       config: {

@@ -1,4 +1,12 @@
-import { DeliveryEvent, MAX_DELIVER, streamNames, subjects, type DeliveryEventSource } from '@dlr/contracts';
+import {
+  decodePersonErased,
+  DeliveryEvent,
+  MAX_DELIVER,
+  streamNames,
+  subjects,
+  type DeliveryEventSource,
+  type PersonErased,
+} from '@dlr/contracts';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { publishDurable, runConsumer, type ConsumerHandle, type MessageContext, type NatsHandle } from './nats.js';
@@ -50,5 +58,34 @@ export function consumeDeliveryEvents(options: {
     maxDeliver: MAX_DELIVER,
     concurrency: options.concurrency ?? 4,
     logger: options.logger,
+  });
+}
+
+/**
+ * Runs one service's durable consumer of `PersonErased` (communication stream): `apply` erases that
+ * service's own copies and returns how many documents it changed (0 on a repeat). An invalid event is
+ * dead-lettered at once; store outages are retried in place (see runConsumer).
+ */
+export function consumeErasures(options: {
+  nats: NatsHandle;
+  namespace: string;
+  durable: string;
+  apply: (event: PersonErased) => Promise<number>;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { logger } = options;
+  return runConsumer({
+    js: options.nats.js,
+    stream: streamNames(options.namespace).communication,
+    durable: options.durable,
+    decode: decodePersonErased,
+    handle: async (event) => {
+      const changed = await options.apply(event);
+      logger.info({ erasureId: event.erasureId, changed }, 'erasure applied');
+    },
+    deadLetterSubject: subjects(options.namespace).deadLetter(options.durable),
+    maxDeliver: MAX_DELIVER,
+    concurrency: 1,
+    logger,
   });
 }

@@ -23,7 +23,12 @@ export {
   type DeadLetter,
   type ReplayOutcome,
 } from './dead-letters.js';
-export { consumeDeliveryEvents, deliveryEventPublisher, type DeliveryEventPublisher } from './events.js';
+export {
+  consumeDeliveryEvents,
+  consumeErasures,
+  deliveryEventPublisher,
+  type DeliveryEventPublisher,
+} from './events.js';
 export { groupCommit, type GroupCommitOptions } from './group-commit.js';
 export {
   addHealthAndReflection,
@@ -70,6 +75,11 @@ export {
   bulkWriteEach,
   connectMongo,
   ensureIndexes,
+  ensureTtlIndex,
+  sweepExpired,
+  startRetentionSweeps,
+  type RetentionRule,
+  type RetentionEnforcer,
   findByIds,
   isDuplicateKeyError,
   storeProfile,

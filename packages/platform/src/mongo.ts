@@ -188,6 +188,114 @@ export async function ensureIndexes(db: Db, collection: string, indexes: IndexDe
   for (const index of indexes) await db.collection(collection).createIndexes([index]);
 }
 
+/** Who enforces a retention: the server's TTL monitor, our own sweep (FerretDB v1), or nobody (off). */
+export type RetentionEnforcer = 'server' | 'sweep' | 'none';
+
+/**
+ * Makes `name` an index on the Date field `field`, a TTL index expiring documents `seconds` after it
+ * (0: retention off, a plain index). An index of that name with other options is dropped and made
+ * again (createIndexes cannot change options, and FerretDB v1 has no `collMod`). FerretDB v1 answers
+ * `expireAfterSeconds` with "not implemented": the index is then plain and the caller sweeps (see
+ * {@link sweepExpired}). Idempotent; returns who enforces the retention.
+ */
+export async function ensureTtlIndex(
+  db: Db,
+  collection: string,
+  options: { name: string; field: string; seconds: number },
+): Promise<RetentionEnforcer> {
+  const { name, field, seconds } = options;
+  const coll = db.collection(collection);
+  const existing = (await coll.indexes()).find((i) => i.name === name);
+  const sameKey = existing !== undefined && Object.keys(existing.key).join() === field && existing.key[field] === 1;
+  const plain = { key: { [field]: 1 }, name };
+  if (seconds <= 0) {
+    if (existing !== undefined && (!sameKey || existing.expireAfterSeconds !== undefined)) await coll.dropIndex(name);
+    await ensureIndexes(db, collection, [plain]);
+    return 'none';
+  }
+  if (sameKey && existing.expireAfterSeconds === seconds) return 'server';
+  try {
+    if (existing !== undefined && (!sameKey || existing.expireAfterSeconds !== undefined)) await coll.dropIndex(name);
+    else if (existing !== undefined) {
+      // A plain index of that name: try the TTL one first (FerretDB refuses it before any conflict).
+      try {
+        await ensureIndexes(db, collection, [{ ...plain, expireAfterSeconds: seconds }]);
+        return 'server';
+      } catch (error) {
+        if (isNotImplemented(error)) return 'sweep';
+        await coll.dropIndex(name);
+      }
+    }
+    await ensureIndexes(db, collection, [{ ...plain, expireAfterSeconds: seconds }]);
+    return 'server';
+  } catch (error) {
+    if (!isNotImplemented(error)) throw error;
+    await ensureIndexes(db, collection, [plain]);
+    return 'sweep';
+  }
+}
+
+/**
+ * Deletes the documents of `collection` whose `field` is more than `seconds` old: the retention of a
+ * server without TTL indexes (FerretDB v1), run periodically. Returns how many it deleted.
+ */
+export async function sweepExpired(
+  db: Db,
+  collection: string,
+  options: { field: string; seconds: number; now?: Date },
+): Promise<number> {
+  const before = new Date((options.now ?? new Date()).getTime() - options.seconds * 1_000);
+  // index: the retention index on `field` (a range)
+  const r = await db.collection(collection).deleteMany({ [options.field]: { $lt: before } });
+  return r.deletedCount;
+}
+
+/** One retention rule: documents of `collection` are deleted `seconds` after their `field` (0: kept). */
+export interface RetentionRule {
+  readonly collection: string;
+  readonly field: string;
+  readonly seconds: number;
+}
+
+/**
+ * Sweeps the rules' expired documents every `everyMs` (first after `everyMs`), so retention holds on
+ * FerretDB v1, which has no TTL monitor; on MongoDB the TTL index has usually deleted them already.
+ * A failed sweep is logged and tried again next time. Returns a stop function.
+ */
+export function startRetentionSweeps(options: {
+  db: Db;
+  rules: readonly RetentionRule[];
+  everyMs: number;
+  logger: Logger;
+}): () => Promise<void> {
+  const rules = options.rules.filter((r) => r.seconds > 0);
+  if (rules.length === 0) return () => Promise.resolve();
+  let running: Promise<void> = Promise.resolve();
+  const sweep = async () => {
+    for (const rule of rules) {
+      try {
+        const deleted = await sweepExpired(options.db, rule.collection, rule);
+        if (deleted > 0) options.logger.info({ collection: rule.collection, deleted }, 'expired documents deleted');
+      } catch (error) {
+        options.logger.warn({ collection: rule.collection, err: describe(error) }, 'retention sweep failed; next time');
+      }
+    }
+  };
+  const timer = setInterval(() => {
+    running = running.then(sweep);
+  }, options.everyMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+function isNotImplemented(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 238 || (typeof message === 'string' && /not implemented/i.test(message));
+}
+
 /** True when a write failed only because a document with that unique key already exists. */
 export function isDuplicateKeyError(error: unknown): boolean {
   const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };

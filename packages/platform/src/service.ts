@@ -66,8 +66,8 @@ export interface ServiceDefinition<S extends z.ZodRawShape> {
     streams: Parameters<typeof ensureTopology>[1];
     consumers: readonly ConsumerSpec[];
   };
-  /** Creates the service's indexes; must be idempotent. */
-  migrate?: (mongo: MongoHandle) => Promise<void>;
+  /** Creates the service's indexes (retention TTLs from its config); must be idempotent. */
+  migrate?: (mongo: MongoHandle, config: ServiceConfig<S>) => Promise<void>;
   /** gRPC port variable name in the config, when the service serves gRPC. */
   grpcPortKey?: keyof S & string;
   build: (deps: ServiceDeps<ServiceConfig<S>>) => Promise<BuiltApp>;
@@ -105,7 +105,7 @@ export async function startService<S extends z.ZodRawShape>(
     steps.push({ name: 'nats', run: () => nats.drain() });
     const topology = (options.topology ?? systemTopology)(base.NATS_NAMESPACE);
     await ensureTopology(nats.jsm, topology.streams, topology.consumers);
-    await options.migrate?.(mongo);
+    await options.migrate?.(mongo, config);
     const app = await options.build({ config, logger, mongo, nats });
     const readiness = new Readiness(
       [
@@ -185,7 +185,8 @@ export async function migrateService<S extends z.ZodRawShape>(
   options: Pick<ServiceDefinition<S>, 'name' | 'shape' | 'env' | 'topology' | 'migrate'>,
 ): Promise<void> {
   const env = options.env ?? process.env;
-  const config = loadConfig({ ...baseConfigShape, ...options.shape }, env) as unknown as BaseConfig;
+  const full = loadConfig({ ...baseConfigShape, ...options.shape }, env) as unknown as ServiceConfig<S>;
+  const config = full as unknown as BaseConfig;
   const logger = createLogger(config.SERVICE_NAME ?? options.name, config.LOG_LEVEL);
   const mongo = await connectMongo({
     uri: config.MONGODB_URI,
@@ -198,7 +199,7 @@ export async function migrateService<S extends z.ZodRawShape>(
     try {
       const topology = (options.topology ?? systemTopology)(config.NATS_NAMESPACE);
       await ensureTopology(nats.jsm, topology.streams, topology.consumers);
-      await options.migrate?.(mongo);
+      await options.migrate?.(mongo, full);
       logger.info({ streams: topology.streams.length, consumers: topology.consumers.length }, 'stores prepared');
     } finally {
       await nats.drain();

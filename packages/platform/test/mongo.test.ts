@@ -3,6 +3,8 @@ import {
   bulkWriteEach,
   connectMongo,
   ensureIndexes,
+  ensureTtlIndex,
+  sweepExpired,
   isDuplicateKeyError,
   isTransient,
   UnavailableError,
@@ -141,5 +143,42 @@ describe('bulkWriteEach', () => {
     expect(lenient).toEqual([undefined, undefined]);
     expect(await c.findOne({ _id: 'taken' })).toEqual({ _id: 'taken', v: 1 });
     expect(await c.findOne({ _id: 'fresh' })).toEqual({ _id: 'fresh', v: 2 });
+  });
+});
+
+describe('ensureTtlIndex / sweepExpired', () => {
+  const indexOf = async (name: string) =>
+    (await mongo.db.collection('expiring').indexes()).find((i) => i.name === name);
+
+  it('keeps a retention index whatever the seconds, as a TTL index where the server has them', async () => {
+    await mongo.db.collection('expiring').insertOne({ at: new Date() });
+    // An index of the same name without a TTL (as an older version made it) is kept or replaced.
+    await ensureIndexes(mongo.db, 'expiring', [{ key: { at: 1 }, name: 'at' }]);
+    const first = await ensureTtlIndex(mongo.db, 'expiring', { name: 'at', field: 'at', seconds: 3_600 });
+    expect(first === 'server' || first === 'sweep').toBe(true);
+    expect((await indexOf('at'))?.expireAfterSeconds).toBe(first === 'server' ? 3_600 : undefined);
+    expect(await ensureTtlIndex(mongo.db, 'expiring', { name: 'at', field: 'at', seconds: 3_600 })).toBe(first);
+    expect(await ensureTtlIndex(mongo.db, 'expiring', { name: 'at', field: 'at', seconds: 86_400 })).toBe(first);
+    expect((await indexOf('at'))?.expireAfterSeconds).toBe(first === 'server' ? 86_400 : undefined);
+    expect(await ensureTtlIndex(mongo.db, 'expiring', { name: 'at', field: 'at', seconds: 0 })).toBe('none');
+    const off = await indexOf('at');
+    expect(off?.key).toEqual({ at: 1 });
+    expect(off?.expireAfterSeconds).toBeUndefined();
+  });
+
+  it('sweeps what is older than the retention and nothing newer', async () => {
+    const now = new Date('2026-12-01T00:00:00Z');
+    await mongo.db.collection('sweep').insertMany([
+      { _id: 'old' as never, at: new Date(now.getTime() - 3_601_000) },
+      { _id: 'new' as never, at: new Date(now.getTime() - 3_599_000) },
+    ]);
+    expect(await sweepExpired(mongo.db, 'sweep', { field: 'at', seconds: 3_600, now })).toBe(1);
+    expect(
+      await mongo.db
+        .collection('sweep')
+        .find()
+        .map((d) => d._id as unknown as string)
+        .toArray(),
+    ).toEqual(['new']);
   });
 });

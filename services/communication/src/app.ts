@@ -22,6 +22,11 @@ import { startSuppressionConsumers } from './adapters/nats/suppressions.js';
 import { NatsSuppressionLiftEvents } from './adapters/nats/suppression-lifts.js';
 import { suppressionGrpc } from './adapters/grpc/suppression.js';
 import { SuppressionLifts } from './domain/suppression-lifts.js';
+import { erasureGrpc } from './adapters/grpc/erasure.js';
+import { MongoErasure } from './adapters/mongo/erasure.js';
+import { MongoErasureAudit } from './adapters/mongo/erasure-audit.js';
+import { NatsErasureEvents, startErasureConsumer } from './adapters/nats/erasure.js';
+import { Erasures } from './domain/erasure.js';
 import { ReportingStatuses } from './adapters/reporting/statuses.js';
 import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
@@ -41,6 +46,7 @@ export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
   resendCommunication: 'sender',
   overridePreferences: 'admin',
   liftSuppression: 'admin',
+  erasePerson: 'admin',
 };
 
 /** The validated configuration of this service. */
@@ -82,11 +88,18 @@ export async function buildApp(
     suppressions,
     logger,
   );
+  const erasure = new MongoErasure(mongo);
+  const erasures = new Erasures(
+    erasure,
+    new MongoErasureAudit(mongo),
+    new NatsErasureEvents(nats, config.NATS_NAMESPACE),
+    logger,
+  );
   grpc.addService(
     CommunicationServiceService,
     protectGrpc(
       CommunicationServiceService,
-      communicationGrpc(communications, logger, actions, suppressionGrpc(lifts, logger)),
+      communicationGrpc(communications, logger, actions, suppressionGrpc(lifts, logger), erasureGrpc(erasures, logger)),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
       logger,
       COMMUNICATION_ROLES,
@@ -96,10 +109,12 @@ export async function buildApp(
   registerConsole(http, {
     communications,
     actions,
+    erasures,
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
   });
   let suppressionConsumers: ConsumerHandle | undefined;
+  let erasureConsumer: ConsumerHandle | undefined;
   return {
     http,
     grpc,
@@ -113,6 +128,7 @@ export async function buildApp(
         suppressions,
         logger,
       });
+      erasureConsumer = await startErasureConsumer({ nats, namespace: config.NATS_NAMESPACE, erasure, logger });
       await communications.resume();
       await actions.resume();
     },
@@ -120,6 +136,7 @@ export async function buildApp(
       await communications.stop();
       await actions.settled();
       await suppressionConsumers?.stop();
+      await erasureConsumer?.stop();
       statuses?.close();
     },
   };

@@ -17,6 +17,8 @@ import {
   type GetRecipientHistoryRequest,
   type GetRecipientHistoryResponse,
   type LiftSuppressionRequest,
+  type ErasePersonRequest,
+  type ErasePersonResponse,
   type LiftSuppressionResponse,
   type ListCommunicationsRequest,
   type ListCommunicationsResponse,
@@ -28,6 +30,7 @@ import {
   type ResendCommunicationResponse,
   type SendCommunicationRequest,
   type SendCommunicationResponse,
+  PersonErased,
   RecipientsAdded,
   ReportingServiceService,
   SendRequested,
@@ -182,6 +185,7 @@ export function api(client: CommunicationServiceClient) {
       client.getRecipientHistory.bind(client),
     ),
     liftSuppression: unary<LiftSuppressionRequest, LiftSuppressionResponse>(client.liftSuppression.bind(client)),
+    erasePerson: unary<ErasePersonRequest, ErasePersonResponse>(client.erasePerson.bind(client)),
   };
 }
 
@@ -216,6 +220,14 @@ export function sendRequests(h: Harness): Promise<SendRequested[]> {
   return readAll(h.nc, streamNames(h.namespace).dispatch, subjects(h.namespace).sendRequested, (b) =>
     SendRequested.decode(b),
   );
+}
+
+/** Every PersonErased stored in the namespace (oldest first), with its raw bytes. */
+export function personErasedEvents(h: Harness): Promise<{ event: PersonErased; raw: Uint8Array }[]> {
+  return readAll(h.nc, streamNames(h.namespace).communication, subjects(h.namespace).personErased, (b) => ({
+    event: PersonErased.decode(b),
+    raw: b,
+  }));
 }
 
 /** Every RecipientsAdded stored in the namespace (oldest first). */

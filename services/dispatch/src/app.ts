@@ -10,6 +10,7 @@ import {
   subjects,
 } from '@dlr/contracts';
 import {
+  consumeErasures,
   deliveryEventPublisher,
   backoffDelay,
   createHttpServer,
@@ -24,6 +25,7 @@ import { MongoAttemptStore } from './adapters/mongo/attempts.js';
 import { MongoSuppressions } from './adapters/mongo/suppressions.js';
 import { natsLinkIssuer } from './adapters/nats/link-issuer.js';
 import { startSuppressionConsumers } from './adapters/nats/suppression-consumers.js';
+import { eraseAttempts } from './adapters/mongo/erasure.js';
 import { InstrumentedProvider } from './adapters/providers/instrumented.js';
 import { SharedTokenBucket } from './adapters/providers/rate-limit.js';
 import { selectProviders } from './adapters/providers/select.js';
@@ -93,11 +95,19 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const http = await createHttpServer({ logger });
   let consumer: ConsumerHandle | undefined;
   let suppressionConsumers: ConsumerHandle | undefined;
+  let erasureConsumer: ConsumerHandle | undefined;
   return {
     http,
     start: async () => {
       // The replica is kept current before any send request is taken.
       suppressionConsumers = await startSuppressionConsumers({ nats, namespace: ns, suppressions, logger });
+      erasureConsumer = await consumeErasures({
+        nats,
+        namespace: ns,
+        durable: consumerNames.dispatchErasure,
+        apply: (event) => eraseAttempts(mongo, event),
+        logger,
+      });
       consumer = await runBatchConsumer({
         js: nats.js,
         stream: streamNames(ns).dispatch,
@@ -131,6 +141,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       stopping.abort();
       await consumer?.stop();
       await suppressionConsumers?.stop();
+      await erasureConsumer?.stop();
       selected.close();
     },
   };

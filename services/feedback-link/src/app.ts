@@ -1,6 +1,9 @@
+import { consumerNames } from '@dlr/contracts';
 import {
+  consumeErasures,
   createHttpServer,
   startConsumers,
+  startRetentionSweeps,
   type BaseConfig,
   type BuiltApp,
   type ConsumerHandle,
@@ -9,15 +12,23 @@ import {
 } from '@dlr/platform';
 import { linkRoutes, sendPage } from './adapters/http/link-routes.js';
 import { linkDirectory } from './adapters/mongo/directory.js';
-import { migrateFeedback, mongoFeedbackStore } from './adapters/mongo/feedback-store.js';
+import { eraseFeedback } from './adapters/mongo/erasure.js';
+import { linkContentRetention, migrateFeedback, mongoFeedbackStore } from './adapters/mongo/feedback-store.js';
 import { answerLog, startAnswerConsumer } from './adapters/nats/answers.js';
 import { startLinkConsumers } from './adapters/nats/link-consumers.js';
-import type { FeedbackConfig } from './config.js';
+import { configShape, type FeedbackConfig } from './config.js';
 import { errorPage } from './domain/pages.js';
 
-/** Creates what feedback-link needs in MongoDB; idempotent. */
-export async function migrate(mongo: MongoHandle): Promise<void> {
-  await migrateFeedback(mongo);
+/** Creates what feedback-link needs in MongoDB (retention from `config`, else the default); idempotent. */
+export async function migrate(
+  mongo: MongoHandle,
+  config: Partial<Pick<FeedbackConfig, 'LINK_CONTENT_RETENTION_SECONDS'>> = {},
+): Promise<void> {
+  await migrateFeedback(mongo, contentRetention(config));
+}
+
+function contentRetention(config: Partial<Pick<FeedbackConfig, 'LINK_CONTENT_RETENTION_SECONDS'>>): number {
+  return config.LINK_CONTENT_RETENTION_SECONDS ?? configShape.LINK_CONTENT_RETENTION_SECONDS.parse(undefined);
 }
 
 /**
@@ -43,15 +54,31 @@ export async function buildApp(deps: ServiceDeps<FeedbackConfig & BaseConfig>): 
   });
   http.setNotFoundHandler((_request, reply) => sendPage(reply, errorPage(404)));
   let consumers: ConsumerHandle | undefined;
+  let stopSweeps: (() => Promise<void>) | undefined;
   return {
     http,
     start: async () => {
+      stopSweeps = startRetentionSweeps({
+        db: mongo.db,
+        rules: [linkContentRetention(contentRetention(config))],
+        everyMs: config.RETENTION_SWEEP_SECONDS * 1_000,
+        logger,
+      });
       consumers = await startConsumers([
         () => startLinkConsumers({ nats, namespace: config.NATS_NAMESPACE, directory, logger }),
         () => startAnswerConsumer({ nats, namespace: config.NATS_NAMESPACE, store, logger }),
+        () =>
+          consumeErasures({
+            nats,
+            namespace: config.NATS_NAMESPACE,
+            durable: consumerNames.feedbackErasure,
+            apply: (event) => eraseFeedback(mongo, event),
+            logger,
+          }),
       ]);
     },
     stopConsuming: async () => {
+      await stopSweeps?.();
       await consumers?.stop();
     },
   };

@@ -35,6 +35,18 @@ export const configShape = {
     }),
   /** Hits this many seconds or less after a link was minted (the send) are suspected bots. */
   LINK_BOT_WINDOW_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
+  /**
+   * Seconds the pages' content of a communication is kept after it was published (0: forever). Keep it
+   * above dispatch's longest link lifetime (LINK_OPTOUT_TTL_DAYS, 90 days by default).
+   */
+  LINK_CONTENT_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_650 * 86_400)
+    .default(180 * 86_400),
+  /** How often expired page content is deleted by the service itself (FerretDB has no TTL monitor), in seconds. */
+  RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
 } as const;
 
 /** The validated configuration of feedback-link. */

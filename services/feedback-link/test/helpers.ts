@@ -33,13 +33,14 @@ export async function startFeedbackLink(o: {
   namespace: string;
   linkKeys: string;
   logger: Logger;
+  /** More variables (e.g. retention). */
+  env?: Record<string, string>;
 }): Promise<{ mongo: MongoHandle; nats: NatsHandle; app: BuiltApp }> {
   const { logger } = o;
   const mongo = await connectMongo({ uri: o.mongoUri, dbName: o.db, logger, appName: 'test' });
   const nats = await connectNats({ servers: o.natsUrl, name: 'test', logger });
   const t = systemTopology(o.namespace);
   await ensureTopology(nats.jsm, t.streams, t.consumers);
-  await migrate(mongo);
   const config = loadConfig(
     { ...baseConfigShape, ...configShape },
     {
@@ -49,8 +50,10 @@ export async function startFeedbackLink(o: {
       NATS_NAMESPACE: o.namespace,
       LOG_LEVEL: 'silent',
       LINK_SIGNING_KEYS: o.linkKeys,
+      ...o.env,
     },
   );
+  await migrate(mongo, config);
   const app = await buildApp({ config, logger, mongo, nats });
   await app.start?.();
   return { mongo, nats, app };

@@ -1,8 +1,11 @@
+import { consumerNames } from '@dlr/contracts';
 import {
   ConfigError,
+  consumeErasures,
   createHttpServer,
   deliveryEventPublisher,
   startConsumers,
+  startRetentionSweeps,
   type BaseConfig,
   type BuiltApp,
   type ConsumerHandle,
@@ -19,15 +22,18 @@ import {
   twilioWebhook,
 } from './adapters/http/webhooks.js';
 import {
+  callbackRetentionRules,
   migrateRawCallbacks,
   mongoParkedStore,
   mongoProviderMessageStore,
   mongoRawCallbackStore,
+  type CallbackRetention,
 } from './adapters/mongo/raw-callbacks.js';
+import { eraseRawCallbacks } from './adapters/mongo/erasure.js';
 import { startDispatchEvents } from './adapters/nats/dispatch-events.js';
 import { natsMailgunTokens } from './adapters/nats/mailgun-tokens.js';
 import { rawCallbackLog, startRawCallbackConsumer, type CallbackParser } from './adapters/nats/raw-callbacks.js';
-import type { CallbackConfig } from './config.js';
+import { configShape, type CallbackConfig } from './config.js';
 import type { IngestPorts, Reparse } from './domain/ingest.js';
 import { MAILGUN, reparseMailgun, type MailgunTokenLedger } from './domain/mailgun.js';
 import { CallbackCounters } from './domain/metrics.js';
@@ -39,9 +45,22 @@ import { reparseTwilio, TWILIO } from './domain/twilio.js';
 /** Largest simulator callback body accepted; larger ones are answered 413 before anything is read into memory. */
 export const CALLBACK_BODY_LIMIT = 64 * 1024;
 
-/** Creates what provider-callback needs in MongoDB; idempotent. */
-export async function migrate(mongo: MongoHandle): Promise<void> {
-  await migrateRawCallbacks(mongo);
+/** Creates what provider-callback needs in MongoDB (retention from `config`, else the defaults); idempotent. */
+export async function migrate(
+  mongo: MongoHandle,
+  config: Partial<Pick<CallbackConfig, 'RAW_CALLBACK_RETENTION_SECONDS' | 'PARKED_CALLBACK_RETENTION_SECONDS'>> = {},
+): Promise<void> {
+  await migrateRawCallbacks(mongo, retentionOf(config));
+}
+
+function retentionOf(
+  config: Partial<Pick<CallbackConfig, 'RAW_CALLBACK_RETENTION_SECONDS' | 'PARKED_CALLBACK_RETENTION_SECONDS'>>,
+): CallbackRetention {
+  return {
+    rawSeconds: config.RAW_CALLBACK_RETENTION_SECONDS ?? configShape.RAW_CALLBACK_RETENTION_SECONDS.parse(undefined),
+    parkedSeconds:
+      config.PARKED_CALLBACK_RETENTION_SECONDS ?? configShape.PARKED_CALLBACK_RETENTION_SECONDS.parse(undefined),
+  };
 }
 
 /** Replaceable parts, for tests: how SNS is reached over HTTPS, and the clock. */
@@ -70,6 +89,9 @@ export async function buildApp(
   overrides: AppOverrides = {},
 ): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
+  const retention = retentionOf(config);
+  if (retention.parkedSeconds > 0 && retention.parkedSeconds <= config.PARKED_EXPIRY_SECONDS)
+    throw new ConfigError(['PARKED_CALLBACK_RETENTION_SECONDS: must be 0 or more than PARKED_EXPIRY_SECONDS']);
   // A token verifies while its timestamp is within ± the tolerance: remember it that long on both sides.
   const mailgunTokens = config.MAILGUN_WEBHOOK_SIGNING_KEY
     ? await natsMailgunTokens(nats, config.NATS_NAMESPACE, 2 * config.CALLBACK_TOLERANCE_SECONDS)
@@ -82,7 +104,11 @@ export async function buildApp(
     messages: mongoProviderMessageStore(mongo),
     publisher: deliveryEventPublisher(nats, config.NATS_NAMESPACE, 'provider'),
     counters,
-    reparse: (provider) => REPARSE[provider],
+    reparse: (provider) => {
+      const reparse = REPARSE[provider];
+      // An erased callback's body is a marker: nothing to read back.
+      return reparse && ((raw) => (raw.erased === true ? undefined : reparse(raw)));
+    },
     ...(overrides.now ? { now: overrides.now } : {}),
   };
   const http = await createHttpServer({
@@ -98,13 +124,20 @@ export async function buildApp(
   logger.info({ providers: webhooks.map((w) => w.provider) }, 'provider webhooks configured');
   const parsers = new Map<string, CallbackParser>(webhooks.map((w) => [w.provider, w.parse]));
   let consumer: ConsumerHandle | undefined;
+  let stopSweeps: (() => Promise<void>) | undefined;
   return {
     http,
     start: async () => {
       if (config.CALLBACK_ROLE === 'webhooks') {
-        logger.info('webhooks only (CALLBACK_ROLE=webhooks): the consumers run on other replicas');
+        logger.info('webhooks only (CALLBACK_ROLE=webhooks): the consumers and retention sweeps run on other replicas');
         return;
       }
+      stopSweeps = startRetentionSweeps({
+        db: mongo.db,
+        rules: callbackRetentionRules(retention),
+        everyMs: config.RETENTION_SWEEP_SECONDS * 1_000,
+        logger,
+      });
       consumer = await startConsumers([
         () =>
           startDispatchEvents({
@@ -117,9 +150,18 @@ export async function buildApp(
             providers: webhooks.map((w) => w.provider),
           }),
         () => startRawCallbackConsumer({ nats, namespace: config.NATS_NAMESPACE, ports, parsers, logger }),
+        () =>
+          consumeErasures({
+            nats,
+            namespace: config.NATS_NAMESPACE,
+            durable: consumerNames.callbackErasure,
+            apply: (event) => eraseRawCallbacks(mongo, event),
+            logger,
+          }),
       ]);
     },
     stopConsuming: async () => {
+      await stopSweeps?.();
       await consumer?.stop();
       consumer = undefined;
     },

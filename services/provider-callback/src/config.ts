@@ -65,6 +65,22 @@ export const configShape = {
     .min(1)
     .max(90 * 86_400)
     .default(7 * 86_400),
+  /** Seconds raw callbacks are kept after receipt (0: forever). Bounds how long provider payloads (addresses) stay. */
+  RAW_CALLBACK_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_650 * 86_400)
+    .default(90 * 86_400),
+  /** Seconds a parked callback is kept after parking (0: until released or expired); above PARKED_EXPIRY_SECONDS. */
+  PARKED_CALLBACK_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_650 * 86_400)
+    .default(30 * 86_400),
+  /** How often expired raw and parked callbacks are deleted by the service itself (FerretDB has no TTL monitor), in seconds. */
+  RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
 } as const;
 
 /** The validated configuration of provider-callback. */

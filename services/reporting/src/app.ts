@@ -14,7 +14,7 @@ import { registerRoutes } from './adapters/http/routes.js';
 import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
 import { migrateReportReads, ReportReads } from './adapters/mongo/report-reads.js';
 import { startPartitionWorkers } from './adapters/nats/partitions.js';
-import { startRouter } from './adapters/nats/router.js';
+import { startErasureRouter, startRouter } from './adapters/nats/router.js';
 import { statusChangePublisher } from './adapters/nats/status-changes.js';
 import type { configShape } from './config.js';
 import { ChangeWatcher, ReportQueries } from './queries.js';
@@ -70,6 +70,15 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
         for (const c of consumers.splice(0)) await c.stop();
         throw error;
       }),
+    );
+    if (stopping) return;
+    consumers.push(
+      await startErasureRouter({ nats, namespace, logger: logger.child({ component: 'erasure' }) }).catch(
+        async (error: unknown) => {
+          for (const c of consumers.splice(0)) await c.stop();
+          throw error;
+        },
+      ),
     );
   };
   return {

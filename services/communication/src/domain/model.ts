@@ -67,12 +67,15 @@ export interface DeliveryDoc {
   attempt?: number;
   /** The resend that set `attempt` (so a resumed resend does not bump it twice). */
   lastResendId?: string;
+  /** The person was erased: name, address and key replaced; never sent again. */
+  erased?: boolean;
 }
 
 /** True when a delivery is announced and sent: not held back by the recipient's preference. */
 export function isIncluded(
-  delivery: Pick<DeliveryDoc, 'optedOut'>,
+  delivery: Pick<DeliveryDoc, 'optedOut' | 'erased'>,
   communication: Pick<CommunicationDoc, 'preferenceOverride'>,
 ): boolean {
+  if (delivery.erased === true) return false;
   return delivery.optedOut !== true || communication.preferenceOverride !== undefined;
 }

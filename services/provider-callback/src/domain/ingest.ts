@@ -24,6 +24,8 @@ export interface RawCallback {
   readonly type: string;
   /** False when the type maps to no status (stored, counted, not published). */
   readonly mapped: boolean;
+  /** The person it was about was erased: `body` is a marker, `query` gone; never reparsed. */
+  readonly erased?: boolean;
 }
 
 /** Where raw callbacks are kept. */

@@ -156,6 +156,7 @@ describe('batches of work (property)', () => {
           at += size;
           const byRecord = new Map<string, WorkItem[]>();
           for (const item of batch) {
+            if (item.kind === 'erase') continue;
             const id = item.kind === 'event' ? item.event.deliveryId : item.delivery.deliveryId;
             byRecord.set(id, [...(byRecord.get(id) ?? []), item]);
           }
@@ -182,5 +183,41 @@ describe('batches of work (property)', () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+
+  it('erases a record once: name, address and provider texts replaced, counts and status kept', () => {
+    const made = project('d_1', 0, undefined, [recipients('d_1', 'email')], new Date(T0)).record!;
+    const bounced = project(
+      'd_1',
+      0,
+      made,
+      [event({ eventId: 'e1', deliveryId: 'd_1', status: 'failed', reasonText: '550 r@example.org unknown' })],
+      new Date(T0 + 1),
+    );
+    const erased = project('d_1', 0, bounced.record, [{ kind: 'erase' }], new Date(T0 + 2));
+    const r = erased.record!;
+    expect(r).toMatchObject({ recipientName: '[erased]', address: '[erased]', erased: true, version: 1 });
+    expect(JSON.stringify(r)).not.toContain('r@example.org');
+    expect(erased.countedAfter).toEqual(bounced.countedAfter);
+    expect(erased.changes).toEqual([]);
+    // Twice changes nothing; a redelivered RecipientsAdded does not bring the address back.
+    expect(project('d_1', 0, r, [{ kind: 'erase' }, recipients('d_1', 'email')], new Date(T0 + 3)).record).toBe(
+      undefined,
+    );
+    // A later event's words are replaced too, in the record and in the change told.
+    const later = project(
+      'd_1',
+      0,
+      r,
+      [event({ eventId: 'e2', deliveryId: 'd_1', status: 'delivered', attempt: 2, reasonText: 'to r@example.org' })],
+      new Date(T0 + 4),
+    );
+    expect(JSON.stringify(later.record)).not.toContain('r@example.org');
+    expect(JSON.stringify(later.changes)).not.toContain('r@example.org');
+  });
+
+  it('skips an erasure of a record it has not seen yet', () => {
+    const r = project('d_9', 0, undefined, [{ kind: 'erase' }], new Date(T0));
+    expect(r.record).toBeUndefined();
   });
 });

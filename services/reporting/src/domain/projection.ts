@@ -2,6 +2,7 @@
 // (recipients added, events), how the per-communication counts move, and which status changes
 // subscribers are told about. The store adapter reads the records, calls `project`, writes the results.
 import { apply, INITIAL_RECORD, viewOf, type RankState, type StatusKey, type StatusRecord } from '@dlr/status-engine';
+import { ERASED } from '@dlr/contracts';
 import type { AddedDelivery, ChannelKey, DeliveryEventIn } from './model.js';
 
 /** A delivery record with everything reporting keeps about it. */
@@ -13,6 +14,8 @@ export interface ProjectedRecord {
   readonly recipientName: string;
   /** Email address or phone number: personal data, never logged. */
   readonly address: string;
+  /** The person was erased: name, address and provider texts are {@link ERASED}; still counted. */
+  readonly erased: boolean;
   readonly partition: number;
   /** The ranked state and the capped timeline (see @dlr/status-engine). */
   readonly state: StatusRecord;
@@ -45,7 +48,9 @@ export interface StatusChange {
 /** One piece of work for a record, in the order it was received. */
 export type WorkItem =
   | { readonly kind: 'recipients'; readonly communicationId: string; readonly delivery: AddedDelivery }
-  | { readonly kind: 'event'; readonly event: DeliveryEventIn };
+  | { readonly kind: 'event'; readonly event: DeliveryEventIn }
+  /** `PersonErased` for this record: replace its personal data (it stays in the counts). */
+  | { readonly kind: 'erase' };
 
 /** What a record counts as in its communication's counters. */
 export interface CountKey {
@@ -92,9 +97,22 @@ export function project(
   const countedBefore = current === undefined ? undefined : countKeyOf(current);
   let record: ProjectedRecord = current ?? newRecord(id, partition, items, now);
   let changed = current === undefined;
-  const changes: StatusChange[] = [];
+  // False while the record is only the empty one made for this batch (nothing applied to it yet).
+  let exists = current !== undefined;
+  let changes: StatusChange[] = [];
   for (const item of items) {
+    if (item.kind === 'erase') {
+      // An erasure that overtook its record's RecipientsAdded has nothing to erase yet: skipped.
+      if (!exists) continue;
+      const erased = eraseRecord(record);
+      if (erased === record) continue;
+      record = erased;
+      changed = true;
+      continue;
+    }
     if (item.kind === 'recipients') {
+      // Never bring an erased person's name and address back (a redelivered RecipientsAdded).
+      if (record.erased) continue;
       const d = item.delivery;
       if (
         record.communicationId === item.communicationId &&
@@ -112,13 +130,15 @@ export function project(
         address: d.address,
       };
       changed = true;
+      exists = true;
       continue;
     }
-    const event = item.event;
+    const event = record.erased ? eraseEvent(item.event) : item.event;
     const before = viewOf(record.state);
     const applied = apply(record.state, event);
     if (!applied.changed) continue;
     changed = true;
+    exists = true;
     const after = viewOf(applied.record);
     record = {
       ...record,
@@ -147,6 +167,9 @@ export function project(
     }
   }
   const countedAfter = countKeyOf(record);
+  if (!exists) return { record: undefined, countedBefore, countedAfter, changes: [] };
+  // Changes made before an erasure in the same batch are told without the provider's words.
+  if (record.erased) changes = changes.map((c) => ({ ...c, reasonText: scrub(c.reasonText) }));
   if (!changed) return { record: undefined, countedBefore, countedAfter, changes };
   return {
     record: { ...record, outbox: changes, updatedAt: now },
@@ -156,8 +179,40 @@ export function project(
   };
 }
 
+const scrub = (text: string) => (text === '' ? text : ERASED);
+
+/** An event of an erased record: the provider's words (which may quote the address) replaced. */
+function eraseEvent(event: DeliveryEventIn): DeliveryEventIn {
+  return event.reasonText === '' ? event : { ...event, reasonText: ERASED };
+}
+
+/**
+ * The record with the person's data replaced: name and address, and every provider text in its lanes,
+ * timeline and outbox. The same record (identity) when it was erased already.
+ */
+export function eraseRecord(record: ProjectedRecord): ProjectedRecord {
+  if (record.erased) return record;
+  const { state } = record;
+  return {
+    ...record,
+    recipientName: ERASED,
+    address: ERASED,
+    erased: true,
+    state: {
+      ...state,
+      send: { ...state.send, reasonText: scrub(state.send.reasonText) },
+      human: { ...state.human, reasonText: scrub(state.human.reasonText) },
+      timeline: {
+        ...state.timeline,
+        entries: state.timeline.entries.map((e) => ({ ...e, reasonText: scrub(e.reasonText) })),
+      },
+    },
+    outbox: record.outbox.map((c) => ({ ...c, reasonText: scrub(c.reasonText) })),
+  };
+}
+
 function newRecord(id: string, partition: number, items: readonly WorkItem[], now: Date): ProjectedRecord {
-  const first = items[0];
+  const first = items.find((i) => i.kind !== 'erase');
   const communicationId =
     first === undefined ? '' : first.kind === 'recipients' ? first.communicationId : first.event.communicationId;
   return {
@@ -166,6 +221,7 @@ function newRecord(id: string, partition: number, items: readonly WorkItem[], no
     channel: null,
     recipientName: '',
     address: '',
+    erased: false,
     partition,
     state: INITIAL_RECORD,
     version: 0,

@@ -24,10 +24,12 @@ export function communicationGrpc(
   logger: Logger,
   actions: OperatorActions,
   suppression: Pick<CommunicationServiceServer, 'liftSuppression'>,
+  erasure: Pick<CommunicationServiceServer, 'erasePerson'>,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
     ...suppression,
+    ...erasure,
     createCommunication: unary(logger, 'CreateCommunication', async (req) => {
       const doc = await communications.create({
         title: req.title,

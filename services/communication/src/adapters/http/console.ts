@@ -8,7 +8,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Communications } from '../../domain/communications.js';
 import { checkRecipientCsv } from '../../domain/csv.js';
 import type { ChannelName } from '../../domain/model.js';
+import type { Erasures } from '../../domain/erasure.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
+import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import {
   communicationPage,
@@ -76,6 +78,8 @@ const as = (role: Role) => ({ config: { role } });
 export interface ConsoleDeps {
   communications: Communications;
   actions: OperatorActions;
+  /** Erase a person (admin); the form is left out when absent. */
+  erasures?: Erasures;
   logger: Logger;
   /** Public base URL of the reporting service's pages, for links to the Delivery Report. */
   reportingPublicUrl: string | undefined;
@@ -98,6 +102,7 @@ export function registerConsole(root: FastifyInstance, deps: ConsoleDeps): void 
 
 function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const { communications, actions, logger } = deps;
+  if (deps.erasures) erasureRoutes(app, deps.erasures);
   const reportBase = deps.reportingPublicUrl?.replace(/\/+$/, '');
 
   /** Runs a page handler; errors become an HTML page with the right status, never a stack trace. */

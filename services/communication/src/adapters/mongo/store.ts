@@ -15,6 +15,8 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
     { key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' },
     // recipientDeliveries: equality on recipientKey, newest first.
     { key: { recipientKey: 1, createdAt: -1, _id: -1 }, name: 'recipientKey_createdAt_id' },
+    // MongoErasure.byAddress: erasing a person by email or phone.
+    { key: { channel: 1, address: 1 }, name: 'channel_address' },
   ]);
   await ensureIndexes(mongo.db, COLLECTIONS.communications, [
     // listSending: equality on state.

@@ -17,6 +17,8 @@ export interface LinkContentDoc extends PageContent {
   _id: string;
   acknowledgementRequested: boolean;
   publishedAt: Date;
+  /** Names of an erased person were replaced in it (see `eraseFeedback`). */
+  erased?: boolean;
 }
 
 /** Where feedback-link finds short links and page content. */
@@ -110,6 +112,9 @@ export function linkDirectory(mongo: MongoHandle, nats: NatsHandle, namespace: s
     },
     putContent: async (message) => {
       const doc = contentDoc(message);
+      // An erased content is not overwritten by a redelivered copy of what it was erased from.
+      const current = await contents.findOne({ _id: doc._id }, { projection: { publishedAt: 1, erased: 1 } });
+      if (current?.erased === true && current.publishedAt.getTime() >= doc.publishedAt.getTime()) return;
       await contents.replaceOne({ _id: doc._id }, doc, { upsert: true });
     },
   };

@@ -1,4 +1,11 @@
-import { isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
+import {
+  ensureIndexes,
+  ensureTtlIndex,
+  isDuplicateKeyError,
+  UnavailableError,
+  type MongoHandle,
+  type RetentionRule,
+} from '@dlr/platform';
 import {
   answerId,
   latestResponseId,
@@ -17,11 +24,23 @@ export const COLLECTIONS = {
   linkContent: 'link_content',
 } as const;
 
-/** Creates what feedback-link needs: every lookup is by `_id`, so no index beyond it. Idempotent. */
-export async function migrateFeedback(mongo: MongoHandle): Promise<void> {
+/** The retention rule of page content: `seconds` after it was published (0: kept). */
+export function linkContentRetention(seconds: number): RetentionRule {
+  return { collection: COLLECTIONS.linkContent, field: 'publishedAt', seconds };
+}
+
+/**
+ * Creates what feedback-link needs: every page lookup is by `_id`; `feedback.deliveryId` serves
+ * erasure, and `link_content.publishedAt` is the TTL index of its retention (a plain index on
+ * FerretDB v1, which sweeps instead). Idempotent.
+ */
+export async function migrateFeedback(mongo: MongoHandle, linkContentRetentionSeconds: number): Promise<void> {
   const existing = new Set((await mongo.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   for (const name of Object.values(COLLECTIONS))
     if (!existing.has(name)) await mongo.db.createCollection(name).catch(() => undefined);
+  await ensureIndexes(mongo.db, COLLECTIONS.feedback, [{ key: { deliveryId: 1 }, name: 'deliveryId' }]);
+  const rule = linkContentRetention(linkContentRetentionSeconds);
+  await ensureTtlIndex(mongo.db, rule.collection, { name: 'publishedAt', field: rule.field, seconds: rule.seconds });
 }
 
 interface SuspectedDoc {

@@ -1,4 +1,12 @@
-import { ensureIndexes, groupCommit, isDuplicateKeyError, UnavailableError, type MongoHandle } from '@dlr/platform';
+import {
+  ensureIndexes,
+  ensureTtlIndex,
+  groupCommit,
+  isDuplicateKeyError,
+  UnavailableError,
+  type MongoHandle,
+  type RetentionRule,
+} from '@dlr/platform';
 import type {
   ParkedCallback,
   ParkedStore,
@@ -15,20 +23,40 @@ export const PARKED_CALLBACKS = 'parked_callbacks';
 /** What dispatch reported about provider messages; `_id` = `<provider>:<provider message id>`. */
 export const PROVIDER_MESSAGES = 'provider_messages';
 
+/** How long raw and parked callbacks are kept, in seconds (0: no limit). */
+export interface CallbackRetention {
+  readonly rawSeconds: number;
+  readonly parkedSeconds: number;
+}
+
+/** The retention rules of provider-callback's collections (TTL indexes, and the sweeps on FerretDB). */
+export function callbackRetentionRules(retention: CallbackRetention): RetentionRule[] {
+  return [
+    { collection: RAW_CALLBACKS, field: 'receivedAt', seconds: retention.rawSeconds },
+    { collection: PARKED_CALLBACKS, field: 'parkedAt', seconds: retention.parkedSeconds },
+  ];
+}
+
 /**
  * Creates the collections of provider-callback and their indexes: every hot lookup is by `_id`;
  * `parked_callbacks` also by `messageKey` and `parkedAt` (a small collection: only callbacks that
- * raced their Sent event wait there). Idempotent.
+ * raced their Sent event wait there); `receivedAt` and `parkedAt` are TTL indexes of the retention
+ * (plain ones on FerretDB v1, which sweeps instead). Idempotent.
  */
-export async function migrateRawCallbacks(mongo: MongoHandle): Promise<void> {
+export async function migrateRawCallbacks(mongo: MongoHandle, retention: CallbackRetention): Promise<void> {
   for (const name of [RAW_CALLBACKS, PARKED_CALLBACKS, PROVIDER_MESSAGES]) {
     const existing = await mongo.db.listCollections({ name }, { nameOnly: true }).toArray();
     if (existing.length === 0) await mongo.db.createCollection(name).catch(() => undefined);
   }
-  await ensureIndexes(mongo.db, PARKED_CALLBACKS, [
-    { key: { messageKey: 1 }, name: 'messageKey' },
-    { key: { parkedAt: 1 }, name: 'parkedAt' },
-  ]);
+  await ensureIndexes(mongo.db, PARKED_CALLBACKS, [{ key: { messageKey: 1 }, name: 'messageKey' }]);
+  // parkedAt also serves `oldest` (the periodic retry).
+  const [raw, parked] = callbackRetentionRules(retention);
+  await ensureTtlIndex(mongo.db, RAW_CALLBACKS, { name: 'receivedAt', field: raw!.field, seconds: raw!.seconds });
+  await ensureTtlIndex(mongo.db, PARKED_CALLBACKS, {
+    name: 'parkedAt',
+    field: parked!.field,
+    seconds: parked!.seconds,
+  });
 }
 
 const unavailable = (what: string) => (error: unknown) => {

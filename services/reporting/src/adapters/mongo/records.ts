@@ -63,6 +63,8 @@ export interface RecordDoc {
   channel: ChannelKey | null;
   recipientName: string;
   address: string;
+  /** The person was erased (name, address and provider texts replaced); absent on older records. */
+  erased?: boolean;
   /** See `partitionOf` in @dlr/contracts. */
   partition: number;
   /** The latest send attempt seen (0 before the first). */
@@ -384,6 +386,7 @@ export function fromDoc(doc: RecordDoc): ProjectedRecord {
     channel: doc.channel ?? null,
     recipientName: doc.recipientName ?? '',
     address: doc.address ?? '',
+    erased: doc.erased === true,
     partition: doc.partition,
     state: {
       ...stateOf(doc),
@@ -409,6 +412,7 @@ export function toDoc(r: ProjectedRecord): RecordDoc {
     channel: r.channel,
     recipientName: r.recipientName,
     address: r.address,
+    ...(r.erased ? { erased: true } : {}),
     partition: r.partition,
     attempt: r.state.attempt,
     send: { ...r.state.send },

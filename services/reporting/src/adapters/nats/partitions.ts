@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  decodePersonErased,
   MAX_DELIVER,
   partitionOf,
   REPORTING_PARTITIONS,
@@ -427,7 +428,7 @@ class PartitionWorker {
   /** Moves a delivery event to its record's partition (a batch of recipients is never split wrong: dead-lettered). */
   async #reroute(msg: JsMsg, { id, item }: { id: string; item: WorkItem }): Promise<void> {
     if (item.kind !== 'event') {
-      await this.#deadLetter(msg, `recipients of another partition (${partitionOf(id)})`);
+      await this.#deadLetter(msg, `${item.kind} of another partition (${partitionOf(id)})`);
       return;
     }
     const target = partitionOf(id);
@@ -490,7 +491,10 @@ async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolea
   }
 }
 
-/** The work items of one message: a `RecipientsAdded` (one per delivery) or a `DeliveryEvent`. */
+/**
+ * The work items of one message: a `RecipientsAdded` (one per delivery), a `DeliveryEvent`, or a
+ * `PersonErased` cut to this partition's records (one per delivery).
+ */
 function decodeWork(msg: JsMsg): { id: string; item: WorkItem }[] {
   if (msg.info.deliveryCount > MAX_DELIVER) throw new Error(`delivered ${msg.info.deliveryCount} times`);
   if (msg.subject.endsWith('.recipients')) {
@@ -503,6 +507,10 @@ function decodeWork(msg: JsMsg): { id: string; item: WorkItem }[] {
   if (msg.subject.endsWith('.event')) {
     const event = decodeDeliveryEvent(msg.data);
     return [{ id: event.deliveryId, item: { kind: 'event', event } }];
+  }
+  if (msg.subject.endsWith('.erase')) {
+    const { deliveryIds } = decodePersonErased(msg.data);
+    return deliveryIds.map((id) => ({ id, item: { kind: 'erase' } }));
   }
   throw new Error(`unknown work subject ${msg.subject}`);
 }

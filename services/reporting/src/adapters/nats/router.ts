@@ -7,12 +7,20 @@ import {
   consumerNames,
   MAX_DELIVER,
   partitionOf,
+  PersonErased,
   RecipientsAdded,
   streamNames,
   subjects,
   type AddedDelivery as AddedDeliveryProto,
 } from '@dlr/contracts';
-import { publishDurable, runConsumer, type ConsumerHandle, type Logger, type NatsHandle } from '@dlr/platform';
+import {
+  consumeErasures,
+  publishDurable,
+  runConsumer,
+  type ConsumerHandle,
+  type Logger,
+  type NatsHandle,
+} from '@dlr/platform';
 import { decodeRecipientsAdded } from './decode.js';
 
 /** Starts the routing consumer of recipients; resolves with a handle that stops it. */
@@ -57,5 +65,50 @@ export async function startRouter(options: {
     maxDeliver: MAX_DELIVER,
     concurrency,
     logger: logger.child({ consumer: consumerNames.reportingRecipients }),
+  });
+}
+
+/**
+ * Starts reporting's consumer of `PersonErased`: it routes the erasure to the partitions of its
+ * delivery records (each partition's owner erases its own records, in order with their other work).
+ */
+export function startErasureRouter(options: {
+  nats: NatsHandle;
+  namespace: string;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { nats, namespace, logger } = options;
+  const s = subjects(namespace);
+  return consumeErasures({
+    nats,
+    namespace,
+    durable: consumerNames.reportingErasure,
+    apply: async (event) => {
+      const byPartition = new Map<number, string[]>();
+      for (const id of event.deliveryIds) {
+        const p = partitionOf(id);
+        const list = byPartition.get(p);
+        if (list === undefined) byPartition.set(p, [id]);
+        else list.push(id);
+      }
+      await Promise.all(
+        [...byPartition].map(([p, deliveryIds]) =>
+          publishDurable(
+            nats.js,
+            s.reportingWork(p, 'erase'),
+            PersonErased.encode({
+              ...event,
+              deliveryIds,
+              communicationIds: [],
+              addressHashes: [],
+              nameHashes: [],
+            }).finish(),
+            `erase:${event.erasureId}:${p}`,
+          ),
+        ),
+      );
+      return event.deliveryIds.length;
+    },
+    logger: logger.child({ consumer: consumerNames.reportingErasure }),
   });
 }

@@ -466,6 +466,23 @@ export interface LiftSuppressionResponse {
   liftedAt: Date | undefined;
 }
 
+export interface ErasePersonRequest {
+  /** Any of the person's identifiers (at least one); normalized like recipients' (never stored or logged). */
+  email: string;
+  phone: string;
+  externalId: string;
+  /** Why (required, at most 1000 characters). */
+  reason: string;
+}
+
+export interface ErasePersonResponse {
+  /** The audit entry's ID (also the erasure event's). */
+  erasureId: string;
+  /** Delivery records of the person found (each service erases its own copies of them). */
+  deliveryCount: number;
+  erasedAt: Date | undefined;
+}
+
 function createBaseCommunication(): Communication {
   return {
     id: "",
@@ -4092,6 +4109,240 @@ export const LiftSuppressionResponse: MessageFns<LiftSuppressionResponse> = {
   },
 };
 
+function createBaseErasePersonRequest(): ErasePersonRequest {
+  return { email: "", phone: "", externalId: "", reason: "" };
+}
+
+export const ErasePersonRequest: MessageFns<ErasePersonRequest> = {
+  encode(message: ErasePersonRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.email !== "") {
+      writer.uint32(10).string(message.email);
+    }
+    if (message.phone !== "") {
+      writer.uint32(18).string(message.phone);
+    }
+    if (message.externalId !== "") {
+      writer.uint32(26).string(message.externalId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ErasePersonRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErasePersonRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.phone = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.externalId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ErasePersonRequest {
+    return {
+      email: isSet(object.email) ? globalThis.String(object.email) : "",
+      phone: isSet(object.phone) ? globalThis.String(object.phone) : "",
+      externalId: isSet(object.externalId)
+        ? globalThis.String(object.externalId)
+        : isSet(object.external_id)
+        ? globalThis.String(object.external_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ErasePersonRequest): unknown {
+    const obj: any = {};
+    if (message.email !== "") {
+      obj.email = message.email;
+    }
+    if (message.phone !== "") {
+      obj.phone = message.phone;
+    }
+    if (message.externalId !== "") {
+      obj.externalId = message.externalId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ErasePersonRequest>, I>>(base?: I): ErasePersonRequest {
+    return ErasePersonRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ErasePersonRequest>, I>>(object: I): ErasePersonRequest {
+    const message = createBaseErasePersonRequest();
+    message.email = object.email ?? "";
+    message.phone = object.phone ?? "";
+    message.externalId = object.externalId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseErasePersonResponse(): ErasePersonResponse {
+  return { erasureId: "", deliveryCount: 0, erasedAt: undefined };
+}
+
+export const ErasePersonResponse: MessageFns<ErasePersonResponse> = {
+  encode(message: ErasePersonResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.erasureId !== "") {
+      writer.uint32(10).string(message.erasureId);
+    }
+    if (message.deliveryCount !== 0) {
+      writer.uint32(16).uint32(message.deliveryCount);
+    }
+    if (message.erasedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.erasedAt), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ErasePersonResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErasePersonResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.erasureId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.deliveryCount = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.erasedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ErasePersonResponse {
+    return {
+      erasureId: isSet(object.erasureId)
+        ? globalThis.String(object.erasureId)
+        : isSet(object.erasure_id)
+        ? globalThis.String(object.erasure_id)
+        : "",
+      deliveryCount: isSet(object.deliveryCount)
+        ? globalThis.Number(object.deliveryCount)
+        : isSet(object.delivery_count)
+        ? globalThis.Number(object.delivery_count)
+        : 0,
+      erasedAt: isSet(object.erasedAt)
+        ? fromJsonTimestamp(object.erasedAt)
+        : isSet(object.erased_at)
+        ? fromJsonTimestamp(object.erased_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ErasePersonResponse): unknown {
+    const obj: any = {};
+    if (message.erasureId !== "") {
+      obj.erasureId = message.erasureId;
+    }
+    if (message.deliveryCount !== 0) {
+      obj.deliveryCount = Math.round(message.deliveryCount);
+    }
+    if (message.erasedAt !== undefined) {
+      obj.erasedAt = message.erasedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ErasePersonResponse>, I>>(base?: I): ErasePersonResponse {
+    return ErasePersonResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ErasePersonResponse>, I>>(object: I): ErasePersonResponse {
+    const message = createBaseErasePersonResponse();
+    message.erasureId = object.erasureId ?? "";
+    message.deliveryCount = object.deliveryCount ?? 0;
+    message.erasedAt = object.erasedAt ?? undefined;
+    return message;
+  },
+};
+
 /** Creates communications, adds their recipients and sends them. */
 export type CommunicationServiceService = typeof CommunicationServiceService;
 export const CommunicationServiceService = {
@@ -4223,6 +4474,21 @@ export const CommunicationServiceService = {
       Buffer.from(LiftSuppressionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LiftSuppressionResponse => LiftSuppressionResponse.decode(value),
   },
+  /**
+   * Erases a person (found by email, phone and/or external ID) from every service: their records stay
+   * in the counts, marked erased, with name and addresses replaced. Audited (who, when, why); answers
+   * once the erasure event is stored on JetStream (each service then applies it). Repeating it changes
+   * nothing more.
+   */
+  erasePerson: {
+    path: "/dlr.communication.v1.CommunicationService/ErasePerson" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ErasePersonRequest): Buffer => Buffer.from(ErasePersonRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ErasePersonRequest => ErasePersonRequest.decode(value),
+    responseSerialize: (value: ErasePersonResponse): Buffer => Buffer.from(ErasePersonResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ErasePersonResponse => ErasePersonResponse.decode(value),
+  },
 } as const;
 
 export interface CommunicationServiceServer extends UntypedServiceImplementation {
@@ -4255,6 +4521,13 @@ export interface CommunicationServiceServer extends UntypedServiceImplementation
    * communications are sent to it again. Audited: who, when and why are stored and published.
    */
   liftSuppression: handleUnaryCall<LiftSuppressionRequest, LiftSuppressionResponse>;
+  /**
+   * Erases a person (found by email, phone and/or external ID) from every service: their records stay
+   * in the counts, marked erased, with name and addresses replaced. Audited (who, when, why); answers
+   * once the erasure event is stored on JetStream (each service then applies it). Repeating it changes
+   * nothing more.
+   */
+  erasePerson: handleUnaryCall<ErasePersonRequest, ErasePersonResponse>;
 }
 
 export interface CommunicationServiceClient extends Client {
@@ -4426,6 +4699,27 @@ export interface CommunicationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LiftSuppressionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Erases a person (found by email, phone and/or external ID) from every service: their records stay
+   * in the counts, marked erased, with name and addresses replaced. Audited (who, when, why); answers
+   * once the erasure event is stored on JetStream (each service then applies it). Repeating it changes
+   * nothing more.
+   */
+  erasePerson(
+    request: ErasePersonRequest,
+    callback: (error: ServiceError | null, response: ErasePersonResponse) => void,
+  ): ClientUnaryCall;
+  erasePerson(
+    request: ErasePersonRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ErasePersonResponse) => void,
+  ): ClientUnaryCall;
+  erasePerson(
+    request: ErasePersonRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ErasePersonResponse) => void,
   ): ClientUnaryCall;
 }
 

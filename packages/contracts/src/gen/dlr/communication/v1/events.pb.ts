@@ -57,6 +57,27 @@ export interface SendRequested {
   requestedAt: Date | undefined;
 }
 
+/**
+ * Published on `dlr.v1.communication.person-erased` (Nats-Msg-Id `person-erased:<erasure_id>`) when
+ * an admin erases a person. Holds no plaintext identifier: the delivery records to erase by ID, and
+ * keyed hashes (`erasureHash` in @dlr/contracts: SHA-256 over this event's random `salt`, a kind and
+ * the normalized value) of the person's addresses and names, for copies that are not keyed by
+ * delivery ID (raw provider callbacks, page content). Each service erases its own collections.
+ */
+export interface PersonErased {
+  erasureId: string;
+  deliveryIds: string[];
+  /** The communications those delivery records belong to. */
+  communicationIds: string[];
+  /** 32 random bytes, new for every erasure. */
+  salt: Buffer;
+  /** erasureHash(salt, "email" | "sms", normalized address) of every address of the person. */
+  addressHashes: string[];
+  /** erasureHash(salt, "name", normalized name) of every name the person was added with. */
+  nameHashes: string[];
+  erasedAt: Date | undefined;
+}
+
 function createBaseAddedDelivery(): AddedDelivery {
   return { deliveryId: "", channel: 0, recipientKey: "", recipientName: "", address: "" };
 }
@@ -696,6 +717,211 @@ export const SendRequested: MessageFns<SendRequested> = {
     return message;
   },
 };
+
+function createBasePersonErased(): PersonErased {
+  return {
+    erasureId: "",
+    deliveryIds: [],
+    communicationIds: [],
+    salt: Buffer.alloc(0),
+    addressHashes: [],
+    nameHashes: [],
+    erasedAt: undefined,
+  };
+}
+
+export const PersonErased: MessageFns<PersonErased> = {
+  encode(message: PersonErased, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.erasureId !== "") {
+      writer.uint32(10).string(message.erasureId);
+    }
+    for (const v of message.deliveryIds) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.communicationIds) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.salt.length !== 0) {
+      writer.uint32(34).bytes(message.salt);
+    }
+    for (const v of message.addressHashes) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.nameHashes) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.erasedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.erasedAt), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PersonErased {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePersonErased();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.erasureId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deliveryIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.communicationIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.salt = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.addressHashes.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nameHashes.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.erasedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PersonErased {
+    return {
+      erasureId: isSet(object.erasureId)
+        ? globalThis.String(object.erasureId)
+        : isSet(object.erasure_id)
+        ? globalThis.String(object.erasure_id)
+        : "",
+      deliveryIds: globalThis.Array.isArray(object?.deliveryIds)
+        ? object.deliveryIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.delivery_ids)
+        ? object.delivery_ids.map((e: any) => globalThis.String(e))
+        : [],
+      communicationIds: globalThis.Array.isArray(object?.communicationIds)
+        ? object.communicationIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.communication_ids)
+        ? object.communication_ids.map((e: any) => globalThis.String(e))
+        : [],
+      salt: isSet(object.salt) ? Buffer.from(bytesFromBase64(object.salt)) : Buffer.alloc(0),
+      addressHashes: globalThis.Array.isArray(object?.addressHashes)
+        ? object.addressHashes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.address_hashes)
+        ? object.address_hashes.map((e: any) => globalThis.String(e))
+        : [],
+      nameHashes: globalThis.Array.isArray(object?.nameHashes)
+        ? object.nameHashes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.name_hashes)
+        ? object.name_hashes.map((e: any) => globalThis.String(e))
+        : [],
+      erasedAt: isSet(object.erasedAt)
+        ? fromJsonTimestamp(object.erasedAt)
+        : isSet(object.erased_at)
+        ? fromJsonTimestamp(object.erased_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PersonErased): unknown {
+    const obj: any = {};
+    if (message.erasureId !== "") {
+      obj.erasureId = message.erasureId;
+    }
+    if (message.deliveryIds?.length) {
+      obj.deliveryIds = message.deliveryIds;
+    }
+    if (message.communicationIds?.length) {
+      obj.communicationIds = message.communicationIds;
+    }
+    if (message.salt.length !== 0) {
+      obj.salt = base64FromBytes(message.salt);
+    }
+    if (message.addressHashes?.length) {
+      obj.addressHashes = message.addressHashes;
+    }
+    if (message.nameHashes?.length) {
+      obj.nameHashes = message.nameHashes;
+    }
+    if (message.erasedAt !== undefined) {
+      obj.erasedAt = message.erasedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PersonErased>, I>>(base?: I): PersonErased {
+    return PersonErased.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PersonErased>, I>>(object: I): PersonErased {
+    const message = createBasePersonErased();
+    message.erasureId = object.erasureId ?? "";
+    message.deliveryIds = object.deliveryIds?.map((e) => e) || [];
+    message.communicationIds = object.communicationIds?.map((e) => e) || [];
+    message.salt = object.salt ?? Buffer.alloc(0);
+    message.addressHashes = object.addressHashes?.map((e) => e) || [];
+    message.nameHashes = object.nameHashes?.map((e) => e) || [];
+    message.erasedAt = object.erasedAt ?? undefined;
+    return message;
+  },
+};
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
