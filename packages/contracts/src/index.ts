@@ -49,6 +49,18 @@ export {
   LiftSuppressionRequest,
   LiftSuppressionResponse,
 } from './gen/dlr/communication/v1/communication.pb.js';
+export {
+  AuditEntry as AuditEntryMessage,
+  AuditKind,
+  CancelCommunicationRequest,
+  CancelCommunicationResponse,
+  Cancellation,
+  ListAuditLogRequest,
+  ListAuditLogResponse,
+  ListSuppressionsRequest,
+  ListSuppressionsResponse,
+  Suppression,
+} from './gen/dlr/communication/v1/communication.pb.js';
 export type { CommunicationServiceServer } from './gen/dlr/communication/v1/communication.pb.js';
 export {
   DeliveryRecord,

@@ -24,10 +24,12 @@ export function communicationGrpc(
   logger: Logger,
   actions: OperatorActions,
   suppression: Pick<CommunicationServiceServer, 'liftSuppression'>,
+  controls: Pick<CommunicationServiceServer, 'cancelCommunication' | 'listAuditLog' | 'listSuppressions'>,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
     ...suppression,
+    ...controls,
     createCommunication: unary(logger, 'CreateCommunication', async (req) => {
       const doc = await communications.create({
         title: req.title,
