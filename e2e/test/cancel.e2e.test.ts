@@ -117,7 +117,6 @@ describe('cancel a send in progress', () => {
         })),
       });
     }
-    await eventually(async () => expect((await page(id)).total).toBe(RECIPIENTS), 60_000, 250);
 
     // A viewer cannot cancel; a draft cannot be cancelled (nothing was sent).
     await expect(cancel(id, system.viewerToken)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
@@ -161,8 +160,8 @@ describe('cancel a send in progress', () => {
         expect(r.first.counts.sent ?? 0, 'every Sent delivered').toBe(0);
         return r;
       },
-      90_000,
-      500,
+      180_000,
+      1_000,
     );
     const sent = new Set(sentIds);
     expect(settled.records).toHaveLength(RECIPIENTS);
@@ -204,5 +203,5 @@ describe('cancel a send in progress', () => {
     expect(pageHtml).toContain('wrong area selected');
     expect(pageHtml).toContain(actor);
     expect(pageHtml).toContain('Cancel');
-  }, 180_000);
+  }, 300_000);
 });

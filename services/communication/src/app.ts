@@ -109,7 +109,6 @@ export async function buildApp(
       signal: new KvCancelSignal(nats, config.NATS_NAMESPACE),
       audit,
       logger,
-      statuses,
     }),
     audit: new AuditQueries(audit),
     suppressions: new SuppressionQueries(new MongoSuppressionList(mongo)),

@@ -1,10 +1,9 @@
 // Cancel a send in progress (issue 17 part 1): communication records the cancellation, tells
 // dispatch through the cancellations KV bucket (dispatch hands nothing more of the communication to
 // a provider and turns what is left into Not Sent `cancelled`), and audits it.
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type Logger } from '@dlr/core';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type Logger } from '@dlr/core';
 import { auditId, type AuditLog } from './audit-log.js';
 import type { CancellationDoc, CommunicationDoc } from './model.js';
-import type { DeliveryStatusSource } from './ports.js';
 
 /** Storage of the cancellation (the communication document). */
 export interface CancelStore {
@@ -26,8 +25,6 @@ export class SendCancellation {
       signal: CancelSignal;
       audit: AuditLog;
       logger: Logger;
-      /** Reporting's statuses: a sent communication with no Pending record left is not cancelled. */
-      statuses?: DeliveryStatusSource | undefined;
       clock?: () => Date;
     },
   ) {}
@@ -35,9 +32,10 @@ export class SendCancellation {
   /**
    * Cancels the send. Idempotent: a cancelled communication is returned as it is (`alreadyCancelled`),
    * after making sure dispatch's signal and the audit entry exist (a first call may have failed
-   * between the steps). Throws InvalidArgumentError, NotFoundError, FailedPreconditionError (a draft,
-   * or nothing left to send), or an outage error (then nothing is committed for dispatch yet, or
-   * the next call completes it).
+   * between the steps). A communication whose messages were all handed over already is cancelled
+   * too, which changes no record (there is nothing left to stop): asking reporting whether anything
+   * is still Pending would race with its projection of the records. Throws InvalidArgumentError,
+   * NotFoundError, FailedPreconditionError (a draft), or an outage error (the next call completes it).
    */
   async cancel(input: {
     communicationId: string;
@@ -56,11 +54,6 @@ export class SendCancellation {
     if (doc.state === 'draft') {
       throw new FailedPreconditionError(
         `communication ${id} is a draft: nothing has been sent, so there is nothing to cancel`,
-      );
-    }
-    if (doc.state === 'sent' && !(await this.anyPending(id))) {
-      throw new FailedPreconditionError(
-        `every message of communication ${id} was already handed to a provider; there is nothing left to cancel`,
       );
     }
     const at = (this.deps.clock ?? (() => new Date()))();
@@ -88,17 +81,5 @@ export class SendCancellation {
       summary: `cancelled the send of communication ${doc._id}`,
     });
     return doc;
-  }
-
-  /** True when reporting shows a Pending record (or cannot be asked: then cancelling is the safe side). */
-  private async anyPending(id: string): Promise<boolean> {
-    if (!this.deps.statuses) return true;
-    try {
-      for await (const r of this.deps.statuses.statuses(id, ['pending'])) if (r.status === 'pending') return true;
-      return false;
-    } catch (error) {
-      if (error instanceof UnavailableError) return true;
-      throw error;
-    }
   }
 }

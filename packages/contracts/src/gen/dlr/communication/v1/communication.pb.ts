@@ -5473,8 +5473,9 @@ export const CommunicationServiceService = {
   /**
    * Stops a send in progress: nothing more is handed to a provider once it answers; delivery records
    * not yet sent become Not Sent `cancelled`, records already sent keep their status. Audited (who,
-   * when, why). Repeating it changes nothing (already_cancelled). A draft or a communication with no
-   * Pending record left is refused (FAILED_PRECONDITION).
+   * when, why). Repeating it changes nothing (already_cancelled). A draft is refused
+   * (FAILED_PRECONDITION); a communication whose messages were all handed over is cancelled without
+   * changing any record.
    */
   cancelCommunication: {
     path: "/dlr.communication.v1.CommunicationService/CancelCommunication" as const,
@@ -5558,8 +5559,9 @@ export interface CommunicationServiceServer extends UntypedServiceImplementation
   /**
    * Stops a send in progress: nothing more is handed to a provider once it answers; delivery records
    * not yet sent become Not Sent `cancelled`, records already sent keep their status. Audited (who,
-   * when, why). Repeating it changes nothing (already_cancelled). A draft or a communication with no
-   * Pending record left is refused (FAILED_PRECONDITION).
+   * when, why). Repeating it changes nothing (already_cancelled). A draft is refused
+   * (FAILED_PRECONDITION); a communication whose messages were all handed over is cancelled without
+   * changing any record.
    */
   cancelCommunication: handleUnaryCall<CancelCommunicationRequest, CancelCommunicationResponse>;
   /** The audit log of operator actions (overrides, resends, cancels, lifts, erasures), newest first. */
@@ -5730,8 +5732,9 @@ export interface CommunicationServiceClient extends Client {
   /**
    * Stops a send in progress: nothing more is handed to a provider once it answers; delivery records
    * not yet sent become Not Sent `cancelled`, records already sent keep their status. Audited (who,
-   * when, why). Repeating it changes nothing (already_cancelled). A draft or a communication with no
-   * Pending record left is refused (FAILED_PRECONDITION).
+   * when, why). Repeating it changes nothing (already_cancelled). A draft is refused
+   * (FAILED_PRECONDITION); a communication whose messages were all handed over is cancelled without
+   * changing any record.
    */
   cancelCommunication(
     request: CancelCommunicationRequest,
