@@ -45,13 +45,13 @@ function client(token: string) {
   return {
     ...api(c),
     cancel: (req: Partial<CancelCommunicationRequest>) =>
-      call<CancelCommunicationRequest, CancelCommunicationResponse>(c.cancelCommunication)(
+      call<CancelCommunicationRequest, CancelCommunicationResponse>(c.cancelCommunication.bind(c))(
         CancelCommunicationRequest.fromPartial(req),
       ),
     audit: (req: Partial<ListAuditLogRequest>) =>
-      call<ListAuditLogRequest, ListAuditLogResponse>(c.listAuditLog)(ListAuditLogRequest.fromPartial(req)),
+      call<ListAuditLogRequest, ListAuditLogResponse>(c.listAuditLog.bind(c))(ListAuditLogRequest.fromPartial(req)),
     suppressions: (req: Partial<ListSuppressionsRequest>) =>
-      call<ListSuppressionsRequest, ListSuppressionsResponse>(c.listSuppressions)(
+      call<ListSuppressionsRequest, ListSuppressionsResponse>(c.listSuppressions.bind(c))(
         ListSuppressionsRequest.fromPartial(req),
       ),
   };

@@ -68,7 +68,7 @@ export interface AuditForm {
 
 function auditQuery(f: AuditForm, page?: string): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(f)) if (v !== '') q.set(k, v);
+  for (const [k, v] of Object.entries(f) as [string, string][]) if (v !== '') q.set(k, v);
   if (page) q.set('page', page);
   return q.toString();
 }
