@@ -57,6 +57,18 @@ export {
   ErasePersonRequest,
   ErasePersonResponse,
 } from './gen/dlr/communication/v1/communication.pb.js';
+export {
+  AuditEntry as AuditEntryMessage,
+  AuditKind,
+  CancelCommunicationRequest,
+  CancelCommunicationResponse,
+  Cancellation,
+  ListAuditLogRequest,
+  ListAuditLogResponse,
+  ListSuppressionsRequest,
+  ListSuppressionsResponse,
+  Suppression,
+} from './gen/dlr/communication/v1/communication.pb.js';
 export type { CommunicationServiceServer } from './gen/dlr/communication/v1/communication.pb.js';
 export {
   DeliveryRecord,

@@ -103,11 +103,15 @@ export function streamNames(namespace = 'dlr') {
   } as const;
 }
 
-/** JetStream KV buckets; `providerRates` holds one token bucket per provider, shared by dispatch's replicas. */
+/**
+ * JetStream KV buckets; `providerRates` holds one token bucket per provider, shared by dispatch's
+ * replicas; `cancellations` one key per cancelled communication (its ID), written by communication
+ * and watched by dispatch, which hands nothing more of that communication to a provider.
+ */
 export function kvBucketNames(namespace = 'dlr') {
   assertNamespace(namespace);
   const prefix = namespace.toUpperCase().replaceAll('-', '_');
-  return { providerRates: `${prefix}_PROVIDER_RATES` } as const;
+  return { providerRates: `${prefix}_PROVIDER_RATES`, cancellations: `${prefix}_CANCELLATIONS` } as const;
 }
 
 /** Durable consumer names; replicas of a service share one durable. */

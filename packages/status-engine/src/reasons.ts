@@ -8,6 +8,7 @@ export const REASON_CODES = {
   provider_rejected: 'the provider refused the message (bad address, policy)',
   provider_unavailable: 'the provider could not be reached or kept failing, after retries',
   send_interrupted: 'sending stopped before the provider answered (crash, shutdown)',
+  cancelled: 'an operator cancelled the send before this message was handed to a provider',
   permanent_bounce: 'the receiving server refused the address for good',
   temporary_bounce: 'the receiving server refused it for now (mailbox full, deferral)',
   invalid_address: 'the address cannot be sent to as written',

@@ -31,8 +31,22 @@ import { ReportingStatuses } from './adapters/reporting/statuses.js';
 import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
+import { controlsGrpc } from './adapters/grpc/controls.js';
+import { MongoAuditLog, migrateAuditLog } from './adapters/mongo/audit-log.js';
+import { MongoCancelStore } from './adapters/mongo/cancel.js';
+import { MongoSuppressionList } from './adapters/mongo/suppression-list.js';
+import { migrate as migrateStore } from './adapters/mongo/store.js';
+import { KvCancelSignal } from './adapters/nats/cancel.js';
+import { AuditQueries } from './domain/audit-log.js';
+import { SendCancellation } from './domain/cancel.js';
+import { SuppressionQueries } from './domain/suppression-list.js';
+import type { MongoHandle } from '@dlr/platform';
 
-export { migrate } from './adapters/mongo/store.js';
+/** Creates this service's indexes (idempotent). */
+export async function migrate(mongo: MongoHandle): Promise<void> {
+  await migrateStore(mongo);
+  await migrateAuditLog(mongo);
+}
 
 /** The role each CommunicationService method needs (viewer reads, sender sends, admin overrides and lifts). */
 export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
@@ -47,6 +61,9 @@ export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
   overridePreferences: 'admin',
   liftSuppression: 'admin',
   erasePerson: 'admin',
+  cancelCommunication: 'sender',
+  listAuditLog: 'admin',
+  listSuppressions: 'admin',
 };
 
 /** The validated configuration of this service. */
@@ -72,7 +89,9 @@ export async function buildApp(
       ? new ReportingStatuses(config.REPORTING_GRPC_URL, config.SERVICE_TOKEN)
       : undefined;
   const operatorAuth = OperatorAuth.fromConfig(config);
+  const audit = new MongoAuditLog(mongo);
   const actions = new OperatorActions({
+    audit,
     store,
     events,
     communications,
@@ -87,6 +106,8 @@ export async function buildApp(
     new NatsSuppressionLiftEvents(nats, config.NATS_NAMESPACE),
     suppressions,
     logger,
+    undefined,
+    audit,
   );
   const erasure = new MongoErasure(mongo);
   const erasures = new Erasures(
@@ -95,11 +116,29 @@ export async function buildApp(
     new NatsErasureEvents(nats, config.NATS_NAMESPACE),
     logger,
   );
+  const controls = {
+    cancellation: new SendCancellation({
+      store: new MongoCancelStore(mongo),
+      signal: new KvCancelSignal(nats, config.NATS_NAMESPACE),
+      audit,
+      logger,
+    }),
+    audit: new AuditQueries(audit),
+    suppressions: new SuppressionQueries(new MongoSuppressionList(mongo)),
+    lifts,
+  };
   grpc.addService(
     CommunicationServiceService,
     protectGrpc(
       CommunicationServiceService,
-      communicationGrpc(communications, logger, actions, suppressionGrpc(lifts, logger), erasureGrpc(erasures, logger)),
+      communicationGrpc(
+        communications,
+        logger,
+        actions,
+        suppressionGrpc(lifts, logger),
+        erasureGrpc(erasures, logger),
+        controlsGrpc(controls, logger),
+      ),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
       logger,
       COMMUNICATION_ROLES,
@@ -112,6 +151,7 @@ export async function buildApp(
     erasures,
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
+    controls,
   });
   let suppressionConsumers: ConsumerHandle | undefined;
   let erasureConsumer: ConsumerHandle | undefined;

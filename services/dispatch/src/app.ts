@@ -23,6 +23,7 @@ import {
 } from '@dlr/platform';
 import { MongoAttemptStore } from './adapters/mongo/attempts.js';
 import { MongoSuppressions } from './adapters/mongo/suppressions.js';
+import { KvCancellations } from './adapters/nats/cancellations.js';
 import { natsLinkIssuer } from './adapters/nats/link-issuer.js';
 import { startSuppressionConsumers } from './adapters/nats/suppression-consumers.js';
 import { eraseAttempts } from './adapters/mongo/erasure.js';
@@ -68,6 +69,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     (provider, ratePerSecond) => new SharedTokenBucket({ kv: rates, key: provider, ratePerSecond }),
   );
   const suppressions = new MongoSuppressions(mongo);
+  const cancellations = await KvCancellations.open(nats, ns, logger);
   const dispatcher = new Dispatcher({
     attempts: new MongoAttemptStore(mongo),
     events: deliveryEventPublisher(nats, ns, 'dispatch'),
@@ -86,6 +88,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       ...(config.LIST_UNSUBSCRIBE_MAILTO ? { unsubscribeMailto: config.LIST_UNSUBSCRIBE_MAILTO } : {}),
     }),
     suppressions,
+    cancellations,
     retry,
     providerConcurrency: config.DISPATCH_CONCURRENCY,
     logger,
@@ -142,6 +145,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       await consumer?.stop();
       await suppressionConsumers?.stop();
       await erasureConsumer?.stop();
+      cancellations.stop();
       selected.close();
     },
   };

@@ -22,6 +22,15 @@ export interface CommunicationDoc {
   preferenceOverride?: PreferenceOverrideDoc;
   /** The resend being carried out (its request key); one at a time per communication. */
   resendInProgress?: string;
+  /** Set once an operator cancelled the send (never withdrawn). */
+  cancellation?: CancellationDoc;
+}
+
+/** Who cancelled a send (the authenticated caller), why and when. */
+export interface CancellationDoc {
+  principal: string;
+  reason: string;
+  at: Date;
 }
 
 /** The audit record of an emergency override of recipients' preferences. */

@@ -2,6 +2,7 @@
 // preferences, resend, and a recipient's history.
 import type { SuppressionReason } from '@dlr/contracts';
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '@dlr/core';
+import { auditId, type AuditLog } from './audit-log.js';
 import type { Communications } from './communications.js';
 import { isIncluded, type CommunicationDoc, type DeliveryDoc, type ResendDoc, type ResendScopeName } from './model.js';
 import type {
@@ -98,6 +99,8 @@ export class OperatorActions {
       suppressions?: SuppressionLookup | undefined;
       /** Characters dispatch's acknowledge link takes in an SMS. */
       smsLinkLength: number;
+      /** Where overrides and resends are audited (with the authenticated caller). */
+      audit?: AuditLog | undefined;
       clock?: () => Date;
     },
   ) {}
@@ -172,7 +175,10 @@ export class OperatorActions {
     if (reason.length > 1_000) problems.push('reason: at most 1000 characters');
     if (problems.length > 0) throw new InvalidArgumentError('invalid override', problems);
     const { communication } = await this.deps.communications.get(input.communicationId);
-    if (communication.preferenceOverride) return { communication, releasedCount: 0 };
+    if (communication.preferenceOverride) {
+      await this.auditOverride(communication);
+      return { communication, releasedCount: 0 };
+    }
     if (communication.state !== 'draft') {
       throw new FailedPreconditionError(
         `communication ${communication._id} was already sent; preferences can only be overridden before sending`,
@@ -186,7 +192,10 @@ export class OperatorActions {
     });
     if (!updated) {
       const again = (await this.deps.communications.get(communication._id)).communication;
-      if (again.preferenceOverride) return { communication: again, releasedCount: 0 };
+      if (again.preferenceOverride) {
+        await this.auditOverride(again);
+        return { communication: again, releasedCount: 0 };
+      }
       throw new FailedPreconditionError(`communication ${communication._id} is no longer a draft`);
     }
     // Audited: who decided is stored; the log carries IDs only.
@@ -194,6 +203,7 @@ export class OperatorActions {
       { communicationId: updated._id, principal: input.principal },
       "recipients' preferences overridden",
     );
+    await this.auditOverride(updated);
     const releasedCount = await this.deps.communications.announceOverridden(updated);
     return { communication: updated, releasedCount };
   }
@@ -215,11 +225,15 @@ export class OperatorActions {
     const { communication } = await this.deps.communications.get(input.communicationId);
     const key = `${communication._id}:${input.requestId}`;
     const existing = await this.deps.store.getResend(key);
+    if (existing) await this.auditResend(existing);
     if (existing) return { resend: existing.state === 'done' ? existing : await this.run(existing), repeated: true };
     if (communication.state !== 'sent') {
       throw new FailedPreconditionError(
         `communication ${communication._id} is ${communication.state === 'draft' ? 'a draft' : 'still being sent'}; resend once it is sent`,
       );
+    }
+    if (communication.cancellation) {
+      throw new FailedPreconditionError(`communication ${communication._id} was cancelled; it cannot be resent`);
     }
     if (
       input.scope === 'not_answered' &&
@@ -258,11 +272,41 @@ export class OperatorActions {
       if (!again) throw new UnavailableError('resend request could not be recorded; try again');
       return { resend: again.state === 'done' ? again : await this.run(again), repeated: true };
     }
+    await this.auditResend(doc);
     this.deps.logger.info(
       { communicationId: communication._id, resend: input.requestId, scope: input.scope, principal: input.principal },
       'resend requested',
     );
     return { resend: await this.run(doc), repeated: false };
+  }
+
+  /** Audits an override (idempotent: one entry per communication). */
+  private async auditOverride(communication: CommunicationDoc): Promise<void> {
+    const o = communication.preferenceOverride;
+    if (!this.deps.audit || !o) return;
+    await this.deps.audit.record({
+      _id: auditId(`override:${communication._id}`),
+      kind: 'override',
+      actor: o.principal,
+      at: o.at,
+      reason: o.reason,
+      communicationId: communication._id,
+      summary: `overrode recipients' channel preferences for communication ${communication._id}`,
+    });
+  }
+
+  /** Audits a resend request (idempotent: one entry per request ID). */
+  private async auditResend(resend: ResendDoc): Promise<void> {
+    if (!this.deps.audit) return;
+    await this.deps.audit.record({
+      _id: auditId(`resend:${resend._id}`),
+      kind: 'resend',
+      actor: resend.principal,
+      at: resend.requestedAt,
+      reason: `resend ${resend.scope === 'not_delivered' ? 'to records not yet delivered' : 'to records not yet answered'}`,
+      communicationId: resend.communicationId,
+      summary: `resend ${resend.requestId} of communication ${resend.communicationId} (${resend.scope.replace('_', ' ')})`,
+    });
   }
 
   /** A resend request's result, or null when there is none with that ID. */

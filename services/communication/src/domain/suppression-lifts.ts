@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { suppressionKey } from '@dlr/contracts';
 import { InvalidArgumentError, type Logger } from '@dlr/core';
+import { auditId, type AuditLog } from './audit-log.js';
 import type { ChannelName } from './model.js';
 import { normalizeEmail, normalizePhone } from './validation.js';
 
@@ -58,6 +59,8 @@ export class SuppressionLifts {
     private readonly replica: SuppressionReplica,
     private readonly logger: Logger,
     private readonly clock: () => Date = () => new Date(),
+    /** Where lifts are audited (with the authenticated caller). */
+    private readonly audit?: AuditLog,
   ) {}
 
   /** Throws InvalidArgumentError listing every problem (nothing stored), or an outage error. */
@@ -85,6 +88,15 @@ export class SuppressionLifts {
       liftedAt: this.clock(),
     };
     await this.store.insertLift(doc);
+    await this.audit?.record({
+      _id: auditId(`lift:${doc._id}`),
+      kind: 'lift',
+      actor: doc.principal,
+      at: doc.liftedAt,
+      reason: doc.reason,
+      // The key's first characters tell entries apart; the address itself is never stored.
+      summary: `lifted the suppression of an ${channel === 'email' ? 'email address' : 'SMS number'} (key ${doc.addressKey.slice(0, 12)}…)`,
+    });
     const wasSuppressed = await this.replica.lift(doc.addressKey);
     await this.events.suppressionLifted(doc);
     this.logger.info({ liftId: doc._id, channel, wasSuppressed, principal: doc.principal }, 'suppression lifted');

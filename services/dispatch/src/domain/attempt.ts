@@ -3,7 +3,7 @@ import type { ChannelName } from './provider.js';
 
 /** Reason codes dispatch puts on a Not Sent event. */
 export type NotSentReason =
-  'provider_rejected' | 'provider_unavailable' | 'send_interrupted' | 'invalid_address' | 'suppressed';
+  'provider_rejected' | 'provider_unavailable' | 'send_interrupted' | 'invalid_address' | 'suppressed' | 'cancelled';
 
 /** How a send attempt ended. */
 export type AttemptResult =

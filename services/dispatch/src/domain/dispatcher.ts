@@ -78,6 +78,8 @@ export interface DispatcherDeps {
   readonly links?: LinkIssuer;
   /** Dispatch's replica of the suppression list; without it nothing is suppressed. */
   readonly suppressions?: SuppressionList;
+  /** Cancelled communications; without it nothing is cancelled. */
+  readonly cancellations?: CancellationList;
   readonly retry: RetryPolicy;
   /** Provider calls in flight at once, over a batch (default 16). */
   readonly providerConcurrency?: number;
@@ -124,6 +126,17 @@ export interface SuppressionList {
   rememberMany(items: readonly { deliveryId: string; channel: ChannelName; address: string }[]): Promise<void>;
 }
 
+/** The communications operators cancelled: nothing more of them is handed to a provider. */
+export interface CancellationList {
+  /** Reads whether these communications are cancelled (the store, not a cache): called before each batch. */
+  refresh(communicationIds: readonly string[]): Promise<void>;
+  /** True when the communication is known to be cancelled (memory only: asked before every provider call). */
+  isCancelled(communicationId: string): boolean;
+}
+
+/** The text of a Not Sent `cancelled`. */
+export const CANCELLED_TEXT = 'the communication was cancelled before this message was handed to a provider';
+
 /** The text of a Not Sent `suppressed`. */
 export const SUPPRESSED_TEXT = 'the address is on the suppression list (opt-out, complaint or permanent bounce)';
 
@@ -153,6 +166,7 @@ interface Item {
   readonly log: Logger;
   readonly hasAddress: boolean;
   suppressed?: boolean;
+  cancelled?: boolean;
   message?: OutboundMessage;
 }
 
@@ -327,7 +341,14 @@ export class Dispatcher {
   private async prepare(items: Item[], now: Date, phases: Record<string, number>): Promise<(boolean | Error)[]> {
     if (items.length === 0) return [];
     const timer = stopwatch();
-    const withAddress = items.filter((i) => i.hasAddress);
+    // A cancelled communication's messages are recorded Not Sent `cancelled`, never rendered or sent.
+    const cancellations = this.deps.cancellations;
+    if (cancellations) {
+      await cancellations.refresh([...new Set(items.map((i) => i.request.communicationId))]);
+      for (const item of items) item.cancelled = cancellations.isCancelled(item.request.communicationId);
+      phases.cancellationsMs = timer();
+    }
+    const withAddress = items.filter((i) => i.hasAddress && i.cancelled !== true);
     // A suppressed address is never handed to a provider: checked against dispatch's own replica.
     const suppressed = this.deps.suppressions
       ? await this.deps.suppressions.suppressedAmong(
@@ -357,9 +378,18 @@ export class Dispatcher {
   /** The Not Sent result of an item that is not handed to a provider (suppressed, no address). */
   private notSent(item: Item): AttemptResult {
     const provider = this.deps.providers[item.channel].name;
+    if (item.cancelled === true) return this.cancelled(provider);
     return item.suppressed === true
       ? { state: 'not_sent', provider, reasonCode: 'suppressed', reasonText: SUPPRESSED_TEXT }
       : { state: 'not_sent', provider, reasonCode: 'invalid_address', reasonText: 'no address for this channel' };
+  }
+
+  private cancelled(provider: string): AttemptResult {
+    return { state: 'not_sent', provider, reasonCode: 'cancelled', reasonText: CANCELLED_TEXT };
+  }
+
+  private isCancelled(communicationId: string): boolean {
+    return this.deps.cancellations?.isCancelled(communicationId) === true;
   }
 
   /**
@@ -381,6 +411,7 @@ export class Dispatcher {
     const provider = this.deps.providers[existing.channel];
     if (
       message !== undefined &&
+      !this.isCancelled(existing.communicationId) &&
       provider.idempotent === true &&
       (existing.provider ?? provider.name) === provider.name
     ) {
@@ -437,14 +468,18 @@ export class Dispatcher {
     const provider = sender.name;
     const { retry } = this.deps;
     const deadline = started.getTime() + retry.budgetMs;
+    const wanted = () => !this.isCancelled(message.communicationId);
     for (let call = 1; ; call++) {
       if (this.deps.signal.aborted) throw new DispatchStoppedError('dispatch is stopping');
+      // Cancelled meanwhile (the batch waited for call slots, tokens or a retry): never handed over.
+      if (!wanted()) return this.cancelled(provider);
       const remaining = deadline - this.clock().getTime();
       try {
         const { providerMessageId } = await sender.send(message, {
           timeoutMs: Math.max(1, Math.min(retry.callTimeoutMs, remaining)),
           // A call that would start this late has too little time left to be worth making.
           startWithinMs: Math.max(0, remaining - Math.min(1_000, retry.callTimeoutMs)),
+          stillWanted: wanted,
         });
         log.debug({ provider, providerMessageId, calls: call }, 'sent');
         return { state: 'sent', provider, providerMessageId };
@@ -460,6 +495,7 @@ export class Dispatcher {
           };
         }
         if (error instanceof CallNotStartedError) {
+          if (!wanted()) return this.cancelled(provider);
           // Never seen by the provider: the first call can be deferred (its attempt released).
           if (call === 1) throw new SendDeferredError(error.message, error);
           log.warn({ provider, calls: call - 1 }, 'provider unavailable; no time left for another call');

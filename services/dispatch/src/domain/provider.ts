@@ -24,6 +24,11 @@ export interface SendOptions {
    * token): throw {@link CallNotStartedError} instead, so the caller knows the provider never saw it.
    */
   readonly startWithinMs?: number;
+  /**
+   * Asked right before the call starts (after any rate-limit wait): false means the message is no
+   * longer wanted (its communication was cancelled); throw {@link CallNotStartedError} instead.
+   */
+  readonly stillWanted?: () => boolean;
 }
 
 /** The call was never made (no rate-limit token in time, or the limiter could not be reached). */

@@ -31,5 +31,8 @@ export function toMessage(doc: CommunicationDoc, deliveryCount: number): Communi
           at: doc.preferenceOverride.at,
         }
       : undefined,
+    cancellation: doc.cancellation
+      ? { actor: doc.cancellation.principal, reason: doc.cancellation.reason, at: doc.cancellation.at }
+      : undefined,
   };
 }

@@ -25,11 +25,13 @@ export function communicationGrpc(
   actions: OperatorActions,
   suppression: Pick<CommunicationServiceServer, 'liftSuppression'>,
   erasure: Pick<CommunicationServiceServer, 'erasePerson'>,
+  controls: Pick<CommunicationServiceServer, 'cancelCommunication' | 'listAuditLog' | 'listSuppressions'>,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
     ...suppression,
     ...erasure,
+    ...controls,
     createCommunication: unary(logger, 'CreateCommunication', async (req) => {
       const doc = await communications.create({
         title: req.title,

@@ -12,6 +12,7 @@ import type { Erasures } from '../../domain/erasure.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
 import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
+import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
 import {
   communicationPage,
   createPage,
@@ -35,11 +36,13 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'same-origin',
 } as const;
 
-function html(reply: FastifyReply, body: string, status = 200) {
+/** Sends a console page (no caching). */
+export function html(reply: FastifyReply, body: string, status = 200) {
   return reply.status(status).headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(body);
 }
 
-function fields(request: FastifyRequest): FormFields {
+/** The fields of a posted form. */
+export function fields(request: FastifyRequest): FormFields {
   const body = request.body;
   if (body && typeof body === 'object' && !Buffer.isBuffer(body)) {
     const out: FormFields = {};
@@ -54,20 +57,23 @@ function fields(request: FastifyRequest): FormFields {
   return {};
 }
 
-const one = (f: FormFields, name: string) => f[name]?.[0] ?? '';
+/** The first value of a form field ('' when absent). */
+export const one = (f: FormFields, name: string) => f[name]?.[0] ?? '';
 
-function query(request: FastifyRequest, name: string): string {
+/** A query parameter ('' when absent or repeated). */
+export function query(request: FastifyRequest, name: string): string {
   const value = (request.query as Record<string, unknown> | undefined)?.[name];
   return typeof value === 'string' ? value : '';
 }
 
 /** The name to prefill in audit fields: the signed-in subject unless it is the shared static-token one. */
-function defaultOperator(request: FastifyRequest): string {
+export function defaultOperator(request: FastifyRequest): string {
   const op = operatorOf(request);
   return op && op.via !== 'token' && op.subject !== 'operator' ? op.subject : '';
 }
 
-function principal(request: FastifyRequest): string {
+/** The authenticated caller, as audits record it. */
+export function principal(request: FastifyRequest): string {
   const op = operatorOf(request);
   return op ? `${op.via}:${op.subject}` : 'unknown';
 }
@@ -83,6 +89,8 @@ export interface ConsoleDeps {
   logger: Logger;
   /** Public base URL of the reporting service's pages, for links to the Delivery Report. */
   reportingPublicUrl: string | undefined;
+  /** Cancel, audit log, suppression list (left out when absent). */
+  controls?: ControlsConsoleDeps;
 }
 
 /**
@@ -103,6 +111,7 @@ export function registerConsole(root: FastifyInstance, deps: ConsoleDeps): void 
 function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const { communications, actions, logger } = deps;
   if (deps.erasures) erasureRoutes(app, deps.erasures);
+  if (deps.controls) controlsRoutes(app, { ...deps.controls, communications, logger });
   const reportBase = deps.reportingPublicUrl?.replace(/\/+$/, '');
 
   /** Runs a page handler; errors become an HTML page with the right status, never a stack trace. */
@@ -213,6 +222,8 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     created: 'Draft created. Add recipients, check the preview, then send.',
     sent: 'Sending started. Follow it in the Delivery Report.',
     override: "Recipients' preferences are overridden for this communication.",
+    cancelled:
+      'The send is cancelled: nothing more is handed to a provider; messages not yet sent become Not Sent (cancelled).',
   };
   app.get<{ Params: { id: string } }>(
     '/console/communications/:id',

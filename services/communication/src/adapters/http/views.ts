@@ -5,6 +5,7 @@ import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
 import type { HistoryEntry, PreviewPage } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
 import type { CsvProblem } from '../../domain/csv.js';
+import { cancelSection } from './controls-views.js';
 
 const NL = html`\n`;
 const CHANNEL_LABEL = { email: 'Email', sms: 'SMS' } as const;
@@ -24,7 +25,8 @@ const SUPPRESSION_LABEL: Record<SuppressionReason, string> = {
   permanent_bounce: 'permanent bounce',
 };
 
-function time(d: Date | undefined): SafeHtml {
+/** A time as the console shows it (UTC). */
+export function time(d: Date | undefined): SafeHtml {
   if (!d) return html`—`;
   const iso = d.toISOString();
   return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
@@ -59,7 +61,7 @@ table{border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.3re
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header>
-<nav aria-label="Console"><a href="/console">Communications</a> · <a href="/console/communications/new">New communication</a> · <a href="/console/recipients">Recipient history</a></nav>
+<nav aria-label="Console"><a href="/console">Communications</a> · <a href="/console/communications/new">New communication</a> · <a href="/console/recipients">Recipient history</a> · <a href="/console/suppressions">Suppressions</a> · <a href="/console/audit">Audit log</a></nav>
 <form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
 </header>
 <main id="main">
@@ -234,6 +236,7 @@ ${
 ${c.sentAt && html`<dt>Sent</dt><dd>${time(c.sentAt)}</dd>`}
 </dl>
 ${c.state !== 'draft' && override}
+${cancelSection(c)}
 <p>${m.reportUrl && html`<a href="${m.reportUrl}">Delivery Report</a> · `}<a href="${base}/preview">Delivery preview</a></p>
 <details><summary>Message</summary>
 ${c.channels.includes('email') && html`<h2>Email</h2><p><strong>${c.emailSubject}</strong></p><pre style="white-space:pre-wrap">${c.emailBody}</pre>`}

@@ -162,6 +162,7 @@ export class RateLimitedProvider implements Provider {
       throw new CallNotStartedError('the provider rate limiter could not be reached', { cause: error });
     }
     if (!ok) throw new CallNotStartedError('no provider rate-limit token within the time budget');
+    if (options?.stillWanted?.() === false) throw new CallNotStartedError('the message is no longer wanted');
     return this.inner.send(message, options);
   }
 }

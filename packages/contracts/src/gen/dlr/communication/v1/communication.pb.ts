@@ -218,6 +218,63 @@ export function resendScopeToJSON(object: ResendScope): string {
   }
 }
 
+export enum AuditKind {
+  AUDIT_KIND_UNSPECIFIED = 0,
+  AUDIT_KIND_OVERRIDE = 1,
+  AUDIT_KIND_RESEND = 2,
+  AUDIT_KIND_CANCEL = 3,
+  AUDIT_KIND_LIFT = 4,
+  AUDIT_KIND_ERASURE = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function auditKindFromJSON(object: any): AuditKind {
+  switch (object) {
+    case 0:
+    case "AUDIT_KIND_UNSPECIFIED":
+      return AuditKind.AUDIT_KIND_UNSPECIFIED;
+    case 1:
+    case "AUDIT_KIND_OVERRIDE":
+      return AuditKind.AUDIT_KIND_OVERRIDE;
+    case 2:
+    case "AUDIT_KIND_RESEND":
+      return AuditKind.AUDIT_KIND_RESEND;
+    case 3:
+    case "AUDIT_KIND_CANCEL":
+      return AuditKind.AUDIT_KIND_CANCEL;
+    case 4:
+    case "AUDIT_KIND_LIFT":
+      return AuditKind.AUDIT_KIND_LIFT;
+    case 5:
+    case "AUDIT_KIND_ERASURE":
+      return AuditKind.AUDIT_KIND_ERASURE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AuditKind.UNRECOGNIZED;
+  }
+}
+
+export function auditKindToJSON(object: AuditKind): string {
+  switch (object) {
+    case AuditKind.AUDIT_KIND_UNSPECIFIED:
+      return "AUDIT_KIND_UNSPECIFIED";
+    case AuditKind.AUDIT_KIND_OVERRIDE:
+      return "AUDIT_KIND_OVERRIDE";
+    case AuditKind.AUDIT_KIND_RESEND:
+      return "AUDIT_KIND_RESEND";
+    case AuditKind.AUDIT_KIND_CANCEL:
+      return "AUDIT_KIND_CANCEL";
+    case AuditKind.AUDIT_KIND_LIFT:
+      return "AUDIT_KIND_LIFT";
+    case AuditKind.AUDIT_KIND_ERASURE:
+      return "AUDIT_KIND_ERASURE";
+    case AuditKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Communication {
   id: string;
   title: string;
@@ -234,7 +291,19 @@ export interface Communication {
     | Date
     | undefined;
   /** Set when an operator overrode recipients' preferences for this communication. */
-  preferenceOverride: PreferenceOverride | undefined;
+  preferenceOverride:
+    | PreferenceOverride
+    | undefined;
+  /** Set once an operator cancelled the send. */
+  cancellation: Cancellation | undefined;
+}
+
+/** Who cancelled a send, when and why. */
+export interface Cancellation {
+  /** The authenticated caller (`token:<role>-token`, `oidc:<sub>`). */
+  actor: string;
+  reason: string;
+  at: Date | undefined;
 }
 
 /** The audit record of an emergency override of recipients' preferences. */
@@ -448,6 +517,83 @@ export interface GetRecipientHistoryResponse {
   nextPageToken: string;
 }
 
+export interface CancelCommunicationRequest {
+  communicationId: string;
+  /** Why (required, at most 1000 characters). */
+  reason: string;
+}
+
+export interface CancelCommunicationResponse {
+  communication:
+    | Communication
+    | undefined;
+  /** True when the communication had been cancelled before: nothing was changed. */
+  alreadyCancelled: boolean;
+}
+
+/** One audited operator action. The summary never holds an email address, phone number or name. */
+export interface AuditEntry {
+  id: string;
+  kind: AuditKind;
+  /** The authenticated caller. */
+  actor: string;
+  at: Date | undefined;
+  reason: string;
+  /** Empty when the action is not about one communication (lift, erasure). */
+  communicationId: string;
+  summary: string;
+}
+
+export interface ListAuditLogRequest {
+  /** Each filter is optional: UNSPECIFIED / empty / unset matches every entry. */
+  kind: AuditKind;
+  actor: string;
+  communicationId: string;
+  /** Entries at or after `from` and before `to`. */
+  from: Date | undefined;
+  to:
+    | Date
+    | undefined;
+  /** 1..200, default 50. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListAuditLogResponse {
+  entries: AuditEntry[];
+  nextPageToken: string;
+}
+
+/** One suppressed address, shown by its key (the address itself is not stored). */
+export interface Suppression {
+  /** Hash of channel and normalized address. */
+  addressKey: string;
+  channel: Channel;
+  /** "opted_out", "complaint" or "permanent_bounce". */
+  reason: string;
+  suppressedAt:
+    | Date
+    | undefined;
+  /** The delivery record and communication whose event suppressed it. */
+  deliveryId: string;
+  communicationId: string;
+}
+
+export interface ListSuppressionsRequest {
+  /** Optional: only the entry of this email address (CHANNEL_EMAIL) or phone number (CHANNEL_SMS). */
+  address: string;
+  /** With `address`: its channel; empty address and UNSPECIFIED: every entry. */
+  channel: Channel;
+  /** 1..200, default 50. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListSuppressionsResponse {
+  suppressions: Suppression[];
+  nextPageToken: string;
+}
+
 export interface LiftSuppressionRequest {
   channel: Channel;
   /** The email address or phone number (normalized like recipients' addresses; never stored or logged). */
@@ -498,6 +644,7 @@ function createBaseCommunication(): Communication {
     createdAt: undefined,
     sentAt: undefined,
     preferenceOverride: undefined,
+    cancellation: undefined,
   };
 }
 
@@ -545,6 +692,9 @@ export const Communication: MessageFns<Communication> = {
     }
     if (message.preferenceOverride !== undefined) {
       PreferenceOverride.encode(message.preferenceOverride, writer.uint32(106).fork()).join();
+    }
+    if (message.cancellation !== undefined) {
+      Cancellation.encode(message.cancellation, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -676,6 +826,14 @@ export const Communication: MessageFns<Communication> = {
             message.preferenceOverride = PreferenceOverride.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.cancellation = Cancellation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -741,6 +899,7 @@ export const Communication: MessageFns<Communication> = {
         : isSet(object.preference_override)
         ? PreferenceOverride.fromJSON(object.preference_override)
         : undefined,
+      cancellation: isSet(object.cancellation) ? Cancellation.fromJSON(object.cancellation) : undefined,
     };
   },
 
@@ -785,6 +944,9 @@ export const Communication: MessageFns<Communication> = {
     if (message.preferenceOverride !== undefined) {
       obj.preferenceOverride = PreferenceOverride.toJSON(message.preferenceOverride);
     }
+    if (message.cancellation !== undefined) {
+      obj.cancellation = Cancellation.toJSON(message.cancellation);
+    }
     return obj;
   },
 
@@ -808,6 +970,110 @@ export const Communication: MessageFns<Communication> = {
     message.preferenceOverride = (object.preferenceOverride !== undefined && object.preferenceOverride !== null)
       ? PreferenceOverride.fromPartial(object.preferenceOverride)
       : undefined;
+    message.cancellation = (object.cancellation !== undefined && object.cancellation !== null)
+      ? Cancellation.fromPartial(object.cancellation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCancellation(): Cancellation {
+  return { actor: "", reason: "", at: undefined };
+}
+
+export const Cancellation: MessageFns<Cancellation> = {
+  encode(message: Cancellation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.actor !== "") {
+      writer.uint32(10).string(message.actor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Cancellation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancellation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Cancellation {
+    return {
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: Cancellation): unknown {
+    const obj: any = {};
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Cancellation>, I>>(base?: I): Cancellation {
+    return Cancellation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Cancellation>, I>>(object: I): Cancellation {
+    const message = createBaseCancellation();
+    message.actor = object.actor ?? "";
+    message.reason = object.reason ?? "";
+    message.at = object.at ?? undefined;
     return message;
   },
 };
@@ -3879,6 +4145,1002 @@ export const GetRecipientHistoryResponse: MessageFns<GetRecipientHistoryResponse
   },
 };
 
+function createBaseCancelCommunicationRequest(): CancelCommunicationRequest {
+  return { communicationId: "", reason: "" };
+}
+
+export const CancelCommunicationRequest: MessageFns<CancelCommunicationRequest> = {
+  encode(message: CancelCommunicationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelCommunicationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelCommunicationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelCommunicationRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: CancelCommunicationRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CancelCommunicationRequest>, I>>(base?: I): CancelCommunicationRequest {
+    return CancelCommunicationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CancelCommunicationRequest>, I>>(object: I): CancelCommunicationRequest {
+    const message = createBaseCancelCommunicationRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseCancelCommunicationResponse(): CancelCommunicationResponse {
+  return { communication: undefined, alreadyCancelled: false };
+}
+
+export const CancelCommunicationResponse: MessageFns<CancelCommunicationResponse> = {
+  encode(message: CancelCommunicationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communication !== undefined) {
+      Communication.encode(message.communication, writer.uint32(10).fork()).join();
+    }
+    if (message.alreadyCancelled !== false) {
+      writer.uint32(16).bool(message.alreadyCancelled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelCommunicationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelCommunicationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communication = Communication.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alreadyCancelled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CancelCommunicationResponse {
+    return {
+      communication: isSet(object.communication) ? Communication.fromJSON(object.communication) : undefined,
+      alreadyCancelled: isSet(object.alreadyCancelled)
+        ? globalThis.Boolean(object.alreadyCancelled)
+        : isSet(object.already_cancelled)
+        ? globalThis.Boolean(object.already_cancelled)
+        : false,
+    };
+  },
+
+  toJSON(message: CancelCommunicationResponse): unknown {
+    const obj: any = {};
+    if (message.communication !== undefined) {
+      obj.communication = Communication.toJSON(message.communication);
+    }
+    if (message.alreadyCancelled !== false) {
+      obj.alreadyCancelled = message.alreadyCancelled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CancelCommunicationResponse>, I>>(base?: I): CancelCommunicationResponse {
+    return CancelCommunicationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CancelCommunicationResponse>, I>>(object: I): CancelCommunicationResponse {
+    const message = createBaseCancelCommunicationResponse();
+    message.communication = (object.communication !== undefined && object.communication !== null)
+      ? Communication.fromPartial(object.communication)
+      : undefined;
+    message.alreadyCancelled = object.alreadyCancelled ?? false;
+    return message;
+  },
+};
+
+function createBaseAuditEntry(): AuditEntry {
+  return { id: "", kind: 0, actor: "", at: undefined, reason: "", communicationId: "", summary: "" };
+}
+
+export const AuditEntry: MessageFns<AuditEntry> = {
+  encode(message: AuditEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(34).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.communicationId !== "") {
+      writer.uint32(50).string(message.communicationId);
+    }
+    if (message.summary !== "") {
+      writer.uint32(58).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditEntry {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      kind: isSet(object.kind) ? auditKindFromJSON(object.kind) : 0,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: AuditEntry): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.kind !== 0) {
+      obj.kind = auditKindToJSON(message.kind);
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuditEntry>, I>>(base?: I): AuditEntry {
+    return AuditEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditEntry>, I>>(object: I): AuditEntry {
+    const message = createBaseAuditEntry();
+    message.id = object.id ?? "";
+    message.kind = object.kind ?? 0;
+    message.actor = object.actor ?? "";
+    message.at = object.at ?? undefined;
+    message.reason = object.reason ?? "";
+    message.communicationId = object.communicationId ?? "";
+    message.summary = object.summary ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditLogRequest(): ListAuditLogRequest {
+  return { kind: 0, actor: "", communicationId: "", from: undefined, to: undefined, pageSize: 0, pageToken: "" };
+}
+
+export const ListAuditLogRequest: MessageFns<ListAuditLogRequest> = {
+  encode(message: ListAuditLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.actor !== "") {
+      writer.uint32(18).string(message.actor);
+    }
+    if (message.communicationId !== "") {
+      writer.uint32(26).string(message.communicationId);
+    }
+    if (message.from !== undefined) {
+      Timestamp.encode(toTimestamp(message.from), writer.uint32(34).fork()).join();
+    }
+    if (message.to !== undefined) {
+      Timestamp.encode(toTimestamp(message.to), writer.uint32(42).fork()).join();
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(48).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(58).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.from = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.to = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAuditLogRequest {
+    return {
+      kind: isSet(object.kind) ? auditKindFromJSON(object.kind) : 0,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      from: isSet(object.from) ? fromJsonTimestamp(object.from) : undefined,
+      to: isSet(object.to) ? fromJsonTimestamp(object.to) : undefined,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAuditLogRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = auditKindToJSON(message.kind);
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.from !== undefined) {
+      obj.from = message.from.toISOString();
+    }
+    if (message.to !== undefined) {
+      obj.to = message.to.toISOString();
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditLogRequest>, I>>(base?: I): ListAuditLogRequest {
+    return ListAuditLogRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditLogRequest>, I>>(object: I): ListAuditLogRequest {
+    const message = createBaseListAuditLogRequest();
+    message.kind = object.kind ?? 0;
+    message.actor = object.actor ?? "";
+    message.communicationId = object.communicationId ?? "";
+    message.from = object.from ?? undefined;
+    message.to = object.to ?? undefined;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditLogResponse(): ListAuditLogResponse {
+  return { entries: [], nextPageToken: "" };
+}
+
+export const ListAuditLogResponse: MessageFns<ListAuditLogResponse> = {
+  encode(message: ListAuditLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      AuditEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(AuditEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAuditLogResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => AuditEntry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAuditLogResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => AuditEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditLogResponse>, I>>(base?: I): ListAuditLogResponse {
+    return ListAuditLogResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditLogResponse>, I>>(object: I): ListAuditLogResponse {
+    const message = createBaseListAuditLogResponse();
+    message.entries = object.entries?.map((e) => AuditEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseSuppression(): Suppression {
+  return { addressKey: "", channel: 0, reason: "", suppressedAt: undefined, deliveryId: "", communicationId: "" };
+}
+
+export const Suppression: MessageFns<Suppression> = {
+  encode(message: Suppression, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addressKey !== "") {
+      writer.uint32(10).string(message.addressKey);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.suppressedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.suppressedAt), writer.uint32(34).fork()).join();
+    }
+    if (message.deliveryId !== "") {
+      writer.uint32(42).string(message.deliveryId);
+    }
+    if (message.communicationId !== "") {
+      writer.uint32(50).string(message.communicationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Suppression {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSuppression();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.addressKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.suppressedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deliveryId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Suppression {
+    return {
+      addressKey: isSet(object.addressKey)
+        ? globalThis.String(object.addressKey)
+        : isSet(object.address_key)
+        ? globalThis.String(object.address_key)
+        : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      suppressedAt: isSet(object.suppressedAt)
+        ? fromJsonTimestamp(object.suppressedAt)
+        : isSet(object.suppressed_at)
+        ? fromJsonTimestamp(object.suppressed_at)
+        : undefined,
+      deliveryId: isSet(object.deliveryId)
+        ? globalThis.String(object.deliveryId)
+        : isSet(object.delivery_id)
+        ? globalThis.String(object.delivery_id)
+        : "",
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+    };
+  },
+
+  toJSON(message: Suppression): unknown {
+    const obj: any = {};
+    if (message.addressKey !== "") {
+      obj.addressKey = message.addressKey;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.suppressedAt !== undefined) {
+      obj.suppressedAt = message.suppressedAt.toISOString();
+    }
+    if (message.deliveryId !== "") {
+      obj.deliveryId = message.deliveryId;
+    }
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Suppression>, I>>(base?: I): Suppression {
+    return Suppression.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Suppression>, I>>(object: I): Suppression {
+    const message = createBaseSuppression();
+    message.addressKey = object.addressKey ?? "";
+    message.channel = object.channel ?? 0;
+    message.reason = object.reason ?? "";
+    message.suppressedAt = object.suppressedAt ?? undefined;
+    message.deliveryId = object.deliveryId ?? "";
+    message.communicationId = object.communicationId ?? "";
+    return message;
+  },
+};
+
+function createBaseListSuppressionsRequest(): ListSuppressionsRequest {
+  return { address: "", channel: 0, pageSize: 0, pageToken: "" };
+}
+
+export const ListSuppressionsRequest: MessageFns<ListSuppressionsRequest> = {
+  encode(message: ListSuppressionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuppressionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuppressionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSuppressionsRequest {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSuppressionsRequest): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSuppressionsRequest>, I>>(base?: I): ListSuppressionsRequest {
+    return ListSuppressionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSuppressionsRequest>, I>>(object: I): ListSuppressionsRequest {
+    const message = createBaseListSuppressionsRequest();
+    message.address = object.address ?? "";
+    message.channel = object.channel ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListSuppressionsResponse(): ListSuppressionsResponse {
+  return { suppressions: [], nextPageToken: "" };
+}
+
+export const ListSuppressionsResponse: MessageFns<ListSuppressionsResponse> = {
+  encode(message: ListSuppressionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.suppressions) {
+      Suppression.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuppressionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuppressionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.suppressions.push(Suppression.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSuppressionsResponse {
+    return {
+      suppressions: globalThis.Array.isArray(object?.suppressions)
+        ? object.suppressions.map((e: any) => Suppression.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSuppressionsResponse): unknown {
+    const obj: any = {};
+    if (message.suppressions?.length) {
+      obj.suppressions = message.suppressions.map((e) => Suppression.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSuppressionsResponse>, I>>(base?: I): ListSuppressionsResponse {
+    return ListSuppressionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSuppressionsResponse>, I>>(object: I): ListSuppressionsResponse {
+    const message = createBaseListSuppressionsResponse();
+    message.suppressions = object.suppressions?.map((e) => Suppression.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseLiftSuppressionRequest(): LiftSuppressionRequest {
   return { channel: 0, address: "", operator: "", reason: "" };
 }
@@ -4460,6 +5722,50 @@ export const CommunicationServiceService = {
     responseDeserialize: (value: Buffer): GetRecipientHistoryResponse => GetRecipientHistoryResponse.decode(value),
   },
   /**
+   * Stops a send in progress: nothing more is handed to a provider once it answers; delivery records
+   * not yet sent become Not Sent `cancelled`, records already sent keep their status. Audited (who,
+   * when, why). Repeating it changes nothing (already_cancelled). A draft is refused
+   * (FAILED_PRECONDITION); a communication whose messages were all handed over is cancelled without
+   * changing any record.
+   */
+  cancelCommunication: {
+    path: "/dlr.communication.v1.CommunicationService/CancelCommunication" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CancelCommunicationRequest): Buffer =>
+      Buffer.from(CancelCommunicationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CancelCommunicationRequest => CancelCommunicationRequest.decode(value),
+    responseSerialize: (value: CancelCommunicationResponse): Buffer =>
+      Buffer.from(CancelCommunicationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CancelCommunicationResponse => CancelCommunicationResponse.decode(value),
+  },
+  /** The audit log of operator actions (overrides, resends, cancels, lifts, erasures), newest first. */
+  listAuditLog: {
+    path: "/dlr.communication.v1.CommunicationService/ListAuditLog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAuditLogRequest): Buffer => Buffer.from(ListAuditLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAuditLogRequest => ListAuditLogRequest.decode(value),
+    responseSerialize: (value: ListAuditLogResponse): Buffer =>
+      Buffer.from(ListAuditLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAuditLogResponse => ListAuditLogResponse.decode(value),
+  },
+  /**
+   * The suppression list (opt-outs, complaints, permanent bounces), newest first; optionally the one
+   * entry of an email address or phone number (exact match after normalising).
+   */
+  listSuppressions: {
+    path: "/dlr.communication.v1.CommunicationService/ListSuppressions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSuppressionsRequest): Buffer =>
+      Buffer.from(ListSuppressionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSuppressionsRequest => ListSuppressionsRequest.decode(value),
+    responseSerialize: (value: ListSuppressionsResponse): Buffer =>
+      Buffer.from(ListSuppressionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSuppressionsResponse => ListSuppressionsResponse.decode(value),
+  },
+  /**
    * Removes an address from the suppression list (opt-out, complaint, permanent bounce), so later
    * communications are sent to it again. Audited: who, when and why are stored and published.
    */
@@ -4516,6 +5822,21 @@ export interface CommunicationServiceServer extends UntypedServiceImplementation
   resendCommunication: handleUnaryCall<ResendCommunicationRequest, ResendCommunicationResponse>;
   /** One recipient's deliveries across communications, newest first. */
   getRecipientHistory: handleUnaryCall<GetRecipientHistoryRequest, GetRecipientHistoryResponse>;
+  /**
+   * Stops a send in progress: nothing more is handed to a provider once it answers; delivery records
+   * not yet sent become Not Sent `cancelled`, records already sent keep their status. Audited (who,
+   * when, why). Repeating it changes nothing (already_cancelled). A draft is refused
+   * (FAILED_PRECONDITION); a communication whose messages were all handed over is cancelled without
+   * changing any record.
+   */
+  cancelCommunication: handleUnaryCall<CancelCommunicationRequest, CancelCommunicationResponse>;
+  /** The audit log of operator actions (overrides, resends, cancels, lifts, erasures), newest first. */
+  listAuditLog: handleUnaryCall<ListAuditLogRequest, ListAuditLogResponse>;
+  /**
+   * The suppression list (opt-outs, complaints, permanent bounces), newest first; optionally the one
+   * entry of an email address or phone number (exact match after normalising).
+   */
+  listSuppressions: handleUnaryCall<ListSuppressionsRequest, ListSuppressionsResponse>;
   /**
    * Removes an address from the suppression list (opt-out, complaint, permanent bounce), so later
    * communications are sent to it again. Audited: who, when and why are stored and published.
@@ -4680,6 +6001,63 @@ export interface CommunicationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetRecipientHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Stops a send in progress: nothing more is handed to a provider once it answers; delivery records
+   * not yet sent become Not Sent `cancelled`, records already sent keep their status. Audited (who,
+   * when, why). Repeating it changes nothing (already_cancelled). A draft is refused
+   * (FAILED_PRECONDITION); a communication whose messages were all handed over is cancelled without
+   * changing any record.
+   */
+  cancelCommunication(
+    request: CancelCommunicationRequest,
+    callback: (error: ServiceError | null, response: CancelCommunicationResponse) => void,
+  ): ClientUnaryCall;
+  cancelCommunication(
+    request: CancelCommunicationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CancelCommunicationResponse) => void,
+  ): ClientUnaryCall;
+  cancelCommunication(
+    request: CancelCommunicationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CancelCommunicationResponse) => void,
+  ): ClientUnaryCall;
+  /** The audit log of operator actions (overrides, resends, cancels, lifts, erasures), newest first. */
+  listAuditLog(
+    request: ListAuditLogRequest,
+    callback: (error: ServiceError | null, response: ListAuditLogResponse) => void,
+  ): ClientUnaryCall;
+  listAuditLog(
+    request: ListAuditLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAuditLogResponse) => void,
+  ): ClientUnaryCall;
+  listAuditLog(
+    request: ListAuditLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAuditLogResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The suppression list (opt-outs, complaints, permanent bounces), newest first; optionally the one
+   * entry of an email address or phone number (exact match after normalising).
+   */
+  listSuppressions(
+    request: ListSuppressionsRequest,
+    callback: (error: ServiceError | null, response: ListSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  listSuppressions(
+    request: ListSuppressionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  listSuppressions(
+    request: ListSuppressionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSuppressionsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Removes an address from the suppression list (opt-out, complaint, permanent bounce), so later
