@@ -12,6 +12,8 @@ import { FERRETDB_VERSION, NATS_SERVER_VERSION } from './versions.js';
 
 const NATS_READY_MS = 10_000;
 const MONGO_READY_MS = 30_000;
+// A restart happens mid-test, with the test process itself busy posting: give it longer.
+const RESTART_READY_MS = 60_000;
 
 /** Control of one server started by {@link startLocal}, for fault tests. */
 export interface LocalServerControl {
@@ -72,7 +74,7 @@ export async function startLocal(
           controls.nats = control(
             child,
             () => spawnNats(port),
-            (c) => waitNatsReady(port, c),
+            (c) => waitNatsReady(port, c, RESTART_READY_MS),
           );
           servers.nats = {
             url: `nats://127.0.0.1:${port}`,
@@ -110,7 +112,7 @@ export async function startLocal(
           controls.mongo = control(
             child,
             () => spawnFerret(port),
-            (c) => waitMongoReady(port, c),
+            (c) => waitMongoReady(port, c, RESTART_READY_MS),
           );
           servers.mongo = {
             url: `mongodb://127.0.0.1:${port}/`,
@@ -177,8 +179,8 @@ async function keepLog(logFile: string): Promise<string> {
   }
 }
 
-async function waitNatsReady(port: number, child: Child): Promise<void> {
-  const deadline = Date.now() + NATS_READY_MS;
+async function waitNatsReady(port: number, child: Child, readyMs = NATS_READY_MS): Promise<void> {
+  const deadline = Date.now() + readyMs;
   let last = 'not tried';
   while (Date.now() < deadline) {
     if (child.exited) throw new Error(`exited early (${child.exitDescription()})`);
@@ -191,11 +193,11 @@ async function waitNatsReady(port: number, child: Child): Promise<void> {
     }
     await sleep(100);
   }
-  throw new Error(`not ready within ${NATS_READY_MS} ms (last: ${last})`);
+  throw new Error(`not ready within ${readyMs} ms (last: ${last})`);
 }
 
-async function waitMongoReady(port: number, child: Child): Promise<void> {
-  const deadline = Date.now() + MONGO_READY_MS;
+async function waitMongoReady(port: number, child: Child, readyMs = MONGO_READY_MS): Promise<void> {
+  const deadline = Date.now() + readyMs;
   let last = 'not tried';
   while (Date.now() < deadline) {
     if (child.exited) throw new Error(`exited early (${child.exitDescription()})`);
@@ -208,5 +210,5 @@ async function waitMongoReady(port: number, child: Child): Promise<void> {
     }
     await sleep(150);
   }
-  throw new Error(`not ready within ${MONGO_READY_MS} ms (last: ${last})`);
+  throw new Error(`not ready within ${readyMs} ms (last: ${last})`);
 }
