@@ -15,6 +15,8 @@ export interface TestConfigOptions {
   /** True when the tests need NATS + MongoDB (starts or finds them once per run). */
   infra: boolean;
   testTimeout?: number;
+  /** Name of the JSON report under DLR_TEST_RESULTS (default: the directory's name). */
+  resultsName?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export function testConfig(options: TestConfigOptions, test: NonNullable<ViteUse
       // The first run on a fresh machine builds nats-server and FerretDB with Go (minutes).
       hookTimeout: 600_000,
       reporters: results
-        ? ['default', ['json', { outputFile: join(results, `${basename(options.dir)}.json`) }]]
+        ? ['default', ['json', { outputFile: join(results, `${options.resultsName ?? basename(options.dir)}.json`) }]]
         : ['default'],
       ...test,
     },

@@ -46,6 +46,8 @@ export interface RunningSystem {
   stop(): Promise<Record<SystemProcessName, number | null>>;
   /** The simulator's webhook secret (to sign callbacks the way the simulator does). */
   readonly webhookSecret: string;
+  /** LINK_SIGNING_KEYS of dispatch and feedback-link (to sign recipients' links the way dispatch does). */
+  readonly linkKeys: string;
   /**
    * Starts one more replica of a service (same configuration, its own HTTP port and log
    * `<name>-<n>.log`) and waits until it is ready. `stop()` stops replicas too.
@@ -53,8 +55,11 @@ export interface RunningSystem {
   startReplica(name: ReplicableService, env?: Record<string, string>): Promise<ReplicaProcess>;
   /** Sends `signal` to a service's first process and resolves with its exit code. */
   kill(name: SystemProcessName, signal: NodeJS.Signals): Promise<number | null>;
-  /** Starts a service's first process again (after `kill`), on the same ports, and waits until it is ready. */
-  restart(name: SystemProcessName): Promise<void>;
+  /**
+   * Starts a service's first process again (after `kill`), on the same ports, and waits until it is
+   * ready; `env` adds to its environment from now on (e.g. a configuration fixed by an operator).
+   */
+  restart(name: SystemProcessName, env?: Record<string, string>): Promise<void>;
 }
 
 /** The five services (every process but the simulator). */
@@ -269,6 +274,8 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     log(`${logName} ready (${readyAt})`);
   };
   const replicas: { child: ChildProcess; exited: Promise<number | null>; out: LogFile }[] = [];
+  /** What restart(name, env) added, for every later start of that process. */
+  const restartEnv: Partial<Record<SystemProcessName, Record<string, string>>> = {};
 
   try {
     for (const name of started) children.set(name, spawnProcess(name, name));
@@ -300,6 +307,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       string
     >,
     webhookSecret,
+    linkKeys,
     stop: async () => {
       process.off('exit', killAll);
       return stop();
@@ -340,13 +348,14 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       entry.child.kill(signal);
       return entry.exited;
     },
-    restart: async (name) => {
+    restart: async (name, extra) => {
       const old = children.get(name);
       if (old && old.child.exitCode === null && old.child.signalCode === null) {
         throw new Error(`${name} is still running: kill it first`);
       }
       old?.out.close();
-      const started = spawnProcess(name, name);
+      restartEnv[name] = { ...restartEnv[name], ...extra };
+      const started = spawnProcess(name, name, restartEnv[name]);
       children.set(name, started);
       await waitReady(
         name,

@@ -86,7 +86,7 @@ describe('a frozen store', () => {
       latencies.push(performance.now() - started);
       expect(res.statusCode).toBe(200);
       expect(res.body).toContain('your response “Need help” has been recorded');
-      // Each waited at most for the store's bounded lookup (200 ms) and the PubAck.
+      // Each waited at most for the store's bounded lookup (100 ms) and the PubAck.
       expect(Math.max(...latencies), 'slowest answer, ms').toBeLessThan(1_000);
     } finally {
       store.thaw();

@@ -12,13 +12,29 @@ import { FERRETDB_VERSION, NATS_SERVER_VERSION } from './versions.js';
 
 const NATS_READY_MS = 10_000;
 const MONGO_READY_MS = 30_000;
+// A restart happens mid-test, with the test process itself busy posting: give it longer.
+const RESTART_READY_MS = 60_000;
+
+/** Control of one server started by {@link startLocal}, for fault tests. */
+export interface LocalServerControl {
+  /** The current process's pid (a new one after {@link restart}). */
+  pid(): number | undefined;
+  /** SIGKILL; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and data directory (after kill) and waits until it answers. */
+  restart(): Promise<void>;
+}
 
 export async function startLocal(
   need: Need,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
   dataDir: string | undefined,
-): Promise<{ servers: { nats?: InfraServer; mongo?: InfraServer }; stop: () => Promise<void> }> {
+): Promise<{
+  servers: { nats?: InfraServer; mongo?: InfraServer };
+  controls: { nats?: LocalServerControl; mongo?: LocalServerControl };
+  stop: () => Promise<void>;
+}> {
   log(`local binaries: providing ${describeNeed(need)}`);
   const cache = infraCacheDir(env);
   const specs = [need.nats && NATS_SPEC, need.mongo && FERRETDB_SPEC].filter((s): s is BinarySpec => !!s);
@@ -40,21 +56,25 @@ export async function startLocal(
   if (ownDir) removeTempDirOnExit(dir);
   try {
     const servers: { nats?: InfraServer; mongo?: InfraServer } = {};
+    const controls: { nats?: LocalServerControl; mongo?: LocalServerControl } = {};
     await allOrFirstError([
       bins['nats-server'] &&
         (async () => {
-          const { child, port } = await startWithFreePort(
-            (port) => {
-              const child = startChild(
-                'nats-server',
-                bins['nats-server']!,
-                ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'nats')],
-                path.join(dir, 'nats-server.log'),
-              );
-              children.push(child);
-              return child;
-            },
-            (port, child) => waitNatsReady(port, child),
+          const spawnNats = (port: number) => {
+            const child = startChild(
+              'nats-server',
+              bins['nats-server']!,
+              ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'nats')],
+              path.join(dir, 'nats-server.log'),
+            );
+            children.push(child);
+            return child;
+          };
+          const { child, port } = await startWithFreePort(spawnNats, (port, child) => waitNatsReady(port, child));
+          controls.nats = control(
+            child,
+            () => spawnNats(port),
+            (c) => waitNatsReady(port, c, RESTART_READY_MS),
           );
           servers.nats = {
             url: `nats://127.0.0.1:${port}`,
@@ -70,26 +90,29 @@ export async function startLocal(
           const stateDir = path.join(dir, 'ferretdb-state');
           await fsp.mkdir(sqliteDir, { recursive: true });
           await fsp.mkdir(stateDir, { recursive: true });
-          const { child, port } = await startWithFreePort(
-            (port) => {
-              const child = startChild(
-                'ferretdb',
-                bins['ferretdb']!,
-                [
-                  '--handler=sqlite',
-                  `--sqlite-url=file:${sqliteDir}/`,
-                  `--listen-addr=127.0.0.1:${port}`,
-                  `--state-dir=${stateDir}`,
-                  '--telemetry=disable',
-                  '--debug-addr=-',
-                  '--log-level=warn',
-                ],
-                path.join(dir, 'ferretdb.log'),
-              );
-              children.push(child);
-              return child;
-            },
-            (port, child) => waitMongoReady(port, child),
+          const spawnFerret = (port: number) => {
+            const child = startChild(
+              'ferretdb',
+              bins['ferretdb']!,
+              [
+                '--handler=sqlite',
+                `--sqlite-url=file:${sqliteDir}/`,
+                `--listen-addr=127.0.0.1:${port}`,
+                `--state-dir=${stateDir}`,
+                '--telemetry=disable',
+                '--debug-addr=-',
+                '--log-level=warn',
+              ],
+              path.join(dir, 'ferretdb.log'),
+            );
+            children.push(child);
+            return child;
+          };
+          const { child, port } = await startWithFreePort(spawnFerret, (port, child) => waitMongoReady(port, child));
+          controls.mongo = control(
+            child,
+            () => spawnFerret(port),
+            (c) => waitMongoReady(port, c, RESTART_READY_MS),
           );
           servers.mongo = {
             url: `mongodb://127.0.0.1:${port}/`,
@@ -100,11 +123,25 @@ export async function startLocal(
           log(`ferretdb started: ${servers.mongo.url} (pid ${child.pid}, log ${child.logFile})`);
         })(),
     ]);
-    return { servers, stop };
+    return { servers, controls, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Kill and restart (same port, same data) of a server whose first process is `first`. */
+function control(first: Child, respawn: () => Child, ready: (child: Child) => Promise<void>): LocalServerControl {
+  let current = first;
+  return {
+    pid: () => current.pid,
+    kill: () => current.kill('SIGKILL'),
+    restart: async () => {
+      if (!current.exited) throw new Error(`${current.name} is still running: kill it first`);
+      current = respawn();
+      await ready(current);
+    },
+  };
 }
 
 /** Starts on a port the OS picked; retries with another port if the server lost the race for it. */
@@ -142,8 +179,8 @@ async function keepLog(logFile: string): Promise<string> {
   }
 }
 
-async function waitNatsReady(port: number, child: Child): Promise<void> {
-  const deadline = Date.now() + NATS_READY_MS;
+async function waitNatsReady(port: number, child: Child, readyMs = NATS_READY_MS): Promise<void> {
+  const deadline = Date.now() + readyMs;
   let last = 'not tried';
   while (Date.now() < deadline) {
     if (child.exited) throw new Error(`exited early (${child.exitDescription()})`);
@@ -156,11 +193,11 @@ async function waitNatsReady(port: number, child: Child): Promise<void> {
     }
     await sleep(100);
   }
-  throw new Error(`not ready within ${NATS_READY_MS} ms (last: ${last})`);
+  throw new Error(`not ready within ${readyMs} ms (last: ${last})`);
 }
 
-async function waitMongoReady(port: number, child: Child): Promise<void> {
-  const deadline = Date.now() + MONGO_READY_MS;
+async function waitMongoReady(port: number, child: Child, readyMs = MONGO_READY_MS): Promise<void> {
+  const deadline = Date.now() + readyMs;
   let last = 'not tried';
   while (Date.now() < deadline) {
     if (child.exited) throw new Error(`exited early (${child.exitDescription()})`);
@@ -173,5 +210,5 @@ async function waitMongoReady(port: number, child: Child): Promise<void> {
     }
     await sleep(150);
   }
-  throw new Error(`not ready within ${MONGO_READY_MS} ms (last: ${last})`);
+  throw new Error(`not ready within ${readyMs} ms (last: ${last})`);
 }

@@ -14,6 +14,8 @@ export interface Child {
   exited: boolean;
   exitDescription(): string;
   stop(): Promise<void>;
+  /** Sends `signal`; resolves once the process has exited (SIGKILL, SIGTERM…). */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 const liveChildren = new Set<ChildProcess>();
@@ -111,6 +113,11 @@ export function startChild(name: string, bin: string, args: string[], logFile: s
       if (spawnError) return `spawn failed: ${spawnError.message}`;
       if (!exitInfo) return 'running';
       return exitInfo.signal ? `killed by ${exitInfo.signal}` : `exit code ${exitInfo.code}`;
+    },
+    async kill(signal) {
+      if (exitInfo) return exited;
+      cp.kill(signal);
+      return exited;
     },
     async stop() {
       if (exitInfo) return exited;

@@ -194,6 +194,12 @@ export function suspectedBot(
 }
 
 /**
+ * Bound of the store lookup before an answer's commit. A frozen store costs every answer this much, and
+ * answers must stay under 250 ms at p99 then (issue 14, case 3): 200 ms left too little for the PubAck.
+ */
+const LOOKUP_MS = 100;
+
+/**
  * Records a once-only answer (acknowledge, opt-out, read): commits its event to the {@link AnswerLog}
  * unless the store already holds it (looked up with `lookupMs` as a bound: a slow store only costs a
  * commit that JetStream deduplicates). A repeat keeps the first `recordedAt`. Throws when it could not
@@ -207,7 +213,7 @@ export async function recordOnce(
   via: AnswerVia,
   userAgentClass: UserAgentClass,
 ): Promise<{ record: AnswerRecord; firstTime: boolean }> {
-  const known = await within(ports.lookupMs ?? 200, ports.store.findOnce(link.deliveryId, action));
+  const known = await within(ports.lookupMs ?? LOOKUP_MS, ports.store.findOnce(link.deliveryId, action));
   if (known) return { record: known, firstTime: false };
   const record: AnswerRecord = {
     _id: answerId(link.deliveryId, action),
