@@ -24,7 +24,6 @@ import { suppressionGrpc } from './adapters/grpc/suppression.js';
 import { SuppressionLifts } from './domain/suppression-lifts.js';
 import { erasureGrpc } from './adapters/grpc/erasure.js';
 import { MongoErasure } from './adapters/mongo/erasure.js';
-import { MongoErasureAudit } from './adapters/mongo/erasure-audit.js';
 import { NatsErasureEvents, startErasureConsumer } from './adapters/nats/erasure.js';
 import { Erasures } from './domain/erasure.js';
 import { ReportingStatuses } from './adapters/reporting/statuses.js';
@@ -110,12 +109,7 @@ export async function buildApp(
     audit,
   );
   const erasure = new MongoErasure(mongo);
-  const erasures = new Erasures(
-    erasure,
-    new MongoErasureAudit(mongo),
-    new NatsErasureEvents(nats, config.NATS_NAMESPACE),
-    logger,
-  );
+  const erasures = new Erasures(erasure, audit, new NatsErasureEvents(nats, config.NATS_NAMESPACE), logger);
   const controls = {
     cancellation: new SendCancellation({
       store: new MongoCancelStore(mongo),

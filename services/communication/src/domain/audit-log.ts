@@ -8,7 +8,7 @@ export type AuditKind = 'override' | 'resend' | 'cancel' | 'lift' | 'erasure';
 
 export const AUDIT_KINDS: readonly AuditKind[] = ['override', 'resend', 'cancel', 'lift', 'erasure'];
 
-/** One entry as stored in `audit_log` (the erasure helper writes the same shape). */
+/** One entry as stored in `audit_log`. */
 export interface AuditEntry {
   /** A UUID; name-based ({@link auditId}) so that recording the same action again is a no-op. */
   _id: string;

@@ -3,24 +3,7 @@ import { erasureHash, newErasureSalt, type PersonErased } from '@dlr/contracts';
 import { InvalidArgumentError, type Logger } from '@dlr/core';
 import type { ChannelName, DeliveryDoc } from './model.js';
 import { normalizeEmail, normalizePhone } from './validation.js';
-
-/** The audit entry of an operator action, as the audit log (collection `audit_log`) keeps it. */
-export interface AuditEntry {
-  _id: string;
-  kind: 'override' | 'resend' | 'cancel' | 'lift' | 'erasure';
-  /** The authenticated caller (`token:<name>`, `oidc:<sub>`). */
-  actor: string;
-  at: Date;
-  reason: string;
-  communicationId?: string;
-  /** What was done, without the person's identifiers. */
-  summary: string;
-}
-
-/** Where erasure audits are written. */
-export interface ErasureAudit {
-  insert(entry: AuditEntry): Promise<void>;
-}
+import type { AuditLog } from './audit-log.js';
 
 /** The deliveries of one person, as communication finds them. */
 export interface PersonLookup {
@@ -57,7 +40,7 @@ export const MAX_ERASED_DELIVERIES = 20_000;
 export class Erasures {
   constructor(
     private readonly lookup: PersonLookup,
-    private readonly audit: ErasureAudit,
+    private readonly audit: Pick<AuditLog, 'record'>,
     private readonly events: ErasureEvents,
     private readonly logger: Logger,
     private readonly clock: () => Date = () => new Date(),
@@ -104,7 +87,7 @@ export class Erasures {
     const erasedAt = this.clock();
     const deliveries = [...found.values()];
     const communications = new Set(deliveries.map((d) => d.communicationId));
-    await this.audit.insert({
+    await this.audit.record({
       _id: erasureId,
       kind: 'erasure',
       actor: input.actor,

@@ -97,6 +97,26 @@ export interface ConsoleDeps {
  * Registers the console routes on the service's HTTP server (created with operator sign-in), in
  * their own plugin scope with its form and multipart parsers.
  */
+/** Runs a console page handler; errors become an HTML page with the right status, never a stack trace. */
+export function pageHandler(logger: Logger) {
+  return (fn: (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => Promise<unknown>) =>
+    async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+      try {
+        return await fn(request, reply);
+      } catch (error) {
+        if (error instanceof NotFoundError) return html(reply, errorPage('Not found', error.message), 404);
+        if (error instanceof AppError && error.code !== 'internal') {
+          const status =
+            { invalid_argument: 400, failed_precondition: 409, unavailable: 503 }[error.code as string] ?? 400;
+          const detail = error.details.length ? `${error.message}: ${error.details.join('; ')}` : error.message;
+          return html(reply, errorPage('That did not work', detail), status);
+        }
+        logger.error({ err: error, url: request.routeOptions.url }, 'console request failed');
+        return html(reply, errorPage('Something went wrong', 'internal error; nothing was changed by this page'), 500);
+      }
+    };
+}
+
 export function registerConsole(root: FastifyInstance, deps: ConsoleDeps): void {
   root.register(async (app) => {
     await app.register(fastifyFormbody, { bodyLimit: 1_048_576 });
@@ -114,24 +134,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   if (deps.controls) controlsRoutes(app, { ...deps.controls, communications, logger });
   const reportBase = deps.reportingPublicUrl?.replace(/\/+$/, '');
 
-  /** Runs a page handler; errors become an HTML page with the right status, never a stack trace. */
-  const page =
-    (fn: (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => Promise<unknown>) =>
-    async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-      try {
-        return await fn(request, reply);
-      } catch (error) {
-        if (error instanceof NotFoundError) return html(reply, errorPage('Not found', error.message), 404);
-        if (error instanceof AppError && error.code !== 'internal') {
-          const status =
-            { invalid_argument: 400, failed_precondition: 409, unavailable: 503 }[error.code as string] ?? 400;
-          const detail = error.details.length ? `${error.message}: ${error.details.join('; ')}` : error.message;
-          return html(reply, errorPage('That did not work', detail), status);
-        }
-        logger.error({ err: error, url: request.routeOptions.url }, 'console request failed');
-        return html(reply, errorPage('Something went wrong', 'internal error; nothing was changed by this page'), 500);
-      }
-    };
+  const page = pageHandler(logger);
 
   const showCommunication = async (
     request: FastifyRequest<{ Params: { id: string } }>,

@@ -1,16 +1,15 @@
 // Console routes of the operator controls: cancel a send (sender, with a confirmation step), the
 // audit log (admin), the suppression list with search and lift (admin). The address searched for is
 // posted, never put in a URL (URLs end up in traces and browser history).
-import { AppError, InvalidArgumentError, NotFoundError, type Logger, type Role } from '@dlr/platform';
+import { AppError, InvalidArgumentError, type Logger, type Role } from '@dlr/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AUDIT_KINDS, type AuditKind, type AuditQueries } from '../../domain/audit-log.js';
 import type { SendCancellation } from '../../domain/cancel.js';
 import type { Communications } from '../../domain/communications.js';
 import type { SuppressionLifts } from '../../domain/suppression-lifts.js';
 import type { SuppressionQueries } from '../../domain/suppression-list.js';
-import { defaultOperator, fields, html, one, principal, query } from './console.js';
+import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console.js';
 import { auditPage, cancelConfirmPage, suppressionsPage, type AuditForm } from './controls-views.js';
-import { errorPage } from './views.js';
 
 /** What the controls' pages need (besides what the console has). */
 export interface ControlsConsoleDeps {
@@ -38,23 +37,7 @@ export function controlsRoutes(
   deps: ControlsConsoleDeps & { communications: Communications; logger: Logger },
 ): void {
   const { communications, logger } = deps;
-  const page =
-    (fn: (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => Promise<unknown>) =>
-    async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-      try {
-        return await fn(request, reply);
-      } catch (error) {
-        if (error instanceof NotFoundError) return html(reply, errorPage('Not found', error.message), 404);
-        if (error instanceof AppError && error.code !== 'internal') {
-          const status =
-            { invalid_argument: 400, failed_precondition: 409, unavailable: 503 }[error.code as string] ?? 400;
-          const detail = error.details.length ? `${error.message}: ${error.details.join('; ')}` : error.message;
-          return html(reply, errorPage('That did not work', detail), status);
-        }
-        logger.error({ err: error, url: request.routeOptions.url }, 'console request failed');
-        return html(reply, errorPage('Something went wrong', 'internal error; nothing was changed by this page'), 500);
-      }
-    };
+  const page = pageHandler(logger);
 
   app.get<{ Params: { id: string } }>(
     '/console/communications/:id/cancel',

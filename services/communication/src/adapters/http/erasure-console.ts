@@ -1,8 +1,9 @@
 // The console's "erase a person" form (admin): GET shows it, POST erases and shows the audit ID.
 import { html } from '@dlr/html';
-import { AppError, operatorOf, type Role } from '@dlr/platform';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type Role } from '@dlr/platform';
+import type { FastifyInstance } from 'fastify';
 import type { Erasures } from '../../domain/erasure.js';
+import { fields, html as send, one, principal } from './console.js';
 import { errorList, layout, notice } from './views.js';
 
 const as = (role: Role) => ({ config: { role } });
@@ -37,33 +38,20 @@ records stay in the reports' counts, shown as erased. This cannot be undone; it 
   );
 }
 
-function field(request: FastifyRequest, name: string): string {
-  const v = (request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' ? v : '';
-}
-
-function send(reply: FastifyReply, body: string, status = 200) {
-  return reply
-    .status(status)
-    .headers({ 'cache-control': 'no-store', 'referrer-policy': 'same-origin' })
-    .type('text/html; charset=utf-8')
-    .send(body);
-}
-
 /** Registers `GET/POST /console/erasure` (admin) in the console's plugin scope (its form parser). */
 export function erasureRoutes(app: FastifyInstance, erasures: Erasures): void {
   const empty: EraseForm = { email: '', phone: '', externalId: '', reason: '' };
   app.get('/console/erasure', as('admin'), async (_request, reply) => send(reply, erasePage(empty)));
   app.post('/console/erasure', as('admin'), async (request, reply) => {
+    const f = fields(request);
     const form: EraseForm = {
-      email: field(request, 'email'),
-      phone: field(request, 'phone'),
-      externalId: field(request, 'external_id'),
-      reason: field(request, 'reason'),
+      email: one(f, 'email'),
+      phone: one(f, 'phone'),
+      externalId: one(f, 'external_id'),
+      reason: one(f, 'reason'),
     };
-    const op = operatorOf(request);
     try {
-      const r = await erasures.erase({ ...form, actor: op ? `${op.via}:${op.subject}` : 'unknown' });
+      const r = await erasures.erase({ ...form, actor: principal(request) });
       // The identifiers are not echoed back: the page after an erasure shows an empty form.
       return send(reply, erasePage(empty, [], r));
     } catch (error) {

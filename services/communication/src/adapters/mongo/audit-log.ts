@@ -2,7 +2,7 @@ import { ensureIndexes, isDuplicateKeyError, type MongoHandle } from '@dlr/platf
 import type { Collection, Filter } from 'mongodb';
 import type { AuditEntry, AuditFilter, AuditLog } from '../../domain/audit-log.js';
 
-/** The audit log of operator actions (the erasure helper's erasure-audit.ts writes here too). */
+/** The audit log of operator actions, erasures included. */
 export const AUDIT_LOG_COLLECTION = 'audit_log';
 
 /** Creates the audit log's index (idempotent): newest first, what every listing sorts by. */
