@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
-import { AppError, InvalidArgumentError, NotFoundError, operatorOf, type Logger, type Role } from '@dlr/platform';
+import { AppError, InvalidArgumentError, type Logger, type Role } from '@dlr/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Communications } from '../../domain/communications.js';
 import { checkRecipientCsv } from '../../domain/csv.js';
@@ -13,10 +13,10 @@ import type { OperatorActions } from '../../domain/operator-actions.js';
 import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
+import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console-kit.js';
 import {
   communicationPage,
   createPage,
-  errorPage,
   historyPage,
   listPage,
   previewPage,
@@ -26,57 +26,6 @@ import {
 
 /** Largest upload the console accepts (a CSV of ~10 000 recipients). */
 const UPLOAD_LIMIT = 5 * 1_048_576;
-
-/** The fields of a form; a file field holds its content as text. */
-type FormFields = Record<string, string[]>;
-
-// CSP, nosniff and the rest come from platform's helmet; these pages must not be cached.
-const SECURITY_HEADERS = {
-  'cache-control': 'no-store',
-  'referrer-policy': 'same-origin',
-} as const;
-
-/** Sends a console page (no caching). */
-export function html(reply: FastifyReply, body: string, status = 200) {
-  return reply.status(status).headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(body);
-}
-
-/** The fields of a posted form. */
-export function fields(request: FastifyRequest): FormFields {
-  const body = request.body;
-  if (body && typeof body === 'object' && !Buffer.isBuffer(body)) {
-    const out: FormFields = {};
-    // Form fields are strings (arrays when repeated); an uploaded file arrives as a Buffer.
-    const text = (x: unknown) => (typeof x === 'string' ? x : Buffer.isBuffer(x) ? x.toString('utf8') : undefined);
-    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      const values = (Array.isArray(v) ? v : [v]).map(text).filter((x): x is string => x !== undefined);
-      if (values.length > 0) out[k] = values;
-    }
-    return out;
-  }
-  return {};
-}
-
-/** The first value of a form field ('' when absent). */
-export const one = (f: FormFields, name: string) => f[name]?.[0] ?? '';
-
-/** A query parameter ('' when absent or repeated). */
-export function query(request: FastifyRequest, name: string): string {
-  const value = (request.query as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-}
-
-/** The name to prefill in audit fields: the signed-in subject unless it is the shared static-token one. */
-export function defaultOperator(request: FastifyRequest): string {
-  const op = operatorOf(request);
-  return op && op.via !== 'token' && op.subject !== 'operator' ? op.subject : '';
-}
-
-/** The authenticated caller, as audits record it. */
-export function principal(request: FastifyRequest): string {
-  const op = operatorOf(request);
-  return op ? `${op.via}:${op.subject}` : 'unknown';
-}
 
 const as = (role: Role) => ({ config: { role } });
 
@@ -97,26 +46,6 @@ export interface ConsoleDeps {
  * Registers the console routes on the service's HTTP server (created with operator sign-in), in
  * their own plugin scope with its form and multipart parsers.
  */
-/** Runs a console page handler; errors become an HTML page with the right status, never a stack trace. */
-export function pageHandler(logger: Logger) {
-  return (fn: (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => Promise<unknown>) =>
-    async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-      try {
-        return await fn(request, reply);
-      } catch (error) {
-        if (error instanceof NotFoundError) return html(reply, errorPage('Not found', error.message), 404);
-        if (error instanceof AppError && error.code !== 'internal') {
-          const status =
-            { invalid_argument: 400, failed_precondition: 409, unavailable: 503 }[error.code as string] ?? 400;
-          const detail = error.details.length ? `${error.message}: ${error.details.join('; ')}` : error.message;
-          return html(reply, errorPage('That did not work', detail), status);
-        }
-        logger.error({ err: error, url: request.routeOptions.url }, 'console request failed');
-        return html(reply, errorPage('Something went wrong', 'internal error; nothing was changed by this page'), 500);
-      }
-    };
-}
-
 export function registerConsole(root: FastifyInstance, deps: ConsoleDeps): void {
   root.register(async (app) => {
     await app.register(fastifyFormbody, { bodyLimit: 1_048_576 });

@@ -8,7 +8,7 @@ import type { SendCancellation } from '../../domain/cancel.js';
 import type { Communications } from '../../domain/communications.js';
 import type { SuppressionLifts } from '../../domain/suppression-lifts.js';
 import type { SuppressionQueries } from '../../domain/suppression-list.js';
-import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console.js';
+import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console-kit.js';
 import { auditPage, cancelConfirmPage, suppressionsPage, type AuditForm } from './controls-views.js';
 
 /** What the controls' pages need (besides what the console has). */

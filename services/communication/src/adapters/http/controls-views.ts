@@ -1,6 +1,6 @@
 // Pages of the operator controls: cancel a send (with a confirmation step), the audit log, the
 // suppression list. Built with @dlr/html: every interpolation is escaped.
-import { html, join, type SafeHtml } from '@dlr/html';
+import { html, join } from '@dlr/html';
 import { AUDIT_KINDS, type AuditEntry, type AuditKind } from '../../domain/audit-log.js';
 import type { CommunicationDoc } from '../../domain/model.js';
 import type { SuppressionEntry } from '../../domain/suppression-list.js';
@@ -20,20 +20,6 @@ const REASON_LABEL: Record<string, string> = {
   permanent_bounce: 'Permanent bounce',
 };
 const CHANNEL_LABEL = { email: 'Email', sms: 'SMS' } as const;
-
-/** The communication page's cancel part: who cancelled, or a link to the confirmation step. */
-export function cancelSection(c: CommunicationDoc): SafeHtml | undefined {
-  const x = c.cancellation;
-  if (x) {
-    return html`<section aria-labelledby="cancel-h"><h2 id="cancel-h">Cancelled</h2>
-<p class="notice" role="status"><strong>The send was cancelled</strong> by <code>${x.principal}</code> at ${time(x.at)}: “${x.reason}”.
-Messages not yet handed to a provider are Not Sent (cancelled); messages already sent keep their status.</p></section>`;
-  }
-  if (c.state === 'draft') return undefined;
-  return html`<section aria-labelledby="cancel-h"><h2 id="cancel-h">Cancel the send</h2>
-<p class="hint">Stops sending: nothing more is handed to a provider. Messages already sent cannot be recalled.</p>
-<p><a href="/console/communications/${c._id}/cancel">Cancel sending…</a></p></section>`;
-}
 
 /** The confirmation step of a cancel. */
 export function cancelConfirmPage(

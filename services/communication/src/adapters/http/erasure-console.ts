@@ -3,7 +3,7 @@ import { html } from '@dlr/html';
 import { AppError, type Role } from '@dlr/platform';
 import type { FastifyInstance } from 'fastify';
 import type { Erasures } from '../../domain/erasure.js';
-import { fields, html as send, one, principal } from './console.js';
+import { fields, html as send, one, principal } from './console-kit.js';
 import { errorList, layout, notice } from './views.js';
 
 const as = (role: Role) => ({ config: { role } });

@@ -5,7 +5,6 @@ import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
 import type { HistoryEntry, PreviewPage } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
 import type { CsvProblem } from '../../domain/csv.js';
-import { cancelSection } from './controls-views.js';
 
 const NL = html`\n`;
 const CHANNEL_LABEL = { email: 'Email', sms: 'SMS' } as const;
@@ -342,4 +341,18 @@ export function errorPage(title: string, message: string): string {
     title,
     html`<h1>${title}</h1><p role="alert">${message}</p><p><a href="/console">Back to the communications</a></p>`,
   );
+}
+
+/** The communication page's cancel part: who cancelled, or a link to the confirmation step. */
+export function cancelSection(c: CommunicationDoc): SafeHtml | undefined {
+  const x = c.cancellation;
+  if (x) {
+    return html`<section aria-labelledby="cancel-h"><h2 id="cancel-h">Cancelled</h2>
+<p class="notice" role="status"><strong>The send was cancelled</strong> by <code>${x.principal}</code> at ${time(x.at)}: “${x.reason}”.
+Messages not yet handed to a provider are Not Sent (cancelled); messages already sent keep their status.</p></section>`;
+  }
+  if (c.state === 'draft') return undefined;
+  return html`<section aria-labelledby="cancel-h"><h2 id="cancel-h">Cancel the send</h2>
+<p class="hint">Stops sending: nothing more is handed to a provider. Messages already sent cannot be recalled.</p>
+<p><a href="/console/communications/${c._id}/cancel">Cancel sending…</a></p></section>`;
 }
