@@ -1,7 +1,8 @@
 // The checks of a gRPC port as an operator or Kubernetes sees it without .proto files and without
 // credentials, shared by the services that serve gRPC (communication, reporting).
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { grpcurl } from './grpcurl.js';
+import { ensureGrpcurl } from './infra/tools.js';
 
 /** What {@link describePublicGrpc} needs to know of one service's gRPC port. */
 export interface PublicGrpcCase {
@@ -25,6 +26,8 @@ export interface PublicGrpcCase {
  */
 export function describePublicGrpc(c: PublicGrpcCase): void {
   describe(`${c.service}'s gRPC port, with grpcurl and no .proto files`, () => {
+    // The first run on a machine builds grpcurl (about a minute): outside any test's timeout.
+    beforeAll(() => ensureGrpcurl(), 600_000);
     it('lists its services by reflection and describes them', async () => {
       const list = await grpcurl([c.address(), 'list']);
       expect(list.code, list.stderr).toBe(0);
