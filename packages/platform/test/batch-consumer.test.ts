@@ -99,6 +99,7 @@ describe('runBatchConsumer', () => {
       seen.push(...items.map((i) => i.message));
       return items.map(() => ({ kind: 'ack' }));
     }, 10);
+    await eventually(() => expect(seen.length).toBe(30));
     const info = await c.settled();
     expect(seen.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`).sort());
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
@@ -119,6 +120,8 @@ describe('runBatchConsumer', () => {
       }),
     );
     for (const text of ['ok', 'poison', 'flaky', 'garbage \u0000']) await c.publish(text);
+    await eventually(async () => expect(await c.deadLetters()).toBe(2));
+    await eventually(() => expect(deliveries.get('flaky')).toEqual([1, 2]));
     await c.settled();
     expect(deliveries.get('ok')).toEqual([1]);
     expect(deliveries.get('poison')).toEqual([1]);
@@ -137,6 +140,8 @@ describe('runBatchConsumer', () => {
       return items.map(() => (down ? { kind: 'retry', error: new UnavailableError('store down') } : { kind: 'ack' }));
     });
     await c.publish('during an outage');
+    // The consumer's counters can read 0/0 before the server has counted the new message; wait on the handler first.
+    await eventually(() => expect(calls).toEqual([1, 1, 1, 1, 1, 1]), 20_000);
     const info = await c.settled();
     expect(calls).toEqual([1, 1, 1, 1, 1, 1]);
     expect(info.num_redelivered).toBe(0);
@@ -152,6 +157,7 @@ describe('runBatchConsumer', () => {
       return items.map(() => ({ kind: 'ack' }));
     });
     await c.publish('x');
+    await eventually(() => expect(calls).toBe(2));
     await c.settled();
     expect(calls).toBe(2);
     const info = present(await nats.jsm.consumers.info(STREAM, 'throws'), 'info');

@@ -1,5 +1,6 @@
 // Asking servers and the OS over the network: does a port answer, does MongoDB ping, what does NATS say, a free port.
 import * as net from 'node:net';
+import { readFileSync } from 'node:fs';
 
 export interface HostPort {
   host: string;
@@ -66,16 +67,38 @@ export function natsInfo(port: number, timeoutMs: number): Promise<Record<string
   });
 }
 
-/** Asks the OS for a free port on 127.0.0.1: listen on port 0, read it, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free port on 127.0.0.1 below the kernel's ephemeral range. A port the OS hands out for
+ * `listen(0)` is an ephemeral one, and any outgoing connection (to NATS, the store) may take it as
+ * its local port before the service binds it (EADDRINUSE in CI); ports below the range are only
+ * ever taken by a listen.
+ */
+export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  const top = Math.min(low, 65_536) - 1;
+  const bottom = Math.max(1_024, top - 20_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (top - bottom));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found between ${bottom} and ${top}`);
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && high) return [low, high];
+  } catch {
+    // not Linux: fall through to the IANA range
+  }
+  return [49_152, 65_535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('could not get a free port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
   });
 }
