@@ -35,7 +35,7 @@ export class MongoErasure implements PersonLookup {
   /** Applies one erasure to this service's collections; returns how many documents it changed. */
   async apply(event: PersonErased): Promise<number> {
     let changed = 0;
-    const found = await findByIds(this.deliveries, event.deliveryIds, this.store);
+    const found = await findByIds(this.deliveries, event.deliveryIds);
     for (const d of found) {
       if (d.erased === true) continue;
       // index: _id
@@ -46,7 +46,7 @@ export class MongoErasure implements PersonLookup {
       changed += 1;
     }
     const names = new Set(event.nameHashes);
-    for (const c of await findByIds(this.communications, event.communicationIds, this.store)) {
+    for (const c of await findByIds(this.communications, event.communicationIds)) {
       const scrub = (text: string) => scrubNames(text, event.salt, names);
       const update = {
         title: scrub(c.title),

@@ -65,7 +65,7 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
 
   async getDeliveries(ids: readonly string[]): Promise<DeliveryDoc[]> {
     // index: _id ($in batches, or one _id lookup each on FerretDB v1: see findByIds)
-    return findByIds(this.deliveries, ids, this.store);
+    return findByIds(this.deliveries, ids);
   }
 
   async countDeliveries(communicationId: string): Promise<number> {

@@ -7,9 +7,6 @@ import type { SuppressionLookup } from '../../domain/ports.js';
 /** Communication's own replica of the suppression list (`_id` = suppression key, never the address). */
 export const SUPPRESSIONS = 'suppressions';
 
-/** How many `_id` lookups the preview has in flight at once. */
-const LOOKUP_WINDOW = 64;
-
 /** One suppressed address, as its key. */
 export interface SuppressionDoc {
   /** `suppressionKey(channel, address)`: a hash of channel and normalized address. */
@@ -47,10 +44,7 @@ export class MongoSuppressions implements SuppressionLookup {
       else byKey.set(key, [d._id]);
     }
     const out = new Map<string, SuppressionReason>();
-    const found = await findByIds(this.suppressions, [...byKey.keys()], this.store, {
-      projection: { _id: 1, reason: 1 },
-      concurrency: LOOKUP_WINDOW,
-    });
+    const found = await findByIds(this.suppressions, [...byKey.keys()], { projection: { _id: 1, reason: 1 } });
     for (const doc of found) for (const id of byKey.get(doc._id) ?? []) out.set(id, doc.reason);
     return out;
   }

@@ -60,8 +60,6 @@ export class MongoSuppressions implements SuppressionList {
     const keys = items.map((i) => suppressionKey(i.channel, i.address));
     const unique = [...new Set(keys)];
     const suppressed = new Set<string>();
-    // `$in` reads even on FerretDB v1, where an `$in` scans the collection: the suppression list is
-    // small beside the batch, and one scan of it costs less there than a lookup per message.
     for (let from = 0; from < unique.length; from += INSERT_BULK) {
       const found = await this.suppressions
         // index: _id
@@ -117,7 +115,7 @@ export class MongoSuppressions implements SuppressionList {
   ): Promise<(boolean | Error)[]> {
     const ids = [...new Set(items.map((i) => i.deliveryId))];
     // index: _id
-    const addresses = new Map((await findByIds(this.addresses, ids, this.store)).map((a) => [a._id, a]));
+    const addresses = new Map((await findByIds(this.addresses, ids)).map((a) => [a._id, a]));
     const writes: number[] = []; // the item of each write
     const ops = items.flatMap(({ deliveryId, fact }, item) => {
       const address = addresses.get(deliveryId);

@@ -16,7 +16,7 @@ export async function eraseFeedback(mongo: MongoHandle, event: PersonErased): Pr
   let changed = 0;
   const names = new Set(event.nameHashes);
   const contents = mongo.db.collection<LinkContentDoc & { erased?: boolean }>(COLLECTIONS.linkContent);
-  for (const c of await findByIds(contents, event.communicationIds, mongo.store)) {
+  for (const c of await findByIds(contents, event.communicationIds)) {
     const scrub = (text: string) => scrubNames(text, event.salt, names);
     const update = {
       title: scrub(c.title),

@@ -1,12 +1,14 @@
 import {
   ensureIndexes,
   ensureTtlIndex,
+  findByIds,
   groupCommit,
   isDuplicateKeyError,
   UnavailableError,
   type MongoHandle,
   type RetentionRule,
 } from '@dlr/platform';
+import type { Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type {
   ParkedCallback,
   ParkedStore,
@@ -63,6 +65,38 @@ const unavailable = (what: string) => (error: unknown) => {
   throw new UnavailableError(`could not ${what}; retry`, error);
 };
 
+/** How many lookups handled together share one read. */
+const READ_BATCH = 500;
+
+/**
+ * One unordered insert of `docs`; per document: true when inserted, false when its `_id` was there
+ * (a duplicate key), or the error it alone met. Throws when the whole insert failed.
+ */
+async function insertEach<T extends { _id: string }>(
+  collection: Collection<T>,
+  docs: readonly T[],
+  what: string,
+): Promise<(boolean | Error)[]> {
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+    return docs.map(() => true);
+  } catch (error) {
+    // Unordered: every document without a write error was inserted.
+    const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+    const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
+      index?: unknown;
+      code?: unknown;
+    }[];
+    if (list.length === 0 || list.some((e) => typeof e.index !== 'number')) {
+      throw new UnavailableError(`could not ${what}; retry`, error);
+    }
+    const failed = new Map(
+      list.map((e) => [e.index as number, e.code === 11000 ? false : new UnavailableError(`could not ${what}; retry`)]),
+    );
+    return docs.map((_, i) => failed.get(i) ?? true);
+  }
+}
+
 /** Inserts by `_id`; a duplicate key means "already there". Returns true when this call inserted. */
 async function insertOnce<T extends { _id: string }>(
   mongo: MongoHandle,
@@ -91,23 +125,7 @@ export function mongoRawCallbackStore(mongo: MongoHandle): RawCallbackStore {
     (await collection.findOne({ _id: id }).catch(unavailable('read the stored callback'))) ?? undefined;
   const insert = groupCommit<RawCallback, boolean>({
     maxItems: mongo.store.bulkSize,
-    run: async (docs) => {
-      try {
-        await collection.insertMany(docs, { ordered: false });
-        return docs.map(() => true);
-      } catch (error) {
-        // Unordered: every document without a write error was inserted.
-        const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
-        const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-        if (list.length === 0) throw new UnavailableError('could not store the callback; retry', error);
-        const failed = new Map<number, Error | false>();
-        for (const e of list as { index?: number; code?: number }[]) {
-          if (typeof e.index !== 'number') throw new UnavailableError('could not store the callback; retry', error);
-          failed.set(e.index, e.code === 11000 ? false : new UnavailableError('could not store the callback; retry'));
-        }
-        return docs.map((_, i) => (failed.has(i) ? failed.get(i)! : true));
-      }
-    },
+    run: (docs) => insertEach(collection, docs, 'store the callback'),
   });
   return {
     get,
@@ -129,8 +147,19 @@ export function mongoParkedStore(mongo: MongoHandle): ParkedStore {
   const collection = mongo.db.collection<ParkedCallback>(PARKED_CALLBACKS);
   return {
     park: async (doc) => void (await insertOnce(mongo, PARKED_CALLBACKS, doc, 'park the callback')),
-    forMessage: (messageKey) =>
-      collection.find({ messageKey }).limit(1_000).toArray().catch(unavailable('read parked callbacks')),
+    forMessage: groupCommit<string, ParkedCallback[]>({
+      maxItems: READ_BATCH,
+      run: async (keys) => {
+        // One read for the Sent events handled together (index: messageKey).
+        const found = await collection
+          .find({ messageKey: { $in: [...new Set(keys)] } })
+          .toArray()
+          .catch(unavailable('read parked callbacks'));
+        const byKey = new Map<string, ParkedCallback[]>();
+        for (const p of found) byKey.set(p.messageKey, [...(byKey.get(p.messageKey) ?? []), p]);
+        return keys.map((k) => byKey.get(k) ?? []);
+      },
+    }),
     oldest: (limit) =>
       collection.find({}).sort({ parkedAt: 1 }).limit(limit).toArray().catch(unavailable('read parked callbacks')),
     remove: async (id) => void (await collection.deleteOne({ _id: id }).catch(unavailable('unpark the callback'))),
@@ -144,22 +173,35 @@ export function mongoParkedStore(mongo: MongoHandle): ParkedStore {
   };
 }
 
-/** {@link ProviderMessageStore} on MongoDB: one document per provider message, by `_id`. */
+/**
+ * {@link ProviderMessageStore} on MongoDB: one document per provider message, by `_id`. The calls of
+ * Sent events handled together share one unordered insert and one `$in` read (group commit).
+ */
 export function mongoProviderMessageStore(mongo: MongoHandle): ProviderMessageStore {
   const collection = mongo.db.collection<Correlation & { _id: string }>(PROVIDER_MESSAGES);
-  return {
-    remember: async (key, c) =>
-      void (await insertOnce(
-        mongo,
-        PROVIDER_MESSAGES,
-        { _id: key, deliveryId: c.deliveryId, communicationId: c.communicationId, attempt: c.attempt },
-        'remember the provider message',
-      )),
-    find: async (key) => {
-      const doc = await collection.findOne({ _id: key }).catch(unavailable('read the provider message'));
-      return doc
-        ? { deliveryId: doc.deliveryId, communicationId: doc.communicationId, attempt: doc.attempt }
-        : undefined;
+  const remember = groupCommit<Correlation & { _id: string }, void>({
+    maxItems: READ_BATCH,
+    run: async (docs) =>
+      (await insertEach(collection, docs, 'remember the provider message')).map((r) =>
+        r instanceof Error ? r : undefined,
+      ),
+  });
+  const find = groupCommit<string, Correlation | undefined>({
+    maxItems: READ_BATCH,
+    run: async (keys) => {
+      const docs = await findByIds(collection, [...new Set(keys)]).catch(unavailable('read the provider message'));
+      const byKey = new Map(docs.map((d) => [d._id, d]));
+      return keys.map((k) => {
+        const doc = byKey.get(k);
+        return doc
+          ? { deliveryId: doc.deliveryId, communicationId: doc.communicationId, attempt: doc.attempt }
+          : undefined;
+      });
     },
+  });
+  return {
+    remember: (key, c) =>
+      remember({ _id: key, deliveryId: c.deliveryId, communicationId: c.communicationId, attempt: c.attempt }),
+    find,
   };
 }

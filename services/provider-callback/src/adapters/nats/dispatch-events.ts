@@ -36,7 +36,8 @@ export async function startDispatchEvents(options: {
       const released = await onDispatchEvent(ports, event);
       if (released > 0) logger.info({ deliveryId: event.deliveryId, released }, 'parked callbacks released');
     },
-    concurrency: options.concurrency ?? 4,
+    // Many at once: the stores group the lookups of events handled together into one read or write.
+    concurrency: options.concurrency ?? 64,
     logger: logger.child({ consumer: durable }),
   });
   for (const provider of options.providers ?? []) parkedGauge.set({ provider }, 0);

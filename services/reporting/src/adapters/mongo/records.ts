@@ -147,8 +147,8 @@ export class RecordsRepository {
   // ---- write side (called only by the owner of the records' partition) ----
 
   /** The stored records with these IDs (absent ones left out). index: _id (see `findByIds`). */
-  async loadMany(ids: readonly string[], concurrency = 8): Promise<Map<string, ProjectedRecord>> {
-    const docs = await findByIds(this.#records, ids, this.#store, { concurrency });
+  async loadMany(ids: readonly string[]): Promise<Map<string, ProjectedRecord>> {
+    const docs = await findByIds(this.#records, ids);
     return new Map(docs.map((doc) => [doc._id, fromDoc(doc)]));
   }
 
@@ -246,7 +246,7 @@ export class RecordsRepository {
   async communicationCounts(communicationId: string): Promise<CommunicationCounts> {
     // index: _id (one $in read of the partitions' documents; one read each on FerretDB v1)
     const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
-    const docs = await findByIds(this.#counts, ids, this.#store, { concurrency: REPORTING_PARTITIONS });
+    const docs = await findByIds(this.#counts, ids);
     const status = emptyCounts();
     const channel = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
     const response: Record<string, number> = {};
