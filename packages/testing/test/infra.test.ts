@@ -119,6 +119,59 @@ describe('ensureInfra', () => {
     }
   });
 
+  it('gives a store whose $in reads and _id-ordered pages match MongoDB’s results', async () => {
+    // The harness's FerretDB v1 serves both from the _id index (patchFerretIdLookups); results must not change.
+    const client = new MongoClient(infra.mongoUri, { serverSelectionTimeoutMS: 5_000 });
+    try {
+      const db = client.db(uniqueName('infra_test'));
+      const col = db.collection<{ _id: string; g: number }>('records');
+      const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
+      const ids = new Set<string>();
+      while (ids.size < 400) {
+        ids.add(
+          Array.from({ length: 4 + (ids.size % 9) }, () => chars[Math.floor(Math.random() * chars.length)]).join(''),
+        );
+      }
+      const docs = [...ids].map((_id, i) => ({ _id, g: i % 3 }));
+      await col.insertMany(docs);
+      const sorted = [...docs].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+      const idsOf = (list: { _id: string }[]) => list.map((d) => d._id);
+      expect(idsOf(await col.find({ g: 1 }).sort({ _id: 1 }).limit(5).toArray())).toEqual(
+        idsOf(sorted.filter((d) => d.g === 1).slice(0, 5)),
+      );
+      expect(idsOf(await col.find({ g: 2 }).sort({ _id: -1 }).limit(5).toArray())).toEqual(
+        idsOf(
+          sorted
+            .filter((d) => d.g === 2)
+            .reverse()
+            .slice(0, 5),
+        ),
+      );
+      const after = sorted[200]!._id;
+      expect(
+        idsOf(
+          await col
+            .find({ g: 0, _id: { $gt: after } })
+            .sort({ _id: 1 })
+            .limit(3)
+            .toArray(),
+        ),
+      ).toEqual(idsOf(sorted.filter((d) => d.g === 0 && d._id > after).slice(0, 3)));
+      expect(idsOf(await col.find({}).sort({ _id: 1 }).skip(7).limit(4).toArray())).toEqual(idsOf(sorted.slice(7, 11)));
+      const wanted = [sorted[3]!._id, 'absent', sorted[399]!._id, sorted[150]!._id];
+      expect(idsOf(await col.find({ _id: { $in: wanted } }).toArray()).sort()).toEqual(
+        [sorted[3]!._id, sorted[399]!._id, sorted[150]!._id].sort(),
+      );
+      expect(idsOf(await col.find({ _id: { $in: wanted }, g: sorted[150]!.g }).toArray())).toContain(sorted[150]!._id);
+      expect((await col.updateMany({ _id: { $in: wanted } }, { $set: { g: 9 } })).modifiedCount).toBe(3);
+      expect((await col.deleteMany({ _id: { $in: wanted } })).deletedCount).toBe(3);
+      expect(await col.countDocuments({})).toBe(397);
+      await db.dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+
   it('with only NATS_URL set, uses it and provides MongoDB itself', async () => {
     const env = envWithoutServers();
     env['NATS_URL'] = infra.natsUrl;

@@ -9,7 +9,12 @@ import * as path from 'node:path';
  * - its `_id` expression (`->'$._id'`) is not the one its unique `_id` index is built on (`->"_id"`),
  *   so SQLite never uses the index;
  * - it pushes `_id` down only when `_id` is the filter's only key, so `{_id, state}` loads every row;
- * - it never pushes `_id: {$in: [...]}` down, so a batch's read by IDs loads every row.
+ * - it never pushes `_id: {$in: [...]}` down, so a batch's read by IDs loads every row;
+ * - it sorts by `_id` in memory after loading every matching row, so the first page of a report
+ *   (`find({communicationId}).sort({_id: 1}).limit(n)`) loads the whole communication. With the
+ *   SQLite backend, `_id` order now comes from the `_id` index and the read stops after `n` matches.
+ *   That index orders the `_id`s' JSON text: MongoDB's order for string IDs without escapes or
+ *   characters below `#`, which holds for every ID this system makes.
  * The handler still applies the whole filter to what the backend returns, so results do not change.
  * Each text to replace must occur exactly as often as expected: a different source fails the build
  * instead of running unpatched.
@@ -40,6 +45,57 @@ export async function patchFerretIdLookups(src: string): Promise<void> {
     '\t\tcase string, types.ObjectID:\n\t\t\twhereClause',
     '\t\tcase *types.Document:\n\t\t\twhereClause, args = idInClause(v.(*types.Document))\n\t\tcase string, types.ObjectID:\n\t\t\twhereClause',
     1,
+  );
+  await edit(
+    'internal/handler/msg_find.go',
+    '\tcase params.Sort.Len() == 1:\n\t\tif params.Sort.Keys()[0] != "$natural" {',
+    [
+      '\tcase backends.IDSortPushdown && params.Sort.Len() == 1 && params.Sort.Keys()[0] == "_id":',
+      '\t\t// The backend returns _id order (added by Delivery Reporting); nothing is sorted in memory.',
+      '\t\tqp.Sort = params.Sort',
+      '\t\tparams.Sort = must.NotFail(types.NewDocument())',
+      '\tcase params.Sort.Len() == 1:',
+      '\t\tif params.Sort.Keys()[0] != "$natural" {',
+    ].join('\n'),
+    1,
+  );
+  await edit(
+    'internal/backends/sqlite/query.go',
+    '\tv := must.NotFail(sort.Get("$natural"))',
+    [
+      '\tif sort.Keys()[0] == "_id" {',
+      '\t\tif must.NotFail(sort.Get("_id")).(int64) == -1 {',
+      '\t\t\treturn fmt.Sprintf(" ORDER BY %s DESC", metadata.IDColumn)',
+      '\t\t}',
+      '',
+      '\t\treturn fmt.Sprintf(" ORDER BY %s", metadata.IDColumn)',
+      '\t}',
+      '',
+      '\tv := must.NotFail(sort.Get("$natural"))',
+    ].join('\n'),
+    1,
+  );
+  // The backends' contract checks allow `_id` beside `$natural` as the one sort key.
+  await edit(
+    'internal/backends/collection.go',
+    'params.Sort.Map()["$natural"].(int64)',
+    'params.Sort.Map()[params.Sort.Keys()[0]].(int64)',
+    2,
+  );
+  await edit(
+    'internal/backends/sqlite/backend.go',
+    'func NewBackend(params *NewBackendParams) (backends.Backend, error) {\n',
+    'func NewBackend(params *NewBackendParams) (backends.Backend, error) {\n\tbackends.IDSortPushdown = true\n\n',
+    1,
+  );
+  await fsp.appendFile(
+    path.join(src, 'internal/backends/backends.go'),
+    [
+      '',
+      '// IDSortPushdown is true when the backend in use returns `_id` order itself (added by Delivery Reporting).',
+      'var IDSortPushdown bool',
+      '',
+    ].join('\n'),
   );
   const collection = path.join(src, 'internal/backends/sqlite/collection.go');
   await fsp.appendFile(

@@ -244,7 +244,7 @@ export class RecordsRepository {
 
   /** Every count of a communication: total, per status, per channel and status, per response. */
   async communicationCounts(communicationId: string): Promise<CommunicationCounts> {
-    // index: _id (one $in read of the partitions' documents; one read each on FerretDB v1)
+    // index: _id (one $in read of the partitions' documents)
     const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
     const docs = await findByIds(this.#counts, ids);
     const status = emptyCounts();
