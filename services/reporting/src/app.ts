@@ -39,7 +39,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
 
   const auth = OperatorAuth.fromConfig(config);
   const http = await createHttpServer({ logger, auth, title: 'Delivery Reporting' });
-  registerRoutes(http, { queries, watcher, logger });
+  await registerRoutes(http, { queries, watcher, logger });
   const grpcLogger = logger.child({ component: 'grpc' });
   const grpc = buildGrpcServer(queries, watcher, new GrpcAuth(auth, config.SERVICE_TOKEN), grpcLogger);
 

@@ -259,6 +259,37 @@ describe('Delivery Report API', () => {
       '/api/v1/message-delivery-report',
       '/api/v1/message-delivery-report.csv',
     ]);
+    type Op = {
+      parameters: { name: string; in: string; schema: { pattern?: string; maximum?: number } }[];
+      responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
+    };
+    const paths = body.paths as Record<string, { get: Op }>;
+    const mdr = paths['/api/v1/message-delivery-report']!.get;
+    const param = (name: string) => mdr.parameters.find((p) => p.name === name)?.schema;
+    // What the server validates is what it states: date format, cursor pattern, limits.
+    expect(param('from')?.pattern).toMatch(/^\^\\d\{4\}-/);
+    expect(param('cursor')?.pattern).toBe('^[A-Za-z0-9_-]{1,200}$');
+    expect(param('limit')?.maximum).toBeGreaterThan(1);
+    expect(Object.keys(mdr.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '405']));
+    const live = paths['/api/v1/communications/{id}/live']!.get.responses['200']!.content!['text/event-stream']!;
+    expect(live.schema).toMatchObject({
+      contentMediaType: 'application/json',
+      contentSchema: { required: ['counts', 'total', 'responses', 'records'] },
+    });
+    expect(paths['/api/v1/communications/{id}/delivery-records.csv']!.get.responses['200']!.content).toHaveProperty(
+      'text/csv',
+    );
+  });
+
+  it('answers 405 with Allow for a method a path does not declare', async () => {
+    const res = await fetch(`${h.httpUrl}/api/v1/communications/${c}/delivery-records`, {
+      method: 'DELETE',
+      headers: AUTH,
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(((await res.json()) as ErrorJson).error).toBe('method_not_allowed');
+    expect((await fetch(`${h.httpUrl}/api/v1/nothing`, { headers: AUTH })).status).toBe(404);
   });
 });
 
