@@ -45,7 +45,7 @@ beforeAll(async () => {
       channel: i % 2 === 0 ? ('email' as const) : ('sms' as const),
       // One recipient whose name a spreadsheet would run as a formula.
       name: i === 3 ? '=HYPERLINK("http://x","y")' : `Person ${i}`,
-      address: i % 2 === 0 ? `person${i}@example.test` : `+1555000${String(i).padStart(4, '0')}`,
+      address: i % 2 === 0 ? `person${i}@example.test` : `+6140000${String(i).padStart(4, '0')}`,
     })),
   );
   // 0..3 delivered, 4..5 failed, 6 responded "Safe", 7 responded "Need help"; the rest Pending.
@@ -177,7 +177,7 @@ describe('Delivery Report API', () => {
     expect(search.matching).toBeNull();
     // Regex characters are matched literally, never as a pattern.
     expect((await list('?q=.*')).records).toEqual([]);
-    expect((await list(`?q=${encodeURIComponent('+1555')}`)).records).toHaveLength(N / 2);
+    expect((await list(`?q=${encodeURIComponent('+6140000')}`)).records).toHaveLength(N / 2);
 
     // Cursor paging through a filter.
     const first = await list('?status=pending&limit=3');
@@ -218,7 +218,7 @@ describe('Delivery Report API', () => {
     const formula = lines.find((l) => l.startsWith(id(3)))!;
     // The formula is text ('=…), quoted because of its quotes and comma; the phone stays readable.
     expect(formula).toContain(`"'=HYPERLINK(""http://x"",""y"")"`);
-    expect(formula).toContain(`'+15550000003`);
+    expect(formula).toContain(`'+61400000003`);
   });
 
   it('serves the HTML report with icons, filters, counts, chart and links, escaping what it shows', async () => {
