@@ -186,7 +186,7 @@ async function setup(
     const rows = Array.from({ length: Math.min(RECIPIENT_BATCH, recipients - from) }, (_, k) => {
       const n = from + k;
       return RecipientInput.fromPartial(
-        n % 2 === 0 ? { email: `r${n}@example.org` } : { phone: `+1555${String(n).padStart(7, '0')}` },
+        n % 2 === 0 ? { email: `r${n}@example.org` } : { phone: `+61400${String(n).padStart(6, '0')}` },
       );
     });
     await api.addRecipients({ communicationId, recipients: rows });

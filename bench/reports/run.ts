@@ -87,7 +87,7 @@ function recordDoc(i: number, now: Date): Document {
     communicationId: COMMUNICATION,
     channel: email ? 'email' : 'sms',
     recipientName: `Recipient ${i}`,
-    address: email ? `recipient${i}@example.test` : `+1555${String(i).padStart(7, '0')}`,
+    address: email ? `recipient${i}@example.test` : `+61400${String(i).padStart(6, '0')}`,
     partition: partitionOf(id),
     attempt: status === 'pending' ? 0 : 1,
     send: lane(sendStatus, '', `e1_${id}`),

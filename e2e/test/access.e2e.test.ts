@@ -185,7 +185,8 @@ function raw(
   });
 }
 
-const REFUSED = new Set([401, 403, 404]);
+// 405: the spelling matched a path only under another method (refused before any handler).
+const REFUSED = new Set([401, 403, 404, 405]);
 
 describe('every non-public HTTP route of the five services', () => {
   it('refuses a caller without credentials, whatever the spelling of its path', async () => {

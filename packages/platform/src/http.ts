@@ -12,6 +12,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { installAccess } from './access.js';
+import { installMethodNotAllowed } from './method-not-allowed.js';
 import { AppError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { platformMetrics } from './metrics.js';
@@ -117,7 +118,8 @@ const CSP = {
 /**
  * Creates a fastify instance with our logger, one error mapping, security headers (@fastify/helmet),
  * cookies, rate limits routes opt into (`config.rateLimit`), the access check of every route
- * (`config.access` / `config.role`, see access.ts) and `/healthz` (the process is alive). With
+ * (`config.access` / `config.role`, see access.ts), 405 with `Allow` for an undeclared method on a
+ * declared path, and `/healthz` (the process is alive). With
  * `auth`, also the operator sign-in form. Does not listen. Each request is a server span continuing
  * the caller's trace and is timed in `dlr_http_request_duration_seconds` by route pattern.
  * `/readyz` and `/metrics` are on the admin port (`createAdminServer`, started by `startService`),
@@ -169,6 +171,7 @@ export async function createHttpServer(options: {
   // Per replica, in memory: a limit per client address (or per key a route gives), not a global quota.
   await app.register(fastifyRateLimit, { global: false });
   installAccess(app, options.auth);
+  installMethodNotAllowed(app);
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
   const auth = options.auth;
   if (auth !== undefined) {

@@ -17,7 +17,7 @@ function capture(): { lines: () => Record<string, unknown>[]; raw: () => string;
 
 const personal = {
   email: 'jane.doe@example.com',
-  phone: '+15550109991',
+  phone: '+61400109991',
   address: '12 Elm Street, Springfield',
   name: 'Jane Doe',
   recipientName: 'Janet Q. Doe',

@@ -84,4 +84,26 @@ describe('createHttpServer', () => {
     expect(ok.json()).toEqual({ ok: true });
     await app.close();
   });
+  it('answers 405 with Allow for an undeclared method on a declared path, and 404 for an unknown path', async () => {
+    const app = await createHttpServer({ logger });
+    app.get('/items/:id', { config: { access: 'public' } }, async () => ({ ok: true }));
+    app.delete('/items/:id', { config: { access: 'public' } }, async () => ({ ok: true }));
+    await app.register(
+      async (scope) => {
+        scope.post('/things', { config: { access: 'public' } }, async () => ({ ok: true }));
+      },
+      { prefix: '/v1' },
+    );
+    const put = await app.inject({ method: 'PUT', url: '/items/42?x=1' });
+    expect(put.statusCode).toBe(405);
+    expect(put.headers['allow']).toBe('DELETE, GET, HEAD');
+    expect(put.json()).toMatchObject({ error: 'method_not_allowed' });
+    const get = await app.inject({ method: 'GET', url: '/v1/things' });
+    expect([get.statusCode, get.headers['allow']]).toEqual([405, 'POST']);
+    expect((await app.inject({ method: 'PATCH', url: '/healthz' })).headers['allow']).toBe('GET, HEAD');
+    expect((await app.inject({ method: 'GET', url: '/items/42' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'PUT', url: '/nothing/here' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/items/42/more' })).statusCode).toBe(404);
+    await app.close();
+  });
 });

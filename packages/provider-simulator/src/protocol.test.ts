@@ -26,17 +26,17 @@ describe('magic addresses', () => {
   });
 
   it('decide SMS outcomes by the last four digits', () => {
-    expect(magicOutcome('sms', '+1 555 123 9991')).toBe('delivered');
-    expect(magicOutcome('sms', '+15551239992')).toBe('failed');
-    expect(magicOutcome('sms', '+15551239993')).toBe('bounce');
-    expect(magicOutcome('sms', '+15551239990')).toBe('reject');
-    expect(magicOutcome('sms', '+15551230000')).toBeUndefined();
+    expect(magicOutcome('sms', '+61 400 239 991')).toBe('delivered');
+    expect(magicOutcome('sms', '+61400239992')).toBe('failed');
+    expect(magicOutcome('sms', '+61400239993')).toBe('bounce');
+    expect(magicOutcome('sms', '+61400239990')).toBe('reject');
+    expect(magicOutcome('sms', '+61400230000')).toBeUndefined();
   });
 
   it('flag addresses no provider could try', () => {
     expect(addressProblem('email', 'delivered@example.org')).toBeUndefined();
     expect(addressProblem('email', 'not an address')).toBeDefined();
-    expect(addressProblem('sms', '+15551239991')).toBeUndefined();
+    expect(addressProblem('sms', '+61400239991')).toBeUndefined();
     expect(addressProblem('sms', 'call me')).toBeDefined();
   });
 });

@@ -165,7 +165,7 @@ export function addressProblem(channel: SimulatorChannel, to: string): string | 
   if (channel === 'email') {
     return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(to) ? undefined : 'invalid email address';
   }
-  return /^\+?[0-9][0-9 ()-]{5,20}$/.test(to) ? undefined : 'invalid phone number: use E.164, e.g. +15551239991';
+  return /^\+?[0-9][0-9 ()-]{5,20}$/.test(to) ? undefined : 'invalid phone number: use E.164, e.g. +61400239991';
 }
 
 /** The provider's words for an outcome, as a real provider would put them in its event. */

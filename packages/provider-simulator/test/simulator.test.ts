@@ -97,7 +97,7 @@ describe('send API', () => {
   it('refuses a reject address with 422 and the provider’s words, and does not keep it', async () => {
     for (const [channel, to] of [
       ['email', 'reject@example.org'],
-      ['sms', '+15551239990'],
+      ['sms', '+61400239990'],
     ] as const) {
       const res = await sim.app.inject({
         method: 'POST',
@@ -180,8 +180,8 @@ describe('callbacks', () => {
     cleanup.push(() => sim.stop());
     const sent = [
       { channel: 'email', to: 'failed@example.org', expected: 'failed' },
-      { channel: 'sms', to: '+15551239993', expected: 'bounce' },
-      { channel: 'sms', to: '+15551239991', expected: 'delivered' },
+      { channel: 'sms', to: '+61400239993', expected: 'bounce' },
+      { channel: 'sms', to: '+61400239991', expected: 'delivered' },
     ] as const;
     const ids = new Map<string, string>();
     for (const [i, s] of sent.entries()) {

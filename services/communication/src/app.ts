@@ -75,7 +75,9 @@ export async function buildApp(
   const { config, logger, mongo, nats } = deps;
   const store = new MongoCommunicationStore(mongo);
   const events = new NatsCommunicationEvents(nats, config.NATS_NAMESPACE);
-  const communications = new Communications(store, events, logger);
+  // National phone formats are read in PHONE_DEFAULT_REGION; without it only +<country code>.
+  const phoneRules = { defaultRegion: config.PHONE_DEFAULT_REGION };
+  const communications = new Communications(store, events, logger, () => new Date(), phoneRules);
   // Communication's own replica of the suppression list, fed by delivery events (SPEC §4/§5).
   const suppressions = new MongoSuppressions(mongo);
   if (config.REPORTING_GRPC_URL && !config.SERVICE_TOKEN) {
@@ -107,9 +109,17 @@ export async function buildApp(
     logger,
     undefined,
     audit,
+    phoneRules,
   );
   const erasure = new MongoErasure(mongo);
-  const erasures = new Erasures(erasure, audit, new NatsErasureEvents(nats, config.NATS_NAMESPACE), logger);
+  const erasures = new Erasures(
+    erasure,
+    audit,
+    new NatsErasureEvents(nats, config.NATS_NAMESPACE),
+    logger,
+    undefined,
+    phoneRules,
+  );
   const controls = {
     cancellation: new SendCancellation({
       store: new MongoCancelStore(mongo),
@@ -118,7 +128,7 @@ export async function buildApp(
       logger,
     }),
     audit: new AuditQueries(audit),
-    suppressions: new SuppressionQueries(new MongoSuppressionList(mongo)),
+    suppressions: new SuppressionQueries(new MongoSuppressionList(mongo), phoneRules),
     lifts,
   };
   grpc.addService(

@@ -56,7 +56,10 @@ async function readSubject<T>(
 
 beforeAll(async () => {
   service = await startService(
-    serviceOptions({ db: `t_${ns}`, namespace: ns }, { OPERATOR_SENDER_TOKEN: SENDER_TOKEN }),
+    serviceOptions(
+      { db: `t_${ns}`, namespace: ns },
+      { OPERATOR_SENDER_TOKEN: SENDER_TOKEN, PHONE_DEFAULT_REGION: 'AU' },
+    ),
   );
   api = communicationClient(`127.0.0.1:${service.grpcPort}`, SENDER_TOKEN);
   nc = await connect({ servers: process.env.NATS_URL! });
@@ -177,5 +180,33 @@ describe('communication service over gRPC', () => {
 
     const late = await grpcError(api.addRecipients({ communicationId: id, recipients: rows }));
     expect(late.code).toBe(status.FAILED_PRECONDITION);
+  });
+
+  it('reads national phone numbers in PHONE_DEFAULT_REGION as E.164 and refuses unallocated ones', async () => {
+    const id = (await api.create(content)).communication!.id;
+    const intl = await api.addRecipients({
+      communicationId: id,
+      recipients: [{ externalId: '', name: 'Nat', email: '', phone: '+61 400 000 077' }],
+    });
+    // The national spelling is the same number, hence the same recipient and delivery record.
+    const national = await api.addRecipients({
+      communicationId: id,
+      recipients: [{ externalId: '', name: 'Nat', email: '', phone: '0400 000 077' }],
+    });
+    expect(national.createdCount).toBe(0);
+    expect(national.deliveries.map((d) => d.deliveryId)).toEqual(intl.deliveries.map((d) => d.deliveryId));
+    const bad = await grpcError(
+      api.addRecipients({
+        communicationId: id,
+        recipients: [
+          { externalId: '', name: 'Us', email: '', phone: '+1 555 123 9991' },
+          { externalId: '', name: 'Short', email: '', phone: '0400 12' },
+        ],
+      }),
+    );
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain('recipients[0].phone: not an allocated number range of +1');
+    expect(bad.details).toContain('recipients[1].phone: not an allocated number range of +61');
+    expect((await api.get({ id })).communication!.deliveryCount).toBe(1);
   });
 });

@@ -54,8 +54,9 @@ describe('operator console', () => {
     expect(anonymous.location).toBe('/sign-in?next=%2Fconsole');
     const api = await fetch(`${base}/console/communications`, { method: 'POST' });
     expect(api.status).toBe(401);
-    // No route, nothing to protect: not found stays 404.
-    expect((await fetch(`${base}/console`, { method: 'POST' })).status).toBe(404);
+    // No route for that method, nothing to protect: 405 with the methods the path has, before any sign-in.
+    const post = await fetch(`${base}/console`, { method: 'POST' });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
     const signIn = await fetch(`${base}/sign-in`, {

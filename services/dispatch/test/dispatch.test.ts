@@ -214,7 +214,7 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
   });
 
   it('puts a verifiable acknowledge link at the end of an SMS', async () => {
-    const req = sendRequest('sms', '+15550109991');
+    const req = sendRequest('sms', '+61400109991');
     await publishSend(ns, req);
     expect(await eventOf(req.deliveryId)).toMatchObject({ status: DeliveryStatus.DELIVERY_STATUS_SENT });
     const [message] = outboxFor(req.deliveryId);
@@ -232,7 +232,7 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
   });
 
   it('sends no link when no acknowledgement is requested', async () => {
-    const req = sendRequest('sms', '+15550119991');
+    const req = sendRequest('sms', '+61400119991');
     req.content!.acknowledgementRequested = false;
     await publishSend(ns, req);
     await eventOf(req.deliveryId);
@@ -242,7 +242,7 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
   it('reports Not Sent provider_rejected, with the provider’s words, for an address the provider refuses', async () => {
     for (const [channel, address] of [
       ['email', `reject+${run}@example.org`],
-      ['sms', '+15550109990'],
+      ['sms', '+61400109990'],
     ] as const) {
       const req = sendRequest(channel, address);
       await publishSend(ns, req);
@@ -274,7 +274,7 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
   });
 
   it('a new attempt of the same delivery is sent again', async () => {
-    const first = sendRequest('sms', '+15550129991');
+    const first = sendRequest('sms', '+61400129991');
     await publishSend(ns, first);
     await eventOf(first.deliveryId);
     const second = SendRequested.fromPartial({ ...first, attempt: 2 });
@@ -345,7 +345,7 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
     sim.setFailRate(1);
     try {
       const before = sim.stats().unavailable;
-      const req = sendRequest('sms', '+15550139991');
+      const req = sendRequest('sms', '+61400139991');
       await publishSend(ns, req);
       const event = await eventOf(req.deliveryId);
       expect(event).toMatchObject({
@@ -415,8 +415,8 @@ describe('dispatch as its own process (main.ts) at LOG_LEVEL=debug', () => {
       const requests = [
         sendRequest('email', `delivered+log${run}@example.org`),
         sendRequest('email', `reject+log${run}@example.org`),
-        sendRequest('sms', '+15550149991'),
-        sendRequest('sms', '+15550149990'),
+        sendRequest('sms', '+61400149991'),
+        sendRequest('sms', '+61400149990'),
       ];
       for (const r of requests) await publishSend(ns, r);
       await eventually(

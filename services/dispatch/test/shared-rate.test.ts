@@ -45,7 +45,7 @@ beforeAll(async () => {
   const requests: SendRequested[] = Array.from({ length: MESSAGES }, (_, i) =>
     sendRequest(
       i % 2 === 0 ? 'email' : 'sms',
-      i % 2 === 0 ? `r${i}@example.org` : `+1555300${String(i).padStart(4, '0')}`,
+      i % 2 === 0 ? `r${i}@example.org` : `+6140030${String(i).padStart(4, '0')}`,
     ),
   );
   await Promise.all(

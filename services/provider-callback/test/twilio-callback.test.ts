@@ -29,7 +29,7 @@ function statusCallback(overrides: Record<string, string> = {}) {
     MessageStatus: 'delivered',
     SmsStatus: 'delivered',
     From: '+15017122661',
-    To: '+15558675310',
+    To: '+61400675310',
     ...overrides,
   };
 }

@@ -4,6 +4,7 @@ import {
   GrpcAuth,
   type BuiltApp,
   type ConsumerHandle,
+  type Logger,
   type MongoHandle,
   OperatorAuth,
   type ServiceDeps,
@@ -39,15 +40,17 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
 
   const auth = OperatorAuth.fromConfig(config);
   const http = await createHttpServer({ logger, auth, title: 'Delivery Reporting' });
-  registerRoutes(http, { queries, watcher, logger });
+  await registerRoutes(http, { queries, watcher, logger });
   const grpcLogger = logger.child({ component: 'grpc' });
   const grpc = buildGrpcServer(queries, watcher, new GrpcAuth(auth, config.SERVICE_TOKEN), grpcLogger);
 
   let consumers: ConsumerHandle[] = [];
   let starting: Promise<void> | undefined;
   let stopping = false;
+  let stopExpiry: (() => Promise<void>) | undefined;
   const start = async (): Promise<void> => {
     const namespace = config.NATS_NAMESPACE;
+    stopExpiry = startRecordExpiry(repo, config, logger.child({ component: 'retention' }));
     consumers.push(
       await startPartitionWorkers({
         nats,
@@ -88,11 +91,42 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     stopConsuming: async () => {
       stopping = true;
       watcher.close();
+      await stopExpiry?.();
       // A stop that comes while the consumers are starting waits for them, then stops them.
       await starting?.catch(() => undefined);
       // Routing first (it feeds the partitions), then the partitions finish their batches.
       for (const c of consumers.reverse()) await c.stop();
       consumers = [];
     },
+  };
+}
+
+/**
+ * Every RETENTION_SWEEP_SECONDS, deletes the communications whose records all stopped changing
+ * DELIVERY_RECORD_RETENTION_SECONDS ago (off at 0). A failed sweep is logged and tried next time.
+ */
+function startRecordExpiry(
+  repo: RecordsRepository,
+  config: Pick<Config, 'DELIVERY_RECORD_RETENTION_SECONDS' | 'RETENTION_SWEEP_SECONDS'>,
+  logger: Logger,
+): () => Promise<void> {
+  const seconds = config.DELIVERY_RECORD_RETENTION_SECONDS;
+  if (seconds <= 0) return () => Promise.resolve();
+  let running: Promise<void> = Promise.resolve();
+  const sweep = async () => {
+    try {
+      const expired = await repo.expireCommunications(new Date(Date.now() - seconds * 1_000));
+      if (expired > 0) logger.info({ communications: expired }, 'expired communications deleted');
+    } catch (error) {
+      logger.warn({ err: error }, 'record retention sweep failed; next time');
+    }
+  };
+  const timer = setInterval(() => {
+    running = running.then(sweep);
+  }, config.RETENTION_SWEEP_SECONDS * 1_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
   };
 }

@@ -13,4 +13,17 @@ export const configShape = {
   REPORTING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(32),
   /** Most work items a partition worker projects in one batch (one bulk write per batch). */
   REPORTING_BATCH_SIZE: z.coerce.number().int().min(1).max(2_000).default(256),
+  /**
+   * Seconds after a communication's last record change that its records and counts are deleted, all
+   * together (0: kept). Keep it above the links' lifetime (dispatch's LINK_OPTOUT_TTL_DAYS).
+   */
+  DELIVERY_RECORD_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100 * 365 * 86_400)
+    .default(0)
+    .refine((s) => s === 0 || s >= 86_400, 'must be 0 (kept) or at least 86400 (a day)'),
+  /** How often expired communications are looked for (with DELIVERY_RECORD_RETENTION_SECONDS). */
+  RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
 };

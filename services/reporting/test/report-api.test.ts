@@ -45,7 +45,7 @@ beforeAll(async () => {
       channel: i % 2 === 0 ? ('email' as const) : ('sms' as const),
       // One recipient whose name a spreadsheet would run as a formula.
       name: i === 3 ? '=HYPERLINK("http://x","y")' : `Person ${i}`,
-      address: i % 2 === 0 ? `person${i}@example.test` : `+1555000${String(i).padStart(4, '0')}`,
+      address: i % 2 === 0 ? `person${i}@example.test` : `+6140000${String(i).padStart(4, '0')}`,
     })),
   );
   // 0..3 delivered, 4..5 failed, 6 responded "Safe", 7 responded "Need help"; the rest Pending.
@@ -177,7 +177,7 @@ describe('Delivery Report API', () => {
     expect(search.matching).toBeNull();
     // Regex characters are matched literally, never as a pattern.
     expect((await list('?q=.*')).records).toEqual([]);
-    expect((await list(`?q=${encodeURIComponent('+1555')}`)).records).toHaveLength(N / 2);
+    expect((await list(`?q=${encodeURIComponent('+6140000')}`)).records).toHaveLength(N / 2);
 
     // Cursor paging through a filter.
     const first = await list('?status=pending&limit=3');
@@ -218,7 +218,7 @@ describe('Delivery Report API', () => {
     const formula = lines.find((l) => l.startsWith(id(3)))!;
     // The formula is text ('=…), quoted because of its quotes and comma; the phone stays readable.
     expect(formula).toContain(`"'=HYPERLINK(""http://x"",""y"")"`);
-    expect(formula).toContain(`'+15550000003`);
+    expect(formula).toContain(`'+61400000003`);
   });
 
   it('serves the HTML report with icons, filters, counts, chart and links, escaping what it shows', async () => {
@@ -259,6 +259,37 @@ describe('Delivery Report API', () => {
       '/api/v1/message-delivery-report',
       '/api/v1/message-delivery-report.csv',
     ]);
+    type Op = {
+      parameters: { name: string; in: string; schema: { pattern?: string; maximum?: number } }[];
+      responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
+    };
+    const paths = body.paths as Record<string, { get: Op }>;
+    const mdr = paths['/api/v1/message-delivery-report']!.get;
+    const param = (name: string) => mdr.parameters.find((p) => p.name === name)?.schema;
+    // What the server validates is what it states: date format, cursor pattern, limits.
+    expect(param('from')?.pattern).toMatch(/^\^\\d\{4\}-/);
+    expect(param('cursor')?.pattern).toBe('^[A-Za-z0-9_-]{1,200}$');
+    expect(param('limit')?.maximum).toBeGreaterThan(1);
+    expect(Object.keys(mdr.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '405']));
+    const live = paths['/api/v1/communications/{id}/live']!.get.responses['200']!.content!['text/event-stream']!;
+    expect(live.schema).toMatchObject({
+      contentMediaType: 'application/json',
+      contentSchema: { required: ['counts', 'total', 'responses', 'records'] },
+    });
+    expect(paths['/api/v1/communications/{id}/delivery-records.csv']!.get.responses['200']!.content).toHaveProperty(
+      'text/csv',
+    );
+  });
+
+  it('answers 405 with Allow for a method a path does not declare', async () => {
+    const res = await fetch(`${h.httpUrl}/api/v1/communications/${c}/delivery-records`, {
+      method: 'DELETE',
+      headers: AUTH,
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(((await res.json()) as ErrorJson).error).toBe('method_not_allowed');
+    expect((await fetch(`${h.httpUrl}/api/v1/nothing`, { headers: AUTH })).status).toBe(404);
   });
 });
 

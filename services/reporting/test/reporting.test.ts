@@ -68,7 +68,7 @@ describe('projection of recipients and events', () => {
   it('shows added recipients as Pending, with counts', async () => {
     await publishRecipients(h, c, [
       { id: d1, channel: 'email', name: 'Ada Example', address: 'delivered-ada@example.test' },
-      { id: d2, channel: 'sms', name: 'Bo Example', address: '+15550009991' },
+      { id: d2, channel: 'sms', name: 'Bo Example', address: '+61400009991' },
       { id: d3, channel: 'email', name: 'Cy Example', address: 'cy@example.test' },
     ]);
     // Counts and the page are two reads; poll until both show the whole batch.
@@ -79,7 +79,7 @@ describe('projection of recipients and events', () => {
       expect(page.nextCursor).toBeNull();
       expect(page.records.map((r) => [r.id, r.channel, r.recipientName, r.address, r.status, r.statusLabel])).toEqual([
         [d1, 'email', 'Ada Example', 'delivered-ada@example.test', 'pending', 'Pending'],
-        [d2, 'sms', 'Bo Example', '+15550009991', 'pending', 'Pending'],
+        [d2, 'sms', 'Bo Example', '+61400009991', 'pending', 'Pending'],
         [d3, 'email', 'Cy Example', 'cy@example.test', 'pending', 'Pending'],
       ]);
     });
@@ -185,13 +185,13 @@ describe('projection of recipients and events', () => {
     expect(first.record).toMatchObject({ status: 'delivered', recipientName: '', address: '' });
 
     await publishRecipients(h, early, [
-      { id: e1, channel: 'sms', name: 'Early Example', address: '+15550001234' },
+      { id: e1, channel: 'sms', name: 'Early Example', address: '+61400001234' },
       { id: e2, channel: 'email', name: 'Late Example', address: 'late@example.test' },
     ]);
     await eventually(async () => {
       const page = await list(early);
       expect(page.records.map((r) => [r.id, r.channel, r.recipientName, r.address, r.status])).toEqual([
-        [e1, 'sms', 'Early Example', '+15550001234', 'delivered'],
+        [e1, 'sms', 'Early Example', '+61400001234', 'delivered'],
         [e2, 'email', 'Late Example', 'late@example.test', 'pending'],
       ]);
       expect(page.counts).toEqual(counts({ pending: 1, delivered: 1 }));
@@ -283,7 +283,7 @@ describe('REST API', () => {
         id,
         channel: i % 2 === 0 ? 'email' : 'sms',
         name: i === 0 ? '<script>alert("x")</script> & Co' : `Person ${i}`,
-        address: i % 2 === 0 ? `p${i}@example.test` : `+1555000${String(i).padStart(4, '0')}`,
+        address: i % 2 === 0 ? `p${i}@example.test` : `+6140000${String(i).padStart(4, '0')}`,
       })),
     );
     await eventually(async () => {

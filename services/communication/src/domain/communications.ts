@@ -8,6 +8,7 @@ import {
   type CreateInput,
   type RecipientRow,
 } from './validation.js';
+import type { PhoneRules } from './phone.js';
 
 /** How many send requests are published concurrently during a fan-out. */
 const FAN_OUT_WINDOW = 256;
@@ -22,6 +23,8 @@ export class Communications {
     private readonly events: CommunicationEvents,
     private readonly logger: Logger,
     private readonly clock: () => Date = () => new Date(),
+    /** How recipients' phone numbers are read (also the console's CSV check). */
+    readonly phoneRules: PhoneRules = {},
   ) {}
 
   /** Creates a draft. Throws InvalidArgumentError listing every problem. */
@@ -52,7 +55,7 @@ export class Communications {
       );
     }
     const now = this.clock();
-    const plan = planDeliveries(communication, rows, now);
+    const plan = planDeliveries(communication, rows, now, this.phoneRules);
     const { existingIds } = await this.store.insertDeliveries(plan.deliveries);
     // A repeat keeps what was stored first: announce the stored versions of existing deliveries.
     const existing = existingIds.length > 0 ? await this.store.getDeliveries(existingIds) : [];

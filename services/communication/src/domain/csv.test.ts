@@ -63,7 +63,11 @@ describe('checkRecipientCsv', () => {
     expect(rows).toHaveLength(4);
     expect(problems).toEqual([
       { row: 3, field: 'email', problem: 'not a valid email address' },
-      { row: 3, field: 'phone', problem: 'not a phone number in international format (e.g. +61400000000)' },
+      {
+        row: 3,
+        field: 'phone',
+        problem: 'not in international format: start with + and the country code (e.g. +61400000000)',
+      },
       { row: 4, field: 'row', problem: "has no email address for this communication's channels" },
       { row: 5, field: 'row', problem: "has no email address for this communication's channels" },
     ]);

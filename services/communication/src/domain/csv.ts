@@ -1,5 +1,6 @@
 // Recipients pasted or uploaded by an operator, as CSV (or tab-separated, as pasted from a spreadsheet).
 import type { ChannelName } from './model.js';
+import type { PhoneRules } from './phone.js';
 import { checkRecipientRow, type RecipientRow, type RowProblem } from './validation.js';
 
 /** Most data rows one paste or upload may carry. */
@@ -178,11 +179,12 @@ function splitRecords(text: string): RawRecord[] {
 export function checkRecipientCsv(
   text: string,
   channels: readonly ChannelName[],
+  rules?: PhoneRules,
 ): { rows: RecipientRow[]; problems: CsvProblem[] } {
   const parsed = parseRecipientCsv(text);
   const problems = [...parsed.problems];
   for (const { row, recipient } of parsed.rows) {
-    const checked = checkRecipientRow(recipient, channels);
+    const checked = checkRecipientRow(recipient, channels, rules);
     if (checked.problems) problems.push(...checked.problems.map((p) => ({ row, ...p })));
   }
   if (parsed.rows.length === 0 && problems.length === 0) {

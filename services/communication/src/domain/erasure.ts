@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { erasureHash, newErasureSalt, type PersonErased } from '@dlr/contracts';
 import { InvalidArgumentError, type Logger } from '@dlr/core';
 import type { ChannelName, DeliveryDoc } from './model.js';
-import { normalizeEmail, normalizePhone } from './validation.js';
+import { checkPhone, type PhoneRules } from './phone.js';
+import { normalizeEmail } from './validation.js';
 import type { AuditLog } from './audit-log.js';
 
 /** The deliveries of one person, as communication finds them. */
@@ -44,17 +45,19 @@ export class Erasures {
     private readonly events: ErasureEvents,
     private readonly logger: Logger,
     private readonly clock: () => Date = () => new Date(),
+    private readonly phoneRules: PhoneRules = {},
   ) {}
 
   /** Throws InvalidArgumentError listing every problem (nothing stored or published), or an outage error. */
   async erase(input: EraseInput): Promise<{ erasureId: string; deliveryCount: number; erasedAt: Date }> {
     const problems: string[] = [];
     const email = input.email.trim() === '' ? '' : normalizeEmail(input.email);
-    const phone = input.phone.trim() === '' ? '' : normalizePhone(input.phone);
+    const phoneCheck = input.phone.trim() === '' ? { phone: '' } : checkPhone(input.phone, this.phoneRules);
+    const phone = phoneCheck.phone;
     const externalId = input.externalId.trim();
     const reason = input.reason.trim();
     if (email === undefined) problems.push('email: not a valid email address');
-    if (phone === undefined) problems.push('phone: not a phone number in international format (e.g. +61400000000)');
+    if (phoneCheck.problem !== undefined) problems.push(`phone: ${phoneCheck.problem}`);
     if (externalId.length > 200) problems.push('external_id: at most 200 characters');
     if (email === '' && phone === '' && externalId === '')
       problems.push('email, phone or external_id: give at least one');

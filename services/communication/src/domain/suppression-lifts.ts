@@ -3,7 +3,8 @@ import { suppressionKey } from '@dlr/contracts';
 import { InvalidArgumentError, type Logger } from '@dlr/core';
 import { auditId, type AuditLog } from './audit-log.js';
 import type { ChannelName } from './model.js';
-import { normalizeEmail, normalizePhone } from './validation.js';
+import { checkPhone, type PhoneRules } from './phone.js';
+import { normalizeEmail } from './validation.js';
 
 /** The audit record of a lifted suppression (collection `suppression_lifts`). Holds no address. */
 export interface SuppressionLiftDoc {
@@ -61,6 +62,7 @@ export class SuppressionLifts {
     private readonly clock: () => Date = () => new Date(),
     /** Where lifts are audited (with the authenticated caller). */
     private readonly audit?: AuditLog,
+    private readonly phoneRules: PhoneRules = {},
   ) {}
 
   /** Throws InvalidArgumentError listing every problem (nothing stored), or an outage error. */
@@ -68,10 +70,10 @@ export class SuppressionLifts {
     const problems: string[] = [];
     const channel = input.channel;
     if (channel === undefined) problems.push('channel: must be CHANNEL_EMAIL or CHANNEL_SMS');
-    const address =
-      channel === 'email' ? normalizeEmail(input.address) : channel === 'sms' ? normalizePhone(input.address) : '';
+    const phone = channel === 'sms' ? checkPhone(input.address, this.phoneRules) : undefined;
+    const address = channel === 'email' ? normalizeEmail(input.address) : channel === 'sms' ? phone?.phone : '';
     if (channel !== undefined && address === undefined)
-      problems.push(`address: not a valid ${channel === 'email' ? 'email address' : 'phone number in E.164 format'}`);
+      problems.push(`address: ${channel === 'email' ? 'not a valid email address' : (phone?.problem ?? 'not valid')}`);
     const operator = input.operator.trim();
     const reason = input.reason.trim();
     if (operator === '' || operator.length > 200) problems.push('operator: required, at most 200 characters');

@@ -2,7 +2,8 @@
 import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
 import { InvalidArgumentError } from '@dlr/core';
 import type { ChannelName } from './model.js';
-import { normalizeEmail, normalizePhone } from './validation.js';
+import { checkPhone, type PhoneRules } from './phone.js';
+import { normalizeEmail } from './validation.js';
 
 /** One suppressed address as communication's replica keeps it (by key; the address is not stored). */
 export interface SuppressionEntry {
@@ -35,7 +36,10 @@ function decode(token: string): { at: Date; id: string } | undefined {
 
 /** Lists and searches the suppression list. */
 export class SuppressionQueries {
-  constructor(private readonly store: SuppressionListStore) {}
+  constructor(
+    private readonly store: SuppressionListStore,
+    private readonly phoneRules: PhoneRules = {},
+  ) {}
 
   /**
    * With an address: its entry, if any (exact match after normalising, on the given channel, or on
@@ -48,11 +52,10 @@ export class SuppressionQueries {
     const raw = input.address.trim();
     if (raw !== '') {
       const channel = input.channel ?? (raw.includes('@') ? 'email' : 'sms');
-      const address = channel === 'email' ? normalizeEmail(raw) : normalizePhone(raw);
+      const address = channel === 'email' ? normalizeEmail(raw) : checkPhone(raw, this.phoneRules).phone;
       if (address === undefined) {
-        throw new InvalidArgumentError('invalid suppression query', [
-          `address: not a valid ${channel === 'email' ? 'email address' : 'phone number in E.164 format (+61400000000)'}`,
-        ]);
+        const problem = channel === 'email' ? 'not a valid email address' : checkPhone(raw, this.phoneRules).problem;
+        throw new InvalidArgumentError('invalid suppression query', [`address: ${problem ?? 'not valid'}`]);
       }
       const found = await this.store.byKey(suppressionKey(channel, address));
       return { suppressions: found ? [found] : [], nextPageToken: '', channel };

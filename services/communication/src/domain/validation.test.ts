@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@dlr/core';
+import { checkPhone, isPhoneRegion } from './phone.js';
 import { deliveryId, normalizePhone, planDeliveries, validateCreate, type CreateInput } from './validation.js';
 
 const base: CreateInput = {
@@ -95,13 +96,47 @@ describe('planDeliveries', () => {
     );
     expect(found).toEqual([
       'recipients[1].email: not a valid email address',
-      'recipients[1].phone: not a phone number in international format (e.g. +61400000000)',
+      'recipients[1].phone: not in international format: start with + and the country code (e.g. +61400000000)',
       "recipients[2]: has no email address or phone number for this communication's channels",
     ]);
   });
 
-  it('normalizes phone numbers to E.164', () => {
+  it('normalizes phone numbers to E.164, reading national formats in the default region', () => {
     expect(normalizePhone('+61 (400) 000-001')).toBe('+61400000001');
     expect(normalizePhone('0400 000 001')).toBeUndefined();
+    expect(normalizePhone('0400 000 001', { defaultRegion: 'AU' })).toBe('+61400000001');
+    expect(normalizePhone('07400 123456', { defaultRegion: 'GB' })).toBe('+447400123456');
+    // An international number ignores the default region.
+    expect(normalizePhone('+44 7400 123456', { defaultRegion: 'AU' })).toBe('+447400123456');
+  });
+
+  it('refuses unallocated numbers, wrong lengths, extensions and text, saying why', () => {
+    expect(checkPhone('+1 555 123 9991')).toEqual({ problem: 'not an allocated number range of +1' });
+    expect(checkPhone('+447700900123')).toEqual({ problem: 'not an allocated number range of +44' });
+    expect(checkPhone('+614000')).toEqual({ problem: 'not a phone number of +61: wrong length' });
+    expect(checkPhone('0400')).toEqual({
+      problem: 'not in international format: start with + and the country code (e.g. +61400000000)',
+    });
+    expect(checkPhone('0400', { defaultRegion: 'AU' }).problem).toMatch(/^not a phone number/);
+    expect(checkPhone('+61 400 000 001 ext. 5').problem).toMatch(/no extension/);
+    expect(checkPhone('+61400000001; DROP').problem).toMatch(/^not a phone number/);
+    expect(checkPhone('call me', { defaultRegion: 'AU' }).problem).toMatch(/^not a phone number/);
+  });
+
+  it('knows the regions with phone metadata (PHONE_DEFAULT_REGION)', () => {
+    expect(isPhoneRegion('AU')).toBe(true);
+    expect(isPhoneRegion('GB')).toBe(true);
+    expect(isPhoneRegion('XX')).toBe(false);
+    expect(isPhoneRegion('au')).toBe(false);
+  });
+
+  it('plans national numbers as E.164 with a default region', () => {
+    const { deliveries } = planDeliveries(
+      comm,
+      [{ externalId: '', name: 'Au', email: '', phone: '0400 000 009' }],
+      now,
+      { defaultRegion: 'AU' },
+    );
+    expect(deliveries.find((d) => d.channel === 'sms')?.address).toBe('+61400000009');
   });
 });

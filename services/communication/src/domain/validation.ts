@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '@dlr/core';
 import type { ChannelName, CommunicationDoc, DeliveryDoc } from './model.js';
+import { checkPhone, type PhoneRules } from './phone.js';
 
 /** Most recipients one AddRecipients call may carry. */
 export const MAX_BATCH = 1_000;
 const MAX_RESPONSE_OPTIONS = 10;
 const EMAIL = /^[^\s@<>(),;:"[\]]+@[^\s@<>(),;:"[\]]+\.[^\s@<>(),;:"[\]]{2,}$/;
-const E164 = /^\+[1-9]\d{6,14}$/;
 
 /** What an operator asks for when creating a communication. */
 export interface CreateInput {
@@ -60,10 +60,12 @@ export function normalizeEmail(value: string): string | undefined {
   return EMAIL.test(v) && v.length <= 254 ? v : undefined;
 }
 
-/** Normalizes a phone number to E.164 (spaces, dashes, dots and brackets removed) or undefined. */
-export function normalizePhone(value: string): string | undefined {
-  const v = value.trim().replace(/[\s().-]/g, '');
-  return E164.test(v) ? v : undefined;
+/**
+ * Normalizes a phone number to E.164 (national formats read in `rules.defaultRegion`), or undefined
+ * when it is not an allocated number ({@link checkPhone} says why).
+ */
+export function normalizePhone(value: string, rules?: PhoneRules): string | undefined {
+  return checkPhone(value, rules).phone;
 }
 
 /** A new communication ID. */
@@ -100,15 +102,16 @@ export interface CheckedRow {
 export function checkRecipientRow(
   row: RecipientRow,
   channels: readonly ChannelName[],
+  rules?: PhoneRules,
 ): { ok: CheckedRow; problems?: undefined } | { ok?: undefined; problems: RowProblem[] } {
   const name = row.name.trim();
   const email = row.email.trim() === '' ? '' : normalizeEmail(row.email);
-  const phone = row.phone.trim() === '' ? '' : normalizePhone(row.phone);
+  const phoneCheck = row.phone.trim() === '' ? { phone: '' } : checkPhone(row.phone, rules);
+  const phone = phoneCheck.phone;
   const problems: RowProblem[] = [];
   if (name.length > 200) problems.push({ field: 'name', problem: 'at most 200 characters' });
   if (email === undefined) problems.push({ field: 'email', problem: 'not a valid email address' });
-  if (phone === undefined)
-    problems.push({ field: 'phone', problem: 'not a phone number in international format (e.g. +61400000000)' });
+  if (phoneCheck.problem !== undefined) problems.push({ field: 'phone', problem: phoneCheck.problem });
   if (row.externalId.length > 200) problems.push({ field: 'external_id', problem: 'at most 200 characters' });
   const addresses: Partial<Record<ChannelName, string>> = {};
   if (email && channels.includes('email')) addresses.email = email;
@@ -134,6 +137,7 @@ export function planDeliveries(
   communication: Pick<CommunicationDoc, '_id' | 'channels'>,
   rows: readonly RecipientRow[],
   now: Date,
+  rules?: PhoneRules,
 ): { deliveries: DeliveryDoc[]; perRow: { index: number; deliveryId: string; channel: ChannelName }[] } {
   const problems: string[] = [];
   if (rows.length === 0) problems.push('recipients: at least one is required');
@@ -142,7 +146,7 @@ export function planDeliveries(
   const perRow: { index: number; deliveryId: string; channel: ChannelName }[] = [];
   rows.forEach((row, index) => {
     const at = `recipients[${index}]`;
-    const checked = checkRecipientRow(row, communication.channels);
+    const checked = checkRecipientRow(row, communication.channels, rules);
     if (checked.problems) {
       problems.push(
         ...checked.problems.map((p) => (p.field === 'row' ? `${at}: ${p.problem}` : `${at}.${p.field}: ${p.problem}`)),

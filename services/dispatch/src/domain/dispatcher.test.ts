@@ -114,7 +114,7 @@ function request(overrides: Partial<SendRequested> = {}): SendRequested {
     deliveryId: 'd_1',
     attempt: 1,
     channel: Channel.CHANNEL_SMS,
-    address: '+15551239991',
+    address: '+61400239991',
     content: { smsText: 'Evacuate now.', acknowledgementRequested: true },
     ...overrides,
   });

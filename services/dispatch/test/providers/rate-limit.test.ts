@@ -78,7 +78,7 @@ describe('dispatch with TWILIO_RATE_PER_SECOND (real NATS + MongoDB)', () => {
   });
 
   it('waits instead of failing: 6 messages at 5/s all Sent, spread over at least 1 s', async () => {
-    const requests = Array.from({ length: 6 }, (_, i) => sendRequest('sms', `+1555867${String(5300 + i)}`));
+    const requests = Array.from({ length: 6 }, (_, i) => sendRequest('sms', `+6140086${String(5300 + i)}`));
     const start = clock();
     for (const r of requests) await dispatch.publish(r);
     for (const r of requests) {

@@ -34,7 +34,7 @@ const adapter = (
 
 describe('Twilio adapter against a Messages API peer', () => {
   it('posts To/From/Body/StatusCallback form-encoded with basic auth sid:token; returns the SM sid', async () => {
-    const message = outbound('sms', '+15558675310');
+    const message = outbound('sms', '+61400675310');
     const { providerMessageId } = await adapter().send(message);
     const request = peer.received.at(-1)!;
     expect(request.method).toBe('POST');
@@ -44,7 +44,7 @@ describe('Twilio adapter against a Messages API peer', () => {
     );
     expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(await formFields(request)).toEqual([
-      ['To', '+15558675310'],
+      ['To', '+61400675310'],
       ['From', '+15005550006'],
       ['Body', 'Flood warning: move now.'],
       [
@@ -57,7 +57,7 @@ describe('Twilio adapter against a Messages API peer', () => {
   });
 
   it('uses MessagingServiceSid instead of From when configured so', async () => {
-    await adapter({ messagingServiceSid }).send(outbound('sms', '+15558675310'));
+    await adapter({ messagingServiceSid }).send(outbound('sms', '+61400675310'));
     const fields = new Map(await formFields(peer.received.at(-1)!));
     expect(fields.get('MessagingServiceSid')).toBe(messagingServiceSid);
     expect(fields.has('From')).toBe(false);
@@ -73,7 +73,7 @@ describe('Twilio adapter against a Messages API peer', () => {
 
   it('a wrong token (401, code 20003) → ProviderRejectedError', async () => {
     const error = await adapter(undefined, 'wrong')
-      .send(outbound('sms', '+15558675310'))
+      .send(outbound('sms', '+61400675310'))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'ProviderRejectedError', code: '20003', text: 'Authenticate' });
   });
@@ -93,12 +93,12 @@ describe('Twilio adapter against a Messages API peer', () => {
       { status: 503, body: 'Service Unavailable' },
     );
     const first = await adapter()
-      .send(outbound('sms', '+15558675310'))
+      .send(outbound('sms', '+61400675310'))
       .catch((e: unknown) => e);
     expect(first).toBeInstanceOf(ProviderUnavailableError);
     expect(first).toMatchObject({ kind: 'http_429', retryAfterMs: 1_000 });
     const second = await adapter()
-      .send(outbound('sms', '+15558675310'))
+      .send(outbound('sms', '+61400675310'))
       .catch((e: unknown) => e);
     expect(second).toMatchObject({ name: 'ProviderUnavailableError', kind: 'http_503' });
   });
@@ -112,7 +112,7 @@ describe('Twilio adapter against a Messages API peer', () => {
       baseUrl: 'http://10.255.255.1:9',
       timeoutMs: 200,
     });
-    const error = await silent.send(outbound('sms', '+15558675310')).catch((e: unknown) => e);
+    const error = await silent.send(outbound('sms', '+61400675310')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderUnavailableError);
     expect((error as ProviderUnavailableError).kind).toMatch(/^(timeout|network)$/);
   });
@@ -136,7 +136,7 @@ describe('dispatch with SMS_PROVIDER=twilio (real NATS + MongoDB)', () => {
   });
 
   it('Sent with provider "twilio", the SM sid, and a StatusCallback carrying our IDs', async () => {
-    const req = sendRequest('sms', '+15558675310');
+    const req = sendRequest('sms', '+61400675310');
     await dispatch.publish(req);
     const event = await dispatch.eventOf(req.deliveryId);
     expect(event).toMatchObject({ status: DeliveryStatus.DELIVERY_STATUS_SENT, provider: 'twilio' });
@@ -164,7 +164,7 @@ describe('dispatch with SMS_PROVIDER=twilio (real NATS + MongoDB)', () => {
     peer.failAll({ status: 503, body: 'Service Unavailable' });
     try {
       const before = peer.received.length;
-      const req = sendRequest('sms', '+15558675310');
+      const req = sendRequest('sms', '+61400675310');
       await dispatch.publish(req);
       expect(await dispatch.eventOf(req.deliveryId)).toMatchObject({
         status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,

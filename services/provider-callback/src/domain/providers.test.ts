@@ -34,7 +34,7 @@ describe('readCorrelation', () => {
 describe('twilioSignature', () => {
   it('equals the twilio package, repeated and unordered parameters included', () => {
     const url = 'https://hooks.example.org/v1/callbacks/twilio?d=d_1&c=c_1&a=1';
-    const body = 'To=%2B15558675310&MessageStatus=sent&MessageSid=SM1&Media=b&Media=a&Body=hi+there';
+    const body = 'To=%2B61400675310&MessageStatus=sent&MessageSid=SM1&Media=b&Media=a&Body=hi+there';
     const params: Record<string, string | string[]> = {};
     for (const [k, v] of parseForm(body)) params[k] = v.length > 1 ? [...v] : v[0]!;
     expect(twilioSignature('token-0123456789abcdef', url, parseForm(body))).toBe(

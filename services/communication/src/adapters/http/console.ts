@@ -183,7 +183,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       const file = one(form, 'file');
       const text = file.trim() !== '' ? file : pasted;
       const { communication } = await communications.get(request.params.id);
-      const checked = checkRecipientCsv(text, communication.channels);
+      const checked = checkRecipientCsv(text, communication.channels, deps.communications.phoneRules);
       if (checked.problems.length > 0) {
         return showCommunication(request, reply, { csvProblems: checked.problems, csvText: pasted }, 400);
       }

@@ -146,7 +146,7 @@ ${notice(m.notice)}
 ${errorList('Could not search:', m.problems ?? [])}
 <form method="post" action="/console/suppressions/search">
 <label for="s-address">Email address or phone number</label><input id="s-address" name="address" type="text" value="${m.address}" aria-describedby="s-hint">
-<p id="s-hint" class="hint">Exact match after normalising (case of the email, spaces in the phone). Phones in international format (+61400000000).</p>
+<p id="s-hint" class="hint">Exact match after normalising (case of the email, spaces in the phone). Phones in international format (+61400000000), or national format when the service has a default region.</p>
 <label for="s-channel">Channel</label><select id="s-channel" name="channel"><option value="">From the address</option><option value="email"${selected('email')}>Email</option><option value="sms"${selected('sms')}>SMS</option></select>
 <button type="submit">Search</button>
 </form>

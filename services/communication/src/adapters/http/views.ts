@@ -179,7 +179,7 @@ ${join(
 <section aria-labelledby="add-h"><h2 id="add-h">Add recipients</h2>
 ${csvErrors}${problemsFor('recipients', 'No recipients were added:')}
 <p class="hint">One recipient per row: <code>name,email,phone,external_id,opt_out</code>, or a header row naming these columns in any order.
-Phones in international format (+61400000000). <code>opt_out</code> lists the channels the recipient asked not to get (email, sms; separated by ;).
+Phones in international format (+61400000000), or national format when the service has a default region (PHONE_DEFAULT_REGION). <code>opt_out</code> lists the channels the recipient asked not to get (email, sms; separated by ;).
 If any row has a problem, nothing is added and every problem is listed with its row number.</p>
 <form method="post" action="${base}/recipients" enctype="multipart/form-data">
 <label for="csv">Paste recipients</label><textarea id="csv" name="csv" rows="8">${m.csvText ?? ''}</textarea>

@@ -3,6 +3,7 @@
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, type Logger } from '@dlr/platform';
 import { STATUS_KEYS, STATUSES, type StatusKey } from '@dlr/status-engine';
+import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { RecordQuery } from '../mongo/report-reads.js';
 import type { ChannelKey, TimelineEntry } from '../../domain/model.js';
@@ -21,7 +22,7 @@ import {
 import { csvLine, CSV_HEADER } from './csv.js';
 import { REPORT_SCRIPT } from './assets.js';
 import { renderDeliveryReport, renderMessageReport, renderTimelinePage } from './html.js';
-import { buildOpenApi, type DocumentedRoute } from './openapi.js';
+import { OPENAPI_OPTIONS } from './openapi.js';
 
 /** Records the HTML Delivery Report shows per page. */
 export const HTML_REPORT_LIMIT = 100;
@@ -72,12 +73,25 @@ function query(properties: Record<string, unknown>) {
 const COMMUNICATION_PARAMS = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: ID } };
 const ERROR_SCHEMA = {
   type: 'object',
+  required: ['error', 'message'],
   properties: {
     error: { type: 'string' },
     message: { type: 'string' },
     details: { type: 'array', items: { type: 'string' } },
   },
 };
+/** The error answers every API route may give (all with {@link ERROR_SCHEMA}). */
+const ERROR_RESPONSES = {
+  400: { description: 'Invalid input (unknown parameter, bad value); nothing was read.', ...ERROR_SCHEMA },
+  401: { description: 'Not signed in.', ...ERROR_SCHEMA },
+  403: { description: 'Signed in without the viewer role.', ...ERROR_SCHEMA },
+  404: { description: 'No such communication or record.', ...ERROR_SCHEMA },
+  405: { description: 'Method not allowed on this path (see the Allow header).', ...ERROR_SCHEMA },
+} as const;
+/** A 200 answer that is not JSON: its media type and what it holds. */
+function textAnswer(mediaType: string, description: string, schema: Record<string, unknown> = { type: 'string' }) {
+  return { 200: { description, content: { [mediaType]: { schema } } }, ...ERROR_RESPONSES };
+}
 const COUNTS_SCHEMA = {
   type: 'object',
   properties: Object.fromEntries(STATUS_KEYS.map((k) => [k, { type: 'integer' }])),
@@ -99,6 +113,23 @@ const RECORD_SCHEMA = {
     flags: { type: 'array', items: { type: 'string' } },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
+
+const NEXT_CURSOR = {
+  type: ['string', 'null'],
+  pattern: PAGE_PROPS.cursor.pattern,
+  description: 'Pass as `cursor` for the next page; null on the last page.',
+} as const;
+/** The `data` of an SSE `change` event: counts after the change and the records that changed. */
+const CHANGE_EVENT_SCHEMA = {
+  type: 'object',
+  required: ['counts', 'total', 'responses', 'records'],
+  properties: {
+    counts: COUNTS_SCHEMA,
+    total: { type: 'integer' },
+    responses: { type: 'object', additionalProperties: { type: 'integer' } },
+    records: { type: 'array', items: RECORD_SCHEMA },
   },
 };
 
@@ -279,20 +310,24 @@ export interface RouteDeps {
 }
 
 /** Registers the reporting routes on a platform fastify instance (created with operator sign-in). */
-export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { queries, watcher, logger } = deps;
-  const documented: DocumentedRoute[] = [];
+  // Collects the routes registered from here on; only tagged ones (the /api/v1 routes) are documented.
+  await app.register(fastifySwagger, OPENAPI_OPTIONS);
   // Reading reports, CSVs, IDs and live updates is the viewer role's.
   const config = { role: 'viewer' } as const;
 
   const api = <Q extends Query = Query, P = { id: string }>(
     url: string,
-    doc: { summary: string; description?: string; tags: string[]; produces?: string },
+    doc: { summary: string; description?: string; tags: string[] },
     schema: FastifySchema,
     handler: (request: FastifyRequest<{ Querystring: Q; Params: P }>, reply: FastifyReply) => Promise<unknown>,
   ) => {
-    documented.push({ method: 'get', url, schema, ...doc });
-    app.get<{ Querystring: Q; Params: P }>(url, { config, schema, preValidation: rejectUnknownQuery(schema) }, handler);
+    app.get<{ Querystring: Q; Params: P }>(
+      url,
+      { config, schema: { ...doc, ...schema }, preValidation: rejectUnknownQuery(schema) },
+      handler,
+    );
   };
 
   // ---- Delivery Report (one communication) ----
@@ -313,10 +348,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
           counts: COUNTS_SCHEMA,
           responses: { type: 'object', additionalProperties: { type: 'integer' } },
           records: { type: 'array', items: RECORD_SCHEMA },
-          nextCursor: { type: ['string', 'null'] },
+          nextCursor: { ...NEXT_CURSOR },
         },
       },
-      '4xx': ERROR_SCHEMA,
+      ...ERROR_RESPONSES,
     },
   };
   api(
@@ -353,9 +388,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     {
       summary: 'IDs of every record matching the filters (Copy IDs), one per line',
       tags: ['Delivery Report'],
-      produces: 'text/plain',
     },
-    { params: COMMUNICATION_PARAMS, querystring: query(RECORD_FILTER_PROPS) },
+    {
+      params: COMMUNICATION_PARAMS,
+      querystring: query(RECORD_FILTER_PROPS),
+      response: textAnswer('text/plain', 'Record IDs, one per line, in ID order.'),
+    },
     async (request, reply) => {
       const ids = queries.ids(request.params.id, recordFiltersOf(request.query));
       return reply.headers({ 'cache-control': 'no-store' }).type('text/plain; charset=utf-8').send(idStream(ids));
@@ -364,8 +402,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   api(
     '/api/v1/communications/:id/delivery-records.csv',
-    { summary: 'CSV of every record matching the filters (streamed)', tags: ['Delivery Report'], produces: 'text/csv' },
-    { params: COMMUNICATION_PARAMS, querystring: query(RECORD_FILTER_PROPS) },
+    { summary: 'CSV of every record matching the filters (streamed)', tags: ['Delivery Report'] },
+    {
+      params: COMMUNICATION_PARAMS,
+      querystring: query(RECORD_FILTER_PROPS),
+      response: textAnswer('text/csv', `CSV with the header line: ${CSV_HEADER.trim()}`),
+    },
     async (request, reply) => {
       const filters = recordFiltersOf(request.query);
       const q: RecordQuery = { communicationId: request.params.id, ...filters };
@@ -387,9 +429,16 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       description:
         'Each `change` event carries {counts, total, responses, records}. Polls the store, so it sees every replica’s writes. Reconnects resume from Last-Event-ID.',
       tags: ['Delivery Report'],
-      produces: 'text/event-stream',
     },
-    { params: COMMUNICATION_PARAMS, querystring: query({ since: DATE }) },
+    {
+      params: COMMUNICATION_PARAMS,
+      querystring: query({ since: { ...DATE, description: `Changes after this time. ${DATE.description}` } }),
+      response: textAnswer(
+        'text/event-stream',
+        'Server-sent events: `retry: 2000`, then `event: change` frames whose `id` is the newest change time (ISO 8601, for Last-Event-ID) and whose `data` is one JSON object as in the schema; `: keep-alive` comments every 15 s.',
+        { type: 'string', contentMediaType: 'application/json', contentSchema: CHANGE_EVENT_SCHEMA },
+      ),
+    },
     async (request, reply) => {
       const lastEventId = request.headers['last-event-id'];
       const sinceRaw = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : request.query['since'];
@@ -471,7 +520,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
             },
           },
         },
-        '4xx': ERROR_SCHEMA,
+        ...ERROR_RESPONSES,
       },
     },
     async (request) => {
@@ -497,10 +546,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
             },
           },
           records: { type: 'array', items: RECORD_SCHEMA },
-          nextCursor: { type: ['string', 'null'] },
+          nextCursor: { ...NEXT_CURSOR },
         },
       },
-      '4xx': ERROR_SCHEMA,
+      ...ERROR_RESPONSES,
     },
   };
   api<Query, unknown>(
@@ -532,9 +581,11 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     {
       summary: 'CSV of every record matching the filters (streamed)',
       tags: ['Message Delivery Report'],
-      produces: 'text/csv',
     },
-    { querystring: query(MESSAGE_FILTER_PROPS) },
+    {
+      querystring: query(MESSAGE_FILTER_PROPS),
+      response: textAnswer('text/csv', `CSV with the header line: ${CSV_HEADER.trim()}`),
+    },
     async (request, reply) => {
       const filters = messageFiltersOf(request.query);
       if (filters.from && filters.to && filters.from.getTime() >= filters.to.getTime()) {
@@ -550,7 +601,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.get('/api/v1/openapi.json', { config }, async () => buildOpenApi(documented));
+  app.get('/api/v1/openapi.json', { config }, async () => app.swagger());
 
   // ---- HTML ----
 

@@ -127,6 +127,8 @@ export async function migrateRecords(db: Db): Promise<void> {
     { key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' },
     { key: { partition: 1 }, name: 'partition' },
   ]);
+  // Retention of delivery records (never a TTL index: records and counts must go together).
+  await ensureIndexes(db, COUNTS, [{ key: { updatedAt: 1 }, name: 'updatedAt' }]);
 }
 
 /** Reads and writes delivery records and their counts. */
@@ -214,6 +216,32 @@ export class RecordsRepository {
     }));
     if (ops.length > 0) await this.#counts.bulkWrite(ops, { ordered: false });
     return records;
+  }
+
+  /**
+   * Retention: deletes every record and counts document of up to `limit` communications none of whose
+   * counts changed since `before`, a communication at a time and whole, so a report never disagrees
+   * with a recount. Returns how many communications went.
+   */
+  async expireCommunications(before: Date, limit = 100): Promise<number> {
+    // index: updatedAt
+    const stale = await this.#counts
+      .find({ updatedAt: { $lt: before } }, { projection: { communicationId: 1 } })
+      .limit(limit * REPORTING_PARTITIONS)
+      .toArray();
+    let expired = 0;
+    for (const communicationId of [...new Set(stale.map((d) => d.communicationId))].slice(0, limit)) {
+      const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
+      // index: _id
+      const docs = await findByIds(this.#counts, ids, this.#store, { concurrency: REPORTING_PARTITIONS });
+      if (docs.some((d) => d.updatedAt >= before)) continue;
+      // index: communicationId_id
+      await this.#records.deleteMany({ communicationId });
+      // index: _id
+      await this.#counts.deleteMany({ _id: { $in: ids } });
+      expired += 1;
+    }
+    return expired;
   }
 
   /** Records of a partition whose last write left status changes that may not have been published. */
