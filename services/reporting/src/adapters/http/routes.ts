@@ -4,7 +4,6 @@ import { Readable } from 'node:stream';
 import { InvalidArgumentError, type Logger } from '@dlr/platform';
 import { STATUS_KEYS, STATUSES, type StatusKey } from '@dlr/status-engine';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import type { RecordQuery } from '../mongo/report-reads.js';
 import type { ChannelKey, TimelineEntry } from '../../domain/model.js';
 import {
   checkFilters,
@@ -12,12 +11,13 @@ import {
   MAX_LIMIT,
   MAX_RESPONSE,
   MAX_SEARCH,
-  type ChangeWatcher,
   type DeliveryRecordView,
   type MessageFilters,
   type RecordFilters,
   type ReportQueries,
-} from '../../queries.js';
+} from '../../domain/report-queries.js';
+import type { RecordQuery } from '../../domain/reads.js';
+import type { ChangeWatcher } from '../../domain/watch.js';
 import { csvLine, CSV_HEADER } from './csv.js';
 import { REPORT_SCRIPT } from './assets.js';
 import { renderDeliveryReport, renderMessageReport, renderTimelinePage } from './html.js';
