@@ -103,3 +103,9 @@ export {
   scrubNames,
   type ErasureHashKind,
 } from './erasure.js';
+export {
+  SIMULATOR_SIGNATURE_HEADER,
+  SIMULATOR_TIMESTAMP_HEADER,
+  signSimulatorCallback,
+  verifySimulatorSignature,
+} from './simulator-signature.js';
