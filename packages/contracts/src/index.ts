@@ -88,6 +88,8 @@ export {
   SUPPRESSION_REPLICA_CONCURRENCY,
   suppressionKey,
   suppressionReason,
+  type SuppressionEntry,
+  type SuppressionFact,
   type SuppressionReason,
 } from './suppression.js';
 export { StatusChanged } from './gen/dlr/reporting/v1/events.pb.js';

@@ -11,6 +11,23 @@ export const SUPPRESSION_REPLICA_CONCURRENCY = 64;
 /** Why an address is on the suppression list. */
 export type SuppressionReason = 'opted_out' | 'complaint' | 'permanent_bounce';
 
+/** What suppressed an address; every replica keeps the first one. */
+export interface SuppressionFact {
+  readonly reason: SuppressionReason;
+  /** The event that suppressed it. */
+  readonly eventId: string;
+  readonly communicationId: string;
+  readonly suppressedAt: Date;
+}
+
+/** One entry of a suppression replica (dispatch's, communication's): `_id` is the {@link suppressionKey}, never the address. */
+export interface SuppressionEntry extends SuppressionFact {
+  readonly _id: string;
+  readonly channel: ChannelName;
+  /** The delivery record whose address it is. */
+  readonly deliveryId: string;
+}
+
 /**
  * Why an event suppresses the address of its delivery record, or undefined when it does not: an
  * opt-out (feedback link or provider unsubscribe), a complaint or a permanent bounce. The one rule

@@ -73,6 +73,7 @@ export {
 } from './metrics.js';
 export {
   bulkWriteEach,
+  insertFirstEach,
   connectMongo,
   ensureIndexes,
   ensureTtlIndex,

@@ -47,7 +47,7 @@ export async function startSuppressionConsumers(options: {
         const delivery = deliveries.get(item.deliveryId);
         return delivery ? [{ i, delivery, fact: item.fact }] : [];
       });
-      const done = await suppressions.suppressMany(known);
+      const done = await suppressions.suppressDeliveries(known);
       const outcomes: (boolean | undefined | Error)[] = items.map(() => undefined);
       known.forEach(({ i }, k) => (outcomes[i] = done[k]));
       return outcomes;

@@ -7,6 +7,7 @@ import {
   SuppressionLifted,
   suppressionReason,
   type DeliveryEvent,
+  type SuppressionFact,
 } from '@dlr/contracts';
 import {
   consumeDeliveryEvents,
@@ -17,7 +18,7 @@ import {
   type Logger,
   type NatsHandle,
 } from '@dlr/platform';
-import type { MongoSuppressions, SuppressionFact } from '../mongo/suppressions.js';
+import type { MongoSuppressions } from '../mongo/suppressions.js';
 
 /**
  * Keeps dispatch's suppression replica: opt-outs (feedback-link, provider unsubscribes), complaints
