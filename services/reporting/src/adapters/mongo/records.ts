@@ -135,10 +135,9 @@ export class RecordsRepository {
   }
 
   /**
-   * Stores records whole: unordered bulks of replaces by `_id`, the store's bulk size at a time.
-   * (FerretDB v1 takes superlinear time over one large bulk of upserts — a bulk of 100 on a
-   * 5 000-document collection ran for minutes and held the database lock — while bulks of 10 cost
-   * 15–30 ms per document; MongoDB and DocumentDB take hundreds at once.)
+   * Stores records whole: unordered bulks of replaces by `_id`, the store's bulk size at a time
+   * (small on FerretDB v1, which takes superlinear time over one large bulk of upserts; see
+   * docs/decisions.md).
    */
   async saveMany(records: readonly ProjectedRecord[]): Promise<void> {
     const chunk = this.#store.bulkSize;
