@@ -86,6 +86,7 @@ export { LinkContent, ShortLinkIssued, SuppressionLifted } from './gen/dlr/feedb
 export {
   normalizeAddress,
   SUPPRESSION_REPLICA_CONCURRENCY,
+  suppressionFact,
   suppressionKey,
   suppressionReason,
   type SuppressionEntry,

@@ -43,6 +43,20 @@ export function suppressionReason(event: Pick<DeliveryEvent, 'status' | 'reasonC
 }
 
 /**
+ * What a suppressing event records on every replica (its reason, and when: received, else occurred,
+ * else `now`), or undefined when the event does not suppress.
+ */
+export function suppressionFact(
+  event: Pick<DeliveryEvent, 'status' | 'reasonCode' | 'eventId' | 'communicationId' | 'receivedAt' | 'occurredAt'>,
+  now = new Date(),
+): SuppressionFact | undefined {
+  const reason = suppressionReason(event);
+  if (reason === undefined) return undefined;
+  const suppressedAt = event.receivedAt ?? event.occurredAt ?? now;
+  return { reason, eventId: event.eventId, communicationId: event.communicationId, suppressedAt };
+}
+
+/**
  * An address in the form suppression compares: email trimmed and lower-cased; phone with spaces,
  * dashes, dots and brackets removed (E.164 stays as it is).
  */

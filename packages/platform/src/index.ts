@@ -27,6 +27,7 @@ export {
   consumeDeliveryEvents,
   consumeErasures,
   deliveryEventPublisher,
+  suppressingEventConsumers,
   type DeliveryEventPublisher,
 } from './events.js';
 export { groupCommit, type GroupCommitOptions } from './group-commit.js';

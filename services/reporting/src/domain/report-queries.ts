@@ -35,10 +35,14 @@ export interface DeliveryRecordView extends StatusView {
   readonly updatedAt: Date;
 }
 
-/** Filters of the Delivery Report (one communication). */
-export interface RecordFilters {
+/** Filters both reports have. */
+interface StatusChannelFilters {
   readonly statuses?: readonly StatusKey[];
   readonly channels?: readonly ChannelKey[];
+}
+
+/** Filters of the Delivery Report (one communication). */
+export interface RecordFilters extends StatusChannelFilters {
   readonly response?: string;
   readonly search?: string;
 }
@@ -60,10 +64,8 @@ export interface RecordPage {
 }
 
 /** Filters of the Message Delivery Report (across communications). */
-export interface MessageFilters {
+export interface MessageFilters extends StatusChannelFilters {
   readonly communicationId?: string;
-  readonly statuses?: readonly StatusKey[];
-  readonly channels?: readonly ChannelKey[];
   /** Created at or after. */
   readonly from?: Date;
   /** Created before. */
