@@ -16,7 +16,7 @@ import {
   type TimelineEntry as EngineTimelineEntry,
 } from '@dlr/status-engine';
 import type { Collection, Db } from 'mongodb';
-import type { ChannelKey } from '../../domain/model.js';
+import type { ChannelKey, DeliveryRecordRow } from '../../domain/model.js';
 import { countKeyOf, CountDeltas, type ProjectedRecord, type StatusChange } from '../../domain/projection.js';
 
 /** Collection of delivery records, `_id` = delivery ID. */
@@ -285,18 +285,44 @@ function changeFrom(doc: StatusChangeDoc): StatusChange {
   return { ...doc, occurredAt: doc.occurredAt ?? undefined };
 }
 
-/** A stored record as the projection sees it. */
-export function fromDoc(doc: RecordDoc): ProjectedRecord {
+/** Fields a report row needs (never the timeline or the outbox); the reports bench reads with it too. */
+export const ROW_PROJECTION = {
+  _id: 1,
+  communicationId: 1,
+  channel: 1,
+  recipientName: 1,
+  address: 1,
+  attempt: 1,
+  send: 1,
+  human: 1,
+  flags: 1,
+  createdAt: 1,
+  updatedAt: 1,
+} as const;
+
+/** A stored record as a row; `lenient`: a lane with a bad stored status reads as pending, else throws. */
+export function toRow(doc: Pick<RecordDoc, keyof typeof ROW_PROJECTION>, lenient: boolean): DeliveryRecordRow {
   return {
     id: doc._id,
     communicationId: doc.communicationId,
     channel: doc.channel ?? null,
     recipientName: doc.recipientName ?? '',
     address: doc.address ?? '',
+    state: stateOf(doc, lenient),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+/** A stored record as the projection sees it. */
+export function fromDoc(doc: RecordDoc): ProjectedRecord {
+  const row = toRow(doc, false);
+  return {
+    ...row,
     erased: doc.erased === true,
     partition: doc.partition,
     state: {
-      ...stateOf(doc),
+      ...row.state,
       timeline: {
         entries: (doc.timeline?.entries ?? []).map((e) => ({ ...e, occurredAt: e.occurredAt ?? undefined })),
         dropped: doc.timeline?.dropped ?? 0,
@@ -305,8 +331,6 @@ export function fromDoc(doc: RecordDoc): ProjectedRecord {
     },
     version: doc.version ?? 0,
     outbox: (doc.outbox ?? []).map(changeFrom),
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
   };
 }
 

@@ -18,7 +18,16 @@ import type {
   RecordQuery,
   ReportReads,
 } from '../../domain/reads.js';
-import { COUNTS, countsId, RECORDS, stateOf, statusKey, type CountsDoc, type RecordDoc } from './records.js';
+import {
+  COUNTS,
+  countsId,
+  RECORDS,
+  ROW_PROJECTION,
+  statusKey,
+  toRow,
+  type CountsDoc,
+  type RecordDoc,
+} from './records.js';
 
 /** Indexes of the report queries (see each query's `index:` comment). */
 export const REPORT_INDEXES = [
@@ -40,21 +49,6 @@ export async function migrateReportReads(db: Db): Promise<void> {
     REPORT_INDEXES.map((i) => ({ key: { ...i.key }, name: i.name })),
   );
 }
-
-/** Fields a report row needs (never the timeline or the outbox); the reports bench reads with it too. */
-export const ROW_PROJECTION = {
-  _id: 1,
-  communicationId: 1,
-  channel: 1,
-  recipientName: 1,
-  address: 1,
-  attempt: 1,
-  send: 1,
-  human: 1,
-  flags: 1,
-  createdAt: 1,
-  updatedAt: 1,
-} as const;
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
@@ -242,18 +236,4 @@ function addCounts(into: StatusCounts, from: Partial<Record<StatusKey, number>> 
 const SOURCES = new Set(['dispatch', 'provider', 'feedback', 'unspecified']);
 function isSource(value: string): value is TimelineEntry['source'] {
   return SOURCES.has(value);
-}
-
-/** A stored record as a row; `lenient`: a lane with a bad stored status reads as pending, else throws. */
-function toRow(doc: Pick<RecordDoc, keyof typeof ROW_PROJECTION>, lenient: boolean): DeliveryRecordRow {
-  return {
-    id: doc._id,
-    communicationId: doc.communicationId,
-    channel: doc.channel ?? null,
-    recipientName: doc.recipientName ?? '',
-    address: doc.address ?? '',
-    state: stateOf(doc, lenient),
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-  };
 }
