@@ -2,9 +2,9 @@
 // not earlier posts have been answered, so a slow system shows up as latency (and, past the
 // in-flight cap, as dropped posts) instead of as a slower generator. After a sampled post's 2xx,
 // the delivery record is polled until the report shows its final status (the freshness lag).
+import { SIMULATOR_SIGNATURE_HEADER, signSimulatorCallback, SIMULATOR_TIMESTAMP_HEADER } from '@dlr/contracts';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { SIGNATURE_HEADER, signSimulatorCallback, TIMESTAMP_HEADER } from '@dlr/provider-simulator';
 import type { HttpClient } from './http.js';
 import { STATUS_OF, type Plan, type PlannedEvent, type PlannedPost } from './plan.js';
 import { sleep } from './stats.js';
@@ -230,8 +230,8 @@ async function postCallback(target: LoadTarget, body: string, signal: AbortSigna
   const timestamp = Math.floor(Date.now() / 1_000);
   const headers = {
     'content-type': 'application/json',
-    [TIMESTAMP_HEADER]: String(timestamp),
-    [SIGNATURE_HEADER]: signSimulatorCallback(target.webhookSecret, timestamp, body),
+    [SIMULATOR_TIMESTAMP_HEADER]: String(timestamp),
+    [SIMULATOR_SIGNATURE_HEADER]: signSimulatorCallback(target.webhookSecret, timestamp, body),
   };
   return (await target.callbacks.post(CALLBACK_PATH, headers, body, signal)).status;
 }

@@ -3,10 +3,15 @@
 // outbox, the dead-letter stream, and the end-of-case checks against a ground truth.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import { Channel, CreateCommunicationRequest, RecipientInput, SendCommunicationRequest } from '@dlr/contracts';
+import {
+  Channel,
+  CreateCommunicationRequest,
+  RecipientInput,
+  SendCommunicationRequest,
+  signSimulatorCallback,
+} from '@dlr/contracts';
 import { parseLinkKeys, signLink, type LinkAction } from '@dlr/links';
 import { connectNats, createLogger, listDeadLetters, type DeadLetter } from '@dlr/platform';
-import { signSimulatorCallback } from '@dlr/provider-simulator';
 import { eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 
 export interface ListView {

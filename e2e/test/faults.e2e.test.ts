@@ -4,9 +4,15 @@
 //   every callback it answered 2xx reaches the report; those refused while it was down converge
 //   after a provider-style retry; counts equal a recount; nothing dead-lettered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, CreateCommunicationRequest, RecipientInput, streamNames, subjects } from '@dlr/contracts';
+import {
+  Channel,
+  CreateCommunicationRequest,
+  RecipientInput,
+  streamNames,
+  subjects,
+  signSimulatorCallback,
+} from '@dlr/contracts';
 import { connectNats, createLogger } from '@dlr/platform';
-import { signSimulatorCallback } from '@dlr/provider-simulator';
 import { communicationClient, eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 import { startE2eSystem } from './system.js';
 

@@ -4,9 +4,14 @@
 // - the same 1 000 signed provider callbacks posted three times, shuffled, give the statuses and
 //   counts of one clean pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Channel, CreateCommunicationRequest, RecipientInput, SendCommunicationRequest } from '@dlr/contracts';
+import {
+  Channel,
+  CreateCommunicationRequest,
+  RecipientInput,
+  SendCommunicationRequest,
+  signSimulatorCallback,
+} from '@dlr/contracts';
 import { connectMongo, createLogger } from '@dlr/platform';
-import { signSimulatorCallback } from '@dlr/provider-simulator';
 import { communicationClient, eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 import { startE2eSystem } from './system.js';
 

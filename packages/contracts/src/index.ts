@@ -86,8 +86,11 @@ export { LinkContent, ShortLinkIssued, SuppressionLifted } from './gen/dlr/feedb
 export {
   normalizeAddress,
   SUPPRESSION_REPLICA_CONCURRENCY,
+  suppressionFact,
   suppressionKey,
   suppressionReason,
+  type SuppressionEntry,
+  type SuppressionFact,
   type SuppressionReason,
 } from './suppression.js';
 export { StatusChanged } from './gen/dlr/reporting/v1/events.pb.js';
@@ -103,3 +106,9 @@ export {
   scrubNames,
   type ErasureHashKind,
 } from './erasure.js';
+export {
+  SIMULATOR_SIGNATURE_HEADER,
+  SIMULATOR_TIMESTAMP_HEADER,
+  signSimulatorCallback,
+  verifySimulatorSignature,
+} from './simulator-signature.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeliveryStatus } from './gen/dlr/delivery/v1/delivery.pb.js';
-import { suppressionKey, suppressionReason } from './suppression.js';
+import { suppressionFact, suppressionKey, suppressionReason } from './suppression.js';
 
 describe('suppressionReason', () => {
   it('suppresses on an opt-out, a complaint and a permanent bounce', () => {
@@ -35,5 +35,34 @@ describe('suppressionKey', () => {
     expect(suppressionKey('sms', '+61 400 000 001')).toBe(suppressionKey('sms', '+61400000001'));
     expect(suppressionKey('email', 'ada@example.org')).not.toBe(suppressionKey('sms', 'ada@example.org'));
     expect(suppressionKey('email', 'ada@example.org')).not.toMatch(/ada/);
+  });
+});
+
+describe('suppressionFact', () => {
+  const event = {
+    status: DeliveryStatus.DELIVERY_STATUS_FAILED,
+    reasonCode: 'complaint',
+    eventId: 'ev_1',
+    communicationId: 'c_1',
+    occurredAt: new Date('2026-01-01T10:00:00Z'),
+    receivedAt: new Date('2026-01-01T10:00:05Z'),
+  };
+  const now = new Date('2026-01-02T00:00:00Z');
+
+  it('records the reason, the event and when it was received, else occurred, else now', () => {
+    expect(suppressionFact(event, now)).toEqual({
+      reason: 'complaint',
+      eventId: 'ev_1',
+      communicationId: 'c_1',
+      suppressedAt: event.receivedAt,
+    });
+    expect(suppressionFact({ ...event, receivedAt: undefined }, now)?.suppressedAt).toEqual(event.occurredAt);
+    expect(suppressionFact({ ...event, receivedAt: undefined, occurredAt: undefined }, now)?.suppressedAt).toEqual(now);
+  });
+
+  it('is undefined for an event that does not suppress', () => {
+    expect(suppressionFact({ ...event, status: DeliveryStatus.DELIVERY_STATUS_DELIVERED, reasonCode: '' })).toBe(
+      undefined,
+    );
   });
 });

@@ -11,6 +11,23 @@ export const SUPPRESSION_REPLICA_CONCURRENCY = 64;
 /** Why an address is on the suppression list. */
 export type SuppressionReason = 'opted_out' | 'complaint' | 'permanent_bounce';
 
+/** What suppressed an address; every replica keeps the first one. */
+export interface SuppressionFact {
+  readonly reason: SuppressionReason;
+  /** The event that suppressed it. */
+  readonly eventId: string;
+  readonly communicationId: string;
+  readonly suppressedAt: Date;
+}
+
+/** One entry of a suppression replica (dispatch's, communication's): `_id` is the {@link suppressionKey}, never the address. */
+export interface SuppressionEntry extends SuppressionFact {
+  readonly _id: string;
+  readonly channel: ChannelName;
+  /** The delivery record whose address it is. */
+  readonly deliveryId: string;
+}
+
 /**
  * Why an event suppresses the address of its delivery record, or undefined when it does not: an
  * opt-out (feedback link or provider unsubscribe), a complaint or a permanent bounce. The one rule
@@ -23,6 +40,20 @@ export function suppressionReason(event: Pick<DeliveryEvent, 'status' | 'reasonC
     if (event.reasonCode === 'permanent_bounce') return 'permanent_bounce';
   }
   return undefined;
+}
+
+/**
+ * What a suppressing event records on every replica (its reason, and when: received, else occurred,
+ * else `now`), or undefined when the event does not suppress.
+ */
+export function suppressionFact(
+  event: Pick<DeliveryEvent, 'status' | 'reasonCode' | 'eventId' | 'communicationId' | 'receivedAt' | 'occurredAt'>,
+  now = new Date(),
+): SuppressionFact | undefined {
+  const reason = suppressionReason(event);
+  if (reason === undefined) return undefined;
+  const suppressedAt = event.receivedAt ?? event.occurredAt ?? now;
+  return { reason, eventId: event.eventId, communicationId: event.communicationId, suppressedAt };
 }
 
 /**

@@ -4,8 +4,11 @@ import {
   MAX_DELIVER,
   streamNames,
   subjects,
+  SUPPRESSION_REPLICA_CONCURRENCY,
+  suppressionFact,
   type DeliveryEventSource,
   type PersonErased,
+  type SuppressionFact,
 } from '@dlr/contracts';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -59,6 +62,28 @@ export function consumeDeliveryEvents(options: {
     concurrency: options.concurrency ?? 4,
     logger: options.logger,
   });
+}
+
+/**
+ * Starters of a suppression replica's consumers of the delivery stream, one per durable: each
+ * suppressing event (see `suppressionFact`) reaches `suppress`; any other event is acked untouched.
+ */
+export function suppressingEventConsumers(options: {
+  nats: NatsHandle;
+  namespace: string;
+  durables: readonly string[];
+  suppress: (event: DeliveryEvent, fact: SuppressionFact) => Promise<void>;
+  logger: Logger;
+}): (() => Promise<ConsumerHandle>)[] {
+  const { nats, namespace, logger } = options;
+  const handle = async (event: DeliveryEvent) => {
+    const fact = suppressionFact(event);
+    if (fact !== undefined) await options.suppress(event, fact);
+  };
+  return options.durables.map(
+    (durable) => () =>
+      consumeDeliveryEvents({ nats, namespace, durable, handle, logger, concurrency: SUPPRESSION_REPLICA_CONCURRENCY }),
+  );
 }
 
 /**

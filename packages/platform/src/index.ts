@@ -27,6 +27,7 @@ export {
   consumeDeliveryEvents,
   consumeErasures,
   deliveryEventPublisher,
+  suppressingEventConsumers,
   type DeliveryEventPublisher,
 } from './events.js';
 export { groupCommit, type GroupCommitOptions } from './group-commit.js';
@@ -73,6 +74,7 @@ export {
 } from './metrics.js';
 export {
   bulkWriteEach,
+  insertFirstEach,
   connectMongo,
   ensureIndexes,
   ensureTtlIndex,

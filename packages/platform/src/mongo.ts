@@ -172,6 +172,22 @@ export async function bulkWriteEach<T extends Document>(
   return outcomes;
 }
 
+/**
+ * Inserts each document unless one with its `_id` exists (an upsert of `$setOnInsert`: the first write
+ * wins), in unordered bulks of the store's size. Per document: the `Error` it alone met, or undefined.
+ */
+export async function insertFirstEach<T extends Document & { _id: string }>(
+  collection: Collection<T>,
+  docs: readonly T[],
+  store: StoreProfile,
+): Promise<(Error | undefined)[]> {
+  const ops = docs.map(({ _id, ...fields }) => ({
+    // index: _id
+    updateOne: { filter: { _id } as Filter<T>, update: { $setOnInsert: fields as Partial<T> }, upsert: true },
+  }));
+  return bulkWriteEach(collection, ops, store, { duplicateKeyIsSuccess: true });
+}
+
 /** Creates the given indexes on a collection; idempotent. */
 export async function ensureIndexes(db: Db, collection: string, indexes: IndexDescription[]): Promise<void> {
   // One index per command: FerretDB v1.24 drops the connection when one createIndexes command names

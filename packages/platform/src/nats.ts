@@ -59,7 +59,7 @@ export async function connectNats(options: {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         // Without this the client builds two Error objects (for async stack traces) per request,
-        // i.e. per JetStream publish: ~7 % of reporting's CPU in the callbacks bench profile.
+        // i.e. per JetStream publish (a cost seen in profiles; see docs/decisions.md).
         noAsyncTraces: true,
       }),
     {
@@ -206,8 +206,8 @@ export async function publishDurable(
 /**
  * Starts the sends queued during one event-loop turn together (at `setImmediate`), so the NATS
  * client writes their PUBs to its socket in one write: an edge that publishes once per HTTP
- * request otherwise pays a socket write per request (measured: 40 % of a webhook edge's CPU, see
- * docs/decisions.md). Each send keeps the trace context it was queued in.
+ * request otherwise pays a socket write per request, much of its CPU (see docs/decisions.md). Each
+ * send keeps the trace context it was queued in.
  */
 export function perTurn(): <T>(send: () => Promise<T>) => Promise<T> {
   let queue: (() => void)[] = [];
@@ -335,9 +335,8 @@ export async function runConsumer<T>(options: {
     for (let attempt = 1; ; attempt++) {
       try {
         await options.handle(decoded, ctx);
-        // A plain ack, not a confirmed one: waiting for the server's confirmation held the handler's
-        // slot for a round trip and cost ~10 % of a busy consumer's CPU (profiled in bench/callbacks).
-        // An ack that is lost only means a redelivery, and every handler is idempotent.
+        // A plain ack, not a confirmed one: waiting for the server's confirmation holds the handler's
+        // slot for a round trip. An ack that is lost only means a redelivery; every handler is idempotent.
         msg.ack();
         platformMetrics.eventsConsumed.inc({ consumer: options.durable, subject: subjectLabel(msg.subject) });
         if (attempt > 1) logger.info({ seq: msg.seq, attempts: attempt }, 'handled after its dependency came back');

@@ -1,6 +1,6 @@
-// The simulator's wire protocol: request/response/callback shapes, signatures and magic addresses.
+// The simulator's wire protocol: request/response/callback shapes and magic addresses (its callback
+// signature is in @dlr/contracts, shared with provider-callback).
 // Pure: no I/O. Callers (dispatch, provider-callback, tests) rely on these exact shapes.
-import { createHmac } from 'node:crypto';
 
 /** The channel a message goes out on. */
 export type SimulatorChannel = 'email' | 'sms';
@@ -74,24 +74,6 @@ export interface SimulatorMessage {
 /** `GET /v1/messages` answer. */
 export interface SimulatorOutbox {
   messages: SimulatorMessage[];
-}
-
-/** Header carrying the unix-seconds timestamp the signature covers. */
-export const TIMESTAMP_HEADER = 'x-simulator-timestamp';
-/** Header carrying `v1=<hex HMAC-SHA256>`. */
-export const SIGNATURE_HEADER = 'x-simulator-signature';
-
-/**
- * The `X-Simulator-Signature` value for a callback: `v1=` + hex HMAC-SHA256(secret,
- * `"<timestamp>.<raw body>"`), over the exact body bytes. provider-callback checks it
- * (its domain/simulator-signature.ts), as it checks every provider's.
- */
-export function signSimulatorCallback(
-  secret: string,
-  timestamp: number | string,
-  rawBody: Uint8Array | string,
-): string {
-  return `v1=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`;
 }
 
 /** Proportions of random outcomes for addresses that are not magic; they need not sum to 1. */

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SIMULATOR_SIGNATURE_HEADER, SIMULATOR_TIMESTAMP_HEADER, signSimulatorCallback } from '@dlr/contracts';
 import {
   addMetricsRoute,
   backoffDelay,
@@ -16,9 +17,6 @@ import {
   outcomeReason,
   parseOutcomeWeights,
   pickOutcome,
-  signSimulatorCallback,
-  SIGNATURE_HEADER,
-  TIMESTAMP_HEADER,
   type OutcomeWeights,
   type SimulatorCallback,
   type SimulatorMessage,
@@ -315,8 +313,8 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
         headers: {
           ...entry.traceContext,
           'content-type': 'application/json',
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signSimulatorCallback(options.webhookSecret, timestamp, entry.callbackBody),
+          [SIMULATOR_TIMESTAMP_HEADER]: String(timestamp),
+          [SIMULATOR_SIGNATURE_HEADER]: signSimulatorCallback(options.webhookSecret, timestamp, entry.callbackBody),
         },
         body: entry.callbackBody,
         signal: controller.signal,

@@ -1,14 +1,9 @@
+import { signSimulatorCallback } from '@dlr/contracts';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@dlr/platform';
 import { eventually, present } from '@dlr/testing';
-import {
-  buildSimulator,
-  signSimulatorCallback,
-  type Simulator,
-  type SimulatorCallback,
-  type SimulatorOutbox,
-} from '../src/index.js';
+import { buildSimulator, type Simulator, type SimulatorCallback, type SimulatorOutbox } from '../src/index.js';
 
 const apiKey = 'test-api-key';
 const webhookSecret = 'test-webhook-secret-0123456789';

@@ -7,6 +7,7 @@ import {
   streamNames,
   subjects,
   systemTopology,
+  signSimulatorCallback,
 } from '@dlr/contracts';
 import {
   baseConfigShape,
@@ -21,7 +22,6 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signSimulatorCallback } from '@dlr/provider-simulator';
 import { buildApp, migrate } from '../src/app.js';
 import { configShape } from '../src/config.js';
 import { callbacksSettled } from './harness.js';

@@ -1,8 +1,7 @@
 // A service stops within its grace period whatever is down: provider-callback, its store frozen
 // (SIGSTOP) while its consumer is in the middle of archiving callbacks, stops within the 25 s budget.
 import { randomBytes } from 'node:crypto';
-import { streamNames } from '@dlr/contracts';
-import { signSimulatorCallback } from '@dlr/provider-simulator';
+import { streamNames, signSimulatorCallback } from '@dlr/contracts';
 import { connectNats, createLogger, SHUTDOWN_BUDGET_MS, startService } from '@dlr/platform';
 import { startPrivateServer, type PrivateServer } from '@dlr/testing';
 import { afterAll, describe, expect, it } from 'vitest';

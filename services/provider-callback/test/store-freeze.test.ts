@@ -2,8 +2,7 @@
 // callbacks keep being answered 202 fast; after SIGCONT every one is archived and published.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { streamNames, subjects } from '@dlr/contracts';
-import { signSimulatorCallback } from '@dlr/provider-simulator';
+import { streamNames, subjects, signSimulatorCallback } from '@dlr/contracts';
 import { startPrivateServer, type PrivateServer } from '@dlr/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from './harness.js';

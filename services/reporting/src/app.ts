@@ -13,12 +13,13 @@ import type { z } from 'zod';
 import { buildGrpcServer } from './adapters/grpc/server.js';
 import { registerRoutes } from './adapters/http/routes.js';
 import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
-import { migrateReportReads, ReportReads } from './adapters/mongo/report-reads.js';
+import { migrateReportReads, MongoReportReads } from './adapters/mongo/report-reads.js';
 import { startPartitionWorkers } from './adapters/nats/partitions.js';
 import { startErasureRouter, startRouter } from './adapters/nats/router.js';
 import { statusChangePublisher } from './adapters/nats/status-changes.js';
 import type { configShape } from './config.js';
-import { ChangeWatcher, ReportQueries } from './queries.js';
+import { ReportQueries } from './domain/report-queries.js';
+import { ChangeWatcher } from './domain/watch.js';
 
 /** Reporting's validated configuration. */
 export type Config = Readonly<z.output<z.ZodObject<typeof configShape>>> & {
@@ -35,7 +36,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
   const repo = new RecordsRepository(mongo.db, mongo.store);
-  const queries = new ReportQueries(repo, new ReportReads(mongo.db, mongo.store));
+  const queries = new ReportQueries(new MongoReportReads(mongo.db, mongo.store));
   const watcher = new ChangeWatcher(queries, logger.child({ component: 'live' }));
 
   const auth = OperatorAuth.fromConfig(config);

@@ -1,4 +1,4 @@
-// Cancel a send in progress (issue 17 part 1): communication records the cancellation, tells
+// Cancel a send in progress: communication records the cancellation, tells
 // dispatch through the cancellations KV bucket (dispatch hands nothing more of the communication to
 // a provider and turns what is left into Not Sent `cancelled`), and audits it.
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type Logger } from '@dlr/core';

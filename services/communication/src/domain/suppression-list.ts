@@ -1,19 +1,11 @@
 // The suppression list for operators (admin): every entry newest first, or the entry of one address.
-import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
+import { suppressionKey, type SuppressionEntry } from '@dlr/contracts';
 import { InvalidArgumentError } from '@dlr/core';
 import type { ChannelName } from './model.js';
 import { checkPhone, type PhoneRules } from './phone.js';
 import { normalizeEmail } from './validation.js';
 
-/** One suppressed address as communication's replica keeps it (by key; the address is not stored). */
-export interface SuppressionEntry {
-  _id: string;
-  channel: ChannelName;
-  reason: SuppressionReason;
-  deliveryId: string;
-  communicationId: string;
-  suppressedAt: Date;
-}
+export type { SuppressionEntry } from '@dlr/contracts';
 
 /** Reads of the replica. */
 export interface SuppressionListStore {

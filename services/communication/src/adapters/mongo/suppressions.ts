@@ -1,35 +1,22 @@
-import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
-import { bulkWriteEach, findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
+import { suppressionKey, type SuppressionEntry, type SuppressionFact, type SuppressionReason } from '@dlr/contracts';
+import { findByIds, insertFirstEach, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection } from 'mongodb';
-import type { ChannelName, DeliveryDoc } from '../../domain/model.js';
+import type { DeliveryDoc } from '../../domain/model.js';
 import type { SuppressionLookup } from '../../domain/ports.js';
 
 /** Communication's own replica of the suppression list (`_id` = suppression key, never the address). */
 export const SUPPRESSIONS = 'suppressions';
-
-/** One suppressed address, as its key. */
-export interface SuppressionDoc {
-  /** `suppressionKey(channel, address)`: a hash of channel and normalized address. */
-  _id: string;
-  channel: ChannelName;
-  reason: SuppressionReason;
-  /** The event that suppressed it (the first one wins). */
-  eventId: string;
-  deliveryId: string;
-  communicationId: string;
-  suppressedAt: Date;
-}
 
 /**
  * {@link SuppressionLookup} over communication's replica, fed by delivery events and emptied by
  * lifts. Every read and write is by `_id` (the only filter FerretDB's SQLite backend pushes down).
  */
 export class MongoSuppressions implements SuppressionLookup {
-  private readonly suppressions: Collection<SuppressionDoc>;
+  private readonly suppressions: Collection<SuppressionEntry>;
   private readonly store: StoreProfile;
 
   constructor(mongo: MongoHandle) {
-    this.suppressions = mongo.db.collection<SuppressionDoc>(SUPPRESSIONS);
+    this.suppressions = mongo.db.collection<SuppressionEntry>(SUPPRESSIONS);
     this.store = mongo.store;
   }
 
@@ -54,39 +41,27 @@ export class MongoSuppressions implements SuppressionLookup {
    * the first suppression. Per entry: false when the delivery has no address (nothing to
    * suppress), true once suppressed, or the `Error` that entry alone met.
    */
-  async suppressMany(
-    entries: readonly {
+  async suppressDeliveries(
+    items: readonly {
       delivery: Pick<DeliveryDoc, '_id' | 'communicationId' | 'channel' | 'address'>;
-      fact: { reason: SuppressionReason; eventId: string; suppressedAt: Date };
+      fact: Omit<SuppressionFact, 'communicationId'>;
     }[],
   ): Promise<(boolean | Error)[]> {
-    const outcomes: (boolean | Error)[] = entries.map(({ delivery }) => delivery.address.trim() !== '');
-    const writes = entries.flatMap((_, i) => (outcomes[i] ? [i] : []));
-    const failed = await bulkWriteEach(
-      this.suppressions,
-      writes.map((i) => {
-        const { delivery, fact } = entries[i]!;
-        return {
-          updateOne: {
-            // index: _id
-            filter: { _id: suppressionKey(delivery.channel, delivery.address) },
-            update: {
-              $setOnInsert: {
-                channel: delivery.channel,
-                reason: fact.reason,
-                eventId: fact.eventId,
-                deliveryId: delivery._id,
-                communicationId: delivery.communicationId,
-                suppressedAt: fact.suppressedAt,
-              },
-            },
-            upsert: true,
-          },
-        };
-      }),
-      this.store,
-      { duplicateKeyIsSuccess: true },
-    );
+    const outcomes: (boolean | Error)[] = items.map(({ delivery }) => delivery.address.trim() !== '');
+    const writes = items.flatMap((_, i) => (outcomes[i] ? [i] : [])); // the item of each write
+    const entries = writes.map((i): SuppressionEntry => {
+      const { delivery, fact } = items[i]!;
+      return {
+        _id: suppressionKey(delivery.channel, delivery.address),
+        channel: delivery.channel,
+        reason: fact.reason,
+        eventId: fact.eventId,
+        deliveryId: delivery._id,
+        communicationId: delivery.communicationId,
+        suppressedAt: fact.suppressedAt,
+      };
+    });
+    const failed = await insertFirstEach(this.suppressions, entries, this.store);
     failed.forEach((error, w) => {
       if (error !== undefined) outcomes[writes[w]!] = error;
     });

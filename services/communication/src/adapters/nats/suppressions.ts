@@ -1,14 +1,8 @@
+import { consumerNames, type SuppressionFact } from '@dlr/contracts';
 import {
-  consumerNames,
-  SUPPRESSION_REPLICA_CONCURRENCY,
-  suppressionReason,
-  type DeliveryEvent,
-  type SuppressionReason,
-} from '@dlr/contracts';
-import {
-  consumeDeliveryEvents,
   groupCommit,
   startConsumers,
+  suppressingEventConsumers,
   type ConsumerHandle,
   type Logger,
   type NatsHandle,
@@ -19,7 +13,7 @@ import type { MongoSuppressions } from '../mongo/suppressions.js';
 /** What one suppressing event asks for. */
 interface Suppressing {
   deliveryId: string;
-  fact: { reason: SuppressionReason; eventId: string; suppressedAt: Date };
+  fact: SuppressionFact;
 }
 
 /**
@@ -47,35 +41,25 @@ export async function startSuppressionConsumers(options: {
         const delivery = deliveries.get(item.deliveryId);
         return delivery ? [{ i, delivery, fact: item.fact }] : [];
       });
-      const done = await suppressions.suppressMany(known);
+      const done = await suppressions.suppressDeliveries(known);
       const outcomes: (boolean | undefined | Error)[] = items.map(() => undefined);
       known.forEach(({ i }, k) => (outcomes[i] = done[k]));
       return outcomes;
     },
   });
-  const onEvent = async (event: DeliveryEvent) => {
-    const reason = suppressionReason(event);
-    if (reason === undefined) return;
-    const suppressed = await suppress({
-      deliveryId: event.deliveryId,
-      fact: { reason, eventId: event.eventId, suppressedAt: event.receivedAt ?? event.occurredAt ?? new Date() },
-    });
-    logger.debug(
-      { deliveryId: event.deliveryId, eventId: event.eventId, reason, suppressed },
-      suppressed === undefined ? 'suppression event for an unknown delivery' : 'suppression event',
-    );
-  };
-  const consume = (durable: string) =>
-    consumeDeliveryEvents({
+  return startConsumers(
+    suppressingEventConsumers({
       nats,
       namespace,
-      durable,
-      handle: onEvent,
+      durables: [consumerNames.communicationSuppressionsFeedback, consumerNames.communicationSuppressionsProvider],
+      suppress: async (event, fact) => {
+        const suppressed = await suppress({ deliveryId: event.deliveryId, fact });
+        logger.debug(
+          { deliveryId: event.deliveryId, eventId: event.eventId, reason: fact.reason, suppressed },
+          suppressed === undefined ? 'suppression event for an unknown delivery' : 'suppression event',
+        );
+      },
       logger,
-      concurrency: SUPPRESSION_REPLICA_CONCURRENCY,
-    });
-  return startConsumers([
-    () => consume(consumerNames.communicationSuppressionsFeedback),
-    () => consume(consumerNames.communicationSuppressionsProvider),
-  ]);
+    }),
+  );
 }

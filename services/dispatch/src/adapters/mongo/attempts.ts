@@ -9,9 +9,8 @@ export const ATTEMPTS = 'attempts';
 export const ATTEMPT_CLAIMS = 'attempt_claims';
 
 /**
- * Documents per `insertMany`. Plain inserts stay fast in large bulks on every store (bench:dispatch
- * measures ~10 000 docs/s on FerretDB v1), unlike updates and upserts, which FerretDB v1 must take
- * 10 at a time (see the store profile).
+ * Documents per `insertMany`. Plain inserts stay fast in large bulks on every store, unlike updates
+ * and upserts, which FerretDB v1 must take 10 at a time (see the store profile and docs/decisions.md).
  */
 const INSERT_BULK = 500;
 

@@ -1,5 +1,5 @@
-import { suppressionKey, type SuppressionReason } from '@dlr/contracts';
-import { bulkWriteEach, findByIds, type MongoHandle, type StoreProfile } from '@dlr/platform';
+import { suppressionKey, type SuppressionEntry, type SuppressionFact } from '@dlr/contracts';
+import { findByIds, insertFirstEach, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection, MongoBulkWriteError, WriteError } from 'mongodb';
 import type { SuppressionList } from '../../domain/dispatcher.js';
 import type { ChannelName } from '../../domain/provider.js';
@@ -7,28 +7,10 @@ import type { ChannelName } from '../../domain/provider.js';
 /** Documents per `insertMany` (plain inserts are fast in large bulks on every store) and per `$in` read. */
 const INSERT_BULK = 500;
 
-/** The collections of dispatch's suppression replica. */
-export const SUPPRESSION_COLLECTIONS = {
-  /** `_id` = suppression key (hash of channel + normalized address); never the address itself. */
-  suppressions: 'suppressions',
-  /** `_id` = delivery ID → the suppression key of the address it was sent to. */
-  deliveryAddresses: 'delivery_addresses',
-} as const;
-
-/** One suppressed address. */
-export interface SuppressionDoc {
-  _id: string;
-  channel: ChannelName;
-  reason: SuppressionReason;
-  /** The event that suppressed it (first one wins). */
-  eventId: string;
-  deliveryId: string;
-  communicationId: string;
-  suppressedAt: Date;
-}
-
-/** What suppressed an address (the first one is kept). */
-export type SuppressionFact = Omit<SuppressionDoc, '_id' | 'channel' | 'deliveryId'>;
+/** Dispatch's replica of the suppression list (`_id` = suppression key, never the address). */
+export const SUPPRESSIONS = 'suppressions';
+/** `_id` = delivery ID → the suppression key of the address it was sent to. */
+export const DELIVERY_ADDRESSES = 'delivery_addresses';
 
 /** Which address (as its key) a delivery record was sent to. */
 export interface DeliveryAddressDoc {
@@ -42,13 +24,13 @@ export interface DeliveryAddressDoc {
  * complaints and permanent bounces (through NATS), emptied by lifts from the communication API.
  */
 export class MongoSuppressions implements SuppressionList {
-  private readonly suppressions: Collection<SuppressionDoc>;
+  private readonly suppressions: Collection<SuppressionEntry>;
   private readonly addresses: Collection<DeliveryAddressDoc>;
   private readonly store: StoreProfile;
 
   constructor(mongo: MongoHandle) {
-    this.suppressions = mongo.db.collection<SuppressionDoc>(SUPPRESSION_COLLECTIONS.suppressions);
-    this.addresses = mongo.db.collection<DeliveryAddressDoc>(SUPPRESSION_COLLECTIONS.deliveryAddresses);
+    this.suppressions = mongo.db.collection<SuppressionEntry>(SUPPRESSIONS);
+    this.addresses = mongo.db.collection<DeliveryAddressDoc>(DELIVERY_ADDRESSES);
     this.store = mongo.store;
   }
 
@@ -117,22 +99,13 @@ export class MongoSuppressions implements SuppressionList {
     // index: _id
     const addresses = new Map((await findByIds(this.addresses, ids)).map((a) => [a._id, a]));
     const writes: number[] = []; // the item of each write
-    const ops = items.flatMap(({ deliveryId, fact }, item) => {
+    const entries = items.flatMap(({ deliveryId, fact }, item): SuppressionEntry[] => {
       const address = addresses.get(deliveryId);
       if (!address) return [];
       writes.push(item);
-      return [
-        {
-          updateOne: {
-            // index: _id
-            filter: { _id: address.key },
-            update: { $setOnInsert: { channel: address.channel, deliveryId, ...fact } },
-            upsert: true,
-          },
-        },
-      ];
+      return [{ _id: address.key, channel: address.channel, deliveryId, ...fact }];
     });
-    const failed = await bulkWriteEach(this.suppressions, ops, this.store, { duplicateKeyIsSuccess: true });
+    const failed = await insertFirstEach(this.suppressions, entries, this.store);
     const outcomes: (boolean | Error)[] = items.map((i) => addresses.has(i.deliveryId));
     failed.forEach((error, op) => {
       if (error !== undefined) outcomes[writes[op]!] = error;

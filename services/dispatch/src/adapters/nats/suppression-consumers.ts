@@ -3,21 +3,19 @@ import {
   MAX_DELIVER,
   streamNames,
   subjects,
-  SUPPRESSION_REPLICA_CONCURRENCY,
   SuppressionLifted,
-  suppressionReason,
-  type DeliveryEvent,
+  type SuppressionFact,
 } from '@dlr/contracts';
 import {
-  consumeDeliveryEvents,
   groupCommit,
   runConsumer,
   startConsumers,
+  suppressingEventConsumers,
   type ConsumerHandle,
   type Logger,
   type NatsHandle,
 } from '@dlr/platform';
-import type { MongoSuppressions, SuppressionFact } from '../mongo/suppressions.js';
+import type { MongoSuppressions } from '../mongo/suppressions.js';
 
 /**
  * Keeps dispatch's suppression replica: opt-outs (feedback-link, provider unsubscribes), complaints
@@ -36,33 +34,21 @@ export async function startSuppressionConsumers(options: {
   const suppress = groupCommit<{ deliveryId: string; fact: SuppressionFact }, boolean>({
     run: (items) => suppressions.suppressDeliveries(items),
   });
-  const onEvent = async (event: DeliveryEvent) => {
-    const reason = suppressionReason(event);
-    if (reason === undefined) return;
-    const done = await suppress({
-      deliveryId: event.deliveryId,
-      fact: {
-        reason,
-        eventId: event.eventId,
-        communicationId: event.communicationId,
-        suppressedAt: event.receivedAt ?? new Date(),
-      },
-    });
-    // Info only when an address is newly suppressed; a repeat (or a record dispatch never sent) is debug.
-    logger[done ? 'info' : 'debug']({ deliveryId: event.deliveryId, reason, suppressed: done }, 'suppression event');
-  };
-  const fromEvents = (durable: string) =>
-    consumeDeliveryEvents({
+  return startConsumers([
+    ...suppressingEventConsumers({
       nats,
       namespace,
-      durable,
-      handle: onEvent,
+      durables: [consumerNames.dispatchSuppressionsFeedback, consumerNames.dispatchSuppressionsProvider],
+      suppress: async (event, fact) => {
+        const done = await suppress({ deliveryId: event.deliveryId, fact });
+        // Info only when an address is newly suppressed; a repeat (or a record dispatch never sent) is debug.
+        logger[done ? 'info' : 'debug'](
+          { deliveryId: event.deliveryId, reason: fact.reason, suppressed: done },
+          'suppression event',
+        );
+      },
       logger,
-      concurrency: SUPPRESSION_REPLICA_CONCURRENCY,
-    });
-  return startConsumers([
-    () => fromEvents(consumerNames.dispatchSuppressionsFeedback),
-    () => fromEvents(consumerNames.dispatchSuppressionsProvider),
+    }),
     () =>
       runConsumer({
         js: nats.js,

@@ -1,5 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { TWILIO_CALLBACK_OVERRIDES } from '@dlr/contracts';
+import {
+  SIMULATOR_SIGNATURE_HEADER,
+  SIMULATOR_TIMESTAMP_HEADER,
+  TWILIO_CALLBACK_OVERRIDES,
+  verifySimulatorSignature,
+} from '@dlr/contracts';
 import { UnavailableError } from '@dlr/platform';
 import {
   checkMailgunWebhook,
@@ -12,7 +17,6 @@ import type { ParseResult } from '../../domain/provider-event.js';
 import { SENDGRID, sendgridEvents, verifySendgridSignature } from '../../domain/sendgrid.js';
 import { SES, sesEvents } from '../../domain/ses.js';
 import { parseSimulatorEvents, SIMULATOR } from '../../domain/simulator.js';
-import { verifySimulatorSignature } from '../../domain/simulator-signature.js';
 import { checkSnsTimestamp, checkSnsUrl, parseSnsMessage, verifySnsSignature } from '../../domain/sns.js';
 import { parseForm, TWILIO, twilioEvents, verifyTwilioSignature } from '../../domain/twilio.js';
 import { badSignature, header, malformed, type ProviderWebhook, type ReadResult } from './callback-route.js';
@@ -31,9 +35,9 @@ export function simulatorWebhook(o: { secret: string; toleranceSeconds: number; 
     read: async (request, raw, receivedAt) => {
       const verified = verifySimulatorSignature(
         o.secret,
-        header(request.headers['x-simulator-timestamp']),
+        header(request.headers[SIMULATOR_TIMESTAMP_HEADER]),
         raw,
-        header(request.headers['x-simulator-signature']),
+        header(request.headers[SIMULATOR_SIGNATURE_HEADER]),
         seconds(receivedAt),
         o.toleranceSeconds,
       );

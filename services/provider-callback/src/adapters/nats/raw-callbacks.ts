@@ -1,6 +1,6 @@
 // JetStream is the webhooks' commit point: a verified callback is published raw (and a provider is
-// answered 2xx only after the PubAck); this consumer then does what used to happen inside the
-// request — archive in `raw_callbacks`, normalize, correlate, publish or park. Callbacks handled at
+// answered 2xx only after the PubAck); this consumer then does the rest outside the request —
+// archive in `raw_callbacks`, normalize, correlate, publish or park. Callbacks handled at
 // the same time share one bulk insert (the raw store's group commit).
 import { createHash } from 'node:crypto';
 import { consumerNames, MAX_DELIVER, RawCallbackReceived, streamNames, subjects } from '@dlr/contracts';

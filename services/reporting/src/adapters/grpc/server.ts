@@ -26,10 +26,10 @@ import {
   checkFilters,
   checkId,
   parseLimit,
-  type ChangeWatcher,
   type DeliveryRecordView,
   type ReportQueries,
-} from '../../queries.js';
+} from '../../domain/report-queries.js';
+import type { ChangeWatcher } from '../../domain/watch.js';
 
 function toProto(r: DeliveryRecordView): DeliveryRecord {
   return DeliveryRecord.fromPartial({

@@ -1,5 +1,5 @@
 // CSV for the exports: RFC 4180 quoting, and no cell a spreadsheet would run as a formula.
-import type { DeliveryRecordView } from '../../queries.js';
+import type { DeliveryRecordView } from '../../domain/report-queries.js';
 
 /**
  * One CSV cell. A value starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed

@@ -4,7 +4,12 @@
 import { html, join, raw, type SafeHtml } from '@dlr/html';
 import { STATUS_KEYS, STATUSES, type StatusCounts, type StatusKey } from '@dlr/status-engine';
 import type { TimelineEntry } from '../../domain/model.js';
-import { totalsTable, type DeliveryRecordView, type MessagePage, type RecordPage } from '../../queries.js';
+import {
+  totalsTable,
+  type DeliveryRecordView,
+  type MessagePage,
+  type RecordPage,
+} from '../../domain/report-queries.js';
 
 const NL6 = html`\n      `;
 

@@ -6,7 +6,6 @@
 import { REPORTING_PARTITIONS } from '@dlr/contracts';
 import { ensureIndexes, findByIds, storeProfile, type StoreProfile } from '@dlr/platform';
 import {
-  emptyCounts,
   isStatusKey,
   normalizeFlags,
   PENDING,
@@ -14,19 +13,12 @@ import {
   viewOf,
   type Observation,
   type RecordFlag,
-  type StatusCounts,
   type StatusKey,
   type TimelineEntry as EngineTimelineEntry,
 } from '@dlr/status-engine';
-import type { Collection, Db, Filter } from 'mongodb';
-import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from '../../domain/model.js';
-import {
-  countKeyOf,
-  CountDeltas,
-  decodeCountKey,
-  type ProjectedRecord,
-  type StatusChange,
-} from '../../domain/projection.js';
+import type { Collection, Db } from 'mongodb';
+import type { ChannelKey, DeliveryRecordRow } from '../../domain/model.js';
+import { countKeyOf, CountDeltas, type ProjectedRecord, type StatusChange } from '../../domain/projection.js';
 
 /** Collection of delivery records, `_id` = delivery ID. */
 export const RECORDS = 'delivery_records';
@@ -112,15 +104,6 @@ export interface PartitionDoc {
   since: Date;
 }
 
-/** All counts of a communication. */
-export interface CommunicationCounts {
-  readonly total: number;
-  readonly status: StatusCounts;
-  readonly channel: Readonly<Record<ChannelKey | 'unknown', StatusCounts>>;
-  /** Records per response shown (only responses some record shows). */
-  readonly response: Readonly<Record<string, number>>;
-}
-
 /** Creates the indexes every query below names; idempotent. */
 export async function migrateRecords(db: Db): Promise<void> {
   await ensureIndexes(db, RECORDS, [
@@ -155,10 +138,9 @@ export class RecordsRepository {
   }
 
   /**
-   * Stores records whole: unordered bulks of replaces by `_id`, the store's bulk size at a time.
-   * (FerretDB v1 takes superlinear time over one large bulk of upserts — a bulk of 100 on a
-   * 5 000-document collection ran for minutes and held the database lock — while bulks of 10 cost
-   * 15–30 ms per document; MongoDB and DocumentDB take hundreds at once.)
+   * Stores records whole: unordered bulks of replaces by `_id`, the store's bulk size at a time
+   * (small on FerretDB v1, which takes superlinear time over one large bulk of upserts; see
+   * docs/decisions.md).
    */
   async saveMany(records: readonly ProjectedRecord[]): Promise<void> {
     const chunk = this.#store.bulkSize;
@@ -233,7 +215,7 @@ export class RecordsRepository {
     for (const communicationId of [...new Set(stale.map((d) => d.communicationId))].slice(0, limit)) {
       const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
       // index: _id
-      const docs = await findByIds(this.#counts, ids, this.#store, { concurrency: REPORTING_PARTITIONS });
+      const docs = await findByIds(this.#counts, ids);
       if (docs.some((d) => d.updatedAt >= before)) continue;
       // index: communicationId_id
       await this.#records.deleteMany({ communicationId });
@@ -262,78 +244,10 @@ export class RecordsRepository {
     // index: _id
     await this.#partitions.replaceOne({ _id: `p${partition}` }, { clean, owner, since: now }, { upsert: true });
   }
-
-  // ---- read side ----
-
-  /** Counts of a communication per shown status, every status present (its partitions' counts summed). */
-  async countByStatus(communicationId: string): Promise<StatusCounts> {
-    return (await this.communicationCounts(communicationId)).status;
-  }
-
-  /** Every count of a communication: total, per status, per channel and status, per response. */
-  async communicationCounts(communicationId: string): Promise<CommunicationCounts> {
-    // index: _id (one $in read of the partitions' documents)
-    const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
-    const docs = await findByIds(this.#counts, ids);
-    const status = emptyCounts();
-    const channel = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
-    const response: Record<string, number> = {};
-    let total = 0;
-    for (const doc of docs) {
-      total += doc.total ?? 0;
-      addCounts(status, doc.status);
-      for (const c of ['email', 'sms', 'unknown'] as const) addCounts(channel[c], doc.channel?.[c]);
-      for (const [key, n] of Object.entries(doc.response ?? {})) {
-        const option = decodeCountKey(key);
-        response[option] = (response[option] ?? 0) + n;
-      }
-    }
-    for (const [option, n] of Object.entries(response)) if (n === 0) delete response[option];
-    return { total, status, channel, response };
-  }
-
-  /** Up to `limit` records of a communication with `_id` after `afterId`, in `_id` order. */
-  async page(communicationId: string, afterId: string | undefined, limit: number): Promise<DeliveryRecordRow[]> {
-    const filter: Filter<RecordDoc> =
-      afterId === undefined ? { communicationId } : { communicationId, _id: { $gt: afterId } };
-    // index: communicationId_id
-    const docs = await this.#records
-      .find(filter, { projection: { timeline: 0, outbox: 0 } })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .toArray();
-    return docs.map(toRow);
-  }
-
-  /** One record, or undefined. */
-  async get(deliveryId: string): Promise<DeliveryRecordRow | undefined> {
-    // index: _id
-    const doc = await this.#records.findOne({ _id: deliveryId });
-    return doc === null ? undefined : toRow(doc);
-  }
-
-  /** A record's timeline (capped: the first 10 and the last 40 events), in timeline order. */
-  async timeline(deliveryId: string): Promise<TimelineEntry[]> {
-    // index: _id
-    const doc = await this.#records.findOne({ _id: deliveryId }, { projection: { timeline: 1 } });
-    return (doc?.timeline?.entries ?? []).map((e) => ({
-      eventId: e.eventId,
-      status: statusKey(e.status),
-      source: isSource(e.source) ? e.source : 'unspecified',
-      provider: e.provider,
-      providerEventType: e.providerEventType,
-      providerMessageId: e.providerMessageId ?? '',
-      reasonCode: e.reasonCode,
-      reasonText: e.reasonText,
-      attempt: e.attempt,
-      response: e.response,
-      occurredAt: e.occurredAt ?? null,
-      receivedAt: e.receivedAt,
-    }));
-  }
 }
 
-function countsId(communicationId: string, partition: number): string {
+/** `_id` of a communication's counts document in one partition. */
+export function countsId(communicationId: string, partition: number): string {
   return `${communicationId}:${partition}`;
 }
 
@@ -365,22 +279,15 @@ function countsDocFrom(communicationId: string, partition: number, inc: Record<s
   return doc;
 }
 
-function addCounts(into: StatusCounts, from: Partial<Record<StatusKey, number>> | undefined): void {
-  for (const [key, n] of Object.entries(from ?? {})) if (isStatusKey(key)) into[key] += n ?? 0;
-}
-
-const SOURCES = new Set(['dispatch', 'provider', 'feedback', 'unspecified']);
-function isSource(value: string): value is TimelineEntry['source'] {
-  return SOURCES.has(value);
-}
-
-function statusKey(value: unknown): StatusKey {
+/** A stored status; throws for one that is not a status key (a corrupt record). */
+export function statusKey(value: unknown): StatusKey {
   if (!isStatusKey(value)) throw new Error(`stored status ${JSON.stringify(value)} is not a status key`);
   return value;
 }
 
-function lane(doc: ObservationDoc | undefined): Observation {
-  if (doc === undefined) return PENDING;
+/** A stored lane. A bad status throws, or reads as pending when `lenient` (the reports' rows). */
+function lane(doc: ObservationDoc | undefined, lenient: boolean): Observation {
+  if (doc === undefined || (lenient && !isStatusKey(doc.status))) return PENDING;
   const status = statusKey(doc.status);
   return {
     status,
@@ -393,11 +300,12 @@ function lane(doc: ObservationDoc | undefined): Observation {
   };
 }
 
-function stateOf(doc: Pick<RecordDoc, 'attempt' | 'send' | 'human' | 'flags'>) {
+/** The ranked state of a stored record (`lenient`: see {@link lane}). */
+export function stateOf(doc: Pick<RecordDoc, 'attempt' | 'send' | 'human' | 'flags'>, lenient = false) {
   return {
     attempt: doc.attempt ?? 0,
-    send: lane(doc.send),
-    human: lane(doc.human),
+    send: lane(doc.send, lenient),
+    human: lane(doc.human, lenient),
     flags: normalizeFlags(doc.flags ?? []),
   };
 }
@@ -406,18 +314,44 @@ function changeFrom(doc: StatusChangeDoc): StatusChange {
   return { ...doc, occurredAt: doc.occurredAt ?? undefined };
 }
 
-/** A stored record as the projection sees it. */
-export function fromDoc(doc: RecordDoc): ProjectedRecord {
+/** Fields a report row needs (never the timeline or the outbox); the reports bench reads with it too. */
+export const ROW_PROJECTION = {
+  _id: 1,
+  communicationId: 1,
+  channel: 1,
+  recipientName: 1,
+  address: 1,
+  attempt: 1,
+  send: 1,
+  human: 1,
+  flags: 1,
+  createdAt: 1,
+  updatedAt: 1,
+} as const;
+
+/** A stored record as a row; `lenient`: a lane with a bad stored status reads as pending, else throws. */
+export function toRow(doc: Pick<RecordDoc, keyof typeof ROW_PROJECTION>, lenient: boolean): DeliveryRecordRow {
   return {
     id: doc._id,
     communicationId: doc.communicationId,
     channel: doc.channel ?? null,
     recipientName: doc.recipientName ?? '',
     address: doc.address ?? '',
+    state: stateOf(doc, lenient),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+/** A stored record as the projection sees it. */
+export function fromDoc(doc: RecordDoc): ProjectedRecord {
+  const row = toRow(doc, false);
+  return {
+    ...row,
     erased: doc.erased === true,
     partition: doc.partition,
     state: {
-      ...stateOf(doc),
+      ...row.state,
       timeline: {
         entries: (doc.timeline?.entries ?? []).map((e) => ({ ...e, occurredAt: e.occurredAt ?? undefined })),
         dropped: doc.timeline?.dropped ?? 0,
@@ -426,8 +360,6 @@ export function fromDoc(doc: RecordDoc): ProjectedRecord {
     },
     version: doc.version ?? 0,
     outbox: (doc.outbox ?? []).map(changeFrom),
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
   };
 }
 
@@ -457,18 +389,5 @@ export function toDoc(r: ProjectedRecord): RecordDoc {
     outbox: r.outbox.map((c) => ({ ...c, occurredAt: c.occurredAt ?? null })),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
-  };
-}
-
-function toRow(doc: RecordDoc): DeliveryRecordRow {
-  return {
-    id: doc._id,
-    communicationId: doc.communicationId,
-    channel: doc.channel ?? null,
-    recipientName: doc.recipientName ?? '',
-    address: doc.address ?? '',
-    state: stateOf(doc),
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
   };
 }

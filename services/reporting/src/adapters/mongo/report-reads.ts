@@ -1,47 +1,33 @@
-// The reads behind the two reports: filtered pages, ID lists, CSV rows, changes since a time and
-// totals per channel × status. Every filter is built here from validated values (status keys,
+// The read side in MongoDB (the ReportReads port): counts, filtered pages, ID lists, CSV rows, single
+// records, changes since a time and totals per channel × status. Every filter is built here from validated values (status keys,
 // channel keys, strings matched literally, dates) — an operator's input never reaches MongoDB as an
 // object or an operator. Each query names the MongoDB index that serves it.
 //
 // FerretDB v1 (SQLite) pushes down only a bare `{_id: …}` filter: every query below scans the
 // collection there, which is what bench/reports measures beside the bare driver's "store floor".
-import { ensureIndexes, storeProfile, type StoreProfile } from '@dlr/platform';
-import { isStatusKey, normalizeFlags, PENDING, STATUSES, type Observation, type StatusKey } from '@dlr/status-engine';
+import { REPORTING_PARTITIONS } from '@dlr/contracts';
+import { ensureIndexes, findByIds, storeProfile, type StoreProfile } from '@dlr/platform';
+import { emptyCounts, isStatusKey, type StatusCounts, type StatusKey } from '@dlr/status-engine';
 import type { Collection, Db, Document, Filter } from 'mongodb';
-import type { ChannelKey, DeliveryRecordRow } from '../../domain/model.js';
-import { RECORDS, type ObservationDoc, type RecordDoc } from './records.js';
-
-/** What the reports may filter records by; every field already validated. */
-export interface RecordQuery {
-  /** One communication (the Delivery Report; optional in the Message Delivery Report). */
-  readonly communicationId?: string | undefined;
-  /** Any of these shown statuses (none: every status). */
-  readonly statuses?: readonly StatusKey[] | undefined;
-  /** Any of these channels (none: both). */
-  readonly channels?: readonly ChannelKey[] | undefined;
-  /** Exactly this response. */
-  readonly response?: string | undefined;
-  /** Text the recipient's name or address contains (case-insensitive, matched literally). */
-  readonly search?: string | undefined;
-  /** Records created at or after this time. */
-  readonly from?: Date | undefined;
-  /** Records created before this time. */
-  readonly to?: Date | undefined;
-}
-
-/** Records whose shown status or response changed, oldest change first. */
-export interface ChangedRows {
-  readonly rows: DeliveryRecordRow[];
-  /** True when there were more than were returned (ask again from the last row's `updatedAt`). */
-  readonly more: boolean;
-}
-
-/** One cell of the channel × status totals. */
-export interface ChannelStatusTotal {
-  readonly channel: ChannelKey | 'unknown';
-  readonly status: StatusKey;
-  readonly count: number;
-}
+import type { DeliveryRecordRow, TimelineEntry } from '../../domain/model.js';
+import { decodeCountKey } from '../../domain/projection.js';
+import type {
+  ChangedRows,
+  ChannelStatusTotal,
+  CommunicationCounts,
+  RecordQuery,
+  ReportReads,
+} from '../../domain/reads.js';
+import {
+  COUNTS,
+  countsId,
+  RECORDS,
+  ROW_PROJECTION,
+  statusKey,
+  toRow,
+  type CountsDoc,
+  type RecordDoc,
+} from './records.js';
 
 /** Indexes of the report queries (see each query's `index:` comment). */
 export const REPORT_INDEXES = [
@@ -63,21 +49,6 @@ export async function migrateReportReads(db: Db): Promise<void> {
     REPORT_INDEXES.map((i) => ({ key: { ...i.key }, name: i.name })),
   );
 }
-
-/** Fields a report row needs (never the timeline or the outbox); the reports bench reads with it too. */
-export const ROW_PROJECTION = {
-  _id: 1,
-  communicationId: 1,
-  channel: 1,
-  recipientName: 1,
-  address: 1,
-  attempt: 1,
-  send: 1,
-  human: 1,
-  flags: 1,
-  createdAt: 1,
-  updatedAt: 1,
-} as const;
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
@@ -124,9 +95,10 @@ export function indexFor(q: RecordQuery): string {
   return 'communicationId_id';
 }
 
-/** Reads of the two reports. */
-export class ReportReads {
+/** Reads of the two reports, the record page and live updates from MongoDB. */
+export class MongoReportReads implements ReportReads {
   readonly #records: Collection<RecordDoc>;
+  readonly #counts: Collection<CountsDoc>;
   readonly #hints: boolean;
 
   /**
@@ -137,7 +109,57 @@ export class ReportReads {
    */
   constructor(db: Db, store: StoreProfile = storeProfile(undefined)) {
     this.#records = db.collection<RecordDoc>(RECORDS);
+    this.#counts = db.collection<CountsDoc>(COUNTS);
     this.#hints = store.indexedQueries;
+  }
+
+  /** Every count of a communication (its partitions' counts documents summed). */
+  async counts(communicationId: string): Promise<CommunicationCounts> {
+    // index: _id (one $in read of the partitions' documents)
+    const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
+    const docs = await findByIds(this.#counts, ids);
+    const status = emptyCounts();
+    const channel = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
+    const response: Record<string, number> = {};
+    let total = 0;
+    for (const doc of docs) {
+      total += doc.total ?? 0;
+      addCounts(status, doc.status);
+      for (const c of ['email', 'sms', 'unknown'] as const) addCounts(channel[c], doc.channel?.[c]);
+      for (const [key, n] of Object.entries(doc.response ?? {})) {
+        const option = decodeCountKey(key);
+        response[option] = (response[option] ?? 0) + n;
+      }
+    }
+    for (const [option, n] of Object.entries(response)) if (n === 0) delete response[option];
+    return { total, status, channel, response };
+  }
+
+  /** One record, or undefined (a stored status that is no status key throws, as in its timeline). */
+  async get(deliveryId: string): Promise<DeliveryRecordRow | undefined> {
+    // index: _id
+    const doc = await this.#records.findOne({ _id: deliveryId });
+    return doc === null ? undefined : toRow(doc, false);
+  }
+
+  /** A record's timeline (capped: the first 10 and the last 40 events), in timeline order. */
+  async timeline(deliveryId: string): Promise<TimelineEntry[]> {
+    // index: _id
+    const doc = await this.#records.findOne({ _id: deliveryId }, { projection: { timeline: 1 } });
+    return (doc?.timeline?.entries ?? []).map((e) => ({
+      eventId: e.eventId,
+      status: statusKey(e.status),
+      source: isSource(e.source) ? e.source : 'unspecified',
+      provider: e.provider,
+      providerEventType: e.providerEventType,
+      providerMessageId: e.providerMessageId ?? '',
+      reasonCode: e.reasonCode,
+      reasonText: e.reasonText,
+      attempt: e.attempt,
+      response: e.response,
+      occurredAt: e.occurredAt ?? null,
+      receivedAt: e.receivedAt,
+    }));
   }
 
   #find(q: RecordQuery, afterId: string | undefined, projection: Document) {
@@ -151,7 +173,7 @@ export class ReportReads {
    */
   async page(q: RecordQuery, afterId: string | undefined, limit: number): Promise<DeliveryRecordRow[]> {
     const docs = await this.#find(q, afterId, ROW_PROJECTION).limit(limit).toArray();
-    return docs.map(toRow);
+    return docs.map((d) => toRow(d, true));
   }
 
   /** IDs of every record matching the query, in `_id` order (index: see {@link indexFor}). */
@@ -163,7 +185,7 @@ export class ReportReads {
   /** Every record matching the query, in `_id` order, streamed (index: see {@link indexFor}). */
   async *rows(q: RecordQuery): AsyncGenerator<DeliveryRecordRow> {
     const cursor = this.#find(q, undefined, ROW_PROJECTION).batchSize(2_000);
-    for await (const doc of cursor) yield toRow(doc);
+    for await (const doc of cursor) yield toRow(doc, true);
   }
 
   /**
@@ -176,7 +198,7 @@ export class ReportReads {
       .sort({ updatedAt: 1, _id: 1 })
       .limit(limit + 1);
     const docs = await (this.#hints ? cursor.hint('communicationId_updatedAt_id') : cursor).toArray();
-    return { rows: docs.slice(0, limit).map(toRow), more: docs.length > limit };
+    return { rows: docs.slice(0, limit).map((d) => toRow(d, true)), more: docs.length > limit };
   }
 
   /**
@@ -205,33 +227,11 @@ export class ReportReads {
   }
 }
 
-function lane(doc: ObservationDoc | undefined): Observation {
-  if (doc === undefined || !isStatusKey(doc.status)) return PENDING;
-  return {
-    status: doc.status,
-    rank: STATUSES[doc.status].rank,
-    tie: doc.tie ?? '',
-    eventId: doc.eventId ?? '',
-    response: doc.response ?? '',
-    reasonCode: doc.reasonCode ?? '',
-    reasonText: doc.reasonText ?? '',
-  };
+function addCounts(into: StatusCounts, from: Partial<Record<StatusKey, number>> | undefined): void {
+  for (const [key, n] of Object.entries(from ?? {})) if (isStatusKey(key)) into[key] += n ?? 0;
 }
 
-function toRow(doc: Pick<RecordDoc, keyof typeof ROW_PROJECTION>): DeliveryRecordRow {
-  return {
-    id: doc._id,
-    communicationId: doc.communicationId,
-    channel: doc.channel ?? null,
-    recipientName: doc.recipientName ?? '',
-    address: doc.address ?? '',
-    state: {
-      attempt: doc.attempt ?? 0,
-      send: lane(doc.send),
-      human: lane(doc.human),
-      flags: normalizeFlags(doc.flags ?? []),
-    },
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-  };
+const SOURCES = new Set(['dispatch', 'provider', 'feedback', 'unspecified']);
+function isSource(value: string): value is TimelineEntry['source'] {
+  return SOURCES.has(value);
 }

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '@dlr/platform';
+import { InvalidArgumentError } from '@dlr/core';
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, DEFAULT_LIMIT, encodeCursor, parseLimit } from './queries.js';
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor, parseLimit } from './report-queries.js';
 
 describe('paging input', () => {
   it('reads limits from text or number, defaulting when absent', () => {

@@ -1,12 +1,20 @@
-import { signSimulatorCallback } from '@dlr/provider-simulator';
 import { describe, expect, it } from 'vitest';
-import { verifySimulatorSignature } from './simulator-signature.js';
+import { signSimulatorCallback, verifySimulatorSignature } from './simulator-signature.js';
 
 const secret = 'whsec_0123456789abcdef';
 const body = JSON.stringify({ eventId: 'sev_1', messageId: 'sim_1', type: 'delivered' });
 const now = 1_800_000_000;
 /** HMAC-SHA256(secret, "1800000000." + body), computed once outside this code. */
 const KNOWN = 'v1=295831c835ae573917b6c43ad6e4203985a683098b3484fb94170e564e77781f';
+
+describe('signSimulatorCallback', () => {
+  it('signs the timestamp and the exact body bytes with HMAC-SHA256', () => {
+    expect(signSimulatorCallback(secret, now, body)).toBe(KNOWN);
+    expect(signSimulatorCallback(secret, String(now), Buffer.from(body))).toBe(KNOWN);
+    expect(signSimulatorCallback(secret, now + 1, body)).not.toBe(KNOWN);
+    expect(signSimulatorCallback('another-secret-0123456789', now, body)).not.toBe(KNOWN);
+  });
+});
 
 describe('verifySimulatorSignature', () => {
   it('accepts the known signature and what the simulator signs', () => {

@@ -1,6 +1,6 @@
-// The reads behind REST, gRPC and the HTML reports: one place that pages, counts, filters, validates
-// and watches for changes.
-import { InvalidArgumentError, NotFoundError, type Logger } from '@dlr/platform';
+// The reads behind REST, gRPC and the HTML reports: validates input, pages, counts and filters over
+// the ReportReads port.
+import { InvalidArgumentError, NotFoundError } from '@dlr/core';
 import {
   emptyCounts,
   isStatusKey,
@@ -10,9 +10,8 @@ import {
   type StatusKey,
   type StatusView,
 } from '@dlr/status-engine';
-import type { CommunicationCounts, RecordsRepository } from './adapters/mongo/records.js';
-import type { ChannelStatusTotal, RecordQuery, ReportReads } from './adapters/mongo/report-reads.js';
-import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from './domain/model.js';
+import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from './model.js';
+import type { ChannelStatusTotal, CommunicationCounts, RecordQuery, ReportReads } from './reads.js';
 
 /** Page size when the caller names none. */
 export const DEFAULT_LIMIT = 100;
@@ -36,10 +35,14 @@ export interface DeliveryRecordView extends StatusView {
   readonly updatedAt: Date;
 }
 
-/** Filters of the Delivery Report (one communication). */
-export interface RecordFilters {
+/** Filters both reports have. */
+interface StatusChannelFilters {
   readonly statuses?: readonly StatusKey[];
   readonly channels?: readonly ChannelKey[];
+}
+
+/** Filters of the Delivery Report (one communication). */
+export interface RecordFilters extends StatusChannelFilters {
   readonly response?: string;
   readonly search?: string;
 }
@@ -61,10 +64,8 @@ export interface RecordPage {
 }
 
 /** Filters of the Message Delivery Report (across communications). */
-export interface MessageFilters {
+export interface MessageFilters extends StatusChannelFilters {
   readonly communicationId?: string;
-  readonly statuses?: readonly StatusKey[];
-  readonly channels?: readonly ChannelKey[];
   /** Created at or after. */
   readonly from?: Date;
   /** Created before. */
@@ -183,11 +184,9 @@ export function matchingFromCounts(counts: CommunicationCounts, f: RecordFilters
 
 /** Read side of reporting. */
 export class ReportQueries {
-  readonly #repo: RecordsRepository;
   readonly #reads: ReportReads;
 
-  constructor(repo: RecordsRepository, reads: ReportReads) {
-    this.#repo = repo;
+  constructor(reads: ReportReads) {
     this.#reads = reads;
   }
 
@@ -198,7 +197,7 @@ export class ReportQueries {
 
   /** Every count of a communication (by `_id` reads of its counters). Throws for a bad ID. */
   async counts(communicationId: string): Promise<CommunicationCounts> {
-    return this.#repo.communicationCounts(checkId(communicationId, 'communication id'));
+    return this.#reads.counts(checkId(communicationId, 'communication id'));
   }
 
   /**
@@ -216,7 +215,7 @@ export class ReportQueries {
     const after = decodeCursor(input.cursor);
     const filters = input.filters ?? {};
     const [counts, rows] = await Promise.all([
-      this.#repo.communicationCounts(communicationId),
+      this.#reads.counts(communicationId),
       this.#reads.page({ communicationId, ...filters }, after, input.limit + 1),
     ]);
     const more = rows.length > input.limit;
@@ -248,7 +247,7 @@ export class ReportQueries {
   /** One record and its timeline. Throws a {@link NotFoundError} when there is no such record. */
   async get(deliveryId: string): Promise<{ record: DeliveryRecordView; timeline: TimelineEntry[] }> {
     checkId(deliveryId, 'delivery record id');
-    const [row, timeline] = await Promise.all([this.#repo.get(deliveryId), this.#repo.timeline(deliveryId)]);
+    const [row, timeline] = await Promise.all([this.#reads.get(deliveryId), this.#reads.timeline(deliveryId)]);
     if (!row) throw new NotFoundError(`no delivery record ${deliveryId}`);
     return { record: toView(row), timeline };
   }
@@ -268,7 +267,7 @@ export class ReportQueries {
     const q: RecordQuery = { ...f };
     const totalsRead =
       f.communicationId !== undefined && f.from === undefined && f.to === undefined
-        ? this.#repo.communicationCounts(f.communicationId).then((c) => totalsFromCounts(c, f))
+        ? this.#reads.counts(f.communicationId).then((c) => totalsFromCounts(c, f))
         : this.#reads.totals(q);
     const [totals, rows] = await Promise.all([totalsRead, this.#reads.page(q, after, input.limit + 1)]);
     const more = rows.length > input.limit;
@@ -302,159 +301,4 @@ export function totalsTable(totals: readonly ChannelStatusTotal[]): Record<Chann
   const table = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
   for (const t of totals) table[t.channel][t.status] += t.count;
   return table;
-}
-
-/** What a watcher tells its listeners on every change. */
-export interface ChangeBatch {
-  readonly communicationId: string;
-  readonly counts: CommunicationCounts;
-  /** Records that changed since the last batch (may repeat one seen before, never miss one). */
-  readonly records: readonly DeliveryRecordView[];
-}
-
-/** A listener of a communication's changes. */
-export type ChangeListener = (batch: ChangeBatch) => void;
-
-/** How often watchers look at the store, and how far they look back (clock skew between writers). */
-export interface WatchTiming {
-  readonly intervalMs: number;
-  /** Always re-read changed records this often, even when the counts did not move. */
-  readonly fullCheckMs: number;
-  readonly overlapMs: number;
-}
-
-const DEFAULT_TIMING: WatchTiming = { intervalMs: 1_000, fullCheckMs: 5_000, overlapMs: 2_000 };
-const WATCH_BATCH = 500;
-
-/**
- * Live updates for the reports: one poller per watched communication per process, shared by every
- * listener (SSE connections, gRPC streams). It polls the store — never this process's memory — so
- * it sees the writes of every reporting replica. Each tick reads the counters (by `_id`); when they
- * moved, or every `fullCheckMs`, it reads the records updated since the last look (minus an overlap
- * for writers' clock skew) and passes on the ones not passed on before.
- */
-export class ChangeWatcher {
-  readonly #queries: ReportQueries;
-  readonly #logger: Logger;
-  readonly #timing: WatchTiming;
-  readonly #polls = new Map<string, Poll>();
-
-  constructor(queries: ReportQueries, logger: Logger, timing: Partial<WatchTiming> = {}) {
-    this.#queries = queries;
-    this.#logger = logger;
-    this.#timing = { ...DEFAULT_TIMING, ...timing };
-  }
-
-  /**
-   * Calls `listener` with every later change of the communication (starting from `since`, default
-   * now) until the returned function is called. Throws an {@link InvalidArgumentError} for a bad ID.
-   */
-  watch(communicationId: string, listener: ChangeListener, since = new Date()): () => void {
-    checkId(communicationId, 'communication id');
-    let poll = this.#polls.get(communicationId);
-    if (!poll) {
-      poll = new Poll(communicationId, this.#queries, this.#logger, this.#timing, since, () =>
-        this.#polls.delete(communicationId),
-      );
-      this.#polls.set(communicationId, poll);
-    } else if (since.getTime() < poll.since.getTime()) {
-      poll.rewind(since);
-    }
-    return poll.add(listener);
-  }
-
-  /** Stops every poller (shutdown). */
-  close(): void {
-    for (const poll of [...this.#polls.values()]) poll.stop();
-  }
-}
-
-class Poll {
-  readonly #listeners = new Set<ChangeListener>();
-  readonly #seen = new Map<string, number>();
-  #since: Date;
-  #lastCounts = '';
-  #lastFull = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #running = false;
-
-  constructor(
-    readonly communicationId: string,
-    private readonly queries: ReportQueries,
-    private readonly logger: Logger,
-    private readonly timing: WatchTiming,
-    since: Date,
-    private readonly onEmpty: () => void,
-  ) {
-    this.#since = since;
-    this.#schedule(0);
-  }
-
-  get since(): Date {
-    return this.#since;
-  }
-
-  rewind(since: Date): void {
-    this.#since = since;
-    this.#lastFull = 0;
-  }
-
-  add(listener: ChangeListener): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.stop();
-    };
-  }
-
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#listeners.clear();
-    this.onEmpty();
-  }
-
-  #schedule(ms: number): void {
-    this.#timer = setTimeout(() => void this.#tick(), ms);
-    this.#timer.unref();
-  }
-
-  async #tick(): Promise<void> {
-    if (this.#running || this.#timer === undefined) return;
-    this.#running = true;
-    let again = this.timing.intervalMs;
-    try {
-      const counts = await this.queries.counts(this.communicationId);
-      const key = JSON.stringify(counts);
-      const now = Date.now();
-      if (key !== this.#lastCounts || now - this.#lastFull >= this.timing.fullCheckMs) {
-        this.#lastFull = now;
-        const from = new Date(this.#since.getTime() - this.timing.overlapMs);
-        const { rows, more } = await this.queries.reads.changedSince(this.communicationId, from, WATCH_BATCH);
-        const fresh = rows.filter((r) => this.#seen.get(r.id) !== r.updatedAt.getTime());
-        for (const r of fresh) this.#seen.set(r.id, r.updatedAt.getTime());
-        const newest = rows.at(-1)?.updatedAt;
-        if (newest && newest.getTime() > this.#since.getTime()) this.#since = newest;
-        // Forget what is older than the overlap window: it cannot be read again.
-        const horizon = this.#since.getTime() - this.timing.overlapMs * 2;
-        for (const [id, t] of this.#seen) if (t < horizon) this.#seen.delete(id);
-        if (more) {
-          // More than a batch changed: continue at once, from the newest one seen, without overlap.
-          if (fresh.length === 0 && newest) this.#since = new Date(newest.getTime() + this.timing.overlapMs);
-          again = 0;
-        }
-        if (fresh.length > 0 || key !== this.#lastCounts) {
-          this.#lastCounts = key;
-          const batch: ChangeBatch = { communicationId: this.communicationId, counts, records: fresh.map(toView) };
-          for (const listener of this.#listeners) listener(batch);
-        }
-      }
-    } catch (error) {
-      this.logger.warn({ err: error, communicationId: this.communicationId }, 'live update poll failed; retrying');
-      again = this.timing.intervalMs * 2;
-    } finally {
-      this.#running = false;
-    }
-    if (this.#timer !== undefined) this.#schedule(again);
-  }
 }
