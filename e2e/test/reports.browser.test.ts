@@ -79,7 +79,7 @@ describe('the reports, driven like an operator', () => {
         externalId: '',
         name,
         email: `${outcome[i]}.${name.toLowerCase()}@example.org`,
-        phone: `+6140000${String(i).padStart(4, '0')}1`,
+        phone: `+614000${String(i).padStart(4, '0')}1`,
       })),
     });
 
