@@ -1,4 +1,5 @@
 import { traceHeaders } from '@dlr/platform';
+import { callProvider } from './http.js';
 import {
   ProviderRejectedError,
   ProviderUnavailableError,
@@ -45,10 +46,9 @@ export class SimulatorProvider implements Provider {
       callbackUrl: this.callbackUrl,
       metadata: { deliveryId: message.deliveryId, communicationId: message.communicationId, attempt: message.attempt },
     });
-    let status: number;
-    let text: string;
-    try {
-      const response = await fetch(this.endpoint, {
+    const { status, text } = await callProvider(
+      this.endpoint,
+      {
         method: 'POST',
         // The simulator keeps the trace context and sends it back on its callback (real providers don't).
         headers: {
@@ -58,23 +58,9 @@ export class SimulatorProvider implements Provider {
           'idempotency-key': `${message.deliveryId}:${message.attempt}`,
         },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = response.status;
-      text = await response.text();
-    } catch (error) {
-      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new ProviderUnavailableError('timeout', `the provider did not answer within ${timeoutMs} ms`, {
-          cause: error,
-        });
-      }
-      const code = (error as { cause?: { code?: unknown } }).cause?.code;
-      throw new ProviderUnavailableError(
-        'network',
-        `the provider could not be reached${typeof code === 'string' ? ` (${code})` : ''}`,
-        { cause: error },
-      );
-    }
+      },
+      timeoutMs,
+    );
     const json = parseJson(text);
     if (status >= 200 && status < 300) {
       // Accepted: even without an ID it must not be sent again.
