@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FailedPreconditionError, NotFoundError, type Logger } from '@dlr/core';
 import { isIncluded, type CommunicationDoc, type DeliveryDoc } from './model.js';
 import type { CommunicationEvents, CommunicationStore } from './ports.js';
@@ -12,6 +13,8 @@ import type { PhoneRules } from './phone.js';
 
 /** How many send requests are published concurrently during a fan-out. */
 const FAN_OUT_WINDOW = 256;
+/** Longest wait between two tries of an interrupted fan-out. */
+const FAN_OUT_MAX_DELAY_MS = 15_000;
 
 /** The communication use cases: create, add recipients, send (fan-out of send requests). */
 export class Communications {
@@ -119,13 +122,39 @@ export class Communications {
 
   private startFanOut(communication: CommunicationDoc): void {
     if (this.fanOuts.has(communication._id)) return;
-    const run = this.fanOut(communication)
-      .catch((error: unknown) => {
-        // Left in `sending`; resumed on the next start or by the next Send call's resume.
-        this.logger.error({ communicationId: communication._id, err: String(error) }, 'send fan-out interrupted');
-      })
-      .finally(() => this.fanOuts.delete(communication._id));
+    const run = this.fanOutUntilDone(communication).finally(() => this.fanOuts.delete(communication._id));
     this.fanOuts.set(communication._id, run);
+  }
+
+  /**
+   * Runs the fan-out to its end: a store or NATS outage is retried from the start, with backoff, for
+   * as long as it lasts (repeats are harmless: dispatch is idempotent per delivery attempt). Only a
+   * stop ends it early; the communication stays `sending` and {@link resume} picks it up.
+   */
+  private async fanOutUntilDone(communication: CommunicationDoc): Promise<void> {
+    const communicationId = communication._id;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.fanOut(communication);
+        if (attempt > 1)
+          this.logger.info({ communicationId, attempts: attempt }, 'send fan-out finished after retries');
+        return;
+      } catch (error) {
+        if (this.abort.signal.aborted) {
+          this.logger.info({ communicationId }, 'send fan-out stopped; it resumes on the next start');
+          return;
+        }
+        const delay = Math.min(FAN_OUT_MAX_DELAY_MS, 500 * 2 ** Math.min(attempt - 1, 8));
+        // Once, then every 10th attempt: an outage of minutes must not flood the log.
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.logger.warn(
+            { communicationId, attempt, delay, err: String(error) },
+            'send fan-out interrupted; retrying',
+          );
+        }
+        await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      }
+    }
   }
 
   private async fanOut(communication: CommunicationDoc): Promise<void> {
