@@ -1,8 +1,9 @@
 // Delivery records, their per-communication counts and the partition leases in MongoDB (or
 // FerretDB v1). Every hot read and write is addressed by `_id` only — the one filter FerretDB v1
 // pushes down — and each document has one writer at a time: the owner of its partition (see
-// adapters/nats/partitions.ts). That is what makes plain replaces and `$inc`s safe without
-// conditional updates, which FerretDB v1 does not apply atomically.
+// adapters/nats/partitions.ts). Writes are still fenced: a store that was frozen runs the commands
+// its clients gave up on once it thaws, so a record replace only lands on the revision it was read
+// at, and a counts `$inc` only on counts no newer than its partition epoch (a recount starts one).
 import { REPORTING_PARTITIONS } from '@dlr/contracts';
 import { ensureIndexes, findByIds, storeProfile, type StoreProfile } from '@dlr/platform';
 import {
@@ -77,6 +78,8 @@ export interface RecordDoc {
   version: number;
   /** Status changes of the last write (republished after a crash). */
   outbox: StatusChangeDoc[];
+  /** How many times the record was written (absent on older records: 0); see `saveMany`. */
+  rev?: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -93,6 +96,8 @@ export interface CountsDoc {
   channel: Partial<Record<ChannelKey | 'unknown', Partial<Record<StatusKey, number>>>>;
   /** Records per shown response (keys encoded by `encodeCountKey`). */
   response: Record<string, number>;
+  /** Partition epoch of the last write (absent on older documents: 0); see `addCounts`. */
+  epoch?: number;
   updatedAt: Date;
 }
 
@@ -101,7 +106,23 @@ export interface PartitionDoc {
   _id: string;
   clean: boolean;
   owner: string;
+  /** Raised by every takeover and recount (absent on older leases: 0); fences counts writes. */
+  epoch?: number;
   since: Date;
+}
+
+/** A stored record and the revision it was read at (0 for a new record). */
+export interface LoadedRecord {
+  readonly record: ProjectedRecord;
+  readonly rev: number;
+}
+
+/**
+ * A fenced write found a newer revision or epoch than its own: the record was written since it was
+ * read, or another owner recounted the partition. Nothing of the refused document was applied.
+ */
+export class WriteConflictError extends Error {
+  override readonly name = 'WriteConflictError';
 }
 
 /** Creates the indexes every query below names; idempotent. */
@@ -132,47 +153,56 @@ export class RecordsRepository {
   // ---- write side (called only by the owner of the records' partition) ----
 
   /** The stored records with these IDs (absent ones left out). index: _id (see `findByIds`). */
-  async loadMany(ids: readonly string[]): Promise<Map<string, ProjectedRecord>> {
+  async loadMany(ids: readonly string[]): Promise<Map<string, LoadedRecord>> {
     const docs = await findByIds(this.#records, ids);
-    return new Map(docs.map((doc) => [doc._id, fromDoc(doc)]));
+    return new Map(docs.map((doc) => [doc._id, { record: fromDoc(doc), rev: doc.rev ?? 0 }]));
   }
 
   /**
-   * Stores records whole: unordered bulks of replaces by `_id`, the store's bulk size at a time
-   * (small on FerretDB v1, which takes superlinear time over one large bulk of upserts; see
-   * docs/decisions.md).
+   * Stores records whole, each only over the revision it was read at (`rev`, 0 for a new record):
+   * unordered bulks of replaces by `_id`, the store's bulk size at a time (small on FerretDB v1,
+   * which takes superlinear time over one large bulk of upserts; see docs/decisions.md). Throws
+   * {@link WriteConflictError} when a record was written since (the rest of the bulk may have landed).
    */
-  async saveMany(records: readonly ProjectedRecord[]): Promise<void> {
+  async saveMany(writes: readonly LoadedRecord[]): Promise<void> {
     const chunk = this.#store.bulkSize;
-    for (let from = 0; from < records.length; from += chunk) {
-      await this.#records.bulkWrite(
-        // index: _id
-        records
-          .slice(from, from + chunk)
-          .map((r) => ({ replaceOne: { filter: { _id: r.id }, replacement: toDoc(r), upsert: true } })),
-        { ordered: false },
-      );
+    for (let from = 0; from < writes.length; from += chunk) {
+      const ops = writes.slice(from, from + chunk).map(({ record, rev }) => ({
+        replaceOne: {
+          // index: _id. A newer revision fails the filter; the upsert then collides on `_id`.
+          filter: { _id: record.id, rev: { $not: { $gt: rev } } },
+          replacement: { ...toDoc(record), rev: rev + 1 },
+          upsert: true,
+        },
+      }));
+      await this.#records.bulkWrite(ops, { ordered: false }).catch(conflictOr('records written since they were read'));
     }
   }
 
-  /** Adds count changes to a partition's counts documents (one `$inc` by `_id` per communication). */
-  async addCounts(partition: number, deltas: CountDeltas, now: Date): Promise<void> {
+  /**
+   * Adds count changes to a partition's counts documents (one `$inc` by `_id` per communication),
+   * fenced by the writer's partition `epoch`: throws {@link WriteConflictError} for a document a
+   * newer epoch wrote.
+   */
+  async addCounts(partition: number, deltas: CountDeltas, now: Date, epoch: number): Promise<void> {
     const ops = [...deltas.increments()].map(([communicationId, inc]) => ({
       updateOne: {
-        // index: _id
-        filter: { _id: countsId(communicationId, partition) },
-        update: { $inc: inc, $set: { updatedAt: now }, $setOnInsert: { communicationId, partition } },
+        // index: _id. A newer epoch fails the filter; the upsert then collides on `_id`.
+        filter: { _id: countsId(communicationId, partition), epoch: { $not: { $gt: epoch } } },
+        update: { $inc: inc, $set: { updatedAt: now, epoch }, $setOnInsert: { communicationId, partition } },
         upsert: true,
       },
     }));
-    if (ops.length > 0) await this.#counts.bulkWrite(ops, { ordered: false });
+    if (ops.length > 0)
+      await this.#counts.bulkWrite(ops, { ordered: false }).catch(conflictOr('counts of a newer partition epoch'));
   }
 
   /**
    * Rebuilds a partition's counts from its records (after an unclean stop, when the last batch may
-   * have stored records but not their counts). Scans the partition's records.
+   * have stored records but not their counts). Scans the partition's records. The documents get
+   * `epoch`, so a `$inc` of an older epoch that the store runs late can no longer land.
    */
-  async recount(partition: number, now: Date): Promise<number> {
+  async recount(partition: number, now: Date, epoch: number): Promise<number> {
     const deltas = new CountDeltas();
     let records = 0;
     // index: partition
@@ -192,7 +222,7 @@ export class RecordsRepository {
       replaceOne: {
         // index: _id
         filter: { _id: countsId(communicationId, partition) },
-        replacement: countsDocFrom(communicationId, partition, inc, now),
+        replacement: { ...countsDocFrom(communicationId, partition, inc, now), epoch },
         upsert: true,
       },
     }));
@@ -239,11 +269,21 @@ export class RecordsRepository {
     return (await this.#partitions.findOne({ _id: `p${partition}` })) ?? undefined;
   }
 
-  /** Marks a partition as owned (`clean: false`) or cleanly released (`clean: true`). */
-  async setPartitionLease(partition: number, owner: string, clean: boolean, now: Date): Promise<void> {
+  /** Marks a partition as owned (`clean: false`) or cleanly released (`clean: true`) at `epoch`. */
+  async setPartitionLease(partition: number, owner: string, clean: boolean, now: Date, epoch: number): Promise<void> {
     // index: _id
-    await this.#partitions.replaceOne({ _id: `p${partition}` }, { clean, owner, since: now }, { upsert: true });
+    await this.#partitions.replaceOne({ _id: `p${partition}` }, { clean, owner, epoch, since: now }, { upsert: true });
   }
+}
+
+/** Turns a duplicate-key failure of a fenced upsert into a {@link WriteConflictError}. */
+function conflictOr(what: string): (error: unknown) => never {
+  return (error: unknown) => {
+    const e = error as { code?: unknown; writeErrors?: unknown };
+    const errors = Array.isArray(e.writeErrors) ? (e.writeErrors as { code?: unknown }[]) : [];
+    if (e.code === 11000 || errors.some((w) => w.code === 11000)) throw new WriteConflictError(what, { cause: error });
+    throw error;
+  };
 }
 
 /** `_id` of a communication's counts document in one partition. */

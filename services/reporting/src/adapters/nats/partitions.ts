@@ -2,9 +2,11 @@
 // partition's consumer to one client (priority policy `pinned_client`), so across all replicas a
 // partition has one writer at a time; the worker handles its messages in batches, one batch at a
 // time. A batch: read the records by `_id`, project in memory, replace the records, add the count
-// changes, publish the status changes, ack. If anything fails after the records were written, or
-// the previous owner stopped uncleanly, the worker first rebuilds the partition's counts from its
-// records and republishes the records' last changes (deduplicated by `Nats-Msg-Id`, and versioned).
+// changes, publish the status changes, ack. If the previous owner stopped uncleanly, the worker
+// first rebuilds the partition's counts from its records and republishes the records' last changes
+// (deduplicated by `Nats-Msg-Id`, and versioned). If a batch fails after it may have written, its
+// retry stores its records again and then recounts: only once the retry's fenced record writes have
+// landed can no write of the failed attempt (a frozen store runs them late) still change a record.
 //
 // Stopping (SIGTERM may come at any moment, even during a recount): no batch or takeover starts
 // after `stop()`, store steps are no longer retried, and what the worker held goes back to JetStream
@@ -42,7 +44,7 @@ import {
   type StatusChange,
   type WorkItem,
 } from '../../domain/projection.js';
-import type { RecordsRepository } from '../mongo/records.js';
+import { WriteConflictError, type LoadedRecord, type RecordsRepository } from '../mongo/records.js';
 import { decodeDeliveryEvent, decodeRecipientsAdded } from './decode.js';
 
 /** Publishes status changes; resolves once JetStream stored them. */
@@ -113,8 +115,10 @@ class PartitionWorker {
   #owned = false;
   /** Messages of the batch in hand already dead-lettered or moved: a retried batch skips them. */
   readonly #finished = new WeakSet<JsMsg>();
-  /** Set when a batch failed after writing: recount and republish before the next batch. */
+  /** Set when a batch failed after it may have written: its retry recounts and republishes. */
   #dirty = false;
+  /** This owner's partition epoch (see `addCounts`), raised at each takeover and recount. */
+  #epoch = 0;
   #loop: Promise<void> = Promise.resolve();
   #pump: Promise<void> = Promise.resolve();
 
@@ -188,7 +192,7 @@ class PartitionWorker {
     if (this.#owned && !this.#dirty) {
       // On a busy store this write waits behind the other partitions' writes: bounded too.
       const released = this.#options.repo
-        .setPartitionLease(this.#partition, this.#owner, true, this.#now())
+        .setPartitionLease(this.#partition, this.#owner, true, this.#now(), this.#epoch)
         .catch((error: unknown) => this.#logger.warn({ err: String(error) }, 'could not release the partition lease'));
       if (!(await settledWithin(released, Math.max(deadline - Date.now(), graceMs / 4)))) {
         // The clean mark may still land (the data is consistent either way), so no early hand-over:
@@ -271,7 +275,7 @@ class PartitionWorker {
   async #handleUntilDone(batch: readonly JsMsg[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        if (!this.#owned || this.#dirty) await this.#takeOver();
+        if (!this.#owned) await this.#takeOver();
         this.#checkOpen();
         await this.#handle(batch);
         if (attempt > 1) this.#logger.info({ attempts: attempt }, 'batch handled after the store came back');
@@ -287,7 +291,8 @@ class PartitionWorker {
           );
           return;
         }
-        if (isTransient(error)) {
+        // A fenced write that lost to a newer one changed nothing: retried in place, re-reading.
+        if (isTransient(error) || error instanceof WriteConflictError) {
           const delay = backoffDelay(attempt, 200, 10_000);
           // Once, then every 10th attempt: an outage of minutes must not flood the log.
           if (attempt === 1 || attempt % 10 === 0) {
@@ -318,29 +323,40 @@ class PartitionWorker {
    * batch) its counts may lag its records and its last status changes may be unpublished.
    */
   async #takeOver(): Promise<void> {
-    const { repo } = this.#options;
-    const lease = await repo.partitionLease(this.#partition);
+    const lease = await this.#options.repo.partitionLease(this.#partition);
     this.#checkOpen();
+    this.#epoch = Math.max(this.#epoch, lease?.epoch ?? 0) + 1;
     // A lease of our own (the partition came back to us) is as consistent as we left it.
     const uncleanStop = lease !== undefined && !lease.clean && lease.owner !== this.#owner;
-    if (this.#dirty || uncleanStop) {
-      const started = Date.now();
-      const records = await repo.recount(this.#partition, this.#now());
-      this.#checkOpen();
-      let republished = 0;
-      for await (const changes of repo.pendingChanges(this.#partition)) {
-        this.#checkOpen();
-        await this.#options.changes.publish(changes);
-        republished += changes.length;
-      }
-      this.#logger.warn(
-        { records, republished, ms: Date.now() - started, after: this.#dirty ? 'a failed batch' : 'an unclean stop' },
-        'partition recounted and its last status changes republished',
-      );
-      this.#checkOpen();
-    }
-    await repo.setPartitionLease(this.#partition, this.#owner, false, this.#now());
+    if (this.#dirty || uncleanStop) await this.#reconcile(this.#dirty ? 'a failed batch' : 'an unclean stop');
+    else await this.#options.repo.setPartitionLease(this.#partition, this.#owner, false, this.#now(), this.#epoch);
     this.#owned = true;
+  }
+
+  /**
+   * Rebuilds the partition's counts from its records under a new epoch (so a counts write of an older
+   * one can no longer land) and republishes the records' last status changes.
+   */
+  async #reconcile(after: string): Promise<void> {
+    const { repo } = this.#options;
+    const started = Date.now();
+    this.#epoch += 1;
+    // The lease first: a takeover after a crash from here on starts above this epoch.
+    await repo.setPartitionLease(this.#partition, this.#owner, false, this.#now(), this.#epoch);
+    this.#checkOpen();
+    const records = await repo.recount(this.#partition, this.#now(), this.#epoch);
+    this.#checkOpen();
+    let republished = 0;
+    for await (const changes of repo.pendingChanges(this.#partition)) {
+      this.#checkOpen();
+      await this.#options.changes.publish(changes);
+      republished += changes.length;
+    }
+    this.#logger.warn(
+      { records, republished, ms: Date.now() - started, after },
+      'partition recounted and its last status changes republished',
+    );
+    this.#checkOpen();
     this.#dirty = false;
   }
 
@@ -385,30 +401,35 @@ class PartitionWorker {
         else list.push(item);
       }
     }
-    if (items.size > 0) await this.#project(items);
+    // Also with nothing to project: a retried batch recounts what its failed attempt may have written.
+    if (items.size > 0 || this.#dirty) await this.#project(items);
     for (const msg of good) msg.ack();
   }
 
   async #project(items: Map<string, WorkItem[]>): Promise<void> {
     const { repo } = this.#options;
     const now = this.#now();
-    const current = await repo.loadMany([...items.keys()]);
-    const toSave: ProjectedRecord[] = [];
+    const current = items.size > 0 ? await repo.loadMany([...items.keys()]) : new Map<string, LoadedRecord>();
+    const toSave: LoadedRecord[] = [];
     const deltas = new CountDeltas();
     const changes: StatusChange[] = [];
     for (const [id, list] of items) {
-      const result = project(id, this.#partition, current.get(id), list, now);
+      const loaded = current.get(id);
+      const result = project(id, this.#partition, loaded?.record, list, now);
       if (result.record === undefined) continue;
-      toSave.push(result.record);
+      toSave.push({ record: result.record, rev: loaded?.rev ?? 0 });
       deltas.move(result.record.communicationId, result.countedBefore, result.countedAfter);
       changes.push(...result.changes);
     }
-    if (toSave.length === 0) return;
-    // From here on a failure leaves records ahead of counts or of published changes. Each step is
-    // retried on its own first (a store that is busy for a moment — FerretDB's SQLite answers
-    // "database is locked" — must not cost a recount of the whole partition); replaces and the
-    // publishes are idempotent, and a refused `$inc` was not applied. Once stopping, a failed step
-    // is not retried (the signal also ends a backoff wait at once): the next owner recounts.
+    // The retry of a batch that failed after it may have written recounts once its records are in.
+    const reconcile = this.#dirty;
+    if (toSave.length === 0 && !reconcile) return;
+    // From here on a failure leaves records ahead of counts or of published changes. A step whose
+    // command surely did not run (the store refused it: FerretDB's SQLite answers "database is
+    // locked") is retried on its own, which must not cost a recount of the whole partition; one that
+    // may have run (a timeout, a lost connection) fails the batch, whose retry recounts. Once
+    // stopping, a failed step is not retried (the signal also ends a backoff wait): the next owner
+    // recounts.
     this.#dirty = true;
     const again = <T>(what: string, fn: () => Promise<T>) =>
       retry(fn, {
@@ -416,12 +437,14 @@ class PartitionWorker {
         initialDelayMs: 100,
         maxDelayMs: 2_000,
         signal: this.#abort.signal,
+        retryIf: surelyNotApplied,
         onRetry: (error, attempt, delayMs) =>
           this.#logger.warn({ err: String(error), attempt, delayMs }, `${what} failed; retrying`),
       });
-    await again('storing records', () => repo.saveMany(toSave));
-    await again('adding counts', () => repo.addCounts(this.#partition, deltas, now));
-    await again('publishing status changes', () => this.#options.changes.publish(changes));
+    if (toSave.length > 0) await again('storing records', () => repo.saveMany(toSave));
+    if (reconcile) await this.#reconcile('a failed batch');
+    else await again('adding counts', () => repo.addCounts(this.#partition, deltas, now, this.#epoch));
+    if (changes.length > 0) await again('publishing status changes', () => this.#options.changes.publish(changes));
     this.#dirty = false;
   }
 
@@ -473,6 +496,25 @@ class PartitionWorker {
     }
   }
 }
+
+/**
+ * True for a store error that says the command was not run: the server refused all of it, or the
+ * driver never sent it. A timeout or a lost connection may have run it (and a frozen store may run it late).
+ * NATS publishes are deduplicated by message ID, so any of their failures may be retried.
+ */
+function surelyNotApplied(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  if (typeof name !== 'string' || !name.startsWith('Mongo')) return !(error instanceof WriteConflictError);
+  // A bulk's error may come after some of its writes landed: not retried as a whole.
+  return NOT_SENT.has(name) || name === 'MongoServerError';
+}
+const NOT_SENT = new Set([
+  'MongoServerSelectionError',
+  'MongoWaitQueueTimeoutError',
+  'MongoPoolClearedError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+]);
 
 /** Resolves true once `work` settles, or false after `ms` if it has not. */
 async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
