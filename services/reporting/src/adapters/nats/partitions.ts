@@ -37,13 +37,7 @@ import {
 } from '@dlr/platform';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import {
-  CountDeltas,
-  project,
-  type ProjectedRecord,
-  type StatusChange,
-  type WorkItem,
-} from '../../domain/projection.js';
+import { CountDeltas, project, type StatusChange, type WorkItem } from '../../domain/projection.js';
 import { WriteConflictError, type LoadedRecord, type RecordsRepository } from '../mongo/records.js';
 import { decodeDeliveryEvent, decodeRecipientsAdded } from './decode.js';
 
