@@ -100,14 +100,34 @@ describe('POST /v1/callbacks/twilio', () => {
     for (const cb of [sent, undelivered, sent, undelivered]) expect((await post(cb)).statusCode).toBe(202);
     await h.settled();
     expect(await h.published()).toBe(before + 2);
-    const [failed] = await h.events(`provider:twilio:${sent.MessageSid}:undelivered`);
-    expect(failed?.event).toMatchObject({
-      status: DeliveryStatus.DELIVERY_STATUS_FAILED,
-      reasonCode: 'permanent_bounce',
+    // 30003 (handset off or out of coverage) is temporary: Bounced Temporarily, nothing to suppress.
+    const [bounced] = await h.events(`provider:twilio:${sent.MessageSid}:undelivered`);
+    expect(bounced?.event).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_BOUNCED_TEMPORARILY,
+      reasonCode: 'temporary_bounce',
       reasonText: 'ErrorCode 30003',
     });
     const [first] = await h.events(`provider:twilio:${sent.MessageSid}:sent`);
     expect(first?.event.status).toBe(DeliveryStatus.DELIVERY_STATUS_SENT);
+  });
+
+  it('maps undelivered by its ErrorCode: 30005 is a permanent bounce, 30007 Failed without one, 21610 Opted-out', async () => {
+    const cases = [
+      ['30005', DeliveryStatus.DELIVERY_STATUS_FAILED, 'permanent_bounce'],
+      ['30007', DeliveryStatus.DELIVERY_STATUS_FAILED, 'provider_rejected'],
+      ['21610', DeliveryStatus.DELIVERY_STATUS_OPTED_OUT, 'unsubscribed'],
+    ] as const;
+    const sids: string[] = [];
+    for (const [code] of cases) {
+      const cb = statusCallback({ MessageStatus: 'undelivered', SmsStatus: 'undelivered', ErrorCode: code });
+      sids.push(cb.MessageSid);
+      expect((await post(cb)).statusCode).toBe(202);
+    }
+    await h.settled();
+    for (const [i, [code, status, reasonCode]] of cases.entries()) {
+      const [stored] = await h.events(`provider:twilio:${sids[i]}:undelivered`);
+      expect(stored?.event).toMatchObject({ status, reasonCode, reasonText: `ErrorCode ${code}` });
+    }
   });
 
   it('stores queued (no status change) raw, counts it unmapped, publishes nothing', async () => {

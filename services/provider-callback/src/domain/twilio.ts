@@ -11,6 +11,7 @@ import {
   type ProviderEvent,
   type StatusMapping,
 } from './provider-event.js';
+import { mapTwilioFailure } from './twilio-codes.js';
 
 /** The provider name of Twilio (SMS). */
 export const TWILIO = 'twilio';
@@ -51,20 +52,21 @@ export function verifyTwilioSignature(
 }
 
 /**
- * Maps a Twilio message status (SPEC §2): sent → Sent; failed, canceled → Not Sent; delivered →
- * Delivered; undelivered → Failed. queued/sending/accepted/scheduled/read change nothing (unmapped).
+ * Maps a Twilio message status (SPEC §2): sent → Sent; canceled → Not Sent; delivered → Delivered;
+ * failed and undelivered by their `ErrorCode` (see {@link mapTwilioFailure}, docs/twilio-error-codes.md).
+ * queued/sending/accepted/scheduled/read change nothing (unmapped).
  */
-export function mapTwilioStatus(messageStatus: string): StatusMapping | undefined {
+export function mapTwilioStatus(messageStatus: string, errorCode?: string): StatusMapping | undefined {
   switch (messageStatus) {
     case 'sent':
       return status.sent;
-    case 'failed':
     case 'canceled':
       return status.notSent('provider_rejected');
     case 'delivered':
       return status.delivered;
+    case 'failed':
     case 'undelivered':
-      return status.failed('permanent_bounce');
+      return mapTwilioFailure(messageStatus, errorCode);
     default:
       return undefined;
   }
@@ -98,7 +100,7 @@ export function twilioEvents(form: string, query: string): ParseResult {
     type: messageStatus,
     body: form,
     query,
-    mapping: mapTwilioStatus(messageStatus),
+    mapping: mapTwilioStatus(messageStatus, errorCode),
     correlation,
     providerMessageId: sid,
     // Status callbacks carry no event time: the first receipt time stands for it.
