@@ -89,6 +89,7 @@ export {
   suppressionFact,
   suppressionKey,
   suppressionReason,
+  passedByOverride,
   type SuppressionEntry,
   type SuppressionFact,
   type SuppressionReason,

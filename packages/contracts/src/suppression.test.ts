@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DeliveryStatus } from './gen/dlr/delivery/v1/delivery.pb.js';
-import { suppressionFact, suppressionKey, suppressionReason } from './suppression.js';
+import { DeliveryStatus, EventSource } from './gen/dlr/delivery/v1/delivery.pb.js';
+import { passedByOverride, suppressionFact, suppressionKey, suppressionReason } from './suppression.js';
 
 describe('suppressionReason', () => {
   it('suppresses on an opt-out, a complaint and a permanent bounce', () => {
@@ -44,6 +44,7 @@ describe('suppressionFact', () => {
     reasonCode: 'complaint',
     eventId: 'ev_1',
     communicationId: 'c_1',
+    source: EventSource.EVENT_SOURCE_PROVIDER,
     occurredAt: new Date('2026-01-01T10:00:00Z'),
     receivedAt: new Date('2026-01-01T10:00:05Z'),
   };
@@ -55,6 +56,7 @@ describe('suppressionFact', () => {
       eventId: 'ev_1',
       communicationId: 'c_1',
       suppressedAt: event.receivedAt,
+      overridable: false,
     });
     expect(suppressionFact({ ...event, receivedAt: undefined }, now)?.suppressedAt).toEqual(event.occurredAt);
     expect(suppressionFact({ ...event, receivedAt: undefined, occurredAt: undefined }, now)?.suppressedAt).toEqual(now);
@@ -64,5 +66,15 @@ describe('suppressionFact', () => {
     expect(suppressionFact({ ...event, status: DeliveryStatus.DELIVERY_STATUS_DELIVERED, reasonCode: '' })).toBe(
       undefined,
     );
+  });
+
+  it('is overridable only for an opt-out through our links, not a provider opt-out, complaint or bounce', () => {
+    const optOut = { ...event, status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT, reasonCode: '' };
+    expect(suppressionFact({ ...optOut, source: EventSource.EVENT_SOURCE_FEEDBACK })?.overridable).toBe(true);
+    expect(suppressionFact({ ...optOut, source: EventSource.EVENT_SOURCE_PROVIDER })?.overridable).toBe(false);
+    expect(suppressionFact({ ...event, source: EventSource.EVENT_SOURCE_FEEDBACK })?.overridable).toBe(false);
+    expect(passedByOverride({ overridable: true })).toBe(true);
+    expect(passedByOverride({})).toBe(false);
+    expect(passedByOverride(undefined)).toBe(false);
   });
 });

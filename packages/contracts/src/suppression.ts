@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChannelName } from './channels.js';
-import { DeliveryStatus, type DeliveryEvent } from './gen/dlr/delivery/v1/delivery.pb.js';
+import { DeliveryStatus, EventSource, type DeliveryEvent } from './gen/dlr/delivery/v1/delivery.pb.js';
 
 /**
  * Suppressing events a replica of the suppression list (dispatch's, communication's) handles at
@@ -18,6 +18,12 @@ export interface SuppressionFact {
   readonly eventId: string;
   readonly communicationId: string;
   readonly suppressedAt: Date;
+  /**
+   * True only for an opt-out through one of our links (feedback-link): a preference, which an
+   * emergency override may pass. A complaint, a permanent bounce or a provider opt-out (STOP,
+   * list-unsubscribe at the provider) clears it on the entry for good. Absent on older entries: false.
+   */
+  readonly overridable?: boolean;
 }
 
 /** One entry of a suppression replica (dispatch's, communication's): `_id` is the {@link suppressionKey}, never the address. */
@@ -47,13 +53,25 @@ export function suppressionReason(event: Pick<DeliveryEvent, 'status' | 'reasonC
  * else `now`), or undefined when the event does not suppress.
  */
 export function suppressionFact(
-  event: Pick<DeliveryEvent, 'status' | 'reasonCode' | 'eventId' | 'communicationId' | 'receivedAt' | 'occurredAt'>,
+  event: Pick<
+    DeliveryEvent,
+    'status' | 'reasonCode' | 'eventId' | 'communicationId' | 'receivedAt' | 'occurredAt' | 'source'
+  >,
   now = new Date(),
 ): SuppressionFact | undefined {
   const reason = suppressionReason(event);
   if (reason === undefined) return undefined;
   const suppressedAt = event.receivedAt ?? event.occurredAt ?? now;
-  return { reason, eventId: event.eventId, communicationId: event.communicationId, suppressedAt };
+  const overridable = reason === 'opted_out' && event.source === EventSource.EVENT_SOURCE_FEEDBACK;
+  return { reason, eventId: event.eventId, communicationId: event.communicationId, suppressedAt, overridable };
+}
+
+/**
+ * True when an emergency override of preferences passes this suppression entry: only an opt-out
+ * through one of our links, and only while nothing harder (complaint, bounce, STOP) joined it.
+ */
+export function passedByOverride(entry: Pick<SuppressionFact, 'overridable'> | undefined): boolean {
+  return entry?.overridable === true;
 }
 
 /**

@@ -83,6 +83,7 @@ export {
   type RetentionRule,
   type RetentionEnforcer,
   findByIds,
+  insertSuppressions,
   isDuplicateKeyError,
   storeProfile,
   type MongoHandle,

@@ -11,6 +11,7 @@ import type {
   MongoClient,
   WriteError,
 } from 'mongodb';
+import type { SuppressionEntry } from '@dlr/contracts';
 import { UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { retry } from './retry.js';
@@ -186,6 +187,32 @@ export async function insertFirstEach<T extends Document & { _id: string }>(
     updateOne: { filter: { _id } as Filter<T>, update: { $setOnInsert: fields as Partial<T> }, upsert: true },
   }));
   return bulkWriteEach(collection, ops, store, { duplicateKeyIsSuccess: true });
+}
+
+/**
+ * Writes entries of a suppression replica: the first suppression of an address stays, except that
+ * an entry an override may pass (an opt-out through a link) becomes one it may not as soon as a
+ * harder fact (complaint, permanent bounce, provider opt-out) arrives; that fact then replaces it.
+ * Per entry: the `Error` it alone met, or undefined.
+ */
+export async function insertSuppressions(
+  collection: Collection<SuppressionEntry>,
+  entries: readonly SuppressionEntry[],
+  store: StoreProfile,
+): Promise<(Error | undefined)[]> {
+  const outcomes = await insertFirstEach(collection, entries, store);
+  const hard = entries.flatMap((e, i) => (e.overridable === true || outcomes[i] !== undefined ? [] : [i]));
+  if (hard.length === 0) return outcomes;
+  const ops = hard.map((i): AnyBulkWriteOperation<SuppressionEntry> => {
+    const { _id, ...fields } = entries[i]!;
+    // index: _id
+    return { updateOne: { filter: { _id, overridable: true }, update: { $set: { ...fields, overridable: false } } } };
+  });
+  const hardened = await bulkWriteEach(collection, ops, store);
+  hardened.forEach((error, k) => {
+    if (error !== undefined) outcomes[hard[k]!] = error;
+  });
+  return outcomes;
 }
 
 /** Creates the given indexes on a collection; idempotent. */

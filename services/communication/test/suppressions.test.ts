@@ -2,19 +2,23 @@
 // delivery events (feedback-link opt-outs; provider unsubscribes, complaints, permanent bounces)
 // and emptied by LiftSuppression.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
+  AuditKind,
   Channel,
   consumerNames,
   DeliveryEvent,
   DeliveryOutcome,
   DeliveryStatus,
   EventSource,
+  ListAuditLogRequest,
   streamNames,
+  type ListAuditLogResponse,
   type PreviewDeliveryResponse,
 } from '@dlr/contracts';
 import { connectNats, deliveryEventPublisher, type NatsHandle } from '@dlr/platform';
 import { eventually } from '@dlr/testing';
-import { startHarness, type Harness } from './helpers.js';
+import { sendRequests, startHarness, type Harness } from './helpers.js';
 
 let h: Harness;
 let c: Harness['api'];
@@ -194,5 +198,75 @@ describe('delivery preview and the suppression list', () => {
     );
     await providerEventsConsumed();
     expect(outcomes(await preview(id))).toEqual({ Eve: DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND });
+  });
+});
+
+describe('the emergency override and the suppression list', () => {
+  const auditOf = (communicationId: string) =>
+    new Promise<ListAuditLogResponse>((resolve, reject) =>
+      h.client.listAuditLog(
+        ListAuditLogRequest.fromPartial({ kind: AuditKind.AUDIT_KIND_OVERRIDE, communicationId }),
+        new Metadata(),
+        (e: ServiceError | null, r: ListAuditLogResponse) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+
+  it('reaches an address opted out through a link (audited with the count), never a complaint or a bounce', async () => {
+    const { id, deliveryIds } = await draft({
+      Ann: 'ann.link@example.org',
+      Bob: 'bob.complained@example.org',
+      Cat: 'cat.bounced@example.org',
+      Dan: 'dan.fine@example.org',
+    });
+    await deliveryEventPublisher(nats, h.namespace, 'feedback').publish(
+      event('feedback', id, deliveryIds['Ann']!, DeliveryStatus.DELIVERY_STATUS_OPTED_OUT),
+    );
+    const provider = deliveryEventPublisher(nats, h.namespace, 'provider');
+    await provider.publish(
+      event('provider', id, deliveryIds['Bob']!, DeliveryStatus.DELIVERY_STATUS_FAILED, 'complaint'),
+    );
+    await provider.publish(
+      event('provider', id, deliveryIds['Cat']!, DeliveryStatus.DELIVERY_STATUS_FAILED, 'permanent_bounce'),
+    );
+    const S = DeliveryOutcome.DELIVERY_OUTCOME_SUPPRESSED;
+    await eventually(async () =>
+      expect(outcomes(await preview(id))).toEqual({
+        Ann: S,
+        Bob: S,
+        Cat: S,
+        Dan: DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND,
+      }),
+    );
+
+    await c.overridePreferences({ communicationId: id, operator: 'Duty officer Lee', reason: 'Fire front' });
+    const [entry, ...more] = (await auditOf(id)).entries;
+    expect(more).toEqual([]);
+    expect(entry?.summary).toContain('it reaches 1 address opted out through a link');
+    const after = await preview(id);
+    expect(outcomes(after)).toEqual({
+      Ann: DeliveryOutcome.DELIVERY_OUTCOME_PREFERENCE_OVERRIDDEN,
+      Bob: S,
+      Cat: S,
+      Dan: DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND,
+    });
+    expect(reasons(after)).toEqual({ Ann: '', Bob: 'complaint', Cat: 'permanent_bounce', Dan: '' });
+
+    // Every send request says the communication overrides preferences: dispatch then passes the
+    // link opt-out only (services/dispatch/test/suppression.test.ts sends it for real).
+    await c.sendCommunication({ communicationId: id });
+    const sent = await eventually(async () => {
+      const mine = (await sendRequests(h)).filter((r) => r.communicationId === id);
+      expect(mine).toHaveLength(4);
+      return mine;
+    });
+    expect(sent.every((r) => r.preferencesOverridden)).toBe(true);
+    const plain = await draft({ Eve: 'eve.plain@example.org' });
+    await c.sendCommunication({ communicationId: plain.id });
+    const [eve] = await eventually(async () => {
+      const mine = (await sendRequests(h)).filter((r) => r.communicationId === plain.id);
+      expect(mine).toHaveLength(1);
+      return mine;
+    });
+    expect(eve?.preferencesOverridden).toBe(false);
   });
 });

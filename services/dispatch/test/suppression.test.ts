@@ -205,6 +205,93 @@ describe('suppression', () => {
   });
 });
 
+describe('the emergency override', () => {
+  /** Sends a first message to the address, then publishes what the recipient or provider said about it. */
+  async function suppressAfter(
+    channel: 'email' | 'sms',
+    address: string,
+    events: readonly { source: 'feedback' | 'provider'; status: DeliveryStatus; reasonCode: string }[],
+  ): Promise<string> {
+    const first = request(channel, address);
+    expect(await send(first)).toMatchObject({ status: DeliveryStatus.DELIVERY_STATUS_SENT });
+    for (const [i, e] of events.entries()) {
+      await publishEvent(e.source, {
+        eventId: `${e.source}:${first.deliveryId}:${i}`,
+        deliveryId: first.deliveryId,
+        communicationId: first.communicationId,
+        attempt: e.source === 'feedback' ? 0 : 1,
+        status: e.status,
+        reasonCode: e.reasonCode,
+        source: e.source === 'feedback' ? EventSource.EVENT_SOURCE_FEEDBACK : EventSource.EVENT_SOURCE_PROVIDER,
+      });
+    }
+    const key = suppressionKey(channel, address);
+    // The last event is applied once the entry shows it (a harder fact clears `overridable`).
+    const last = events.at(-1)!;
+    const overridable = last.source === 'feedback' && last.status === DeliveryStatus.DELIVERY_STATUS_OPTED_OUT;
+    await eventually(async () => {
+      const doc = await suppressions().findOne({ _id: key });
+      return present(doc && (doc as { overridable?: boolean }).overridable === overridable ? doc : undefined, key);
+    });
+    return key;
+  }
+
+  const linkOptOut = {
+    source: 'feedback',
+    status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT,
+    reasonCode: '',
+  } as const;
+  const complaint = {
+    source: 'provider',
+    status: DeliveryStatus.DELIVERY_STATUS_FAILED,
+    reasonCode: 'complaint',
+  } as const;
+  const bounce = {
+    source: 'provider',
+    status: DeliveryStatus.DELIVERY_STATUS_FAILED,
+    reasonCode: 'permanent_bounce',
+  } as const;
+  const stop = {
+    source: 'provider',
+    status: DeliveryStatus.DELIVERY_STATUS_OPTED_OUT,
+    reasonCode: 'unsubscribed',
+  } as const;
+  const overridden = (channel: 'email' | 'sms', address: string) => ({
+    ...request(channel, address),
+    preferencesOverridden: true,
+  });
+
+  it('sends to an address opted out through a link, never to a complaint, a permanent bounce or a STOP', async () => {
+    await suppressAfter('email', 'link.optout@example.org', [linkOptOut]);
+    await suppressAfter('email', 'complained@example.org', [complaint]);
+    await suppressAfter('sms', '+61400222333', [bounce]);
+    await suppressAfter('sms', '+61400222444', [stop]);
+    // Opted out through a link first, then complained: the complaint wins for good.
+    await suppressAfter('email', 'both@example.org', [linkOptOut, complaint]);
+
+    const reached = overridden('email', 'Link.OptOut@example.org');
+    expect(await send(reached)).toMatchObject({ status: DeliveryStatus.DELIVERY_STATUS_SENT });
+    expect(outbox(reached.deliveryId)).toHaveLength(1);
+    for (const [channel, address] of [
+      ['email', 'complained@example.org'],
+      ['sms', '+61400222333'],
+      ['sms', '+61400222444'],
+      ['email', 'both@example.org'],
+    ] as const) {
+      const req = overridden(channel, address);
+      expect(await send(req), address).toMatchObject({
+        status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+        reasonCode: 'suppressed',
+      });
+      expect(outbox(req.deliveryId)).toHaveLength(0);
+    }
+    // Without the override the link opt-out still holds.
+    const plain = request('email', 'link.optout@example.org');
+    expect(await send(plain)).toMatchObject({ reasonCode: 'suppressed' });
+    expect(outbox(plain.deliveryId)).toHaveLength(0);
+  });
+});
+
 describe('links', () => {
   const keys = parseLinkKeys(linkKeys);
   const issuer = () =>

@@ -137,16 +137,18 @@ export class OperatorActions {
     const deliveries: DeliveryDoc[] = [];
     for await (const d of this.deps.store.streamDeliveries(communication._id)) deliveries.push(d);
     let suppressed: ReadonlyMap<string, SuppressionReason> = new Map();
+    let linkOptOuts: ReadonlySet<string> = new Set();
     let suppressionChecked = false;
     if (this.deps.suppressions) {
       try {
         suppressed = await this.deps.suppressions.suppressed(deliveries);
+        if (communication.preferenceOverride) linkOptOuts = await this.deps.suppressions.linkOptOuts(deliveries);
         suppressionChecked = true;
       } catch (error) {
         this.deps.logger.warn({ communicationId: communication._id, err: String(error) }, 'suppression lookup failed');
       }
     }
-    const preview = buildPreview(communication, deliveries, suppressed);
+    const preview = buildPreview(communication, deliveries, suppressed, linkOptOuts);
     const rest = preview.recipients.filter((r) => r.recipientKey > after);
     const page = rest.slice(0, limit);
     const last = page.at(-1);
@@ -280,10 +282,20 @@ export class OperatorActions {
     return { resend: await this.run(doc), repeated: false };
   }
 
-  /** Audits an override (idempotent: one entry per communication). */
+  /**
+   * Audits an override (idempotent: one entry per communication), with how many of its deliveries
+   * it sends to although their address was opted out through a link (counted when it is decided).
+   */
   private async auditOverride(communication: CommunicationDoc): Promise<void> {
     const o = communication.preferenceOverride;
     if (!this.deps.audit || !o) return;
+    let reach = 'link opt-outs it reaches: not checked (no suppression list)';
+    if (this.deps.suppressions) {
+      const deliveries: DeliveryDoc[] = [];
+      for await (const d of this.deps.store.streamDeliveries(communication._id)) deliveries.push(d);
+      const count = (await this.deps.suppressions.linkOptOuts(deliveries)).size;
+      reach = `it reaches ${count} ${count === 1 ? 'address' : 'addresses'} opted out through a link (complaints and permanent bounces stay suppressed)`;
+    }
     await this.deps.audit.record({
       _id: auditId(`override:${communication._id}`),
       kind: 'override',
@@ -291,7 +303,7 @@ export class OperatorActions {
       at: o.at,
       reason: o.reason,
       communicationId: communication._id,
-      summary: `overrode recipients' channel preferences for communication ${communication._id}`,
+      summary: `overrode recipients' channel preferences for communication ${communication._id}; ${reach}`,
     });
   }
 

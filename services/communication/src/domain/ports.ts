@@ -65,6 +65,8 @@ export interface DeliveryStatusSource {
 export interface SuppressionLookup {
   /** The delivery IDs among `deliveries` whose address is suppressed, each with why. */
   suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlyMap<string, SuppressionReason>>;
+  /** The delivery IDs among `deliveries` suppressed only by an opt-out through a link (an override passes them). */
+  linkOptOuts(deliveries: readonly DeliveryDoc[]): Promise<ReadonlySet<string>>;
 }
 
 /** Publishes this service's events; each call resolves once JetStream has stored the message. */

@@ -48,6 +48,29 @@ describe('buildPreview', () => {
     expect(p.recipients.find((r) => r.recipientKey === 'a')?.channels[1]?.outcome).toBe('preference_overridden');
     expect(p.recipients.find((r) => r.recipientKey === 'e')?.channels[1]?.outcome).toBe('suppressed');
   });
+
+  it('passes an opt-out through a link under an override only, never a complaint', () => {
+    const override = { operator: 'Lee', principal: 'token:operator', reason: 'fire', at };
+    const suppressed = new Map([
+      ['d3', 'opted_out' as const],
+      ['d4', 'complaint' as const],
+    ]);
+    const links = new Set(['d3']);
+    const with_ = buildPreview(
+      { channels: ['email', 'sms'], preferenceOverride: override },
+      deliveries,
+      suppressed,
+      links,
+    );
+    expect(with_.recipients.find((r) => r.recipientKey === 'b')?.channels[1]).toEqual({
+      channel: 'sms',
+      outcome: 'preference_overridden',
+      deliveryId: 'd3',
+    });
+    expect(with_.recipients.find((r) => r.recipientKey === 'c')?.channels[0]?.outcome).toBe('suppressed');
+    const without = buildPreview({ channels: ['email', 'sms'] }, deliveries, suppressed, links);
+    expect(without.recipients.find((r) => r.recipientKey === 'b')?.channels[1]?.outcome).toBe('suppressed');
+  });
 });
 
 describe('smsPreview', () => {

@@ -37,15 +37,18 @@ export interface Preview {
 }
 
 /**
- * Decides each recipient × channel: suppressed (the suppression list always wins, also over an
- * override), else missing address (no delivery for the channel), else opted out by preference unless
- * the communication overrides preferences, else will send.
+ * Decides each recipient × channel: suppressed (the suppression list wins, also over an override,
+ * except an opt-out through a link, in `linkOptOuts`, which an override passes), else missing
+ * address (no delivery for the channel), else opted out by preference unless the communication
+ * overrides preferences, else will send.
  */
 export function buildPreview(
   communication: Pick<CommunicationDoc, 'channels' | 'preferenceOverride'>,
   deliveries: Iterable<DeliveryDoc>,
   suppressed: ReadonlyMap<string, SuppressionReason>,
+  linkOptOuts: ReadonlySet<string> = new Set(),
 ): Preview {
+  const overridden = Boolean(communication.preferenceOverride);
   const byRecipient = new Map<string, { name: string; deliveries: Map<ChannelName, DeliveryDoc> }>();
   for (const d of deliveries) {
     let entry = byRecipient.get(d.recipientKey);
@@ -70,7 +73,9 @@ export function buildPreview(
         d === undefined
           ? 'missing_address'
           : suppressed.has(d._id)
-            ? 'suppressed'
+            ? overridden && linkOptOuts.has(d._id)
+              ? 'preference_overridden'
+              : 'suppressed'
             : d.optedOut !== true
               ? 'will_send'
               : isIncluded(d, communication)
@@ -78,7 +83,7 @@ export function buildPreview(
                 : 'opted_out';
       summaries.get(channel)![outcome]++;
       if (d === undefined) return { channel, outcome };
-      const reason = suppressed.get(d._id);
+      const reason = outcome === 'suppressed' ? suppressed.get(d._id) : undefined;
       return reason === undefined
         ? { channel, outcome, deliveryId: d._id }
         : { channel, outcome, deliveryId: d._id, suppressionReason: reason };

@@ -120,8 +120,13 @@ export interface SuppressionList {
    * complaint about the record (which names only its ID) suppresses the address.
    */
   remember(deliveryId: string, channel: ChannelName, address: string): Promise<void>;
-  /** For each address, in order, whether it is suppressed on its channel (one read for all). */
-  suppressedAmong(items: readonly { channel: ChannelName; address: string }[]): Promise<boolean[]>;
+  /**
+   * For each address, in order, whether it is suppressed on its channel (one read for all). With
+   * `preferencesOverridden` (an emergency override) an opt-out through a link does not count.
+   */
+  suppressedAmong(
+    items: readonly { channel: ChannelName; address: string; preferencesOverridden?: boolean }[],
+  ): Promise<boolean[]>;
   /** {@link remember} for several delivery records, in one write. */
   rememberMany(items: readonly { deliveryId: string; channel: ChannelName; address: string }[]): Promise<void>;
 }
@@ -352,7 +357,11 @@ export class Dispatcher {
     // A suppressed address is never handed to a provider: checked against dispatch's own replica.
     const suppressed = this.deps.suppressions
       ? await this.deps.suppressions.suppressedAmong(
-          withAddress.map((i) => ({ channel: i.channel, address: i.request.address })),
+          withAddress.map((i) => ({
+            channel: i.channel,
+            address: i.request.address,
+            preferencesOverridden: i.request.preferencesOverridden,
+          })),
         )
       : withAddress.map(() => false);
     phases.suppressionsMs = timer();

@@ -1,5 +1,11 @@
-import { suppressionKey, type SuppressionEntry, type SuppressionFact, type SuppressionReason } from '@dlr/contracts';
-import { findByIds, insertFirstEach, type MongoHandle, type StoreProfile } from '@dlr/platform';
+import {
+  passedByOverride,
+  suppressionKey,
+  type SuppressionEntry,
+  type SuppressionFact,
+  type SuppressionReason,
+} from '@dlr/contracts';
+import { findByIds, insertSuppressions, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection } from 'mongodb';
 import type { DeliveryDoc } from '../../domain/model.js';
 import type { SuppressionLookup } from '../../domain/ports.js';
@@ -21,6 +27,21 @@ export class MongoSuppressions implements SuppressionLookup {
   }
 
   async suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlyMap<string, SuppressionReason>> {
+    const out = new Map<string, SuppressionReason>();
+    for (const [id, doc] of await this.entries(deliveries)) out.set(id, doc.reason);
+    return out;
+  }
+
+  async linkOptOuts(deliveries: readonly DeliveryDoc[]): Promise<ReadonlySet<string>> {
+    const out = new Set<string>();
+    for (const [id, doc] of await this.entries(deliveries)) if (passedByOverride(doc)) out.add(id);
+    return out;
+  }
+
+  /** The suppression entry of each delivery whose address is suppressed, by delivery ID. */
+  private async entries(
+    deliveries: readonly DeliveryDoc[],
+  ): Promise<Map<string, Pick<SuppressionEntry, 'reason' | 'overridable'>>> {
     // A delivery without an address is not suppressed: the preview reports it as missing.
     const byKey = new Map<string, string[]>();
     for (const d of deliveries) {
@@ -30,9 +51,11 @@ export class MongoSuppressions implements SuppressionLookup {
       if (ids) ids.push(d._id);
       else byKey.set(key, [d._id]);
     }
-    const out = new Map<string, SuppressionReason>();
-    const found = await findByIds(this.suppressions, [...byKey.keys()], { projection: { _id: 1, reason: 1 } });
-    for (const doc of found) for (const id of byKey.get(doc._id) ?? []) out.set(id, doc.reason);
+    const out = new Map<string, Pick<SuppressionEntry, 'reason' | 'overridable'>>();
+    const found = await findByIds(this.suppressions, [...byKey.keys()], {
+      projection: { _id: 1, reason: 1, overridable: 1 },
+    });
+    for (const doc of found) for (const id of byKey.get(doc._id) ?? []) out.set(id, doc);
     return out;
   }
 
@@ -59,9 +82,10 @@ export class MongoSuppressions implements SuppressionLookup {
         deliveryId: delivery._id,
         communicationId: delivery.communicationId,
         suppressedAt: fact.suppressedAt,
+        overridable: fact.overridable === true,
       };
     });
-    const failed = await insertFirstEach(this.suppressions, entries, this.store);
+    const failed = await insertSuppressions(this.suppressions, entries, this.store);
     failed.forEach((error, w) => {
       if (error !== undefined) outcomes[writes[w]!] = error;
     });

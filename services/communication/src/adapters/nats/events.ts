@@ -48,6 +48,7 @@ export class NatsCommunicationEvents implements CommunicationEvents {
       recipientName: delivery.name,
       address: delivery.address,
       requestedAt: at,
+      preferencesOverridden: Boolean(communication.preferenceOverride),
       content: MessageContent.fromPartial({
         title: communication.title,
         emailSubject: communication.emailSubject,

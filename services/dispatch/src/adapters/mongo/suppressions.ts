@@ -1,5 +1,5 @@
-import { suppressionKey, type SuppressionEntry, type SuppressionFact } from '@dlr/contracts';
-import { findByIds, insertFirstEach, type MongoHandle, type StoreProfile } from '@dlr/platform';
+import { passedByOverride, suppressionKey, type SuppressionEntry, type SuppressionFact } from '@dlr/contracts';
+import { findByIds, insertSuppressions, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection, MongoBulkWriteError, WriteError } from 'mongodb';
 import type { SuppressionList } from '../../domain/dispatcher.js';
 import type { ChannelName } from '../../domain/provider.js';
@@ -38,18 +38,25 @@ export class MongoSuppressions implements SuppressionList {
     return (await this.suppressions.findOne({ _id: suppressionKey(channel, address) })) !== null;
   }
 
-  async suppressedAmong(items: readonly { channel: ChannelName; address: string }[]): Promise<boolean[]> {
+  async suppressedAmong(
+    items: readonly { channel: ChannelName; address: string; preferencesOverridden?: boolean }[],
+  ): Promise<boolean[]> {
     const keys = items.map((i) => suppressionKey(i.channel, i.address));
     const unique = [...new Set(keys)];
-    const suppressed = new Set<string>();
+    const suppressed = new Map<string, Pick<SuppressionEntry, 'overridable'>>();
     for (let from = 0; from < unique.length; from += INSERT_BULK) {
       const found = await this.suppressions
         // index: _id
-        .find({ _id: { $in: unique.slice(from, from + INSERT_BULK) } }, { projection: { _id: 1 } })
+        .find({ _id: { $in: unique.slice(from, from + INSERT_BULK) } }, { projection: { _id: 1, overridable: 1 } })
         .toArray();
-      for (const d of found) suppressed.add(d._id);
+      for (const d of found) suppressed.set(d._id, d);
     }
-    return keys.map((k) => suppressed.has(k));
+    return keys.map((k, i) => {
+      const entry = suppressed.get(k);
+      if (entry === undefined) return false;
+      // An emergency override passes an opt-out through a link, never a complaint, bounce or STOP.
+      return !(items[i]!.preferencesOverridden === true && passedByOverride(entry));
+    });
   }
 
   async rememberMany(items: readonly { deliveryId: string; channel: ChannelName; address: string }[]): Promise<void> {
@@ -105,7 +112,7 @@ export class MongoSuppressions implements SuppressionList {
       writes.push(item);
       return [{ _id: address.key, channel: address.channel, deliveryId, ...fact }];
     });
-    const failed = await insertFirstEach(this.suppressions, entries, this.store);
+    const failed = await insertSuppressions(this.suppressions, entries, this.store);
     const outcomes: (boolean | Error)[] = items.map((i) => addresses.has(i.deliveryId));
     failed.forEach((error, op) => {
       if (error !== undefined) outcomes[writes[op]!] = error;

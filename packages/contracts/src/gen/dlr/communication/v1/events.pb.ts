@@ -54,7 +54,15 @@ export interface SendRequested {
   /** Email address or phone number: personal data, never logged. */
   address: string;
   content: MessageContent | undefined;
-  requestedAt: Date | undefined;
+  requestedAt:
+    | Date
+    | undefined;
+  /**
+   * The communication overrides recipients' preferences (an audited emergency override): dispatch
+   * also sends to an address suppressed only by an opt-out through one of our links, never to a
+   * complaint, permanent bounce or provider opt-out (STOP).
+   */
+  preferencesOverridden: boolean;
 }
 
 /**
@@ -520,6 +528,7 @@ function createBaseSendRequested(): SendRequested {
     address: "",
     content: undefined,
     requestedAt: undefined,
+    preferencesOverridden: false,
   };
 }
 
@@ -548,6 +557,9 @@ export const SendRequested: MessageFns<SendRequested> = {
     }
     if (message.requestedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.preferencesOverridden !== false) {
+      writer.uint32(72).bool(message.preferencesOverridden);
     }
     return writer;
   },
@@ -629,6 +641,14 @@ export const SendRequested: MessageFns<SendRequested> = {
             message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.preferencesOverridden = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -667,6 +687,11 @@ export const SendRequested: MessageFns<SendRequested> = {
         : isSet(object.requested_at)
         ? fromJsonTimestamp(object.requested_at)
         : undefined,
+      preferencesOverridden: isSet(object.preferencesOverridden)
+        ? globalThis.Boolean(object.preferencesOverridden)
+        : isSet(object.preferences_overridden)
+        ? globalThis.Boolean(object.preferences_overridden)
+        : false,
     };
   },
 
@@ -696,6 +721,9 @@ export const SendRequested: MessageFns<SendRequested> = {
     if (message.requestedAt !== undefined) {
       obj.requestedAt = message.requestedAt.toISOString();
     }
+    if (message.preferencesOverridden !== false) {
+      obj.preferencesOverridden = message.preferencesOverridden;
+    }
     return obj;
   },
 
@@ -714,6 +742,7 @@ export const SendRequested: MessageFns<SendRequested> = {
       ? MessageContent.fromPartial(object.content)
       : undefined;
     message.requestedAt = object.requestedAt ?? undefined;
+    message.preferencesOverridden = object.preferencesOverridden ?? false;
     return message;
   },
 };
