@@ -14,6 +14,8 @@ export const REASON_CODES = {
   invalid_address: 'the address cannot be sent to as written',
   suppressed: 'the address is on the suppression list (earlier bounce, complaint or opt-out)',
   complaint: 'the recipient marked the message as spam',
+  no_address: "the recipient has no address for any of the communication's channels (never sent)",
+  preference: "the recipient opted out of every one of the communication's channels (never sent)",
   undelivered: 'the provider could not deliver it and its code does not say the address is bad for good',
 } as const;
 

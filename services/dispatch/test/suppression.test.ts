@@ -292,6 +292,25 @@ describe('the emergency override', () => {
   });
 });
 
+describe('recipients communication cannot reach on any channel', () => {
+  it('records Not Sent no_address / preference without calling a provider', async () => {
+    const none = { ...request('email', ''), notSentReason: 'no_address' };
+    expect(await send(none)).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+      reasonCode: 'no_address',
+      reasonText: "the recipient has no address for any of the communication's channels",
+    });
+    // Held by preference: the address is there, and still nothing goes out.
+    const held = { ...request('sms', '+61400333444'), notSentReason: 'preference' };
+    expect(await send(held)).toMatchObject({
+      status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT,
+      reasonCode: 'preference',
+    });
+    expect(outbox(none.deliveryId)).toHaveLength(0);
+    expect(outbox(held.deliveryId)).toHaveLength(0);
+  });
+});
+
 describe('links', () => {
   const keys = parseLinkKeys(linkKeys);
   const issuer = () =>

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailedPreconditionError, NotFoundError, type Logger } from '@dlr/core';
-import { isIncluded, type CommunicationDoc, type DeliveryDoc } from './model.js';
+import { isPublished, type CommunicationDoc, type DeliveryDoc } from './model.js';
 import type { CommunicationEvents, CommunicationStore } from './ports.js';
 import {
   newCommunicationId,
@@ -63,8 +63,9 @@ export class Communications {
     // A repeat keeps what was stored first: announce the stored versions of existing deliveries.
     const existing = existingIds.length > 0 ? await this.store.getDeliveries(existingIds) : [];
     const stored = new Map(existing.map((d) => [d._id, d]));
-    // A channel the recipient opted out of is held back (not announced, never sent) unless overridden.
-    const announced = plan.deliveries.map((d) => stored.get(d._id) ?? d).filter((d) => isIncluded(d, communication));
+    // A channel the recipient opted out of is held back (not announced, never sent) unless overridden;
+    // a recipient unreachable on every channel is announced all the same (the report shows Not Sent).
+    const announced = plan.deliveries.map((d) => stored.get(d._id) ?? d).filter((d) => isPublished(d, communication));
     if (announced.length > 0) await this.events.recipientsAdded(communication, announced, now);
     const created = plan.deliveries.length - existingIds.length;
     this.logger.info(
@@ -166,7 +167,7 @@ export class Communications {
     for await (const delivery of this.store.streamDeliveries(communication._id)) {
       if (this.abort.signal.aborted) throw new Error('stopping');
       if (failure !== undefined) break;
-      if (!isIncluded(delivery, communication)) continue;
+      if (!isPublished(delivery, communication)) continue;
       const p = this.events.sendRequested(communication, delivery, 1, this.clock()).then(
         () => {
           published++;

@@ -83,7 +83,7 @@ export class Erasures {
     if (phone) addresses.add(erasureHash(salt, 'sms', phone));
     for (const d of found.values()) {
       if (d.erased === true) continue;
-      addresses.add(erasureHash(salt, d.channel, d.address));
+      if (d.address !== '') addresses.add(erasureHash(salt, d.channel, d.address));
       if (d.name.trim() !== '') names.add(erasureHash(salt, 'name', d.name));
     }
     const erasureId = randomUUID();

@@ -78,7 +78,16 @@ export interface DeliveryDoc {
   lastResendId?: string;
   /** The person was erased: name, address and key replaced; never sent again. */
   erased?: boolean;
+  /**
+   * The recipient cannot be reached on any of the communication's channels: `no_address` (this
+   * record has no address; the recipient's only record) or `preference` (opted out of every channel;
+   * set on the first channel's record). Published so the report shows the person as Not Sent.
+   */
+  unreachable?: UnreachableName;
 }
+
+/** Why a recipient cannot be reached on any channel (the Not Sent reason code). */
+export type UnreachableName = 'no_address' | 'preference';
 
 /** True when a delivery is announced and sent: not held back by the recipient's preference. */
 export function isIncluded(
@@ -87,4 +96,25 @@ export function isIncluded(
 ): boolean {
   if (delivery.erased === true) return false;
   return delivery.optedOut !== true || communication.preferenceOverride !== undefined;
+}
+
+/**
+ * Why this delivery is recorded Not Sent without a send (the recipient cannot be reached on any
+ * channel), or undefined. An override of preferences sends a `preference` one like any other.
+ */
+export function unreachableReason(
+  delivery: Pick<DeliveryDoc, 'unreachable' | 'erased'>,
+  communication: Pick<CommunicationDoc, 'preferenceOverride'>,
+): UnreachableName | undefined {
+  if (delivery.erased === true) return undefined;
+  if (delivery.unreachable === 'preference' && communication.preferenceOverride !== undefined) return undefined;
+  return delivery.unreachable;
+}
+
+/** True when a delivery is announced and gets a send request (sent, or recorded as unreachable). */
+export function isPublished(
+  delivery: Pick<DeliveryDoc, 'optedOut' | 'erased' | 'unreachable'>,
+  communication: Pick<CommunicationDoc, 'preferenceOverride'>,
+): boolean {
+  return isIncluded(delivery, communication) || unreachableReason(delivery, communication) !== undefined;
 }

@@ -70,7 +70,7 @@ export function buildPreview(
     const channels = communication.channels.map((channel) => {
       const d = entry.deliveries.get(channel);
       const outcome: Outcome =
-        d === undefined
+        d === undefined || d.address === ''
           ? 'missing_address'
           : suppressed.has(d._id)
             ? overridden && linkOptOuts.has(d._id)
@@ -82,7 +82,7 @@ export function buildPreview(
                 ? 'preference_overridden'
                 : 'opted_out';
       summaries.get(channel)![outcome]++;
-      if (d === undefined) return { channel, outcome };
+      if (d === undefined || d.address === '') return { channel, outcome };
       const reason = outcome === 'suppressed' ? suppressed.get(d._id) : undefined;
       return reason === undefined
         ? { channel, outcome, deliveryId: d._id }

@@ -46,6 +46,35 @@ describe('planDeliveries', () => {
   const comm = { _id: 'c_1', channels: ['email', 'sms'] as ('email' | 'sms')[] };
   const now = new Date(0);
 
+  it('keeps a recipient unreachable on every channel as one record that says why', () => {
+    const plan = planDeliveries(
+      comm,
+      [
+        { externalId: 'r-9', name: 'No contact', email: '', phone: '' },
+        {
+          externalId: '',
+          name: 'Opted out',
+          email: 'o@example.org',
+          phone: '+61400000003',
+          optedOut: ['email', 'sms'],
+        },
+        { externalId: '', name: 'Half', email: 'h@example.org', phone: '+61400000004', optedOut: ['sms'] },
+      ],
+      now,
+    );
+    const by = (name: string) =>
+      plan.deliveries.filter((d) => d.name === name).map((d) => [d.channel, d.address, d.optedOut, d.unreachable]);
+    expect(by('No contact')).toEqual([['email', '', undefined, 'no_address']]);
+    expect(by('Opted out')).toEqual([
+      ['email', 'o@example.org', true, 'preference'],
+      ['sms', '+61400000003', true, undefined],
+    ]);
+    expect(by('Half')).toEqual([
+      ['email', 'h@example.org', undefined, undefined],
+      ['sms', '+61400000004', true, undefined],
+    ]);
+  });
+
   it('creates one delivery per channel the recipient can be reached on, with stable IDs', () => {
     const plan = planDeliveries(
       comm,
@@ -89,7 +118,7 @@ describe('planDeliveries', () => {
         [
           { externalId: '', name: 'Ok', email: 'ok@example.org', phone: '' },
           { externalId: '', name: 'Bad', email: 'not-an-email', phone: '0400' },
-          { externalId: '', name: 'None', email: '', phone: '' },
+          { externalId: '', name: '', email: '', phone: '' },
         ],
         now,
       ),
@@ -97,7 +126,7 @@ describe('planDeliveries', () => {
     expect(found).toEqual([
       'recipients[1].email: not a valid email address',
       'recipients[1].phone: not in international format: start with + and the country code (e.g. +61400000000)',
-      "recipients[2]: has no email address or phone number for this communication's channels",
+      'recipients[2]: has no name, external ID, email address or phone number',
     ]);
   });
 

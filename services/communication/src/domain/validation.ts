@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '@dlr/core';
-import type { ChannelName, CommunicationDoc, DeliveryDoc } from './model.js';
+import type { ChannelName, CommunicationDoc, DeliveryDoc, UnreachableName } from './model.js';
 import { checkPhone, type PhoneRules } from './phone.js';
 
 /** Most recipients one AddRecipients call may carry. */
@@ -116,15 +116,21 @@ export function checkRecipientRow(
   const addresses: Partial<Record<ChannelName, string>> = {};
   if (email && channels.includes('email')) addresses.email = email;
   if (phone && channels.includes('sms')) addresses.sms = phone;
-  if (problems.length === 0 && Object.keys(addresses).length === 0) {
+  // A person with no address for the channels is kept (the report shows them Not Sent `no_address`),
+  // as long as something identifies them.
+  if (problems.length === 0 && !email && !phone && row.externalId.trim() === '' && name === '') {
     problems.push({
       field: 'row',
-      problem: `has no ${channels.map((c) => (c === 'email' ? 'email address' : 'phone number')).join(' or ')} for this communication's channels`,
+      problem: `has no name, external ID, ${channels.map((c) => (c === 'email' ? 'email address' : 'phone number')).join(' or ')}`,
     });
   }
   if (problems.length > 0) return { problems };
   const recipientKey =
-    row.externalId.trim() !== '' ? `x:${row.externalId.trim()}` : `e:${email ?? ''}|p:${phone ?? ''}`;
+    row.externalId.trim() !== ''
+      ? `x:${row.externalId.trim()}`
+      : email || phone
+        ? `e:${email ?? ''}|p:${phone ?? ''}`
+        : `n:${name.toLowerCase()}`;
   return { ok: { recipientKey, name, addresses, optedOut: new Set(row.optedOut ?? []) } };
 }
 
@@ -154,9 +160,13 @@ export function planDeliveries(
       return;
     }
     const { recipientKey, name, addresses, optedOut } = checked.ok;
-    for (const channel of communication.channels) {
-      const address = addresses[channel];
-      if (address === undefined) continue;
+    const reachable = communication.channels.filter((c) => addresses[c] !== undefined);
+    // Unreachable on every channel: one record (the first channel's) carries why.
+    const unreachable: UnreachableName | undefined =
+      reachable.length === 0 ? 'no_address' : reachable.every((c) => optedOut.has(c)) ? 'preference' : undefined;
+    const channels = reachable.length === 0 ? communication.channels.slice(0, 1) : reachable;
+    for (const [i, channel] of channels.entries()) {
+      const address = addresses[channel] ?? '';
       const id = deliveryId(communication._id, recipientKey, channel);
       perRow.push({ index, deliveryId: id, channel });
       if (!deliveries.has(id)) {
@@ -168,7 +178,8 @@ export function planDeliveries(
           channel,
           address,
           createdAt: now,
-          ...(optedOut.has(channel) ? { optedOut: true } : {}),
+          ...(optedOut.has(channel) && address !== '' ? { optedOut: true } : {}),
+          ...(unreachable !== undefined && i === 0 ? { unreachable } : {}),
         });
       }
     }

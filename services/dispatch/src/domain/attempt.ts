@@ -3,7 +3,21 @@ import type { ChannelName } from './provider.js';
 
 /** Reason codes dispatch puts on a Not Sent event. */
 export type NotSentReason =
-  'provider_rejected' | 'provider_unavailable' | 'send_interrupted' | 'invalid_address' | 'suppressed' | 'cancelled';
+  | 'provider_rejected'
+  | 'provider_unavailable'
+  | 'send_interrupted'
+  | 'invalid_address'
+  | 'suppressed'
+  | 'cancelled'
+  | UnreachableReason;
+
+/** Why communication says a recipient cannot be reached on any channel (`SendRequested.not_sent_reason`). */
+export type UnreachableReason = 'no_address' | 'preference';
+
+/** True for a {@link UnreachableReason}. */
+export function isUnreachableReason(value: string): value is UnreachableReason {
+  return value === 'no_address' || value === 'preference';
+}
 
 /** How a send attempt ended. */
 export type AttemptResult =

@@ -4,9 +4,11 @@ import {
   attemptEvent,
   attemptId,
   isFinished,
+  isUnreachableReason,
   type AttemptDoc,
   type AttemptResult,
   type FinishedAttempt,
+  type UnreachableReason,
 } from './attempt.js';
 import type { AttemptStore, DeliveryEventPublisher } from './ports.js';
 import {
@@ -142,6 +144,12 @@ export interface CancellationList {
 /** The text of a Not Sent `cancelled`. */
 export const CANCELLED_TEXT = 'the communication was cancelled before this message was handed to a provider';
 
+/** The text of a Not Sent `no_address` / `preference`. */
+export const UNREACHABLE_TEXT: Readonly<Record<UnreachableReason, string>> = {
+  no_address: "the recipient has no address for any of the communication's channels",
+  preference: "the recipient opted out of every one of the communication's channels",
+};
+
 /** The text of a Not Sent `suppressed`. */
 export const SUPPRESSED_TEXT = 'the address is on the suppression list (opt-out, complaint or permanent bounce)';
 
@@ -170,6 +178,8 @@ interface Item {
   readonly doc: AttemptDoc;
   readonly log: Logger;
   readonly hasAddress: boolean;
+  /** Communication's reason why the recipient cannot be reached on any channel. */
+  readonly unreachable: UnreachableReason | undefined;
   suppressed?: boolean;
   cancelled?: boolean;
   message?: OutboundMessage;
@@ -247,7 +257,10 @@ export class Dispatcher {
         attempt: doc.attempt,
         channel,
       });
-      items.push({ index, request, channel, doc, log, hasAddress: request.address.trim() !== '' });
+      // A recipient communication knows it cannot reach is recorded Not Sent, never handed to a provider.
+      const unreachable = isUnreachableReason(request.notSentReason) ? request.notSentReason : undefined;
+      const hasAddress = request.address.trim() !== '' && unreachable === undefined;
+      items.push({ index, request, channel, doc, log, hasAddress, unreachable });
     });
     const settle = (item: Item, outcome: SendOutcome) => (outcomes[item.index] = outcome);
     const timer = stopwatch();
@@ -388,6 +401,13 @@ export class Dispatcher {
   private notSent(item: Item): AttemptResult {
     const provider = this.deps.providers[item.channel].name;
     if (item.cancelled === true) return this.cancelled(provider);
+    if (item.unreachable !== undefined)
+      return {
+        state: 'not_sent',
+        provider,
+        reasonCode: item.unreachable,
+        reasonText: UNREACHABLE_TEXT[item.unreachable],
+      };
     return item.suppressed === true
       ? { state: 'not_sent', provider, reasonCode: 'suppressed', reasonText: SUPPRESSED_TEXT }
       : { state: 'not_sent', provider, reasonCode: 'invalid_address', reasonText: 'no address for this channel' };
@@ -552,6 +572,8 @@ function validate(request: SendRequested): ChannelName {
   if (!Number.isInteger(request.attempt) || request.attempt < 1) problems.push('attempt: must be 1 or more');
   const channel: ChannelName | undefined = channelName(request.channel);
   if (channel === undefined) problems.push('channel: must be email or sms');
+  if (request.notSentReason !== '' && !isUnreachableReason(request.notSentReason))
+    problems.push('not_sent_reason: must be empty, no_address or preference');
   if (problems.length > 0 || channel === undefined) throw new InvalidSendRequestError(problems.join('; '));
   return channel;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { channelOf, MessageContent, RecipientsAdded, SendRequested, subjects } from '@dlr/contracts';
 import { publishDurable, type NatsHandle } from '@dlr/platform';
-import type { CommunicationDoc, DeliveryDoc } from '../../domain/model.js';
+import { unreachableReason, type CommunicationDoc, type DeliveryDoc } from '../../domain/model.js';
 import type { CommunicationEvents } from '../../domain/ports.js';
 
 /** {@link CommunicationEvents} on JetStream, with Nats-Msg-Id dedupe keys. */
@@ -49,6 +49,7 @@ export class NatsCommunicationEvents implements CommunicationEvents {
       address: delivery.address,
       requestedAt: at,
       preferencesOverridden: Boolean(communication.preferenceOverride),
+      notSentReason: unreachableReason(delivery, communication) ?? '',
       content: MessageContent.fromPartial({
         title: communication.title,
         emailSubject: communication.emailSubject,

@@ -63,6 +63,13 @@ export interface SendRequested {
    * complaint, permanent bounce or provider opt-out (STOP).
    */
   preferencesOverridden: boolean;
+  /**
+   * Set when the recipient cannot be reached on any of the communication's channels: dispatch hands
+   * nothing to a provider and records Not Sent with this reason, so the report still has the person.
+   * "no_address" (no address for any channel; `address` is empty) or "preference" (the recipient
+   * opted out of every channel and the communication does not override preferences).
+   */
+  notSentReason: string;
 }
 
 /**
@@ -529,6 +536,7 @@ function createBaseSendRequested(): SendRequested {
     content: undefined,
     requestedAt: undefined,
     preferencesOverridden: false,
+    notSentReason: "",
   };
 }
 
@@ -560,6 +568,9 @@ export const SendRequested: MessageFns<SendRequested> = {
     }
     if (message.preferencesOverridden !== false) {
       writer.uint32(72).bool(message.preferencesOverridden);
+    }
+    if (message.notSentReason !== "") {
+      writer.uint32(82).string(message.notSentReason);
     }
     return writer;
   },
@@ -649,6 +660,14 @@ export const SendRequested: MessageFns<SendRequested> = {
             message.preferencesOverridden = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.notSentReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -692,6 +711,11 @@ export const SendRequested: MessageFns<SendRequested> = {
         : isSet(object.preferences_overridden)
         ? globalThis.Boolean(object.preferences_overridden)
         : false,
+      notSentReason: isSet(object.notSentReason)
+        ? globalThis.String(object.notSentReason)
+        : isSet(object.not_sent_reason)
+        ? globalThis.String(object.not_sent_reason)
+        : "",
     };
   },
 
@@ -724,6 +748,9 @@ export const SendRequested: MessageFns<SendRequested> = {
     if (message.preferencesOverridden !== false) {
       obj.preferencesOverridden = message.preferencesOverridden;
     }
+    if (message.notSentReason !== "") {
+      obj.notSentReason = message.notSentReason;
+    }
     return obj;
   },
 
@@ -743,6 +770,7 @@ export const SendRequested: MessageFns<SendRequested> = {
       : undefined;
     message.requestedAt = object.requestedAt ?? undefined;
     message.preferencesOverridden = object.preferencesOverridden ?? false;
+    message.notSentReason = object.notSentReason ?? "";
     return message;
   },
 };
