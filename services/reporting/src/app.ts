@@ -14,6 +14,7 @@ import { buildGrpcServer } from './adapters/grpc/server.js';
 import { registerRoutes } from './adapters/http/routes.js';
 import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
 import { migrateReportReads, MongoReportReads } from './adapters/mongo/report-reads.js';
+import { MongoTitles } from './adapters/mongo/titles.js';
 import { startPartitionWorkers } from './adapters/nats/partitions.js';
 import { startErasureRouter, startRouter } from './adapters/nats/router.js';
 import { statusChangePublisher } from './adapters/nats/status-changes.js';
@@ -36,7 +37,8 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
   const repo = new RecordsRepository(mongo.db, mongo.store);
-  const queries = new ReportQueries(new MongoReportReads(mongo.db, mongo.store));
+  const titles = new MongoTitles(mongo.db);
+  const queries = new ReportQueries(new MongoReportReads(mongo.db, mongo.store), titles);
   const watcher = new ChangeWatcher(queries, logger.child({ component: 'live' }));
 
   const auth = OperatorAuth.fromConfig(config);
@@ -67,6 +69,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       await startRouter({
         nats,
         namespace,
+        titles,
         concurrency: config.REPORTING_CONCURRENCY,
         logger: logger.child({ component: 'router' }),
       }).catch(async (error: unknown) => {

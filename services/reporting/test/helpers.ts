@@ -133,11 +133,13 @@ export async function publishRecipients(
   h: Pick<Harness, 'nats' | 'ns'>,
   communicationId: string,
   deliveries: { id: string; channel: 'email' | 'sms'; name: string; address: string }[],
+  about: { title?: string; occurredAt?: Date } = {},
 ): Promise<void> {
   const bytes = RecipientsAdded.encode(
     RecipientsAdded.fromPartial({
       communicationId,
-      occurredAt: new Date(),
+      title: about.title ?? '',
+      occurredAt: about.occurredAt ?? new Date(),
       deliveries: deliveries.map((d) =>
         AddedDelivery.fromPartial({
           deliveryId: d.id,

@@ -62,3 +62,11 @@ export interface ReportReads {
   /** A record's timeline (capped: the first 10 and the last 40 events), in timeline order. */
   timeline(deliveryId: string): Promise<TimelineEntry[]>;
 }
+
+/** Reporting's own copy of communication titles (from communication's events, never its collections). */
+export interface TitleStore {
+  /** Keeps `title` unless a copy newer than `at` is already there. */
+  set(communicationId: string, title: string, at: Date): Promise<void>;
+  /** The titles known among these communications (absent: not heard of yet). */
+  get(communicationIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
+}

@@ -11,7 +11,7 @@ import {
   type StatusView,
 } from '@dlr/status-engine';
 import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from './model.js';
-import type { ChannelStatusTotal, CommunicationCounts, RecordQuery, ReportReads } from './reads.js';
+import type { ChannelStatusTotal, CommunicationCounts, RecordQuery, ReportReads, TitleStore } from './reads.js';
 
 /** Page size when the caller names none. */
 export const DEFAULT_LIMIT = 100;
@@ -50,6 +50,8 @@ export interface RecordFilters extends StatusChannelFilters {
 /** One page of a communication's records with its counts. */
 export interface RecordPage {
   readonly communicationId: string;
+  /** The communication's title; '' until reporting has heard it. */
+  readonly title: string;
   /** Every record of the communication. */
   readonly total: number;
   /** Records matching the filters; null when only a scan could tell (a recipient search). */
@@ -79,6 +81,8 @@ export interface MessagePage {
   readonly total: number;
   readonly records: readonly DeliveryRecordView[];
   readonly nextCursor: string | undefined;
+  /** Titles of the communications on the page and in the filter, by ID (absent: not heard yet). */
+  readonly titles: ReadonlyMap<string, string>;
 }
 
 /** Throws an {@link InvalidArgumentError} unless `id` looks like one of our IDs. */
@@ -185,9 +189,16 @@ export function matchingFromCounts(counts: CommunicationCounts, f: RecordFilters
 /** Read side of reporting. */
 export class ReportQueries {
   readonly #reads: ReportReads;
+  readonly #titles: TitleStore | undefined;
 
-  constructor(reads: ReportReads) {
+  constructor(reads: ReportReads, titles?: TitleStore) {
     this.#reads = reads;
+    this.#titles = titles;
+  }
+
+  /** Titles by communication ID (empty without a title store). */
+  async titles(communicationIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    return this.#titles ? this.#titles.get(communicationIds) : new Map();
   }
 
   /** The reads, for the live-update watcher. */
@@ -214,15 +225,17 @@ export class ReportQueries {
     const communicationId = checkId(input.communicationId, 'communication id');
     const after = decodeCursor(input.cursor);
     const filters = input.filters ?? {};
-    const [counts, rows] = await Promise.all([
+    const [counts, rows, titles] = await Promise.all([
       this.#reads.counts(communicationId),
       this.#reads.page({ communicationId, ...filters }, after, input.limit + 1),
+      this.titles([communicationId]),
     ]);
     const more = rows.length > input.limit;
     const records = rows.slice(0, input.limit).map(toView);
     const last = records.at(-1);
     return {
       communicationId,
+      title: titles.get(communicationId) ?? '',
       total: counts.total,
       matching: matchingFromCounts(counts, filters),
       counts: counts.status,
@@ -273,12 +286,15 @@ export class ReportQueries {
     const more = rows.length > input.limit;
     const records = rows.slice(0, input.limit).map(toView);
     const last = records.at(-1);
+    const ids = records.map((r) => r.communicationId);
+    if (f.communicationId !== undefined) ids.push(f.communicationId);
     return {
       filters: f,
       totals,
       total: totals.reduce((a, t) => a + t.count, 0),
       records,
       nextCursor: more && last ? encodeCursor(last.id) : undefined,
+      titles: await this.titles(ids),
     };
   }
 }

@@ -18,6 +18,7 @@ export class NatsCommunicationEvents implements CommunicationEvents {
   async recipientsAdded(communication: CommunicationDoc, deliveries: readonly DeliveryDoc[], at: Date): Promise<void> {
     const message = RecipientsAdded.fromPartial({
       communicationId: communication._id,
+      title: communication.title,
       occurredAt: at,
       deliveries: deliveries.map((d) => ({
         deliveryId: d._id,

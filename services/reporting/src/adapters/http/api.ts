@@ -75,6 +75,7 @@ export function registerApi(api: ApiRoute, deps: RouteDeps): void {
       });
       return {
         communicationId: page.communicationId,
+        title: page.title,
         total: page.total,
         matching: page.matching,
         counts: page.counts,
@@ -179,6 +180,7 @@ export function registerApi(api: ApiRoute, deps: RouteDeps): void {
         totals: page.totals,
         records: page.records.map(recordJson),
         nextCursor: page.nextCursor ?? null,
+        titles: Object.fromEntries(page.titles),
       };
     },
   );

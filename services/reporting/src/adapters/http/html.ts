@@ -216,7 +216,7 @@ export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOp
   const first = !options.firstPage && html`<a class="button" href="${`${self}${q}`}">← First page</a>`;
   const mdr = `/reports/messages?communicationId=${encodeURIComponent(c)}`;
   const body = html`<header>
-  <h1>Delivery Report</h1>
+  <h1>Delivery Report${page.title && html`: <span id="communication-title">${page.title}</span>`}</h1>
   <span>Communication <code id="communication-id">${c}</code> — <strong id="total">${page.total}</strong> delivery records${shown && html`, <span id="matching">${shown}</span>`}</span>
   <a id="mdr-link" href="${mdr}">Message Delivery Report</a>
   ${signOut}
@@ -272,7 +272,7 @@ ${page.records.length === 0 && html`<p id="empty">No delivery records match.</p>
 <nav class="paging">${first}${next}</nav>
 <dialog id="timeline" aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2><div id="timeline-body"></div><form method="dialog"><button>Close</button></form></dialog>`;
   const data = html` data-page="delivery-report" data-communication="${c}" data-filter-query="${q}" data-first-page="${options.firstPage ? '1' : '0'}" data-limit="${options.limit}" data-filters="${JSON.stringify(f)}"`;
-  return layout(`Delivery Report — ${c}`, body, data);
+  return layout(`Delivery Report — ${page.title || c}`, body, data);
 }
 
 function timelineTable(timeline: readonly TimelineEntry[]): SafeHtml {
@@ -299,6 +299,12 @@ export function renderTimelinePage(record: DeliveryRecordView, timeline: readonl
   } · attempt ${record.attempt}${record.flags.length > 0 && ` · flags: ${record.flags.join(', ')}`}</p>
 ${timelineTable(timeline)}`;
   return layout(`Delivery record ${record.id}`, body);
+}
+
+/** A communication as the Message Delivery Report names it: its title (when known) and its ID. */
+function communicationName(titles: ReadonlyMap<string, string>, id: string) {
+  const title = titles.get(id);
+  return title ? html`<span class="title">${title}</span> <small><code>${id}</code></small>` : html`<code>${id}</code>`;
 }
 
 /** Options for rendering the Message Delivery Report. */
@@ -328,7 +334,7 @@ export function renderMessageReport(page: MessagePage, options: MessageReportOpt
     page.records.map(
       (r) => html`<tr data-id="${r.id}" data-status="${r.status}">
         <td><a href="/delivery-records/${r.id}"><code>${r.id}</code></a></td>
-        <td><a href="/communications/${r.communicationId}"><code>${r.communicationId}</code></a></td>
+        <td class="communication"><a href="/communications/${r.communicationId}">${communicationName(page.titles, r.communicationId)}</a></td>
         <td class="recipient">${r.recipientName}<br><small>${r.address}</small></td>
         <td class="channel">${channelLabel(r.channel)}</td>
         ${statusCell(r)}
@@ -346,7 +352,7 @@ export function renderMessageReport(page: MessagePage, options: MessageReportOpt
   const first = !options.firstPage && html`<a class="button" href="${`/reports/messages${q}`}">← First page</a>`;
   const body = html`<header><h1>Message Delivery Report</h1>${
     f.communicationId &&
-    html`<a href="/communications/${f.communicationId}">Delivery Report of <code>${f.communicationId}</code></a>`
+    html`<a href="/communications/${f.communicationId}">Delivery Report of ${communicationName(page.titles, f.communicationId)}</a>`
   }${signOut}</header>
 <form class="filters" method="get" action="/reports/messages">
   <label>From <input type="date" name="from" value="${options.from}"></label>

@@ -134,6 +134,7 @@ export const RECORD_LIST_SCHEMA = {
       type: 'object',
       properties: {
         communicationId: { type: 'string' },
+        title: { type: 'string', description: 'The communication’s title; empty until reporting has heard it.' },
         total: { type: 'integer', description: 'Every record of the communication.' },
         matching: {
           type: ['integer', 'null'],
@@ -202,6 +203,11 @@ export const MESSAGE_REPORT_SCHEMA = {
         },
         records: { type: 'array', items: RECORD_SCHEMA },
         nextCursor: { ...NEXT_CURSOR },
+        titles: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Titles of the communications on the page (and in the filter), by communication ID.',
+        },
       },
     },
     ...ERROR_RESPONSES,

@@ -1,8 +1,9 @@
 // First stage of the projection: routes recipients into reporting's partitioned work queue, so that
 // each delivery record has exactly one writer (the owner of its partition). Delivery events need no
 // router: their subject names their partition and the work stream sources them from the delivery
-// stream itself (see `streamConfigs`). Any replica may route; routing touches no store. Each output
-// carries a stable `Nats-Msg-Id`, so a redelivered input is routed again without duplicates.
+// stream itself (see `streamConfigs`). Any replica may route; the only store routing touches is the
+// titles copy (by `_id`, newest wins). Each output carries a stable `Nats-Msg-Id`, so a redelivered
+// input is routed again without duplicates.
 import {
   consumerNames,
   MAX_DELIVER,
@@ -21,6 +22,7 @@ import {
   type Logger,
   type NatsHandle,
 } from '@dlr/platform';
+import type { TitleStore } from '../../domain/reads.js';
 import { decodeRecipientsAdded } from './decode.js';
 
 /** Starts the routing consumer of recipients; resolves with a handle that stops it. */
@@ -28,9 +30,11 @@ export async function startRouter(options: {
   nats: NatsHandle;
   namespace: string;
   concurrency: number;
+  /** Where the communication's title is kept (the reports show it). */
+  titles?: TitleStore;
   logger: Logger;
 }): Promise<ConsumerHandle> {
-  const { nats, namespace, concurrency, logger } = options;
+  const { nats, namespace, concurrency, titles, logger } = options;
   const streams = streamNames(namespace);
   const s = subjects(namespace);
 
@@ -43,6 +47,8 @@ export async function startRouter(options: {
       return RecipientsAdded.decode(data);
     },
     handle: async (message, ctx) => {
+      if (titles && message.title !== '')
+        await titles.set(message.communicationId, message.title.slice(0, 500), message.occurredAt ?? new Date(0));
       const byPartition = new Map<number, AddedDeliveryProto[]>();
       for (const d of message.deliveries) {
         const p = partitionOf(d.deliveryId);

@@ -31,7 +31,11 @@ export interface AddedDelivery {
 export interface RecipientsAdded {
   communicationId: string;
   deliveries: AddedDelivery[];
-  occurredAt: Date | undefined;
+  occurredAt:
+    | Date
+    | undefined;
+  /** The communication's title when the batch was added (reporting keeps its own copy for the reports). */
+  title: string;
 }
 
 /** The content to send, rendered per channel by dispatch. */
@@ -239,7 +243,7 @@ export const AddedDelivery: MessageFns<AddedDelivery> = {
 };
 
 function createBaseRecipientsAdded(): RecipientsAdded {
-  return { communicationId: "", deliveries: [], occurredAt: undefined };
+  return { communicationId: "", deliveries: [], occurredAt: undefined, title: "" };
 }
 
 export const RecipientsAdded: MessageFns<RecipientsAdded> = {
@@ -252,6 +256,9 @@ export const RecipientsAdded: MessageFns<RecipientsAdded> = {
     }
     if (message.occurredAt !== undefined) {
       Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(26).fork()).join();
+    }
+    if (message.title !== "") {
+      writer.uint32(34).string(message.title);
     }
     return writer;
   },
@@ -293,6 +300,14 @@ export const RecipientsAdded: MessageFns<RecipientsAdded> = {
             message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -320,6 +335,7 @@ export const RecipientsAdded: MessageFns<RecipientsAdded> = {
         : isSet(object.occurred_at)
         ? fromJsonTimestamp(object.occurred_at)
         : undefined,
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
     };
   },
 
@@ -334,6 +350,9 @@ export const RecipientsAdded: MessageFns<RecipientsAdded> = {
     if (message.occurredAt !== undefined) {
       obj.occurredAt = message.occurredAt.toISOString();
     }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
     return obj;
   },
 
@@ -345,6 +364,7 @@ export const RecipientsAdded: MessageFns<RecipientsAdded> = {
     message.communicationId = object.communicationId ?? "";
     message.deliveries = object.deliveries?.map((e) => AddedDelivery.fromPartial(e)) || [];
     message.occurredAt = object.occurredAt ?? undefined;
+    message.title = object.title ?? "";
     return message;
   },
 };
