@@ -104,6 +104,7 @@ function recordDoc(i: number, now: Date): Document {
     outbox: [],
     createdAt: at,
     updatedAt: at,
+    ...(status === 'pending' ? {} : { sentAt: at }),
   };
 }
 

@@ -315,6 +315,13 @@ describe('Message Delivery Report', () => {
     expect(dated.body.records.map((r) => r.id)).toEqual([id(5)]);
     expect(dated.body.totals).toEqual([{ channel: 'sms', status: 'failed', count: 1 }]);
 
+    // The date is the date sent: the Pending records (never handed on) are in no date range.
+    const sentToday = await getJson<Mdr>(h, `/api/v1/message-delivery-report?communicationId=${c}&from=${today}`);
+    expect(sentToday.body.total).toBe(8);
+    expect(sentToday.body.totals.filter((t) => t.status === 'pending')).toEqual([]);
+    const everyDay = await getJson<Mdr>(h, `/api/v1/message-delivery-report?from=${today}&to=${today}&limit=1000`);
+    expect(everyDay.body.records.filter((r) => r.id.startsWith(`d_rep${run}`))).toHaveLength(8);
+
     const past = await getJson<Mdr>(h, `/api/v1/message-delivery-report?communicationId=${c}&to=2000-01-01`);
     expect(past.body).toMatchObject({ total: 0, records: [] });
 

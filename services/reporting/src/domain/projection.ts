@@ -25,6 +25,8 @@ export interface ProjectedRecord {
   readonly outbox: readonly StatusChange[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** When dispatch first handed it on (its first Sent / Not Sent); undefined until then. */
+  readonly sentAt?: Date | undefined;
 }
 
 /** One change of the status or response a record shows (the `StatusChanged` event). */
@@ -144,6 +146,7 @@ export function project(
       ...record,
       channel: record.channel ?? event.channel ?? null,
       state: applied.record,
+      sentAt: sentAtAfter(record.sentAt, event),
     };
     if (after.status !== before.status || after.response !== before.response) {
       const version = record.version + 1;
@@ -177,6 +180,13 @@ export function project(
     countedAfter,
     changes,
   };
+}
+
+/** The send date after an event: the earliest dispatch result of any attempt (the Message Delivery Report's date). */
+export function sentAtAfter(sentAt: Date | undefined, event: DeliveryEventIn): Date | undefined {
+  if (event.source !== 'dispatch' || event.attempt < 1) return sentAt;
+  const at = event.occurredAt ?? event.receivedAt;
+  return sentAt === undefined || at.getTime() < sentAt.getTime() ? at : sentAt;
 }
 
 const scrub = (text: string) => (text === '' ? text : ERASED);

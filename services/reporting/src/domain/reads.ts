@@ -14,9 +14,9 @@ export interface RecordQuery {
   readonly response?: string | undefined;
   /** Text the recipient's name or address contains (case-insensitive, matched literally). */
   readonly search?: string | undefined;
-  /** Records created at or after this time. */
+  /** Records sent (first handed on by dispatch) at or after this time. */
   readonly from?: Date | undefined;
-  /** Records created before this time. */
+  /** Records sent before this time. */
   readonly to?: Date | undefined;
 }
 

@@ -68,9 +68,9 @@ export interface RecordPage {
 /** Filters of the Message Delivery Report (across communications). */
 export interface MessageFilters extends StatusChannelFilters {
   readonly communicationId?: string;
-  /** Created at or after. */
+  /** Sent (first handed on by dispatch) at or after. */
   readonly from?: Date;
-  /** Created before. */
+  /** Sent before. */
   readonly to?: Date;
 }
 

@@ -165,7 +165,7 @@ export function registerApi(api: ApiRoute, deps: RouteDeps): void {
     {
       summary: 'Message Delivery Report: totals per channel × status and one page of records',
       description:
-        'Filters: date range (record created), communication, channel, status. Index createdAt_id or communicationId_id.',
+        'Filters: date range (the date sent: the first Sent / Not Sent from dispatch; records not sent yet match no range), communication, channel, status. Index sentAt_id or communicationId_id.',
       tags: ['Message Delivery Report'],
     },
     MESSAGE_REPORT_SCHEMA,

@@ -355,8 +355,8 @@ export function renderMessageReport(page: MessagePage, options: MessageReportOpt
     html`<a href="/communications/${f.communicationId}">Delivery Report of ${communicationName(page.titles, f.communicationId)}</a>`
   }${signOut}</header>
 <form class="filters" method="get" action="/reports/messages">
-  <label>From <input type="date" name="from" value="${options.from}"></label>
-  <label>To <input type="date" name="to" value="${options.to}"></label>
+  <label>Sent from <input type="date" name="from" value="${options.from}"></label>
+  <label>Sent to <input type="date" name="to" value="${options.to}"></label>
   <label>Communication <input name="communicationId" pattern="[A-Za-z0-9_\\-]{1,128}" value="${f.communicationId ?? ''}" placeholder="c_…"></label>
   <fieldset><legend>Channel</legend>${checkboxes(
     'channel',

@@ -82,6 +82,8 @@ export interface RecordDoc {
   rev?: number;
   createdAt: Date;
   updatedAt: Date;
+  /** When dispatch first handed it on: the Message Delivery Report's date; absent until then. */
+  sentAt?: Date;
 }
 
 /** Counts of one communication in one partition (`_id` = `<communicationId>:<partition>`). */
@@ -400,6 +402,7 @@ export function fromDoc(doc: RecordDoc): ProjectedRecord {
     },
     version: doc.version ?? 0,
     outbox: (doc.outbox ?? []).map(changeFrom),
+    sentAt: doc.sentAt ?? undefined,
   };
 }
 
@@ -429,5 +432,6 @@ export function toDoc(r: ProjectedRecord): RecordDoc {
     outbox: r.outbox.map((c) => ({ ...c, occurredAt: c.occurredAt ?? null })),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
+    ...(r.sentAt !== undefined ? { sentAt: r.sentAt } : {}),
   };
 }

@@ -37,8 +37,8 @@ export const REPORT_INDEXES = [
   { key: { communicationId: 1, response: 1, _id: 1 }, name: 'communicationId_response_id' },
   // Live updates: what changed in a communication since a time.
   { key: { communicationId: 1, updatedAt: 1, _id: 1 }, name: 'communicationId_updatedAt_id' },
-  // Message Delivery Report by date range.
-  { key: { createdAt: 1, _id: 1 }, name: 'createdAt_id' },
+  // Message Delivery Report by date range (the date sent).
+  { key: { sentAt: 1, _id: 1 }, name: 'sentAt_id' },
 ] as const;
 
 /** Creates the report queries' indexes; idempotent. */
@@ -72,7 +72,8 @@ export function recordFilter(q: RecordQuery, afterId?: string): Filter<RecordDoc
   }
   if (q.response !== undefined) filter.response = String(q.response);
   if (q.from !== undefined || q.to !== undefined) {
-    filter.createdAt = {
+    // The date sent: a record not handed on yet has no `sentAt` and matches no date range.
+    filter.sentAt = {
       ...(q.from !== undefined ? { $gte: new Date(q.from.getTime()) } : {}),
       ...(q.to !== undefined ? { $lt: new Date(q.to.getTime()) } : {}),
     };
@@ -89,7 +90,7 @@ export function recordFilter(q: RecordQuery, afterId?: string): Filter<RecordDoc
 
 /** The index that serves a query on MongoDB (what the bench and the docs name). */
 export function indexFor(q: RecordQuery): string {
-  if (q.communicationId === undefined) return q.from || q.to ? 'createdAt_id' : '_id_';
+  if (q.communicationId === undefined) return q.from || q.to ? 'sentAt_id' : '_id_';
   if (q.statuses?.length) return 'communicationId_status_id';
   if (q.response !== undefined) return 'communicationId_response_id';
   return 'communicationId_id';
@@ -169,7 +170,7 @@ export class MongoReportReads implements ReportReads {
 
   /**
    * Up to `limit` records matching the query with `_id` after `afterId`, in `_id` order.
-   * index: see {@link indexFor} (communicationId_id, communicationId_status_id, …, createdAt_id).
+   * index: see {@link indexFor} (communicationId_id, communicationId_status_id, …, sentAt_id).
    */
   async page(q: RecordQuery, afterId: string | undefined, limit: number): Promise<DeliveryRecordRow[]> {
     const docs = await this.#find(q, afterId, ROW_PROJECTION).limit(limit).toArray();
