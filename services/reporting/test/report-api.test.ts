@@ -322,6 +322,18 @@ describe('Message Delivery Report', () => {
     const everyDay = await getJson<Mdr>(h, `/api/v1/message-delivery-report?from=${today}&to=${today}&limit=1000`);
     expect(everyDay.body.records.filter((r) => r.id.startsWith(`d_rep${run}`))).toHaveLength(8);
 
+    // Whole days come from the day-bucket counters; the same range 1 ms longer aggregates the
+    // records: both agree, across communications and for one.
+    const sorted = (t: Mdr['totals']) =>
+      [...t].sort((a, b) => `${a.channel}${a.status}`.localeCompare(`${b.channel}${b.status}`));
+    const later = encodeURIComponent(new Date(Date.parse(today) + 86_400_001).toISOString());
+    for (const scope of ['', `communicationId=${c}&`]) {
+      const counted = await getJson<Mdr>(h, `/api/v1/message-delivery-report?${scope}from=${today}&to=${today}`);
+      const scanned = await getJson<Mdr>(h, `/api/v1/message-delivery-report?${scope}from=${today}&to=${later}`);
+      expect(counted.body.total).toBeGreaterThanOrEqual(8);
+      expect(sorted(counted.body.totals)).toEqual(sorted(scanned.body.totals));
+    }
+
     const past = await getJson<Mdr>(h, `/api/v1/message-delivery-report?communicationId=${c}&to=2000-01-01`);
     expect(past.body).toMatchObject({ total: 0, records: [] });
 

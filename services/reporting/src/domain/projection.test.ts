@@ -7,6 +7,7 @@ import {
   countKeyOf,
   decodeCountKey,
   encodeCountKey,
+  moveDayCounts,
   project,
   type ProjectedRecord,
   type StatusChange,
@@ -219,5 +220,67 @@ describe('batches of work (property)', () => {
   it('skips an erasure of a record it has not seen yet', () => {
     const r = project('d_9', 0, undefined, [{ kind: 'erase' }], new Date(T0));
     expect(r.record).toBeUndefined();
+  });
+});
+
+describe('the send date and its day bucket', () => {
+  it('is the earliest dispatch result; the record counts in that day’s bucket once', () => {
+    const now = new Date(T0);
+    const added = project('d_9', 0, undefined, [recipients('d_9', 'email')], now);
+    expect(added.record?.sentAt).toBeUndefined();
+    const sent = project(
+      'd_9',
+      0,
+      added.record,
+      [
+        event({ eventId: 'p1', deliveryId: 'd_9', status: 'delivered' }),
+        event({
+          eventId: 'x1',
+          deliveryId: 'd_9',
+          status: 'sent',
+          source: 'dispatch',
+          occurredAt: new Date(T0 + 5_000),
+        }),
+      ],
+      now,
+    );
+    expect(sent.record?.sentAt).toEqual(new Date(T0 + 5_000));
+    const deltas = new CountDeltas();
+    moveDayCounts(
+      deltas,
+      COMM,
+      { sentAt: undefined, key: sent.countedBefore },
+      { sentAt: sent.record?.sentAt, key: sent.countedAfter },
+    );
+    expect(deltas.increments().get(`${COMM}@2026-11-27`)).toEqual({
+      total: 1,
+      'status.delivered': 1,
+      'channel.email.delivered': 1,
+    });
+    // An earlier attempt's result seen later moves the record to that day.
+    const earlier = project(
+      'd_9',
+      0,
+      sent.record,
+      [
+        event({
+          eventId: 'x0',
+          deliveryId: 'd_9',
+          status: 'sent',
+          source: 'dispatch',
+          occurredAt: new Date(T0 - 86_400_000),
+        }),
+      ],
+      now,
+    );
+    const moved = new CountDeltas();
+    moveDayCounts(
+      moved,
+      COMM,
+      { sentAt: sent.record?.sentAt, key: sent.countedAfter },
+      { sentAt: earlier.record?.sentAt, key: earlier.countedAfter },
+    );
+    expect(moved.increments().get(`${COMM}@2026-11-27`)).toMatchObject({ total: -1, 'status.delivered': -1 });
+    expect(moved.increments().get(`${COMM}@2026-11-26`)).toMatchObject({ total: 1, 'status.delivered': 1 });
   });
 });

@@ -264,6 +264,12 @@ export class CountDeltas {
     return out;
   }
 
+  /** Takes one record of `communicationId` out of `key` (it moved to another day bucket). */
+  remove(communicationId: string, key: CountKey): void {
+    this.#add(communicationId, key, -1);
+    this.#bump(communicationId, 'total', -1);
+  }
+
   #add(communicationId: string, key: CountKey, n: number): void {
     this.#bump(communicationId, `status.${key.status}`, n);
     this.#bump(communicationId, `channel.${key.channel}.${key.status}`, n);
@@ -285,4 +291,38 @@ export function encodeCountKey(response: string): string {
 /** The inverse of {@link encodeCountKey}. */
 export function decodeCountKey(field: string): string {
   return decodeURIComponent(field);
+}
+
+/**
+ * The day bucket a record sent at `sentAt` counts in (none before it is sent): its communication's
+ * records sent that UTC day, `<communicationId>@<YYYY-MM-DD>`. Buckets are counts documents like a
+ * communication's (same fence, same recount), so the Message Delivery Report's totals of whole days
+ * come from counters.
+ */
+export function dayBuckets(communicationId: string, sentAt: Date | undefined): string[] {
+  if (sentAt === undefined) return [];
+  return [`${communicationId}@${sentAt.toISOString().slice(0, 10)}`];
+}
+
+/** The day of a day bucket's key (see {@link dayBuckets}); undefined for a communication's own key. */
+export function dayOfBucket(key: string): string | undefined {
+  const at = key.indexOf('@');
+  return at < 0 ? undefined : key.slice(at + 1);
+}
+
+/** Moves a record's day-bucket counts after a write (its send date may have appeared or moved earlier). */
+export function moveDayCounts(
+  deltas: CountDeltas,
+  communicationId: string,
+  before: { sentAt: Date | undefined; key: CountKey | undefined },
+  after: { sentAt: Date | undefined; key: CountKey },
+): void {
+  const from = before.key === undefined ? [] : dayBuckets(communicationId, before.sentAt);
+  const to = dayBuckets(communicationId, after.sentAt);
+  if (from.length > 0 && from[0] === to[0]) {
+    for (const bucket of to) deltas.move(bucket, before.key, after.key);
+    return;
+  }
+  for (const bucket of from) deltas.remove(bucket, before.key!);
+  for (const bucket of to) deltas.move(bucket, undefined, after.key);
 }

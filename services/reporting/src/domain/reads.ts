@@ -47,6 +47,10 @@ export interface CommunicationCounts {
 export interface ReportReads {
   /** Every count of a communication: total, per status, per channel and status, per response. */
   counts(communicationId: string): Promise<CommunicationCounts>;
+  /** The counts of several communications or day buckets (see `dayBuckets`), summed. */
+  countsOf(keys: readonly string[]): Promise<CommunicationCounts>;
+  /** Every communication's day buckets of these UTC days (`YYYY-MM-DD`), summed. */
+  countsOfDays(days: readonly string[]): Promise<CommunicationCounts>;
   /** Up to `limit` records matching the query with ID after `afterId`, in ID order. */
   page(q: RecordQuery, afterId: string | undefined, limit: number): Promise<DeliveryRecordRow[]>;
   /** IDs of every record matching the query, in ID order. */

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@dlr/core';
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, DEFAULT_LIMIT, encodeCursor, parseLimit } from './report-queries.js';
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor, parseLimit, wholeDays } from './report-queries.js';
 
 describe('paging input', () => {
   it('reads limits from text or number, defaulting when absent', () => {
@@ -21,5 +21,16 @@ describe('paging input', () => {
     for (const bad of ['***', 'ZA==', encodeCursor('has space')]) {
       expect(() => decodeCursor(bad), bad).toThrow(/cursor/);
     }
+  });
+});
+
+describe('wholeDays', () => {
+  it('lists the UTC days of a range of whole days, and nothing for any other range', () => {
+    const d = (iso: string) => new Date(iso);
+    expect(wholeDays(d('2026-12-03T00:00:00Z'), d('2026-12-05T00:00:00Z'))).toEqual(['2026-12-03', '2026-12-04']);
+    expect(wholeDays(d('2026-12-03T00:00:00Z'), d('2026-12-04T00:00:01Z'))).toBeUndefined();
+    expect(wholeDays(undefined, d('2026-12-04T00:00:00Z'))).toBeUndefined();
+    expect(wholeDays(d('2026-12-04T00:00:00Z'), d('2026-12-04T00:00:00Z'))).toBeUndefined();
+    expect(wholeDays(d('2020-01-01T00:00:00Z'), d('2026-01-01T00:00:00Z'))).toBeUndefined();
   });
 });

@@ -278,10 +278,16 @@ export class ReportQueries {
     }
     const after = decodeCursor(input.cursor);
     const q: RecordQuery = { ...f };
+    const days = wholeDays(f.from, f.to);
     const totalsRead =
       f.communicationId !== undefined && f.from === undefined && f.to === undefined
         ? this.#reads.counts(f.communicationId).then((c) => totalsFromCounts(c, f))
-        : this.#reads.totals(q);
+        : days !== undefined
+          ? (f.communicationId === undefined
+              ? this.#reads.countsOfDays(days)
+              : this.#reads.countsOf(days.map((d) => `${f.communicationId}@${d}`))
+            ).then((c) => totalsFromCounts(c, f))
+          : this.#reads.totals(q);
     const [totals, rows] = await Promise.all([totalsRead, this.#reads.page(q, after, input.limit + 1)]);
     const more = rows.length > input.limit;
     const records = rows.slice(0, input.limit).map(toView);
@@ -297,6 +303,22 @@ export class ReportQueries {
       titles: await this.titles(ids),
     };
   }
+}
+
+/** At most this many days of day-bucket counters are read for one report (longer ranges aggregate). */
+export const MAX_COUNTED_DAYS = 400;
+
+/**
+ * The UTC days (`YYYY-MM-DD`) a date range covers when both ends fall on midnight UTC (the report's
+ * date inputs), so its totals can be summed from the day buckets; undefined otherwise.
+ */
+export function wholeDays(from: Date | undefined, to: Date | undefined): string[] | undefined {
+  if (from === undefined || to === undefined) return undefined;
+  const DAY = 86_400_000;
+  if (from.getTime() % DAY !== 0 || to.getTime() % DAY !== 0) return undefined;
+  const n = (to.getTime() - from.getTime()) / DAY;
+  if (n < 1 || n > MAX_COUNTED_DAYS) return undefined;
+  return Array.from({ length: n }, (_, i) => new Date(from.getTime() + i * DAY).toISOString().slice(0, 10));
 }
 
 function totalsFromCounts(counts: CommunicationCounts, f: MessageFilters): ChannelStatusTotal[] {

@@ -19,7 +19,14 @@ import {
 } from '@dlr/status-engine';
 import type { Collection, Db } from 'mongodb';
 import type { ChannelKey, DeliveryRecordRow } from '../../domain/model.js';
-import { countKeyOf, CountDeltas, type ProjectedRecord, type StatusChange } from '../../domain/projection.js';
+import {
+  countKeyOf,
+  CountDeltas,
+  dayBuckets,
+  dayOfBucket,
+  type ProjectedRecord,
+  type StatusChange,
+} from '../../domain/projection.js';
 
 /** Collection of delivery records, `_id` = delivery ID. */
 export const RECORDS = 'delivery_records';
@@ -100,6 +107,8 @@ export interface CountsDoc {
   response: Record<string, number>;
   /** Partition epoch of the last write (absent on older documents: 0); see `addCounts`. */
   epoch?: number;
+  /** Set on a day bucket (`<communicationId>@<day>`, see `dayBuckets`): the UTC day its records were sent. */
+  day?: string;
   updatedAt: Date;
 }
 
@@ -135,6 +144,8 @@ export async function migrateRecords(db: Db): Promise<void> {
   ]);
   // Retention of delivery records (never a TTL index: records and counts must go together).
   await ensureIndexes(db, COUNTS, [{ key: { updatedAt: 1 }, name: 'updatedAt' }]);
+  // The Message Delivery Report's totals of whole days across communications (day buckets).
+  await ensureIndexes(db, COUNTS, [{ key: { day: 1 }, name: 'day' }]);
 }
 
 /** Reads and writes delivery records and their counts. */
@@ -191,7 +202,11 @@ export class RecordsRepository {
       updateOne: {
         // index: _id. A newer epoch fails the filter; the upsert then collides on `_id`.
         filter: { _id: countsId(communicationId, partition), epoch: { $not: { $gt: epoch } } },
-        update: { $inc: inc, $set: { updatedAt: now, epoch }, $setOnInsert: { communicationId, partition } },
+        update: {
+          $inc: inc,
+          $set: { updatedAt: now, epoch },
+          $setOnInsert: { communicationId, partition, ...dayField(communicationId) },
+        },
         upsert: true,
       },
     }));
@@ -210,11 +225,13 @@ export class RecordsRepository {
     // index: partition
     const cursor = this.#records.find(
       { partition },
-      { projection: { communicationId: 1, channel: 1, attempt: 1, send: 1, human: 1, flags: 1 } },
+      { projection: { communicationId: 1, channel: 1, attempt: 1, send: 1, human: 1, flags: 1, sentAt: 1 } },
     );
     for await (const doc of cursor) {
       records += 1;
-      deltas.move(doc.communicationId, undefined, countKeyOf({ state: stateOf(doc), channel: doc.channel ?? null }));
+      const key = countKeyOf({ state: stateOf(doc), channel: doc.channel ?? null });
+      deltas.move(doc.communicationId, undefined, key);
+      for (const bucket of dayBuckets(doc.communicationId, doc.sentAt)) deltas.move(bucket, undefined, key);
     }
     const fresh = deltas.increments();
     // index: none (a small collection; every counts document of the partition is replaced)
@@ -244,7 +261,9 @@ export class RecordsRepository {
       .limit(limit * REPORTING_PARTITIONS)
       .toArray();
     let expired = 0;
-    for (const communicationId of [...new Set(stale.map((d) => d.communicationId))].slice(0, limit)) {
+    // A communication's day buckets go with it (they are never candidates themselves).
+    const candidates = [...new Set(stale.map((d) => d.communicationId))].filter((c) => dayOfBucket(c) === undefined);
+    for (const communicationId of candidates.slice(0, limit)) {
       const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
       // index: _id
       const docs = await findByIds(this.#counts, ids);
@@ -253,6 +272,8 @@ export class RecordsRepository {
       await this.#records.deleteMany({ communicationId });
       // index: _id
       await this.#counts.deleteMany({ _id: { $in: ids } });
+      // index: none (a small collection; the communication's day buckets, `<id>@<day>`)
+      await this.#counts.deleteMany({ communicationId: { $regex: `^${communicationId}@` } });
       expired += 1;
     }
     return expired;
@@ -288,6 +309,12 @@ function conflictOr(what: string): (error: unknown) => never {
   };
 }
 
+/** The `day` field of a day bucket's counts documents (nothing for a communication's own). */
+function dayField(key: string): { day?: string } {
+  const day = dayOfBucket(key);
+  return day === undefined ? {} : { day };
+}
+
 /** `_id` of a communication's counts document in one partition. */
 export function countsId(communicationId: string, partition: number): string {
   return `${communicationId}:${partition}`;
@@ -303,6 +330,7 @@ function countsDocFrom(communicationId: string, partition: number, inc: Record<s
     channel: {},
     response: {},
     updatedAt: now,
+    ...dayField(communicationId),
   };
   for (const [path, n] of Object.entries(inc)) {
     const [head, a, b] = path.split('.');

@@ -116,24 +116,20 @@ export class MongoReportReads implements ReportReads {
 
   /** Every count of a communication (its partitions' counts documents summed). */
   async counts(communicationId: string): Promise<CommunicationCounts> {
-    // index: _id (one $in read of the partitions' documents)
-    const ids = Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(communicationId, p));
-    const docs = await findByIds(this.#counts, ids);
-    const status = emptyCounts();
-    const channel = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
-    const response: Record<string, number> = {};
-    let total = 0;
-    for (const doc of docs) {
-      total += doc.total ?? 0;
-      addCounts(status, doc.status);
-      for (const c of ['email', 'sms', 'unknown'] as const) addCounts(channel[c], doc.channel?.[c]);
-      for (const [key, n] of Object.entries(doc.response ?? {})) {
-        const option = decodeCountKey(key);
-        response[option] = (response[option] ?? 0) + n;
-      }
-    }
-    for (const [option, n] of Object.entries(response)) if (n === 0) delete response[option];
-    return { total, status, channel, response };
+    return this.countsOf([communicationId]);
+  }
+
+  /** The counts of several communications or day buckets, summed. */
+  async countsOf(keys: readonly string[]): Promise<CommunicationCounts> {
+    // index: _id (one $in read of the partitions' documents, in chunks)
+    const ids = keys.flatMap((key) => Array.from({ length: REPORTING_PARTITIONS }, (_, p) => countsId(key, p)));
+    return sumCounts(await findByIds(this.#counts, ids));
+  }
+
+  /** The day buckets of every communication for these UTC days, summed. */
+  async countsOfDays(days: readonly string[]): Promise<CommunicationCounts> {
+    // index: day
+    return sumCounts(await this.#counts.find({ day: { $in: days.map(String) } }).toArray());
   }
 
   /** One record, or undefined (a stored status that is no status key throws, as in its timeline). */
@@ -235,4 +231,23 @@ function addCounts(into: StatusCounts, from: Partial<Record<StatusKey, number>> 
 const SOURCES = new Set(['dispatch', 'provider', 'feedback', 'unspecified']);
 function isSource(value: string): value is TimelineEntry['source'] {
   return SOURCES.has(value);
+}
+
+/** Counts documents summed into one communication's counts. */
+function sumCounts(docs: readonly CountsDoc[]): CommunicationCounts {
+  const status = emptyCounts();
+  const channel = { email: emptyCounts(), sms: emptyCounts(), unknown: emptyCounts() };
+  const response: Record<string, number> = {};
+  let total = 0;
+  for (const doc of docs) {
+    total += doc.total ?? 0;
+    addCounts(status, doc.status);
+    for (const c of ['email', 'sms', 'unknown'] as const) addCounts(channel[c], doc.channel?.[c]);
+    for (const [key, n] of Object.entries(doc.response ?? {})) {
+      const option = decodeCountKey(key);
+      response[option] = (response[option] ?? 0) + n;
+    }
+  }
+  for (const [option, n] of Object.entries(response)) if (n === 0) delete response[option];
+  return { total, status, channel, response };
 }

@@ -37,7 +37,7 @@ import {
 } from '@dlr/platform';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { CountDeltas, project, type StatusChange, type WorkItem } from '../../domain/projection.js';
+import { CountDeltas, moveDayCounts, project, type StatusChange, type WorkItem } from '../../domain/projection.js';
 import { WriteConflictError, type LoadedRecord, type RecordsRepository } from '../mongo/records.js';
 import { decodeDeliveryEvent, decodeRecipientsAdded } from './decode.js';
 
@@ -413,6 +413,12 @@ class PartitionWorker {
       if (result.record === undefined) continue;
       toSave.push({ record: result.record, rev: loaded?.rev ?? 0 });
       deltas.move(result.record.communicationId, result.countedBefore, result.countedAfter);
+      moveDayCounts(
+        deltas,
+        result.record.communicationId,
+        { sentAt: loaded?.record.sentAt, key: result.countedBefore },
+        { sentAt: result.record.sentAt, key: result.countedAfter },
+      );
       changes.push(...result.changes);
     }
     // The retry of a batch that failed after it may have written recounts once its records are in.
