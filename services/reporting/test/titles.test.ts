@@ -1,10 +1,12 @@
 // Both reports name communications by title: reporting keeps its own copy of each title from the
 // RecipientsAdded events communication publishes (it never reads communication's collections).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListDeliveryRecordsRequest, type ListDeliveryRecordsResponse } from '@dlr/contracts';
 import { eventually } from '@dlr/testing';
 import {
   AUTH,
   getJson,
+  grpcClient,
   publishRecipients,
   rand,
   settled,
@@ -57,6 +59,18 @@ describe('communication titles in the reports', () => {
     expect((await getJson<{ title: string }>(h, `/api/v1/communications/${other}/delivery-records`)).body.title).toBe(
       '',
     );
+
+    const client = grpcClient(h);
+    try {
+      const viaGrpc = await new Promise<ListDeliveryRecordsResponse>((resolve, reject) =>
+        client.listDeliveryRecords(ListDeliveryRecordsRequest.fromPartial({ communicationId }), (e, r) =>
+          e ? reject(e) : resolve(r),
+        ),
+      );
+      expect(viaGrpc.title).toBe('Flood <warning> — Riverside');
+    } finally {
+      client.close();
+    }
 
     const report = await page(`/communications/${communicationId}`);
     expect(report).toContain('<span id="communication-title">Flood &lt;warning&gt; — Riverside</span>');

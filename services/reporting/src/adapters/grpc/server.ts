@@ -84,6 +84,7 @@ export function buildGrpcServer(
           counts: countsProto(page.counts),
           total: page.total,
           nextPageToken: page.nextCursor ?? '',
+          title: page.title,
         };
       },
     ),

@@ -74,6 +74,8 @@ export interface ListDeliveryRecordsResponse {
   counts: StatusCount[];
   total: number;
   nextPageToken: string;
+  /** The communication's title (reporting's own copy from communication's events); empty until heard. */
+  title: string;
 }
 
 export interface WatchDeliveryRecordsRequest {
@@ -625,7 +627,7 @@ export const ListDeliveryRecordsRequest: MessageFns<ListDeliveryRecordsRequest> 
 };
 
 function createBaseListDeliveryRecordsResponse(): ListDeliveryRecordsResponse {
-  return { records: [], counts: [], total: 0, nextPageToken: "" };
+  return { records: [], counts: [], total: 0, nextPageToken: "", title: "" };
 }
 
 export const ListDeliveryRecordsResponse: MessageFns<ListDeliveryRecordsResponse> = {
@@ -641,6 +643,9 @@ export const ListDeliveryRecordsResponse: MessageFns<ListDeliveryRecordsResponse
     }
     if (message.nextPageToken !== "") {
       writer.uint32(34).string(message.nextPageToken);
+    }
+    if (message.title !== "") {
+      writer.uint32(42).string(message.title);
     }
     return writer;
   },
@@ -690,6 +695,14 @@ export const ListDeliveryRecordsResponse: MessageFns<ListDeliveryRecordsResponse
             message.nextPageToken = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -714,6 +727,7 @@ export const ListDeliveryRecordsResponse: MessageFns<ListDeliveryRecordsResponse
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      title: isSet(object.title) ? globalThis.String(object.title) : "",
     };
   },
 
@@ -731,6 +745,9 @@ export const ListDeliveryRecordsResponse: MessageFns<ListDeliveryRecordsResponse
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.title !== "") {
+      obj.title = message.title;
+    }
     return obj;
   },
 
@@ -743,6 +760,7 @@ export const ListDeliveryRecordsResponse: MessageFns<ListDeliveryRecordsResponse
     message.counts = object.counts?.map((e) => StatusCount.fromPartial(e)) || [];
     message.total = object.total ?? 0;
     message.nextPageToken = object.nextPageToken ?? "";
+    message.title = object.title ?? "";
     return message;
   },
 };
