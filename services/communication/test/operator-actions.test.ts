@@ -223,10 +223,20 @@ describe('ResendCommunication', () => {
     h.board.set(annSms, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT });
     h.board.set(bobEmail, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_BOUNCED_TEMPORARILY });
 
+    // It answers at once and runs in the background; the same request again answers with its progress.
     const first = await resend('r-1');
-    expect(first).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: false });
-    const repeat = await resend('r-1');
-    expect(repeat).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: true });
+    expect(first).toMatchObject({ requestId: 'r-1', repeated: false });
+    expect(first.finishedAt).toBeUndefined();
+    const finished = async (requestId: string, scope?: ResendScope) => {
+      let last = await resend(requestId, scope);
+      await eventually(async () => {
+        last = await resend(requestId, scope);
+        expect(last.finishedAt).toBeDefined();
+      });
+      return last;
+    };
+    const repeat = await finished('r-1');
+    expect(repeat).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: true, totalCount: 2, examinedCount: 2 });
 
     const attempts = async () =>
       (await sendRequests(h))
@@ -240,7 +250,7 @@ describe('ResendCommunication', () => {
     // Ann answers by SMS; Bob's email is delivered. "Not answered" now means Ann's email and Bob's email.
     h.board.set(annSms, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED });
     h.board.set(bobEmail, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_DELIVERED });
-    const second = await resend('r-2', ResendScope.RESEND_SCOPE_NOT_ANSWERED);
+    const second = await finished('r-2', ResendScope.RESEND_SCOPE_NOT_ANSWERED);
     expect(second.resentCount).toBe(2);
     const after = await attempts();
     expect(after).toContain(`${annEmail}:2`); // Ann's email: first resend

@@ -54,7 +54,14 @@ export interface ResendDoc {
   state: 'running' | 'done';
   requestedAt: Date;
   finishedAt?: Date;
+  /** Records given a new attempt so far (all of them once `done`). */
   resentCount: number;
+  /** Progress while running: records of the scope's statuses reporting had when the resend began. */
+  total?: number;
+  /** Progress while running: records looked at so far (of `total`). */
+  examined?: number;
+  /** Why a running resend stopped (reporting or the store unreachable); repeating the request carries it on. */
+  problem?: string;
 }
 
 /** Which delivery records a resend goes to. */

@@ -24,6 +24,30 @@ import type { SmsCount } from './sms.js';
 
 /** How many resend requests are published concurrently. */
 const RESEND_WINDOW = 16;
+/** Records read, bumped and published together by a resend (one store round trip each way). */
+const RESEND_BATCH = 500;
+/** How often a running resend stores its progress. */
+const PROGRESS_EVERY_MS = 1_000;
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure after all settled. */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++]!;
+      await fn(item).catch((error: unknown) => {
+        failure ??= error;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** A page cursor over (createdAt, id), opaque to callers. */
@@ -226,7 +250,7 @@ export class OperatorActions {
     const key = `${communication._id}:${input.requestId}`;
     const existing = await this.deps.store.getResend(key);
     if (existing) await this.auditResend(existing);
-    if (existing) return { resend: existing.state === 'done' ? existing : await this.run(existing), repeated: true };
+    if (existing) return { resend: this.carryOnIfRunning(existing), repeated: true };
     if (communication.state !== 'sent') {
       throw new FailedPreconditionError(
         `communication ${communication._id} is ${communication.state === 'draft' ? 'a draft' : 'still being sent'}; resend once it is sent`,
@@ -250,7 +274,7 @@ export class OperatorActions {
     const locked = await this.deps.store.lockResend(communication._id, key);
     if (!locked) {
       const again = await this.deps.store.getResend(key);
-      if (again) return { resend: again.state === 'done' ? again : await this.run(again), repeated: true };
+      if (again) return { resend: this.carryOnIfRunning(again), repeated: true };
       throw new FailedPreconditionError(
         `another resend of communication ${communication._id} is in progress; try again when it has finished`,
       );
@@ -270,14 +294,31 @@ export class OperatorActions {
       await this.deps.store.unlockResend(communication._id, key);
       const again = await this.deps.store.getResend(key);
       if (!again) throw new UnavailableError('resend request could not be recorded; try again');
-      return { resend: again.state === 'done' ? again : await this.run(again), repeated: true };
+      return { resend: this.carryOnIfRunning(again), repeated: true };
     }
     await this.auditResend(doc);
     this.deps.logger.info(
       { communicationId: communication._id, resend: input.requestId, scope: input.scope, principal: input.principal },
       'resend requested',
     );
-    return { resend: await this.run(doc), repeated: false };
+    this.carryOnIfRunning(doc);
+    return { resend: doc, repeated: false };
+  }
+
+  /**
+   * Starts (or joins) carrying out a running resend in the background and returns it as stored:
+   * the caller answers at once and the progress shows on the resend as it goes.
+   */
+  private carryOnIfRunning(resend: ResendDoc): ResendDoc {
+    if (resend.state !== 'done') {
+      this.run(resend).catch((error: unknown) =>
+        this.deps.logger.error(
+          { communicationId: resend.communicationId, resend: resend.requestId, err: String(error) },
+          'resend interrupted; repeating the request carries it on',
+        ),
+      );
+    }
+    return resend;
   }
 
   /** Audits an override (idempotent: one entry per communication). */
@@ -348,42 +389,58 @@ export class OperatorActions {
     const statuses = this.deps.statuses;
     if (!statuses) throw new UnavailableError('resend needs the reporting service (REPORTING_GRPC_URL)');
     const { communication } = await this.deps.communications.get(resend.communicationId);
-    const inFlight = new Set<Promise<void>>();
-    let failure: Error | undefined;
-    let count = 0;
-    const one = async (deliveryId: string) => {
-      const [delivery] = await this.deps.store.getDeliveries([deliveryId]);
-      if (!delivery || !isIncluded(delivery, communication)) return;
+    const progress = { resentCount: 0, examined: 0, total: 0 };
+    let batch: string[] = [];
+    let lastProgressAt = 0;
+    const flush = async () => {
+      const ids = batch;
+      batch = [];
+      const deliveries = (await this.deps.store.getDeliveries(ids)).filter((d) => isIncluded(d, communication));
       // Already bumped by this resend before an interruption: publish the same attempt again
       // (deduplicated downstream by its Nats-Msg-Id), never a second new one.
-      let attempt = delivery.attempt ?? 1;
-      if (delivery.lastResendId !== resend._id) {
-        attempt += 1;
-        await this.deps.store.setAttempt(delivery._id, attempt, resend._id);
-      }
-      await this.deps.events.sendRequested(communication, delivery, attempt, this.now());
-      count++;
-    };
-    for await (const record of statuses.statuses(communication._id, resendStatuses(resend.scope))) {
-      if (failure !== undefined) break;
-      if (!wantsResend(resend.scope, record.status)) continue;
-      const p = one(record.deliveryId).then(
-        () => void inFlight.delete(p),
-        (error: unknown) => {
-          failure = error instanceof Error ? error : new Error('resend publish failed', { cause: error });
-          inFlight.delete(p);
-        },
+      const attempts = deliveries.map((d) => ({
+        delivery: d,
+        attempt: d.lastResendId === resend._id ? (d.attempt ?? 1) : (d.attempt ?? 1) + 1,
+      }));
+      await this.deps.store.setAttempts(
+        attempts
+          .filter((a) => a.delivery.lastResendId !== resend._id)
+          .map((a) => ({ deliveryId: a.delivery._id, attempt: a.attempt })),
+        resend._id,
       );
-      inFlight.add(p);
-      if (inFlight.size >= RESEND_WINDOW) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    if (failure !== undefined) {
+      await forEachConcurrently(attempts, RESEND_WINDOW, (a) =>
+        this.deps.events.sendRequested(communication, a.delivery, a.attempt, this.now()),
+      );
+      progress.resentCount += attempts.length;
+      progress.examined += ids.length;
+      if (Date.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
+        lastProgressAt = Date.now();
+        await this.deps.store.progressResend(resend._id, progress);
+      }
+    };
+    try {
+      const records = statuses.statuses(communication._id, resendStatuses(resend.scope), (total) => {
+        progress.total = total;
+      });
+      for await (const record of records) {
+        if (!wantsResend(resend.scope, record.status)) {
+          progress.examined++;
+          continue;
+        }
+        batch.push(record.deliveryId);
+        if (batch.length >= RESEND_BATCH) await flush();
+      }
+      if (batch.length > 0) await flush();
+    } catch (error) {
       // Free the slot so the operator can try again; repeating this request ID carries it on
       // without a second new attempt for the records it already covered.
+      const problem = error instanceof Error ? error.message : String(error);
+      await this.deps.store.progressResend(resend._id, { ...progress, problem }).catch(() => undefined);
       await this.deps.store.unlockResend(communication._id, resend._id).catch(() => undefined);
-      throw failure;
+      throw error instanceof Error ? error : new Error('resend failed', { cause: error });
     }
+    const count = progress.resentCount;
+    await this.deps.store.progressResend(resend._id, progress);
     const finished = await this.deps.store.finishResend(resend._id, count, this.now());
     await this.deps.store.unlockResend(communication._id, resend._id);
     this.deps.logger.info({ communicationId: communication._id, resend: resend.requestId, count }, 'resend published');

@@ -39,8 +39,13 @@ export interface OperatorActionStore {
   insertResend(doc: ResendDoc): Promise<boolean>;
   getResend(id: string): Promise<ResendDoc | null>;
   finishResend(id: string, resentCount: number, at: Date): Promise<ResendDoc | null>;
-  /** Records a new attempt of a delivery (an `_id`-only write). */
-  setAttempt(deliveryId: string, attempt: number, resendKey: string): Promise<void>;
+  /** Stores a running resend's progress (shown while it runs). */
+  progressResend(
+    id: string,
+    progress: { resentCount: number; examined: number; total: number; problem?: string },
+  ): Promise<void>;
+  /** Records new attempts of deliveries: one round trip for the whole batch. */
+  setAttempts(attempts: readonly { deliveryId: string; attempt: number }[], resendKey: string): Promise<void>;
   /** A recipient's deliveries, newest first; `after` is the last of the previous page. */
   recipientDeliveries(
     recipientKey: string,
@@ -58,6 +63,8 @@ export interface DeliveryStatusSource {
   statuses(
     communicationId: string,
     only: readonly StatusKey[],
+    /** Called once, before the first record, with how many records reporting has in `only`. */
+    onTotal?: (total: number) => void,
   ): AsyncIterable<{ deliveryId: string; status: StatusKey }>;
 }
 

@@ -39,6 +39,9 @@ function resendMessage(doc: ResendDoc, repeated: boolean) {
     repeated,
     requestedAt: doc.requestedAt,
     finishedAt: doc.finishedAt,
+    totalCount: doc.total ?? 0,
+    examinedCount: doc.examined ?? 0,
+    problem: doc.problem ?? '',
   };
 }
 

@@ -160,8 +160,23 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
     );
   }
 
-  async setAttempt(deliveryId: string, attempt: number, resendKey: string): Promise<void> {
-    await this.deliveries.updateOne({ _id: deliveryId }, { $set: { attempt, lastResendId: resendKey } });
+  async progressResend(
+    id: string,
+    progress: { resentCount: number; examined: number; total: number; problem?: string },
+  ): Promise<void> {
+    const { problem, ...counts } = progress;
+    const update = problem === undefined ? { $set: counts, $unset: { problem: '' as const } } : { $set: progress };
+    await this.resends.updateOne({ _id: id, state: 'running' }, update);
+  }
+
+  async setAttempts(attempts: readonly { deliveryId: string; attempt: number }[], resendKey: string): Promise<void> {
+    if (attempts.length === 0) return;
+    await this.deliveries.bulkWrite(
+      attempts.map((a) => ({
+        updateOne: { filter: { _id: a.deliveryId }, update: { $set: { attempt: a.attempt, lastResendId: resendKey } } },
+      })),
+      { ordered: false },
+    );
   }
 
   async recipientDeliveries(

@@ -482,12 +482,29 @@ export interface ResendCommunicationRequest {
 export interface ResendCommunicationResponse {
   requestId: string;
   scope: ResendScope;
-  /** Delivery records given a new attempt by this request. */
+  /** Delivery records given a new attempt by this request (so far, while it runs). */
   resentCount: number;
   /** True when this request_id had been handled before and nothing new was done. */
   repeated: boolean;
-  requestedAt: Date | undefined;
-  finishedAt: Date | undefined;
+  requestedAt:
+    | Date
+    | undefined;
+  /**
+   * Set once the resend has finished. It runs in the background: the first answer comes at once,
+   * and repeating the request (same request_id) answers with its progress until finished_at is set.
+   */
+  finishedAt:
+    | Date
+    | undefined;
+  /** Progress: records reporting had in the scope's statuses when the resend began ... */
+  totalCount: number;
+  /** ... and how many of them have been looked at so far. */
+  examinedCount: number;
+  /**
+   * Why the resend stopped before finishing (reporting or the store unreachable); repeating the
+   * request carries it on without a second new attempt for the records it already covered.
+   */
+  problem: string;
 }
 
 export interface GetRecipientHistoryRequest {
@@ -3529,7 +3546,17 @@ export const ResendCommunicationRequest: MessageFns<ResendCommunicationRequest> 
 };
 
 function createBaseResendCommunicationResponse(): ResendCommunicationResponse {
-  return { requestId: "", scope: 0, resentCount: 0, repeated: false, requestedAt: undefined, finishedAt: undefined };
+  return {
+    requestId: "",
+    scope: 0,
+    resentCount: 0,
+    repeated: false,
+    requestedAt: undefined,
+    finishedAt: undefined,
+    totalCount: 0,
+    examinedCount: 0,
+    problem: "",
+  };
 }
 
 export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse> = {
@@ -3551,6 +3578,15 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     }
     if (message.finishedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.totalCount !== 0) {
+      writer.uint32(56).uint32(message.totalCount);
+    }
+    if (message.examinedCount !== 0) {
+      writer.uint32(64).uint32(message.examinedCount);
+    }
+    if (message.problem !== "") {
+      writer.uint32(74).string(message.problem);
     }
     return writer;
   },
@@ -3616,6 +3652,30 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
             message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.totalCount = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.examinedCount = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3652,6 +3712,17 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
         : isSet(object.finished_at)
         ? fromJsonTimestamp(object.finished_at)
         : undefined,
+      totalCount: isSet(object.totalCount)
+        ? globalThis.Number(object.totalCount)
+        : isSet(object.total_count)
+        ? globalThis.Number(object.total_count)
+        : 0,
+      examinedCount: isSet(object.examinedCount)
+        ? globalThis.Number(object.examinedCount)
+        : isSet(object.examined_count)
+        ? globalThis.Number(object.examined_count)
+        : 0,
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
     };
   },
 
@@ -3675,6 +3746,15 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     if (message.finishedAt !== undefined) {
       obj.finishedAt = message.finishedAt.toISOString();
     }
+    if (message.totalCount !== 0) {
+      obj.totalCount = Math.round(message.totalCount);
+    }
+    if (message.examinedCount !== 0) {
+      obj.examinedCount = Math.round(message.examinedCount);
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
     return obj;
   },
 
@@ -3689,6 +3769,9 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     message.repeated = object.repeated ?? false;
     message.requestedAt = object.requestedAt ?? undefined;
     message.finishedAt = object.finishedAt ?? undefined;
+    message.totalCount = object.totalCount ?? 0;
+    message.examinedCount = object.examinedCount ?? 0;
+    message.problem = object.problem ?? "";
     return message;
   },
 };
