@@ -30,18 +30,14 @@ const RESEND_BATCH = 500;
 const PROGRESS_EVERY_MS = 1_000;
 
 /** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure after all settled. */
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
+async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   const worker = async () => {
     while (next < items.length && failure === undefined) {
       const item = items[next++]!;
       await fn(item).catch((error: unknown) => {
-        failure ??= error;
+        failure ??= error instanceof Error ? error : new Error('publish failed', { cause: error });
       });
     }
   };
