@@ -71,6 +71,8 @@ describe('PreviewDelivery', () => {
     const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
     expect(p.recipientCount).toBe(3);
     expect(p.suppressionChecked).toBe(true);
+    // Five delivery records (Ann ×2, Bob, Cat ×2), summarised before the answer (a small list).
+    expect(p.progress).toMatchObject({ finished: true, checkedCount: 5, totalCount: 5 });
     expect(p.channels).toEqual([
       {
         channel: Channel.CHANNEL_EMAIL,

@@ -24,6 +24,16 @@ export interface CommunicationDoc {
   resendInProgress?: string;
   /** Set once an operator cancelled the send (never withdrawn). */
   cancellation?: CancellationDoc;
+  /**
+   * Raised before and after every change to the recipients (a summary computed at another revision
+   * is out of date). Absent on communications stored before it existed.
+   */
+  recipientsRevision?: number;
+  /**
+   * Deliveries stored, kept as recipients are added (a crash between the insert and the increment
+   * leaves it short until the next preview recounts it). Absent: count them.
+   */
+  deliveryCount?: number;
 }
 
 /** Who cancelled a send (the authenticated caller), why and when. */

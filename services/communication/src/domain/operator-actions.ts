@@ -20,7 +20,9 @@ import {
   type Preview,
   type RecipientOutcome,
 } from './preview.js';
+import type { PreviewSummaries } from './preview-summary.js';
 import type { SmsCount } from './sms.js';
+import { deliveryId } from './validation.js';
 
 /** How many resend requests are published concurrently. */
 const RESEND_WINDOW = 16;
@@ -30,7 +32,11 @@ const RESEND_BATCH = 500;
 const PROGRESS_EVERY_MS = 1_000;
 
 /** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure after all settled. */
-async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: Error | undefined;
   const worker = async () => {
@@ -92,6 +98,8 @@ export interface PreviewPage extends Omit<Preview, 'recipients'> {
   readonly recipients: readonly RecipientOutcome[];
   readonly nextPageToken: string;
   readonly suppressionChecked: boolean;
+  /** How far the counts are: deliveries checked of the total, and when (they run in the background). */
+  readonly progress: { finished: boolean; checked: number; total: number; at: Date };
 }
 
 /** One entry of a recipient's message history. */
@@ -117,6 +125,8 @@ export class OperatorActions {
       statuses?: DeliveryStatusSource | undefined;
       /** The suppression list; the preview says so when it is absent. */
       suppressions?: SuppressionLookup | undefined;
+      /** The preview's counts, kept as summaries computed in the background. */
+      previews: PreviewSummaries;
       /** Characters dispatch's acknowledge link takes in an SMS. */
       smsLinkLength: number;
       /** Where overrides and resends are audited (with the authenticated caller). */
@@ -150,12 +160,67 @@ export class OperatorActions {
     let after = '';
     if (input.pageToken !== '') {
       after = Buffer.from(input.pageToken, 'base64url').toString('utf8');
-      if (after === '')
+      if (!after.startsWith('d_'))
         throw new InvalidArgumentError('invalid page_token', ['page_token: not a cursor this service issued']);
     }
     const { communication, deliveryCount } = await this.deps.communications.get(input.communicationId);
-    const deliveries: DeliveryDoc[] = [];
-    for await (const d of this.deps.store.streamDeliveries(communication._id)) deliveries.push(d);
+    const [summary, page] = await Promise.all([
+      this.deps.previews.current(communication, deliveryCount),
+      this.recipientsPage(communication, after, limit),
+    ]);
+    return {
+      communication,
+      deliveryCount,
+      recipientCount: summary.recipientCount,
+      channels: summary.channels,
+      sms: communication.channels.includes('sms') ? smsPreview(communication, this.deps.smsLinkLength) : undefined,
+      recipients: page.recipients,
+      nextPageToken: page.next === '' ? '' : Buffer.from(page.next).toString('base64url'),
+      suppressionChecked: summary.suppressionChecked && page.suppressionChecked,
+      progress: {
+        finished: summary.state === 'done',
+        checked: summary.checked,
+        total: summary.total,
+        at: summary.finishedAt ?? summary.updatedAt,
+      },
+    };
+  }
+
+  /**
+   * `limit` recipients of the preview (fewer on the last page), in delivery-ID order after `after`:
+   * each recipient is listed at the first of its deliveries in that order (its others are found by
+   * their IDs). `next`: the delivery ID the next page starts after ('' on the last page).
+   */
+  private async recipientsPage(communication: CommunicationDoc, after: string, limit: number) {
+    const shown: DeliveryDoc[][] = [];
+    let cursor = after;
+    let next = ''; // stays '' when the deliveries run out first
+    for (;;) {
+      const page = await this.deps.store.deliveriesPage(communication._id, cursor, limit);
+      const siblingIds = new Set<string>();
+      for (const d of page)
+        for (const channel of communication.channels)
+          if (channel !== d.channel) siblingIds.add(deliveryId(communication._id, d.recipientKey, channel));
+      const siblings = siblingIds.size > 0 ? await this.deps.store.getDeliveries([...siblingIds]) : [];
+      const byRecipient = new Map<string, DeliveryDoc[]>();
+      for (const d of [...page, ...siblings]) {
+        const list = byRecipient.get(d.recipientKey) ?? [];
+        if (!list.some((x) => x._id === d._id)) list.push(d);
+        byRecipient.set(d.recipientKey, list);
+      }
+      for (const d of page) {
+        const all = byRecipient.get(d.recipientKey)!;
+        if (all.some((x) => x._id < d._id)) continue; // listed at its first delivery
+        shown.push(all);
+        if (shown.length === limit) {
+          next = d._id;
+          break;
+        }
+      }
+      if (shown.length === limit || page.length < limit) break;
+      cursor = page.at(-1)!._id;
+    }
+    const deliveries = shown.flat();
     let suppressed: ReadonlyMap<string, SuppressionReason> = new Map();
     let suppressionChecked = false;
     if (this.deps.suppressions) {
@@ -166,20 +231,7 @@ export class OperatorActions {
         this.deps.logger.warn({ communicationId: communication._id, err: String(error) }, 'suppression lookup failed');
       }
     }
-    const preview = buildPreview(communication, deliveries, suppressed);
-    const rest = preview.recipients.filter((r) => r.recipientKey > after);
-    const page = rest.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      communication,
-      deliveryCount,
-      recipientCount: preview.recipientCount,
-      channels: preview.channels,
-      sms: communication.channels.includes('sms') ? smsPreview(communication, this.deps.smsLinkLength) : undefined,
-      recipients: page,
-      nextPageToken: rest.length > limit && last ? Buffer.from(last.recipientKey).toString('base64url') : '',
-      suppressionChecked,
-    };
+    return { recipients: buildPreview(communication, deliveries, suppressed).recipients, next, suppressionChecked };
   }
 
   /**
@@ -369,7 +421,7 @@ export class OperatorActions {
 
   /** Waits for resends running in this process (tests and shutdown). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.resends.values()]);
+    await Promise.allSettled([...this.resends.values(), this.deps.previews.settled()]);
   }
 
   private run(resend: ResendDoc): Promise<ResendDoc> {

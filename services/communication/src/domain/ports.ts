@@ -21,6 +21,15 @@ export interface CommunicationStore {
   ): Promise<CommunicationDoc | null>;
   /** IDs of communications left in `sending` (e.g. by a crash). */
   listSending(): Promise<string[]>;
+  /** Raises the recipients' revision and adds `deliveries` to the kept count. */
+  recipientsChanged(id: string, deliveries: number): Promise<void>;
+  /** Sets the kept delivery count, if the recipients are still at `revision` (a recount's result). */
+  setDeliveryCount(id: string, revision: number, count: number): Promise<void>;
+  /**
+   * One page of a communication's deliveries in ID order after `after` (a stable order that any
+   * store serves from its `_id` index).
+   */
+  deliveriesPage(communicationId: string, after: string, limit: number): Promise<DeliveryDoc[]>;
 }
 
 /** Storage for the operator actions (list, override, resend, history); implemented by the same store. */
@@ -72,6 +81,8 @@ export interface DeliveryStatusSource {
 export interface SuppressionLookup {
   /** The delivery IDs among `deliveries` whose address is suppressed, each with why. */
   suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlyMap<string, SuppressionReason>>;
+  /** Raised by every change to the list (what a preview summary was computed against). */
+  revision(): Promise<number>;
 }
 
 /** Publishes this service's events; each call resolves once JetStream has stored the message. */

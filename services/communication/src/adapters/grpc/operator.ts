@@ -99,6 +99,12 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         })),
         nextPageToken: p.nextPageToken,
         suppressionChecked: p.suppressionChecked,
+        progress: {
+          finished: p.progress.finished,
+          checkedCount: p.progress.checked,
+          totalCount: p.progress.total,
+          asOf: p.progress.at,
+        },
       };
     }),
     overridePreferences: unary(logger, 'OverridePreferences', async (req, call) => {

@@ -299,6 +299,11 @@ ${p.sms.length} of ${p.sms.perSegment} characters per segment${p.sms.linkAllowan
 ${c.preferenceOverride && html`<p><strong>Preferences overridden</strong> by ${c.preferenceOverride.operator} at ${time(c.preferenceOverride.at)}: “${c.preferenceOverride.reason}”.</p>`}
 ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>`}
 <section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${p.recipientCount} recipients</h2>
+<p id="preview-progress" role="status">${
+      p.progress.finished
+        ? html`All ${p.progress.checked} delivery records checked (suppression list as of ${time(p.progress.at)}).`
+        : html`<strong>Counting:</strong> ${p.progress.checked} of ${p.progress.total} delivery records checked so far; the counts below are partial. This page refreshes itself.`
+    }</p>
 <table><thead><tr><th scope="col">Channel</th><th scope="col">Will be sent</th><th scope="col">No address</th><th scope="col">Opted out by preference</th><th scope="col">Preference overridden</th><th scope="col">Suppressed</th></tr></thead>
 <tbody>${summary}</tbody></table></section>
 ${sms}
@@ -309,6 +314,7 @@ ${pageToken && html`<p><a href="${base}/preview">First page</a></p>`}
 ${p.nextPageToken && html`<p><a href="${base}/preview?page=${encodeURIComponent(p.nextPageToken)}">Next recipients</a></p>`}
 </section>
 ${c.state === 'draft' && html`<form method="post" action="${base}/send"><button type="submit">Send to ${p.deliveryCount} delivery records</button></form>`}`,
+    p.progress.finished ? undefined : 2,
   );
 }
 
