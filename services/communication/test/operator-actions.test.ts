@@ -118,6 +118,42 @@ describe('PreviewDelivery', () => {
     expect(second.nextPageToken).toBe('');
   });
 
+  it('counts again once recipients are added, and lists every recipient once across pages of a larger list', async () => {
+    const { id } = await draft([ann]);
+    const before = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
+    expect(before.recipientCount).toBe(1);
+    // 2 500 more, half of them with a phone too: five pages of 1 000 deliveries for the summary's pass.
+    const many = Array.from({ length: 2_500 }, (_, i) => ({
+      externalId: `m-${i}`,
+      name: `M ${i}`,
+      email: `m${i}@example.org`,
+      phone: i % 2 === 0 ? `+6141${String(i).padStart(7, '0')}` : '',
+      optedOutChannels: [],
+    }));
+    for (let i = 0; i < many.length; i += 1_000)
+      await c.addRecipients({ communicationId: id, recipients: many.slice(i, i + 1_000) });
+    const after = await eventually(async () => {
+      const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
+      expect(p.progress).toMatchObject({ finished: true, checkedCount: 2 + 2_500 + 1_250 });
+      return p;
+    }, 30_000);
+    expect(after.recipientCount).toBe(2_501);
+    expect(after.channels.map((ch) => [ch.willSend, ch.missingAddress])).toEqual([
+      [2_501, 0],
+      [1_251, 1_250],
+    ]);
+    const seen: string[] = [];
+    let token = '';
+    do {
+      const page = await c.previewDelivery({ communicationId: id, pageSize: 1_000, pageToken: token });
+      expect(page.recipients.length).toBeLessThanOrEqual(1_000);
+      seen.push(...page.recipients.map((r) => r.recipientKey));
+      token = page.nextPageToken;
+    } while (token !== '');
+    expect(seen).toHaveLength(2_501);
+    expect(new Set(seen).size).toBe(2_501);
+  });
+
   it('counts a UCS-2 text in 67-character segments', async () => {
     const created = await c.createCommunication({
       ...content,
