@@ -22,10 +22,11 @@ type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: 
 export interface CommunicationApi {
   create(req: CreateCommunicationRequest): Promise<CreateCommunicationResponse>;
   get(req: GetCommunicationRequest): Promise<GetCommunicationResponse>;
-  /** A recipient's `optedOutChannels` may be left out (none). */
+  /** A recipient's `optedOutChannels` and `fields` may be left out (none). */
   addRecipients(req: {
     communicationId: string;
-    recipients: (Omit<RecipientInput, 'optedOutChannels'> & Partial<Pick<RecipientInput, 'optedOutChannels'>>)[];
+    recipients: (Omit<RecipientInput, 'optedOutChannels' | 'fields'> &
+      Partial<Pick<RecipientInput, 'optedOutChannels' | 'fields'>>)[];
   }): Promise<AddRecipientsResponse>;
   send(req: SendCommunicationRequest): Promise<SendCommunicationResponse>;
   preview(req: PreviewDeliveryRequest): Promise<PreviewDeliveryResponse>;

@@ -8,7 +8,8 @@ import {
   CommunicationServiceClient,
   DeliveryRecord,
   type DeliveryStatus,
-  type AddRecipientsRequest,
+  AddRecipientsRequest,
+  type RecipientInput,
   type AddRecipientsResponse,
   type CreateCommunicationRequest,
   type CreateCommunicationResponse,
@@ -175,7 +176,14 @@ export function api(client: CommunicationServiceClient) {
       client.createCommunication.bind(client),
     ),
     getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
-    addRecipients: unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client)),
+    /** A recipient's `fields` may be left out (none). */
+    addRecipients: (req: {
+      communicationId: string;
+      recipients: (Omit<RecipientInput, 'fields'> & Partial<Pick<RecipientInput, 'fields'>>)[];
+    }) =>
+      unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client))(
+        AddRecipientsRequest.fromPartial(req),
+      ),
     sendCommunication: unary<SendCommunicationRequest, SendCommunicationResponse>(
       client.sendCommunication.bind(client),
     ),

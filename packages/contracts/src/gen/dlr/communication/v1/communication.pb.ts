@@ -348,6 +348,18 @@ export interface RecipientInput {
    * delivery record is announced or sent) unless the communication overrides preferences.
    */
   optedOutChannels: Channel[];
+  /**
+   * Values for merge fields: `{{street}}` in the subject, email body or SMS text is this
+   * recipient's `street` (names: lower-case letters, digits and _, at most 50 fields of 500
+   * characters). `{{name}}` and `{{external_id}}` are always there. A recipient without a value for a
+   * field the message uses is refused (INVALID_ARGUMENT naming it), so no message goes out with a hole.
+   */
+  fields: { [key: string]: string };
+}
+
+export interface RecipientInput_FieldsEntry {
+  key: string;
+  value: string;
 }
 
 export interface AddRecipientsRequest {
@@ -1628,7 +1640,7 @@ export const GetCommunicationResponse: MessageFns<GetCommunicationResponse> = {
 };
 
 function createBaseRecipientInput(): RecipientInput {
-  return { externalId: "", name: "", email: "", phone: "", optedOutChannels: [] };
+  return { externalId: "", name: "", email: "", phone: "", optedOutChannels: [], fields: {} };
 }
 
 export const RecipientInput: MessageFns<RecipientInput> = {
@@ -1652,6 +1664,9 @@ export const RecipientInput: MessageFns<RecipientInput> = {
       }
       writer.join();
     }
+    globalThis.Object.entries(message.fields).forEach(([key, value]: [string, string]) => {
+      RecipientInput_FieldsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
     return writer;
   },
 
@@ -1718,6 +1733,17 @@ export const RecipientInput: MessageFns<RecipientInput> = {
 
             break;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = RecipientInput_FieldsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.fields[entry6.key] = entry6.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1745,6 +1771,20 @@ export const RecipientInput: MessageFns<RecipientInput> = {
         : globalThis.Array.isArray(object?.opted_out_channels)
         ? object.opted_out_channels.map((e: any) => channelFromJSON(e))
         : [],
+      fields: isObject(object.fields)
+        ? (globalThis.Object.entries(object.fields) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1765,6 +1805,15 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     if (message.optedOutChannels?.length) {
       obj.optedOutChannels = message.optedOutChannels.map((e) => channelToJSON(e));
     }
+    if (message.fields) {
+      const entries = globalThis.Object.entries(message.fields) as [string, string][];
+      if (entries.length > 0) {
+        obj.fields = {};
+        entries.forEach(([k, v]) => {
+          obj.fields[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1778,6 +1827,100 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     message.email = object.email ?? "";
     message.phone = object.phone ?? "";
     message.optedOutChannels = object.optedOutChannels?.map((e) => e) || [];
+    message.fields = (globalThis.Object.entries(object.fields ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseRecipientInput_FieldsEntry(): RecipientInput_FieldsEntry {
+  return { key: "", value: "" };
+}
+
+export const RecipientInput_FieldsEntry: MessageFns<RecipientInput_FieldsEntry> = {
+  encode(message: RecipientInput_FieldsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecipientInput_FieldsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipientInput_FieldsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecipientInput_FieldsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RecipientInput_FieldsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecipientInput_FieldsEntry>, I>>(base?: I): RecipientInput_FieldsEntry {
+    return RecipientInput_FieldsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecipientInput_FieldsEntry>, I>>(object: I): RecipientInput_FieldsEntry {
+    const message = createBaseRecipientInput_FieldsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -6390,6 +6533,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
