@@ -7,7 +7,7 @@ import {
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
-  type PreviewDeliveryRequest,
+  PreviewDeliveryRequest,
   type PreviewDeliveryResponse,
   type RecipientInput,
   type ResendCommunicationRequest,
@@ -29,7 +29,7 @@ export interface CommunicationApi {
       Partial<Pick<RecipientInput, 'optedOutChannels' | 'fields'>>)[];
   }): Promise<AddRecipientsResponse>;
   send(req: SendCommunicationRequest): Promise<SendCommunicationResponse>;
-  preview(req: PreviewDeliveryRequest): Promise<PreviewDeliveryResponse>;
+  preview(req: Partial<PreviewDeliveryRequest>): Promise<PreviewDeliveryResponse>;
   resend(req: ResendCommunicationRequest): Promise<ResendCommunicationResponse>;
   close(): void;
 }
@@ -59,7 +59,10 @@ export function communicationClient(address: string, token: string): Communicati
         AddRecipientsRequest.fromPartial(req),
       ),
     send: call<SendCommunicationRequest, SendCommunicationResponse>(client.sendCommunication.bind(client)),
-    preview: call<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client)),
+    preview: (req) =>
+      call<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client))(
+        PreviewDeliveryRequest.fromPartial(req),
+      ),
     resend: call<ResendCommunicationRequest, ResendCommunicationResponse>(client.resendCommunication.bind(client)),
     close: () => client.close(),
   };

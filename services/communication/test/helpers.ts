@@ -25,7 +25,7 @@ import {
   type ListCommunicationsResponse,
   type OverridePreferencesRequest,
   type OverridePreferencesResponse,
-  type PreviewDeliveryRequest,
+  PreviewDeliveryRequest,
   type PreviewDeliveryResponse,
   type ResendCommunicationRequest,
   type ResendCommunicationResponse,
@@ -190,7 +190,10 @@ export function api(client: CommunicationServiceClient) {
     listCommunications: unary<ListCommunicationsRequest, ListCommunicationsResponse>(
       client.listCommunications.bind(client),
     ),
-    previewDelivery: unary<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client)),
+    previewDelivery: (req: Partial<PreviewDeliveryRequest>) =>
+      unary<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client))(
+        PreviewDeliveryRequest.fromPartial(req),
+      ),
     overridePreferences: unary<OverridePreferencesRequest, OverridePreferencesResponse>(
       client.overridePreferences.bind(client),
     ),

@@ -446,13 +446,18 @@ export interface PreviewDeliveryRequest {
   /** Recipients per page: 1..1000, default 100. */
   pageSize: number;
   pageToken: string;
+  /** Also render this recipient's message, merge fields filled in (NOT_FOUND when not on the list). */
+  recipientKey: string;
 }
 
 export interface PreviewDeliveryResponse {
   communication: Communication | undefined;
   recipientCount: number;
   channels: ChannelPreviewSummary[];
-  /** Unset when the communication has no SMS channel. */
+  /**
+   * Unset when the communication has no SMS channel. With merge fields in the SMS text: the longest
+   * message once every recipient's values are filled in.
+   */
   sms:
     | SmsSegments
     | undefined;
@@ -471,7 +476,21 @@ export interface PreviewDeliveryResponse {
    * How far the counts (recipient_count, channels) are: they are summarised in the background, once
    * per state of the recipients, and answered from that summary.
    */
-  progress: PreviewProgress | undefined;
+  progress:
+    | PreviewProgress
+    | undefined;
+  /** The message of request.recipient_key as it will be sent (unset when none was asked for). */
+  sample: MessageSample | undefined;
+}
+
+export interface MessageSample {
+  recipientKey: string;
+  name: string;
+  emailSubject: string;
+  emailBody: string;
+  smsText: string;
+  /** Unset when the communication has no SMS channel. */
+  sms: SmsSegments | undefined;
 }
 
 export interface PreviewProgress {
@@ -3081,7 +3100,7 @@ export const SmsSegments: MessageFns<SmsSegments> = {
 };
 
 function createBasePreviewDeliveryRequest(): PreviewDeliveryRequest {
-  return { communicationId: "", pageSize: 0, pageToken: "" };
+  return { communicationId: "", pageSize: 0, pageToken: "", recipientKey: "" };
 }
 
 export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
@@ -3094,6 +3113,9 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.recipientKey !== "") {
+      writer.uint32(34).string(message.recipientKey);
     }
     return writer;
   },
@@ -3135,6 +3157,14 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3164,6 +3194,11 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
     };
   },
 
@@ -3178,6 +3213,9 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
     return obj;
   },
 
@@ -3189,6 +3227,7 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     message.communicationId = object.communicationId ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.recipientKey = object.recipientKey ?? "";
     return message;
   },
 };
@@ -3203,6 +3242,7 @@ function createBasePreviewDeliveryResponse(): PreviewDeliveryResponse {
     nextPageToken: "",
     suppressionChecked: false,
     progress: undefined,
+    sample: undefined,
   };
 }
 
@@ -3231,6 +3271,9 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     }
     if (message.progress !== undefined) {
       PreviewProgress.encode(message.progress, writer.uint32(66).fork()).join();
+    }
+    if (message.sample !== undefined) {
+      MessageSample.encode(message.sample, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -3312,6 +3355,14 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
             message.progress = PreviewProgress.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.sample = MessageSample.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3350,6 +3401,7 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
         ? globalThis.Boolean(object.suppression_checked)
         : false,
       progress: isSet(object.progress) ? PreviewProgress.fromJSON(object.progress) : undefined,
+      sample: isSet(object.sample) ? MessageSample.fromJSON(object.sample) : undefined,
     };
   },
 
@@ -3379,6 +3431,9 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     if (message.progress !== undefined) {
       obj.progress = PreviewProgress.toJSON(message.progress);
     }
+    if (message.sample !== undefined) {
+      obj.sample = MessageSample.toJSON(message.sample);
+    }
     return obj;
   },
 
@@ -3399,6 +3454,174 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     message.progress = (object.progress !== undefined && object.progress !== null)
       ? PreviewProgress.fromPartial(object.progress)
       : undefined;
+    message.sample = (object.sample !== undefined && object.sample !== null)
+      ? MessageSample.fromPartial(object.sample)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMessageSample(): MessageSample {
+  return { recipientKey: "", name: "", emailSubject: "", emailBody: "", smsText: "", sms: undefined };
+}
+
+export const MessageSample: MessageFns<MessageSample> = {
+  encode(message: MessageSample, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recipientKey !== "") {
+      writer.uint32(10).string(message.recipientKey);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.emailSubject !== "") {
+      writer.uint32(26).string(message.emailSubject);
+    }
+    if (message.emailBody !== "") {
+      writer.uint32(34).string(message.emailBody);
+    }
+    if (message.smsText !== "") {
+      writer.uint32(42).string(message.smsText);
+    }
+    if (message.sms !== undefined) {
+      SmsSegments.encode(message.sms, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageSample {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageSample();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.emailSubject = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.emailBody = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.smsText = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sms = SmsSegments.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageSample {
+    return {
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      emailSubject: isSet(object.emailSubject)
+        ? globalThis.String(object.emailSubject)
+        : isSet(object.email_subject)
+        ? globalThis.String(object.email_subject)
+        : "",
+      emailBody: isSet(object.emailBody)
+        ? globalThis.String(object.emailBody)
+        : isSet(object.email_body)
+        ? globalThis.String(object.email_body)
+        : "",
+      smsText: isSet(object.smsText)
+        ? globalThis.String(object.smsText)
+        : isSet(object.sms_text)
+        ? globalThis.String(object.sms_text)
+        : "",
+      sms: isSet(object.sms) ? SmsSegments.fromJSON(object.sms) : undefined,
+    };
+  },
+
+  toJSON(message: MessageSample): unknown {
+    const obj: any = {};
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.emailSubject !== "") {
+      obj.emailSubject = message.emailSubject;
+    }
+    if (message.emailBody !== "") {
+      obj.emailBody = message.emailBody;
+    }
+    if (message.smsText !== "") {
+      obj.smsText = message.smsText;
+    }
+    if (message.sms !== undefined) {
+      obj.sms = SmsSegments.toJSON(message.sms);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MessageSample>, I>>(base?: I): MessageSample {
+    return MessageSample.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MessageSample>, I>>(object: I): MessageSample {
+    const message = createBaseMessageSample();
+    message.recipientKey = object.recipientKey ?? "";
+    message.name = object.name ?? "";
+    message.emailSubject = object.emailSubject ?? "";
+    message.emailBody = object.emailBody ?? "";
+    message.smsText = object.smsText ?? "";
+    message.sms = (object.sms !== undefined && object.sms !== null) ? SmsSegments.fromPartial(object.sms) : undefined;
     return message;
   },
 };
