@@ -11,7 +11,11 @@ import {
   AddRecipientsRequest,
   type RecipientInput,
   type AddRecipientsResponse,
-  type CreateCommunicationRequest,
+  CreateCommunicationRequest,
+  CreateTemplateRequest,
+  type CreateTemplateResponse,
+  type ListTemplatesRequest,
+  type ListTemplatesResponse,
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
@@ -172,9 +176,16 @@ function unary<Req, Res>(method: Unary<Req, Res>): (req: Req) => Promise<Res> {
 /** A promise-returning client of every `CommunicationService` method. */
 export function api(client: CommunicationServiceClient) {
   return {
-    createCommunication: unary<CreateCommunicationRequest, CreateCommunicationResponse>(
-      client.createCommunication.bind(client),
-    ),
+    /** `templateId` may be left out (none). */
+    createCommunication: (req: Partial<CreateCommunicationRequest>) =>
+      unary<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client))(
+        CreateCommunicationRequest.fromPartial(req),
+      ),
+    createTemplate: (req: Parameters<typeof CreateTemplateRequest.fromPartial>[0]) =>
+      unary<CreateTemplateRequest, CreateTemplateResponse>(client.createTemplate.bind(client))(
+        CreateTemplateRequest.fromPartial(req),
+      ),
+    listTemplates: unary<ListTemplatesRequest, ListTemplatesResponse>(client.listTemplates.bind(client)),
     getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
     /** A recipient's `fields` may be left out (none). */
     addRecipients: (req: {
