@@ -12,7 +12,7 @@ import {
   type RecipientInput,
   type AddRecipientsResponse,
   CreateCommunicationRequest,
-  CreateTemplateRequest,
+  type CreateTemplateRequest,
   type CreateTemplateResponse,
   type ListTemplatesRequest,
   type ListTemplatesResponse,
@@ -181,10 +181,11 @@ export function api(client: CommunicationServiceClient) {
       unary<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client))(
         CreateCommunicationRequest.fromPartial(req),
       ),
-    createTemplate: (req: Parameters<typeof CreateTemplateRequest.fromPartial>[0]) =>
-      unary<CreateTemplateRequest, CreateTemplateResponse>(client.createTemplate.bind(client))(
-        CreateTemplateRequest.fromPartial(req),
-      ),
+    createTemplate: (req: { name: string; content: Partial<CreateCommunicationRequest> }) =>
+      unary<CreateTemplateRequest, CreateTemplateResponse>(client.createTemplate.bind(client))({
+        name: req.name,
+        content: CreateCommunicationRequest.fromPartial(req.content),
+      }),
     listTemplates: unary<ListTemplatesRequest, ListTemplatesResponse>(client.listTemplates.bind(client)),
     getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
     /** A recipient's `fields` may be left out (none). */
