@@ -9,6 +9,7 @@ import {
   type Logger,
 } from '@dlr/platform';
 import type { FastifyInstance } from 'fastify';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import {
@@ -53,7 +54,7 @@ export interface SimulatorOptions {
 
 /** A built simulator: the fastify app (not listening) and controls. */
 export interface Simulator {
-  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `/healthz`, `/metrics`. Call `listen` on it. */
+  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `GET /v1/messages/<id>/raw`, `/healthz`, `/metrics`. Call `listen` on it. */
   readonly app: FastifyInstance;
   /** A snapshot of the outbox, oldest first. */
   messages(): SimulatorMessage[];
@@ -114,12 +115,15 @@ const SEND_REQUEST = z
     to: z.string().min(1).max(320),
     subject: z.string().max(998).optional(),
     body: z.string().min(1).max(200_000),
+    html: z.string().min(1).max(500_000).optional(),
     callbackUrl: z.url({ protocol: /^https?$/ }),
     metadata: METADATA,
   })
   .superRefine((value, ctx) => {
     if (value.channel === 'email' && !value.subject)
       ctx.addIssue({ code: 'custom', path: ['subject'], message: 'is required for email' });
+    if (value.channel === 'sms' && value.html !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['html'], message: 'is for email only' });
   });
 
 const OUTBOX_QUERY = z.object({
@@ -223,6 +227,7 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
       to: req.to,
       ...(req.subject === undefined ? {} : { subject: req.subject }),
       body: req.body,
+      ...(req.html === undefined ? {} : { html: req.html }),
       metadata: req.metadata,
       acceptedAt: acceptedAt.toISOString(),
       outcome,
@@ -277,6 +282,29 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
     }
     const result: SimulatorOutbox = { messages: matches.slice(-limit) };
     return result;
+  });
+
+  // One email as a mail client would receive it (RFC 5322; multipart/alternative when it has an HTML
+  // part), to open in a mail client or parse: what a person or a test reads of what was sent.
+  app.get('/v1/messages/:messageId/raw', { config: { access: 'public' } }, async (request, reply) => {
+    const { messageId } = request.params as { messageId: string };
+    const entry = outbox.get(messageId);
+    if (entry === undefined || entry.message.channel !== 'email') {
+      return reply.status(404).send({ error: 'not_found', message: 'no email with this message ID in the outbox' });
+    }
+    const { message } = entry;
+    const mail = new MailComposer({
+      from: 'Provider simulator <outbox@provider-simulator.invalid>',
+      to: message.to,
+      subject: message.subject ?? '',
+      text: message.body,
+      ...(message.html === undefined ? {} : { html: message.html }),
+      messageId: `<${message.messageId}@provider-simulator.invalid>`,
+      date: new Date(message.acceptedAt),
+      headers: { 'X-Simulator-Delivery-Id': message.metadata.deliveryId },
+    });
+    const raw = await mail.compile().build();
+    return reply.type('message/rfc822').send(raw);
   });
 
   const cancelAll = () => {

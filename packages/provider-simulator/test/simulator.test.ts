@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@dlr/platform';
 import { eventually, present } from '@dlr/testing';
+import { simpleParser } from 'mailparser';
 import { buildSimulator, type Simulator, type SimulatorCallback, type SimulatorOutbox } from '../src/index.js';
 
 const apiKey = 'test-api-key';
@@ -87,6 +88,48 @@ describe('send API', () => {
       outcome: 'delivered',
       callbackStatus: 'pending',
     });
+  });
+
+  it('keeps an email’s HTML part and serves the message as RFC 5322 multipart/alternative', async () => {
+    const html =
+      '<!doctype html><html lang="en"><body><h1>Flood – warning</h1><img src="https://f.example/o/t" alt=""></body></html>';
+    const res = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: auth,
+      payload: sendBody({ html, metadata: { deliveryId: 'd_html', communicationId: 'c_1', attempt: 1 } }),
+    });
+    expect(res.statusCode).toBe(202);
+    const { messageId } = res.json<{ messageId: string }>();
+    const outbox = await sim.app.inject({ method: 'GET', url: '/v1/messages?deliveryId=d_html', headers: auth });
+    expect(outbox.json<SimulatorOutbox>().messages[0]).toMatchObject({ body: 'Move to higher ground.', html });
+
+    const raw = await sim.app.inject({ method: 'GET', url: `/v1/messages/${messageId}/raw`, headers: auth });
+    expect(raw.statusCode).toBe(200);
+    expect(raw.headers['content-type']).toMatch(/^message\/rfc822/);
+    const parsed = await simpleParser(raw.rawPayload);
+    expect(parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
+    expect(parsed.subject).toBe('Flood warning');
+    expect(parsed.text?.trim()).toBe('Move to higher ground.');
+    expect(parsed.html).toBe(html);
+    expect(parsed.to).toMatchObject({ value: [{ address: 'delivered@example.org' }] });
+
+    // The key is required; an unknown ID (or an SMS) is 404.
+    expect((await sim.app.inject({ method: 'GET', url: `/v1/messages/${messageId}/raw` })).statusCode).toBe(401);
+    expect((await sim.app.inject({ method: 'GET', url: '/v1/messages/sim_x/raw', headers: auth })).statusCode).toBe(
+      404,
+    );
+  });
+
+  it('refuses an HTML part on an SMS', async () => {
+    const res = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: auth,
+      payload: sendBody({ channel: 'sms', to: '+61400239991', subject: undefined, html: '<p>x</p>' }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.stringify(res.json())).toContain('html: is for email only');
   });
 
   it('refuses a reject address with 422 and the provider’s words, and does not keep it', async () => {
