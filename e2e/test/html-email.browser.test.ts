@@ -4,6 +4,7 @@ import { simpleParser } from 'mailparser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '@dlr/contracts';
+import { connectMongo, createLogger } from '@dlr/platform';
 import { communicationClient, eventually, type CommunicationApi, type RunningSystem } from '@dlr/testing';
 import { launchChromium, seriousViolations } from './browser.js';
 import { startE2eSystem } from './system.js';
@@ -11,8 +12,8 @@ import { startE2eSystem } from './system.js';
 // A desktop mail client's engine; headless Chromium's own User-Agent ("HeadlessChrome") is a scanner's.
 const DESKTOP_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-/** feedback-link's bot window here: pixel hits this soon after the send are taken for prefetches. */
-const BOT_WINDOW_SECONDS = 2;
+/** feedback-link's bot window (its default): pixel hits this soon after the send are taken for prefetches. */
+const BOT_WINDOW_SECONDS = 5;
 
 let system: RunningSystem;
 let api: CommunicationApi;
@@ -52,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('HTML email in a real browser', () => {
-  it('is multipart/alternative, accessible in light and dark, and its pixel makes the record Read', async () => {
+  it('is multipart/alternative, accessible in light and dark; a prefetch of its pixel is flagged, an open makes the record Read', async () => {
     const created = await api.create({
       title: 'Flood warning for Riverside',
       emailSubject: 'Flood warning: move to higher ground',
@@ -95,7 +96,26 @@ describe('HTML email in a real browser', () => {
     expect(pixelUrl, 'the open pixel').toBeDefined();
     expect(pixelUrl!.startsWith(system.httpUrls['feedback-link'])).toBe(true);
 
-    // Delivered first (the simulator's callback), so Read below is the pixel's doing.
+    // A privacy proxy fetching the images on arrival, inside the bot window: flagged, not an open. (The
+    // token's issuedAt is whole seconds before the send: the window is at least BOT_WINDOW_SECONDS - 1.)
+    expect(Date.now() - Date.parse(sent.acceptedAt), 'time left for the prefetch').toBeLessThan(
+      (BOT_WINDOW_SECONDS - 1) * 1000,
+    );
+    expect((await fetch(pixelUrl!, { headers: { 'user-agent': DESKTOP_UA } })).status).toBe(200);
+    const feedbackDb = await connectMongo({
+      uri: process.env.MONGODB_URI!,
+      dbName: `${system.namespace.replaceAll('-', '_')}_feedback`,
+      logger: createLogger('html-email-test', 'silent'),
+      appName: 'html-email-test',
+    });
+    const suspected = () =>
+      feedbackDb.db.collection<{ _id: string; hits?: number; lastReason?: string }>('feedback').findOne({
+        _id: `${deliveryId}:suspected`,
+      });
+    // The pixel answers after the hit is stored.
+    expect(await suspected()).toMatchObject({ hits: 1, lastReason: 'too_soon' });
+
+    // Delivered (the simulator's callback) and not Read, so Read below is the person's open.
     await eventually(async () => expect((await record(deliveryId)).statusLabel).toBe('Delivered'), 60_000, 250);
     // The pixel's token was minted before the send was accepted; a hit inside the bot window would be
     // taken for a prefetch (feedback-link's tests cover that rule), so the "person" opens it after.
@@ -140,6 +160,8 @@ describe('HTML email in a real browser', () => {
 
     // After the bot window the pixel is the recipient's: Read on the record and on the Delivery Report.
     await eventually(async () => expect((await record(deliveryId)).statusLabel).toBe('Read'), 60_000, 250);
+    expect(await suspected()).toMatchObject({ hits: 1 });
+    await feedbackDb.close();
     const report = await context.newPage();
     await signIn(report, `/communications/${communicationId}`);
     await expect
