@@ -86,7 +86,7 @@ async function main(): Promise<void> {
           .join(', ') +
         '  (admin ports; /readyz beside each)',
       '  Acknowledge link (one recipient, as delivered by the simulator): ' + (found?.link ?? '(none found yet)'),
-      '  Simulator outbox:         ' + outbox + '?limit=20  (what was sent, JSON: text and HTML parts)',
+      '  Simulator outbox:         ' + outbox + '?limit=20&include=html  (what was sent, JSON: text and HTML parts)',
       '  Simulator key:            ' + system.simulatorApiKey + '  (header: Authorization: Bearer <key>)',
       '  One email as received:    ' +
         `curl -s ${keyHeader} ${outbox}/${found?.messageId ?? '<messageId>'}/raw > email.eml` +

@@ -65,7 +65,7 @@ export interface SimulatorMessage {
   to: string;
   subject?: string;
   body: string;
-  /** Email only: the HTML part, when one was sent. */
+  /** Email only: the HTML part, when one was sent; listed by `GET /v1/messages` only with `include=html`. */
   html?: string;
   metadata: SimulatorMetadata;
   /** ISO-8601. */

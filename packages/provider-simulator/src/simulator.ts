@@ -130,6 +130,8 @@ const OUTBOX_QUERY = z.object({
   to: z.string().min(1).optional(),
   deliveryId: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  // HTML parts are ~2.5 KiB each: listed only when asked for (`include=html`), so bulk polls stay small.
+  include: z.literal('html').optional(),
 });
 
 /**
@@ -273,14 +275,17 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
       );
     }
-    const { to, deliveryId, limit } = parsed.data;
+    const { to, deliveryId, limit, include } = parsed.data;
     const matches: SimulatorMessage[] = [];
     for (const { message } of outbox.values()) {
       if (to !== undefined && message.to !== to) continue;
       if (deliveryId !== undefined && message.metadata.deliveryId !== deliveryId) continue;
       matches.push(message);
     }
-    const result: SimulatorOutbox = { messages: matches.slice(-limit) };
+    const shown = matches.slice(-limit);
+    const result: SimulatorOutbox = {
+      messages: include === 'html' ? shown : shown.map(({ html: _html, ...rest }) => rest),
+    };
     return result;
   });
 

@@ -101,8 +101,16 @@ describe('send API', () => {
     });
     expect(res.statusCode).toBe(202);
     const { messageId } = res.json<{ messageId: string }>();
-    const outbox = await sim.app.inject({ method: 'GET', url: '/v1/messages?deliveryId=d_html', headers: auth });
+    const outbox = await sim.app.inject({
+      method: 'GET',
+      url: '/v1/messages?deliveryId=d_html&include=html',
+      headers: auth,
+    });
     expect(outbox.json<SimulatorOutbox>().messages[0]).toMatchObject({ body: 'Move to higher ground.', html });
+    // Without include=html the list leaves the HTML part out (bulk polls stay small).
+    const short = await sim.app.inject({ method: 'GET', url: '/v1/messages?deliveryId=d_html', headers: auth });
+    expect(short.json<SimulatorOutbox>().messages[0]).not.toHaveProperty('html');
+    expect(sim.messages().find((m) => m.messageId === messageId)).toMatchObject({ html });
 
     const raw = await sim.app.inject({ method: 'GET', url: `/v1/messages/${messageId}/raw`, headers: auth });
     expect(raw.statusCode).toBe(200);
