@@ -48,6 +48,8 @@ export interface SimulatorOptions {
   callbackTimeoutMs?: number;
   /** Messages kept in the in-memory outbox; the oldest are forgotten first (default 100000). */
   outboxLimit?: number;
+  /** Emails whose HTML part (~2.5 KiB) is kept; older ones keep only their text (default 10000). */
+  htmlLimit?: number;
   /** Source of randomness in [0, 1), for outcomes, jitter and failures (default Math.random). */
   random?: () => number;
 }
@@ -152,10 +154,13 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
   const retryMaxMs = options.callbackRetryMaxMs ?? 60_000;
   const timeoutMs = options.callbackTimeoutMs ?? 10_000;
   const outboxLimit = options.outboxLimit ?? 100_000;
+  const htmlLimit = options.htmlLimit ?? 10_000;
   let failRate = checkRate(options.failRate ?? 0);
   const keyDigest = sha256(options.apiKey);
 
   const outbox = new Map<string, OutboxEntry>();
+  /** Messages that still hold their HTML part, oldest first (bounded by htmlLimit: memory). */
+  const withHtml = new Set<string>();
   /** Idempotency-Key → the message it created (entries of forgotten messages are ignored). */
   const byIdempotencyKey = new Map<string, string>();
   const timers = new Set<NodeJS.Timeout>();
@@ -256,6 +261,13 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
     };
     outbox.set(messageId, entry);
     if (idempotencyKey !== undefined) byIdempotencyKey.set(idempotencyKey, messageId);
+    if (message.html !== undefined) withHtml.add(messageId);
+    while (withHtml.size > htmlLimit) {
+      const oldest = withHtml.values().next().value!;
+      withHtml.delete(oldest);
+      const kept = outbox.get(oldest);
+      if (kept !== undefined) delete kept.message.html;
+    }
     while (outbox.size > outboxLimit) {
       const oldest = outbox.keys().next();
       if (oldest.done === true) break;

@@ -129,6 +129,31 @@ describe('send API', () => {
     );
   });
 
+  it('keeps the HTML parts of the newest htmlLimit emails only (memory); older ones keep their text', async () => {
+    const small = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 600_000, htmlLimit: 2 }, logger);
+    try {
+      for (const n of [1, 2, 3]) {
+        const res = await small.app.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: auth,
+          payload: sendBody({
+            html: `<p>${n}</p>`,
+            metadata: { deliveryId: `d_h${n}`, communicationId: 'c_1', attempt: 1 },
+          }),
+        });
+        expect(res.statusCode).toBe(202);
+      }
+      expect(small.messages().map((m) => [m.metadata.deliveryId, m.html, m.body])).toEqual([
+        ['d_h1', undefined, 'Move to higher ground.'],
+        ['d_h2', '<p>2</p>', 'Move to higher ground.'],
+        ['d_h3', '<p>3</p>', 'Move to higher ground.'],
+      ]);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('refuses an HTML part on an SMS', async () => {
     const res = await sim.app.inject({
       method: 'POST',
