@@ -30,6 +30,8 @@ import { ReportingStatuses } from './adapters/reporting/statuses.js';
 import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
+import { PreviewSummaries } from './domain/preview-summary.js';
+import { MongoPreviewSummaries } from './adapters/mongo/preview-summaries.js';
 import { controlsGrpc } from './adapters/grpc/controls.js';
 import { MongoAuditLog, migrateAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCancelStore } from './adapters/mongo/cancel.js';
@@ -99,6 +101,7 @@ export async function buildApp(
     logger,
     statuses,
     suppressions,
+    previews: new PreviewSummaries({ store, summaries: new MongoPreviewSummaries(mongo), suppressions, logger }),
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
   const grpc = new GrpcServer();

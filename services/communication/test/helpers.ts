@@ -8,7 +8,8 @@ import {
   CommunicationServiceClient,
   DeliveryRecord,
   type DeliveryStatus,
-  type AddRecipientsRequest,
+  AddRecipientsRequest,
+  type RecipientInput,
   type AddRecipientsResponse,
   type CreateCommunicationRequest,
   type CreateCommunicationResponse,
@@ -61,11 +62,19 @@ export async function startReportingStandIn(board: StatusBoard): Promise<{ addre
         return;
       }
       const { communicationId, statuses } = call.request;
-      const records = [...board.entries()]
-        .filter(([, r]) => r.communicationId === communicationId)
+      const all = [...board.entries()].filter(([, r]) => r.communicationId === communicationId);
+      const records = all
         .filter(([, r]) => statuses.length === 0 || statuses.includes(r.status))
         .map(([id, r]) => DeliveryRecord.fromPartial({ id, communicationId, status: r.status, attempt: 1 }));
-      callback(null, { records, counts: [], total: records.length, nextPageToken: '' });
+      // As reporting does: the counts are the communication's, whatever the filter.
+      const counts = new Map<DeliveryStatus, number>();
+      for (const [, r] of all) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+      callback(null, {
+        records,
+        counts: [...counts].map(([status, count]) => ({ status, count })),
+        total: records.length,
+        nextPageToken: '',
+      });
     },
   };
   server.addService(ReportingServiceService, impl);
@@ -167,7 +176,14 @@ export function api(client: CommunicationServiceClient) {
       client.createCommunication.bind(client),
     ),
     getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
-    addRecipients: unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client)),
+    /** A recipient's `fields` may be left out (none). */
+    addRecipients: (req: {
+      communicationId: string;
+      recipients: (Omit<RecipientInput, 'fields'> & Partial<Pick<RecipientInput, 'fields'>>)[];
+    }) =>
+      unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client))(
+        AddRecipientsRequest.fromPartial(req),
+      ),
     sendCommunication: unary<SendCommunicationRequest, SendCommunicationResponse>(
       client.sendCommunication.bind(client),
     ),

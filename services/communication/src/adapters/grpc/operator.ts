@@ -39,6 +39,9 @@ function resendMessage(doc: ResendDoc, repeated: boolean) {
     repeated,
     requestedAt: doc.requestedAt,
     finishedAt: doc.finishedAt,
+    totalCount: doc.total ?? 0,
+    examinedCount: doc.examined ?? 0,
+    problem: doc.problem ?? '',
   };
 }
 
@@ -96,6 +99,12 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         })),
         nextPageToken: p.nextPageToken,
         suppressionChecked: p.suppressionChecked,
+        progress: {
+          finished: p.progress.finished,
+          checkedCount: p.progress.checked,
+          totalCount: p.progress.total,
+          asOf: p.progress.at,
+        },
       };
     }),
     overridePreferences: unary(logger, 'OverridePreferences', async (req, call) => {
