@@ -57,7 +57,7 @@ describe('HTML email in a real browser', () => {
     const created = await api.create({
       title: 'Flood warning for Riverside',
       emailSubject: 'Flood warning: move to higher ground',
-      emailBody: 'The river is rising.\nMove to higher ground now.\n\nBring <medicines> & documents.',
+      emailBody: 'Dear {{name}},\n\nThe river is rising.\nMove to higher ground now.\n\nBring <medicines> & documents.',
       smsText: '',
       channels: [Channel.CHANNEL_EMAIL],
       acknowledgementRequested: true,
@@ -88,6 +88,7 @@ describe('HTML email in a real browser', () => {
     expect(mail.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
     expect(mail.subject).toBe('Flood warning: move to higher ground');
     expect(mail.text).toContain('Bring <medicines> & documents.');
+    expect(mail.text).toMatch(/^Dear Ann,$/m);
     expect(mail.text).toMatch(/^Respond: \S+\/a\/\S+$/m);
     expect(mail.text).toMatch(/^To stop receiving these messages: \S+\/u\/\S+$/m);
     const htmlPart = mail.html;
@@ -133,7 +134,9 @@ describe('HTML email in a real browser', () => {
     // Accessible markup: language, heading, the text escaped, real link text, no serious axe finding.
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
     expect(await page.locator('h1').textContent()).toBe('Flood warning for Riverside');
-    expect(await page.locator('p').first().innerText()).toBe('The river is rising.\nMove to higher ground now.');
+    // The recipient's own text (merge fields filled by communication), in both parts.
+    expect(await page.locator('p').first().innerText()).toBe('Dear Ann,');
+    expect(await page.locator('p').nth(1).innerText()).toBe('The river is rising.\nMove to higher ground now.');
     expect(await page.getByText('Bring <medicines> & documents.').count()).toBe(1);
     for (const option of ['I am safe', 'I need help'])
       expect(await page.getByRole('link', { name: option }).getAttribute('href')).toMatch(/\/a\//);
