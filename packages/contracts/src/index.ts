@@ -69,6 +69,15 @@ export {
   ListSuppressionsResponse,
   Suppression,
 } from './gen/dlr/communication/v1/communication.pb.js';
+export {
+  CreateTemplateRequest,
+  CreateTemplateResponse,
+  ListTemplatesRequest,
+  ListTemplatesResponse,
+  MessageSample,
+  PreviewProgress,
+  Template,
+} from './gen/dlr/communication/v1/communication.pb.js';
 export type { CommunicationServiceServer } from './gen/dlr/communication/v1/communication.pb.js';
 export {
   DeliveryRecord,

@@ -3,11 +3,15 @@ import {
   AddRecipientsRequest,
   CommunicationServiceClient,
   type AddRecipientsResponse,
-  type CreateCommunicationRequest,
+  CreateCommunicationRequest,
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
+  PreviewDeliveryRequest,
+  type PreviewDeliveryResponse,
   type RecipientInput,
+  type ResendCommunicationRequest,
+  type ResendCommunicationResponse,
   type SendCommunicationRequest,
   type SendCommunicationResponse,
 } from '@dlr/contracts';
@@ -16,14 +20,18 @@ type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: 
 
 /** A promise-returning client of `CommunicationService` (for tests, the demo and benchmarks). */
 export interface CommunicationApi {
-  create(req: CreateCommunicationRequest): Promise<CreateCommunicationResponse>;
+  /** `templateId` may be left out (none). */
+  create(req: Partial<CreateCommunicationRequest>): Promise<CreateCommunicationResponse>;
   get(req: GetCommunicationRequest): Promise<GetCommunicationResponse>;
-  /** A recipient's `optedOutChannels` may be left out (none). */
+  /** A recipient's `optedOutChannels` and `fields` may be left out (none). */
   addRecipients(req: {
     communicationId: string;
-    recipients: (Omit<RecipientInput, 'optedOutChannels'> & Partial<Pick<RecipientInput, 'optedOutChannels'>>)[];
+    recipients: (Omit<RecipientInput, 'optedOutChannels' | 'fields'> &
+      Partial<Pick<RecipientInput, 'optedOutChannels' | 'fields'>>)[];
   }): Promise<AddRecipientsResponse>;
   send(req: SendCommunicationRequest): Promise<SendCommunicationResponse>;
+  preview(req: Partial<PreviewDeliveryRequest>): Promise<PreviewDeliveryResponse>;
+  resend(req: ResendCommunicationRequest): Promise<ResendCommunicationResponse>;
   close(): void;
 }
 
@@ -45,13 +53,21 @@ export function communicationClient(address: string, token: string): Communicati
         method.call(client, req, metadata(), (e: ServiceError | null, r: Res) => (e ? reject(e) : resolve(r)));
       });
   return {
-    create: call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client)),
+    create: (req) =>
+      call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client))(
+        CreateCommunicationRequest.fromPartial(req),
+      ),
     get: call<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
     addRecipients: (req) =>
       call<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client))(
         AddRecipientsRequest.fromPartial(req),
       ),
     send: call<SendCommunicationRequest, SendCommunicationResponse>(client.sendCommunication.bind(client)),
+    preview: (req) =>
+      call<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client))(
+        PreviewDeliveryRequest.fromPartial(req),
+      ),
+    resend: call<ResendCommunicationRequest, ResendCommunicationResponse>(client.resendCommunication.bind(client)),
     close: () => client.close(),
   };
 }

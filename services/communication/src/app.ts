@@ -30,6 +30,10 @@ import { ReportingStatuses } from './adapters/reporting/statuses.js';
 import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
+import { PreviewSummaries } from './domain/preview-summary.js';
+import { Templates } from './domain/templates.js';
+import { MongoTemplates } from './adapters/mongo/templates.js';
+import { MongoPreviewSummaries } from './adapters/mongo/preview-summaries.js';
 import { controlsGrpc } from './adapters/grpc/controls.js';
 import { MongoAuditLog, migrateAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCancelStore } from './adapters/mongo/cancel.js';
@@ -63,6 +67,8 @@ export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
   cancelCommunication: 'sender',
   listAuditLog: 'admin',
   listSuppressions: 'admin',
+  createTemplate: 'sender',
+  listTemplates: 'viewer',
 };
 
 /** The validated configuration of this service. */
@@ -99,6 +105,13 @@ export async function buildApp(
     logger,
     statuses,
     suppressions,
+    previews: new PreviewSummaries({
+      store,
+      summaries: new MongoPreviewSummaries(mongo),
+      suppressions,
+      smsLinkLength: config.SMS_LINK_LENGTH,
+      logger,
+    }),
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
   const grpc = new GrpcServer();
@@ -131,6 +144,7 @@ export async function buildApp(
     suppressions: new SuppressionQueries(new MongoSuppressionList(mongo), phoneRules),
     lifts,
   };
+  const templates = new Templates(new MongoTemplates(mongo), logger);
   grpc.addService(
     CommunicationServiceService,
     protectGrpc(
@@ -142,6 +156,7 @@ export async function buildApp(
         suppressionGrpc(lifts, logger),
         erasureGrpc(erasures, logger),
         controlsGrpc(controls, logger),
+        templates,
       ),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
       logger,
@@ -156,6 +171,7 @@ export async function buildApp(
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
     controls,
+    templates,
   });
   let suppressionConsumers: ConsumerHandle | undefined;
   let erasureConsumer: ConsumerHandle | undefined;

@@ -133,6 +133,12 @@ describe('operator console', () => {
     expect(preview.html).toContain('Not sent: no address');
     expect(preview.html).not.toContain('The suppression list could not be consulted');
     expect(preview.html).toMatch(/<strong>1 segment<\/strong>[^]*GSM-7/);
+    // Each recipient's message, as it will be sent, one link away.
+    const messageLink = /href="(\/console\/communications\/[^"]+\/preview\?recipient=[^"#]+)/.exec(preview.html)![1]!;
+    const message = await get(messageLink.replaceAll('&amp;', '&'));
+    expect(message.status).toBe(200);
+    expect(message.html).toMatch(/<h2 id="message-h">Message to (Ann|Bob|Cat)<\/h2>/);
+    expect(message.html).toContain('Stay indoors.');
 
     const noReason = await post(`/console/communications/${id}/override`, { operator: 'Lee', reason: '' });
     expect(noReason.status).toBe(400);
@@ -164,8 +170,11 @@ describe('operator console', () => {
     expect(first.status).toBe(303);
     const twice = await post(`/console/communications/${id}/resend`, form); // a double-submitted form
     expect(twice.status).toBe(303);
-    const result = await get(first.location!);
-    expect(result.html).toContain('3 delivery record(s) got a new attempt.');
+    // The resend runs in the background: its page shows the progress, then the result.
+    await eventually(async () => {
+      const result = await get(first.location!);
+      expect(result.html).toContain('finished: 3 delivery record(s) got a new attempt.');
+    });
     const attempts = (await sendRequests(h)).filter((r) => r.communicationId === id).map((r) => r.attempt);
     expect(attempts.sort()).toEqual([1, 1, 1, 2, 2, 2]);
 

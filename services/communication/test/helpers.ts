@@ -8,9 +8,14 @@ import {
   CommunicationServiceClient,
   DeliveryRecord,
   type DeliveryStatus,
-  type AddRecipientsRequest,
+  AddRecipientsRequest,
+  type RecipientInput,
   type AddRecipientsResponse,
-  type CreateCommunicationRequest,
+  CreateCommunicationRequest,
+  type CreateTemplateRequest,
+  type CreateTemplateResponse,
+  type ListTemplatesRequest,
+  type ListTemplatesResponse,
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
@@ -24,7 +29,7 @@ import {
   type ListCommunicationsResponse,
   type OverridePreferencesRequest,
   type OverridePreferencesResponse,
-  type PreviewDeliveryRequest,
+  PreviewDeliveryRequest,
   type PreviewDeliveryResponse,
   type ResendCommunicationRequest,
   type ResendCommunicationResponse,
@@ -61,11 +66,20 @@ export async function startReportingStandIn(board: StatusBoard): Promise<{ addre
         return;
       }
       const { communicationId, statuses } = call.request;
-      const records = [...board.entries()]
-        .filter(([, r]) => r.communicationId === communicationId)
+      const all = [...board.entries()].filter(([, r]) => r.communicationId === communicationId);
+      const records = all
         .filter(([, r]) => statuses.length === 0 || statuses.includes(r.status))
         .map(([id, r]) => DeliveryRecord.fromPartial({ id, communicationId, status: r.status, attempt: 1 }));
-      callback(null, { records, counts: [], total: records.length, nextPageToken: '' });
+      // As reporting does: the counts are the communication's, whatever the filter.
+      const counts = new Map<DeliveryStatus, number>();
+      for (const [, r] of all) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+      callback(null, {
+        records,
+        counts: [...counts].map(([status, count]) => ({ status, count })),
+        total: records.length,
+        nextPageToken: '',
+        title: '',
+      });
     },
   };
   server.addService(ReportingServiceService, impl);
@@ -163,18 +177,36 @@ function unary<Req, Res>(method: Unary<Req, Res>): (req: Req) => Promise<Res> {
 /** A promise-returning client of every `CommunicationService` method. */
 export function api(client: CommunicationServiceClient) {
   return {
-    createCommunication: unary<CreateCommunicationRequest, CreateCommunicationResponse>(
-      client.createCommunication.bind(client),
-    ),
+    /** `templateId` may be left out (none). */
+    createCommunication: (req: Partial<CreateCommunicationRequest>) =>
+      unary<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client))(
+        CreateCommunicationRequest.fromPartial(req),
+      ),
+    createTemplate: (req: { name: string; content: Partial<CreateCommunicationRequest> }) =>
+      unary<CreateTemplateRequest, CreateTemplateResponse>(client.createTemplate.bind(client))({
+        name: req.name,
+        content: CreateCommunicationRequest.fromPartial(req.content),
+      }),
+    listTemplates: unary<ListTemplatesRequest, ListTemplatesResponse>(client.listTemplates.bind(client)),
     getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
-    addRecipients: unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client)),
+    /** A recipient's `fields` may be left out (none). */
+    addRecipients: (req: {
+      communicationId: string;
+      recipients: (Omit<RecipientInput, 'fields'> & Partial<Pick<RecipientInput, 'fields'>>)[];
+    }) =>
+      unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client))(
+        AddRecipientsRequest.fromPartial(req),
+      ),
     sendCommunication: unary<SendCommunicationRequest, SendCommunicationResponse>(
       client.sendCommunication.bind(client),
     ),
     listCommunications: unary<ListCommunicationsRequest, ListCommunicationsResponse>(
       client.listCommunications.bind(client),
     ),
-    previewDelivery: unary<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client)),
+    previewDelivery: (req: Partial<PreviewDeliveryRequest>) =>
+      unary<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client))(
+        PreviewDeliveryRequest.fromPartial(req),
+      ),
     overridePreferences: unary<OverridePreferencesRequest, OverridePreferencesResponse>(
       client.overridePreferences.bind(client),
     ),

@@ -42,6 +42,14 @@ async function draft(recipients = [ann, bob, cat]) {
   return { id, added };
 }
 
+/** The preview once its counts are complete (they are summarised in the background). */
+const previewDone = (communicationId: string) =>
+  eventually(async () => {
+    const p = await c.previewDelivery({ communicationId, pageSize: 0, pageToken: '' });
+    expect(p.progress?.finished).toBe(true);
+    return p;
+  });
+
 const waitSent = (id: string) =>
   eventually(async () => {
     const got = await c.getCommunication({ id });
@@ -68,9 +76,11 @@ describe('PreviewDelivery', () => {
     const { id, added } = await draft();
     // Cat's SMS record exists (so an override can release it) but is held back: 5 records, 4 announced.
     expect(added.createdCount).toBe(5);
-    const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
+    const p = await previewDone(id);
     expect(p.recipientCount).toBe(3);
     expect(p.suppressionChecked).toBe(true);
+    // Five delivery records (Ann ×2, Bob, Cat ×2).
+    expect(p.progress).toMatchObject({ finished: true, checkedCount: 5, totalCount: 5 });
     expect(p.channels).toEqual([
       {
         channel: Channel.CHANNEL_EMAIL,
@@ -116,6 +126,81 @@ describe('PreviewDelivery', () => {
     expect(second.nextPageToken).toBe('');
   });
 
+  it('counts again once recipients are added, and lists every recipient once across pages of a larger list', async () => {
+    const { id } = await draft([ann]);
+    const before = await previewDone(id);
+    expect(before.recipientCount).toBe(1);
+    // 2 500 more, half of them with a phone too: five pages of 1 000 deliveries for the summary's pass.
+    const many = Array.from({ length: 2_500 }, (_, i) => ({
+      externalId: `m-${i}`,
+      name: `M ${i}`,
+      email: `m${i}@example.org`,
+      phone: i % 2 === 0 ? `+6141${String(i).padStart(7, '0')}` : '',
+      optedOutChannels: [],
+    }));
+    for (let i = 0; i < many.length; i += 1_000)
+      await c.addRecipients({ communicationId: id, recipients: many.slice(i, i + 1_000) });
+    const after = await eventually(async () => {
+      const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
+      expect(p.progress).toMatchObject({ finished: true, checkedCount: 2 + 2_500 + 1_250 });
+      return p;
+    }, 30_000);
+    expect(after.recipientCount).toBe(2_501);
+    expect(after.channels.map((ch) => [ch.willSend, ch.missingAddress])).toEqual([
+      [2_501, 0],
+      [1_251, 1_250],
+    ]);
+    const seen: string[] = [];
+    let token = '';
+    do {
+      const page = await c.previewDelivery({ communicationId: id, pageSize: 1_000, pageToken: token });
+      expect(page.recipients.length).toBeLessThanOrEqual(1_000);
+      seen.push(...page.recipients.map((r) => r.recipientKey));
+      token = page.nextPageToken;
+    } while (token !== '');
+    expect(seen).toHaveLength(2_501);
+    expect(new Set(seen).size).toBe(2_501);
+  });
+
+  it("renders a chosen recipient's message and counts the longest filled-in SMS", async () => {
+    const created = await c.createCommunication({
+      ...content,
+      emailSubject: 'Warning for {{street}}',
+      emailBody: 'Dear {{name}}, leave {{street}} now.',
+      smsText: '{{name}}: leave {{street}} now.',
+    });
+    const id = created.communication!.id;
+    const bad = await grpcError(c.addRecipients({ communicationId: id, recipients: [ann] }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain('recipients[0].fields: no value for {{street}}, which the message uses');
+    const long = 'Long Winding Mountain Road Extension Number Seven Hundred and Seventy Seven'; // 75 characters
+    await c.addRecipients({
+      communicationId: id,
+      recipients: [
+        { ...ann, fields: { street: '1 Coast Rd' } },
+        { ...cat, optedOutChannels: [], fields: { street: long } },
+      ],
+    });
+    const p = await eventually(async () => {
+      const got = await c.previewDelivery({ communicationId: id, recipientKey: 'x:p-cat' });
+      expect(got.progress?.finished).toBe(true);
+      return got;
+    });
+    expect(p.sample).toMatchObject({
+      recipientKey: 'x:p-cat',
+      name: 'Cat',
+      emailSubject: `Warning for ${long}`,
+      emailBody: `Dear Cat, leave ${long} now.`,
+      smsText: `Cat: leave ${long} now.`,
+    });
+    // Cat's SMS: 91 characters + the 46 of " Ack: <link>" = 137 GSM-7, one segment; the longest over
+    // both recipients is Cat's (Ann's is 67).
+    expect(`Cat: leave ${long} now.`).toHaveLength(91);
+    expect(p.sms).toMatchObject({ length: 137, segments: 1 });
+    const missing = await grpcError(c.previewDelivery({ communicationId: id, recipientKey: 'x:nobody' }));
+    expect(missing.code).toBe(status.NOT_FOUND);
+  });
+
   it('counts a UCS-2 text in 67-character segments', async () => {
     const created = await c.createCommunication({
       ...content,
@@ -156,7 +241,7 @@ describe('OverridePreferences', () => {
     expect(again.releasedCount).toBe(0);
     expect(again.communication!.preferenceOverride).toEqual(override);
 
-    const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
+    const p = await previewDone(id);
     expect(p.communication!.preferenceOverride).toEqual(override);
     expect(p.channels[1]).toMatchObject({ willSend: 1, optedOut: 0, preferenceOverridden: 1 });
     const catSms = p.recipients.find((r) => r.name === 'Cat')!.channels[1]!;
@@ -223,10 +308,20 @@ describe('ResendCommunication', () => {
     h.board.set(annSms, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT });
     h.board.set(bobEmail, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_BOUNCED_TEMPORARILY });
 
+    // It answers at once and runs in the background; the same request again answers with its progress.
     const first = await resend('r-1');
-    expect(first).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: false });
-    const repeat = await resend('r-1');
-    expect(repeat).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: true });
+    expect(first).toMatchObject({ requestId: 'r-1', repeated: false });
+    expect(first.finishedAt).toBeUndefined();
+    const finished = async (requestId: string, scope?: ResendScope) => {
+      let last = await resend(requestId, scope);
+      await eventually(async () => {
+        last = await resend(requestId, scope);
+        expect(last.finishedAt).toBeDefined();
+      });
+      return last;
+    };
+    const repeat = await finished('r-1');
+    expect(repeat).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: true, totalCount: 2, examinedCount: 2 });
 
     const attempts = async () =>
       (await sendRequests(h))
@@ -240,7 +335,7 @@ describe('ResendCommunication', () => {
     // Ann answers by SMS; Bob's email is delivered. "Not answered" now means Ann's email and Bob's email.
     h.board.set(annSms, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED });
     h.board.set(bobEmail, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_DELIVERED });
-    const second = await resend('r-2', ResendScope.RESEND_SCOPE_NOT_ANSWERED);
+    const second = await finished('r-2', ResendScope.RESEND_SCOPE_NOT_ANSWERED);
     expect(second.resentCount).toBe(2);
     const after = await attempts();
     expect(after).toContain(`${annEmail}:2`); // Ann's email: first resend

@@ -37,6 +37,29 @@ export interface Preview {
 }
 
 /**
+ * A stored delivery's outcome: suppressed wins (also over an override, except an opt-out through a
+ * link, in `linkOptOuts`, which an override passes), then preference.
+ */
+export function deliveryOutcome(
+  d: DeliveryDoc,
+  communication: Pick<CommunicationDoc, 'preferenceOverride'>,
+  suppressed: ReadonlyMap<string, SuppressionReason>,
+  linkOptOuts: ReadonlySet<string> = new Set(),
+): Exclude<Outcome, 'missing_address'> {
+  if (suppressed.has(d._id))
+    return communication.preferenceOverride !== undefined && linkOptOuts.has(d._id)
+      ? 'preference_overridden'
+      : 'suppressed';
+  if (d.optedOut !== true) return 'will_send';
+  return isIncluded(d, communication) ? 'preference_overridden' : 'opted_out';
+}
+
+/** A channel's summary with every count at zero. */
+export function emptySummary(channel: ChannelName): ChannelSummary {
+  return { channel, will_send: 0, missing_address: 0, opted_out: 0, preference_overridden: 0, suppressed: 0 };
+}
+
+/**
  * Decides each recipient × channel: suppressed (the suppression list wins, also over an override,
  * except an opt-out through a link, in `linkOptOuts`, which an override passes), else missing
  * address (no delivery for the channel), else opted out by preference unless the communication
@@ -48,7 +71,6 @@ export function buildPreview(
   suppressed: ReadonlyMap<string, SuppressionReason>,
   linkOptOuts: ReadonlySet<string> = new Set(),
 ): Preview {
-  const overridden = Boolean(communication.preferenceOverride);
   const byRecipient = new Map<string, { name: string; deliveries: Map<ChannelName, DeliveryDoc> }>();
   for (const d of deliveries) {
     let entry = byRecipient.get(d.recipientKey);
@@ -59,10 +81,7 @@ export function buildPreview(
     entry.deliveries.set(d.channel, d);
   }
   const summaries = new Map<ChannelName, ChannelSummary>(
-    communication.channels.map((channel) => [
-      channel,
-      { channel, will_send: 0, missing_address: 0, opted_out: 0, preference_overridden: 0, suppressed: 0 },
-    ]),
+    communication.channels.map((channel) => [channel, emptySummary(channel)]),
   );
   const recipients: RecipientOutcome[] = [];
   for (const key of [...byRecipient.keys()].sort()) {
@@ -72,15 +91,7 @@ export function buildPreview(
       const outcome: Outcome =
         d === undefined || d.address === ''
           ? 'missing_address'
-          : suppressed.has(d._id)
-            ? overridden && linkOptOuts.has(d._id)
-              ? 'preference_overridden'
-              : 'suppressed'
-            : d.optedOut !== true
-              ? 'will_send'
-              : isIncluded(d, communication)
-                ? 'preference_overridden'
-                : 'opted_out';
+          : deliveryOutcome(d, communication, suppressed, linkOptOuts);
       summaries.get(channel)![outcome]++;
       if (d === undefined || d.address === '') return { channel, outcome };
       const reason = outcome === 'suppressed' ? suppressed.get(d._id) : undefined;

@@ -39,6 +39,9 @@ function resendMessage(doc: ResendDoc, repeated: boolean) {
     repeated,
     requestedAt: doc.requestedAt,
     finishedAt: doc.finishedAt,
+    totalCount: doc.total ?? 0,
+    examinedCount: doc.examined ?? 0,
+    problem: doc.problem ?? '',
   };
 }
 
@@ -65,6 +68,14 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         communicationId: req.communicationId,
         pageSize: req.pageSize,
         pageToken: req.pageToken,
+        recipientKey: req.recipientKey.trim(),
+      });
+      const segments = (sms: NonNullable<typeof p.sms>) => ({
+        encoding: sms.encoding === 'gsm7' ? SmsEncoding.SMS_ENCODING_GSM7 : SmsEncoding.SMS_ENCODING_UCS2,
+        length: sms.length,
+        segments: sms.segments,
+        perSegment: sms.perSegment,
+        linkAllowance: sms.linkAllowance,
       });
       return {
         communication: toMessage(p.communication, p.deliveryCount),
@@ -77,13 +88,8 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
           preferenceOverridden: c.preference_overridden,
           suppressed: c.suppressed,
         })),
-        sms: p.sms && {
-          encoding: p.sms.encoding === 'gsm7' ? SmsEncoding.SMS_ENCODING_GSM7 : SmsEncoding.SMS_ENCODING_UCS2,
-          length: p.sms.length,
-          segments: p.sms.segments,
-          perSegment: p.sms.perSegment,
-          linkAllowance: p.sms.linkAllowance,
-        },
+        sms: p.sms && segments(p.sms),
+        sample: p.sample && { ...p.sample, sms: p.sample.sms && segments(p.sample.sms) },
         recipients: p.recipients.map((r) => ({
           recipientKey: r.recipientKey,
           name: r.name,
@@ -96,6 +102,12 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         })),
         nextPageToken: p.nextPageToken,
         suppressionChecked: p.suppressionChecked,
+        progress: {
+          finished: p.progress.finished,
+          checkedCount: p.progress.checked,
+          totalCount: p.progress.total,
+          asOf: p.progress.at,
+        },
       };
     }),
     overridePreferences: unary(logger, 'OverridePreferences', async (req, call) => {

@@ -6,6 +6,8 @@ import type { OperatorActions } from '../../domain/operator-actions.js';
 import type { ChannelName } from '../../domain/model.js';
 import { toMessage } from './messages.js';
 import { operatorGrpc } from './operator.js';
+import { requestedContent, templatesGrpc } from './templates.js';
+import type { Templates } from '../../domain/templates.js';
 const toChannel = channelOf;
 
 function fromChannel(channel: Channel, index: number, field = 'channels'): ChannelName {
@@ -26,22 +28,16 @@ export function communicationGrpc(
   suppression: Pick<CommunicationServiceServer, 'liftSuppression'>,
   erasure: Pick<CommunicationServiceServer, 'erasePerson'>,
   controls: Pick<CommunicationServiceServer, 'cancelCommunication' | 'listAuditLog' | 'listSuppressions'>,
+  templates: Templates,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
+    ...templatesGrpc(templates, logger),
     ...suppression,
     ...erasure,
     ...controls,
     createCommunication: unary(logger, 'CreateCommunication', async (req) => {
-      const doc = await communications.create({
-        title: req.title,
-        emailSubject: req.emailSubject,
-        emailBody: req.emailBody,
-        smsText: req.smsText,
-        channels: req.channels.map((c, i) => fromChannel(c, i)),
-        acknowledgementRequested: req.acknowledgementRequested,
-        responseOptions: req.responseOptions,
-      });
+      const doc = await communications.create(await requestedContent(req, templates));
       return { communication: toMessage(doc, 0) };
     }),
     getCommunication: unary(logger, 'GetCommunication', async (req) => {
@@ -57,6 +53,7 @@ export function communicationGrpc(
           email: r.email,
           phone: r.phone,
           optedOut: r.optedOutChannels.map((c, j) => fromChannel(c, j, `recipients[${i}].opted_out_channels`)),
+          fields: r.fields,
         })),
       );
       return {

@@ -7,12 +7,14 @@ import { AppError, InvalidArgumentError, type Logger, type Role } from '@dlr/pla
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Communications } from '../../domain/communications.js';
 import { checkRecipientCsv } from '../../domain/csv.js';
-import type { ChannelName } from '../../domain/model.js';
+import { usedFields } from '../../domain/merge.js';
 import type { Erasures } from '../../domain/erasure.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
 import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
+import { createInputOf, formOf, readCreateForm, templateRoutes } from './templates-console.js';
+import type { Templates } from '../../domain/templates.js';
 import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console-kit.js';
 import {
   communicationPage,
@@ -40,6 +42,8 @@ export interface ConsoleDeps {
   reportingPublicUrl: string | undefined;
   /** Cancel, audit log, suppression list (left out when absent). */
   controls?: ControlsConsoleDeps;
+  /** Saved templates (left out when absent). */
+  templates?: Templates;
 }
 
 /**
@@ -106,42 +110,29 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     channels: ['email', 'sms'],
     acknowledgementRequested: true,
     responseOptions: '',
+    templateName: '',
   };
   app.get(
     '/console/communications/new',
     as('sender'),
-    page(async (_request, reply) => html(reply, createPage(emptyForm))),
+    page(async (request, reply) => {
+      // From a saved template: the form starts with its content.
+      const templateId = query(request, 'template');
+      if (templateId === '' || !deps.templates) return html(reply, createPage(emptyForm));
+      return html(reply, createPage(formOf((await deps.templates.get(templateId)).content)));
+    }),
   );
+  if (deps.templates) templateRoutes(app, deps.templates, page);
 
   app.post(
     '/console/communications',
     as('sender'),
     page(async (request, reply) => {
-      const f = fields(request);
-      const form: CreateForm = {
-        title: one(f, 'title'),
-        emailSubject: one(f, 'email_subject'),
-        emailBody: one(f, 'email_body'),
-        smsText: one(f, 'sms_text'),
-        channels: f['channels'] ?? [],
-        acknowledgementRequested: one(f, 'acknowledgement_requested') === 'yes',
-        responseOptions: one(f, 'response_options'),
-      };
-      const bad = form.channels.filter((c) => c !== 'email' && c !== 'sms');
-      if (bad.length > 0) return html(reply, createPage(form, ['channels: choose email, sms or both']), 400);
+      const form = readCreateForm(fields(request));
+      const input = createInputOf(form);
+      if (!input) return html(reply, createPage(form, ['channels: choose email, sms or both']), 400);
       try {
-        const doc = await communications.create({
-          title: form.title,
-          emailSubject: form.emailSubject,
-          emailBody: form.emailBody,
-          smsText: form.smsText,
-          channels: form.channels as ChannelName[],
-          acknowledgementRequested: form.acknowledgementRequested,
-          responseOptions: form.responseOptions
-            .split(/\r?\n/)
-            .map((o) => o.trim())
-            .filter((o) => o !== ''),
-        });
+        const doc = await communications.create(input);
         return reply.redirect(`/console/communications/${doc._id}?done=created`, 303);
       } catch (error) {
         if (error instanceof InvalidArgumentError) return html(reply, createPage(form, error.details), 400);
@@ -183,7 +174,12 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       const file = one(form, 'file');
       const text = file.trim() !== '' ? file : pasted;
       const { communication } = await communications.get(request.params.id);
-      const checked = checkRecipientCsv(text, communication.channels, deps.communications.phoneRules);
+      const checked = checkRecipientCsv(
+        text,
+        communication.channels,
+        deps.communications.phoneRules,
+        usedFields(communication).fields,
+      );
       if (checked.problems.length > 0) {
         return showCommunication(request, reply, { csvProblems: checked.problems, csvText: pasted }, 400);
       }
@@ -214,7 +210,13 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     as('sender'),
     page(async (request, reply) => {
       const token = query(request, 'page');
-      const preview = await actions.preview({ communicationId: request.params.id, pageSize: 200, pageToken: token });
+      const recipientKey = query(request, 'recipient').slice(0, 600);
+      const preview = await actions.preview({
+        communicationId: request.params.id,
+        pageSize: 200,
+        pageToken: token,
+        recipientKey,
+      });
       return html(reply, previewPage(preview, token));
     }),
   );

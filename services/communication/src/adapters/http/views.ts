@@ -1,8 +1,9 @@
 // Server-rendered pages of the operator console, built with @dlr/html: every interpolation is escaped.
 import type { SuppressionReason } from '@dlr/contracts';
 import { html, join, type SafeHtml } from '@dlr/html';
-import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
-import type { HistoryEntry, PreviewPage } from '../../domain/operator-actions.js';
+import type { ChannelName, CommunicationDoc, ResendDoc } from '../../domain/model.js';
+import type { TemplateDoc } from '../../domain/templates.js';
+import type { HistoryEntry, MessageSample, PreviewPage } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
 import type { CsvProblem } from '../../domain/csv.js';
 
@@ -31,13 +32,17 @@ export function time(d: Date | undefined): SafeHtml {
   return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
 }
 
-/** The page frame: skip link, navigation, one h1, sign-out. */
-export function layout(title: string, body: SafeHtml): string {
+/**
+ * The page frame: skip link, navigation, one h1, sign-out. `refreshSeconds`: the page reloads itself
+ * (work running in the background shows its progress without a script).
+ */
+export function layout(title: string, body: SafeHtml, refreshSeconds?: number): string {
   return String(html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+${refreshSeconds !== undefined && html`<meta http-equiv="refresh" content="${String(refreshSeconds)}">`}
 <title>${title} — Operator console</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;line-height:1.45}
@@ -55,12 +60,13 @@ table{border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.3re
 .notice{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.5rem 1rem}
 .errors{background:#fdecea;border-left:4px solid #9b1c1c;padding:.5rem 1rem}
 .hint{color:#444;font-size:.95em}section{margin:1.5rem 0}
+pre.message{white-space:pre-wrap;font:inherit;background:#f4f4f4;border:1px solid #ccc;padding:.5rem 1rem;max-width:40rem}
 </style>
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header>
-<nav aria-label="Console"><a href="/console">Communications</a> · <a href="/console/communications/new">New communication</a> · <a href="/console/recipients">Recipient history</a> · <a href="/console/suppressions">Suppressions</a> · <a href="/console/audit">Audit log</a></nav>
+<nav aria-label="Console"><a href="/console">Communications</a> · <a href="/console/communications/new">New communication</a> · <a href="/console/templates">Templates</a> · <a href="/console/recipients">Recipient history</a> · <a href="/console/suppressions">Suppressions</a> · <a href="/console/audit">Audit log</a></nav>
 <form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
 </header>
 <main id="main">
@@ -113,9 +119,11 @@ export interface CreateForm {
   channels: string[];
   acknowledgementRequested: boolean;
   responseOptions: string;
+  /** The name to save the form under as a template (its second button). */
+  templateName: string;
 }
 
-/** The form that creates a communication (a draft). */
+/** The form that creates a communication (a draft), or saves its content as a template. */
 export function createPage(form: CreateForm, problems: readonly string[] = []): string {
   const checked = (on: boolean) => on && html` checked`;
   return layout(
@@ -136,8 +144,34 @@ ${errorList('The communication was not created:', problems)}
 <input id="ack" type="checkbox" name="acknowledgement_requested" value="yes"${checked(form.acknowledgementRequested)}><label for="ack">Ask recipients to acknowledge</label>
 </fieldset>
 <label for="response_options">Response options (one per line, optional)</label><textarea id="response_options" name="response_options" rows="3">${form.responseOptions}</textarea>
+<p class="hint">Merge fields: <code>{{name}}</code>, <code>{{external_id}}</code> and any other column of the recipients' CSV (<code>{{street}}</code> for a column "Street") are filled in per recipient; a recipient without a value for one is refused when added.</p>
 <button type="submit">Create draft</button>
+<fieldset><legend>Or save this as a template</legend>
+<label for="template_name">Template name</label><input id="template_name" name="template_name" type="text" maxlength="200" value="${form.templateName}">
+<button type="submit" formaction="/console/templates">Save as template</button>
+</fieldset>
 </form>`,
+  );
+}
+
+/** The saved templates, newest first, each with a link that starts a communication from it. */
+export function templatesPage(templates: readonly TemplateDoc[]): string {
+  const rows = join(
+    templates.map(
+      (t) =>
+        html`<tr><td>${t.name}</td><td>${t.content.title}</td><td>${t.content.channels.map((c) => CHANNEL_LABEL[c]).join(', ')}</td><td>${time(t.createdAt)}</td><td>${t.createdBy}</td><td><a href="/console/communications/new?template=${encodeURIComponent(t._id)}">Use for a new communication</a></td></tr>`,
+    ),
+    NL,
+  );
+  return layout(
+    'Templates',
+    html`<h1>Templates</h1>
+<p>Save a template from the <a href="/console/communications/new">new communication</a> form.</p>
+${
+  templates.length === 0
+    ? html`<p>No templates yet.</p>`
+    : html`<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Name</th><th scope="col">Title</th><th scope="col">Channels</th><th scope="col">Saved</th><th scope="col">By</th><th scope="col"><span class="skip">Use</span></th></tr></thead><tbody>${rows}</tbody></table>`
+}`,
   );
 }
 
@@ -206,7 +240,7 @@ ${problemsFor('send', 'The communication was not sent:')}
   const sentActions = html`
 <section aria-labelledby="resend-h"><h2 id="resend-h">Resend</h2>
 ${problemsFor('resend', 'Nothing was resent:')}
-${m.lastResend && html`<p class="notice" role="status">Resend ${m.lastResend.requestId} by ${m.lastResend.operator}: ${m.lastResend.state === 'done' ? `${m.lastResend.resentCount} delivery record(s) got a new attempt.` : 'in progress.'}</p>`}
+${m.lastResend && html`<p class="notice" role="status" id="resend-progress">Resend ${m.lastResend.requestId} by ${m.lastResend.operator}: ${resendProgress(m.lastResend)}</p>`}
 <p class="hint">A new attempt on the same delivery records. Failed and Opted-out records are never resent.</p>
 <form method="post" action="${base}/resend">
 <input type="hidden" name="request_id" value="${m.resendRequestId}">
@@ -244,7 +278,28 @@ ${c.acknowledgementRequested && html`<p>Recipients are asked to acknowledge.</p>
 ${c.responseOptions.length > 0 && html`<p>Response options: ${c.responseOptions.join(' · ')}</p>`}
 </details>
 ${c.state === 'draft' ? draftActions : c.state === 'sent' ? sentActions : html`<p>Sending is in progress; resend is possible once it is sent.</p>`}`,
+    m.lastResend?.state === 'running' && m.lastResend.problem === undefined ? 3 : undefined,
   );
+}
+
+/** A resend's state in words: its result once done, else its progress (records looked at of the total). */
+export function resendProgress(r: ResendDoc): string {
+  if (r.state === 'done') return `finished: ${r.resentCount} delivery record(s) got a new attempt.`;
+  const counts =
+    r.total === undefined
+      ? 'starting'
+      : `${r.examined ?? 0} of ${r.total} record(s) looked at, ${r.resentCount} given a new attempt so far`;
+  return r.problem === undefined
+    ? `in progress: ${counts}. This page refreshes itself.`
+    : `stopped: ${r.problem} (${counts}). Send the same resend again to carry it on.`;
+}
+
+/** One recipient's message as it will be sent (merge fields filled in). */
+function sampleSection(m: MessageSample, channels: readonly ChannelName[]) {
+  return html`<section aria-labelledby="message-h"><h2 id="message-h">Message to ${m.name || m.recipientKey}</h2>
+${channels.includes('email') && html`<h3>Email</h3><p><strong>Subject:</strong> ${m.emailSubject}</p><pre class="message">${m.emailBody}</pre>`}
+${channels.includes('sms') && html`<h3>SMS</h3><pre class="message">${m.smsText}</pre>${m.sms && html`<p class="hint">${m.sms.segments} segment${m.sms.segments === 1 ? '' : 's'} with the link.</p>`}`}
+</section>`;
 }
 
 /** The delivery preview. */
@@ -265,7 +320,7 @@ export function previewPage(p: PreviewPage, pageToken: string): string {
       (
         r,
       ) => html`<tr><td>${r.name || '(no name)'}</td>${r.channels.map((ch) => html`<td>${OUTCOME_LABEL[ch.outcome]}${ch.suppressionReason && ` (${SUPPRESSION_LABEL[ch.suppressionReason]})`}</td>`)}
-<td><a href="/console/recipients?key=${encodeURIComponent(r.recipientKey)}">History</a></td></tr>`,
+<td><a href="${base}/preview?recipient=${encodeURIComponent(r.recipientKey)}${pageToken && `&page=${encodeURIComponent(pageToken)}`}#message-h">Message</a> · <a href="/console/recipients?key=${encodeURIComponent(r.recipientKey)}">History</a></td></tr>`,
     ),
     NL,
   );
@@ -282,16 +337,23 @@ ${p.sms.length} of ${p.sms.perSegment} characters per segment${p.sms.linkAllowan
 ${c.preferenceOverride && html`<p><strong>Preferences overridden</strong> by ${c.preferenceOverride.operator} at ${time(c.preferenceOverride.at)}: “${c.preferenceOverride.reason}”.</p>`}
 ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>`}
 <section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${p.recipientCount} recipients</h2>
+<p id="preview-progress" role="status">${
+      p.progress.finished
+        ? html`All ${p.progress.checked} delivery records checked (suppression list as of ${time(p.progress.at)}).`
+        : html`<strong>Counting:</strong> ${p.progress.checked} of ${p.progress.total} delivery records checked so far; the counts below are partial. This page refreshes itself.`
+    }</p>
 <table><thead><tr><th scope="col">Channel</th><th scope="col">Will be sent</th><th scope="col">No address</th><th scope="col">Opted out by preference</th><th scope="col">Preference overridden</th><th scope="col">Suppressed</th></tr></thead>
 <tbody>${summary}</tbody></table></section>
 ${sms}
+${p.sample && sampleSection(p.sample, c.channels)}
 <section aria-labelledby="rec-h"><h2 id="rec-h">Recipients</h2>
-<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">History</th></tr></thead>
+<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">Message, history</th></tr></thead>
 <tbody>${rows}</tbody></table>
 ${pageToken && html`<p><a href="${base}/preview">First page</a></p>`}
 ${p.nextPageToken && html`<p><a href="${base}/preview?page=${encodeURIComponent(p.nextPageToken)}">Next recipients</a></p>`}
 </section>
 ${c.state === 'draft' && html`<form method="post" action="${base}/send"><button type="submit">Send to ${p.deliveryCount} delivery records</button></form>`}`,
+    p.progress.finished ? undefined : 2,
   );
 }
 

@@ -323,6 +323,11 @@ export interface CreateCommunicationRequest {
   channels: Channel[];
   acknowledgementRequested: boolean;
   responseOptions: string[];
+  /**
+   * Start from this saved template's content (ListTemplates); the content fields above must then be
+   * left empty (edit the draft afterwards).
+   */
+  templateId: string;
 }
 
 export interface CreateCommunicationResponse {
@@ -348,6 +353,18 @@ export interface RecipientInput {
    * delivery record is announced or sent) unless the communication overrides preferences.
    */
   optedOutChannels: Channel[];
+  /**
+   * Values for merge fields: `{{street}}` in the subject, email body or SMS text is this
+   * recipient's `street` (names: lower-case letters, digits and _, at most 50 fields of 500
+   * characters). `{{name}}` and `{{external_id}}` are always there. A recipient without a value for a
+   * field the message uses is refused (INVALID_ARGUMENT naming it), so no message goes out with a hole.
+   */
+  fields: { [key: string]: string };
+}
+
+export interface RecipientInput_FieldsEntry {
+  key: string;
+  value: string;
 }
 
 export interface AddRecipientsRequest {
@@ -434,17 +451,25 @@ export interface PreviewDeliveryRequest {
   /** Recipients per page: 1..1000, default 100. */
   pageSize: number;
   pageToken: string;
+  /** Also render this recipient's message, merge fields filled in (NOT_FOUND when not on the list). */
+  recipientKey: string;
 }
 
 export interface PreviewDeliveryResponse {
   communication: Communication | undefined;
   recipientCount: number;
   channels: ChannelPreviewSummary[];
-  /** Unset when the communication has no SMS channel. */
+  /**
+   * Unset when the communication has no SMS channel. With merge fields in the SMS text: the longest
+   * message once every recipient's values are filled in.
+   */
   sms:
     | SmsSegments
     | undefined;
-  /** Recipients in recipient-key order. */
+  /**
+   * Up to page_size recipients, in a stable order (by delivery ID), each listed once; the page ends
+   * when next_page_token is empty.
+   */
   recipients: RecipientPreview[];
   nextPageToken: string;
   /**
@@ -452,6 +477,34 @@ export interface PreviewDeliveryResponse {
    * reasons are shown, and suppressed addresses will still be skipped (as Not Sent) at send time.
    */
   suppressionChecked: boolean;
+  /**
+   * How far the counts (recipient_count, channels) are: they are summarised in the background, once
+   * per state of the recipients, and answered from that summary.
+   */
+  progress:
+    | PreviewProgress
+    | undefined;
+  /** The message of request.recipient_key as it will be sent (unset when none was asked for). */
+  sample: MessageSample | undefined;
+}
+
+export interface MessageSample {
+  recipientKey: string;
+  name: string;
+  emailSubject: string;
+  emailBody: string;
+  smsText: string;
+  /** Unset when the communication has no SMS channel. */
+  sms: SmsSegments | undefined;
+}
+
+export interface PreviewProgress {
+  /** True once every delivery record was checked; until then the counts are partial. */
+  finished: boolean;
+  checkedCount: number;
+  totalCount: number;
+  /** When the counts were last brought up to date (the suppression list as of then). */
+  asOf: Date | undefined;
 }
 
 export interface OverridePreferencesRequest {
@@ -482,12 +535,29 @@ export interface ResendCommunicationRequest {
 export interface ResendCommunicationResponse {
   requestId: string;
   scope: ResendScope;
-  /** Delivery records given a new attempt by this request. */
+  /** Delivery records given a new attempt by this request (so far, while it runs). */
   resentCount: number;
   /** True when this request_id had been handled before and nothing new was done. */
   repeated: boolean;
-  requestedAt: Date | undefined;
-  finishedAt: Date | undefined;
+  requestedAt:
+    | Date
+    | undefined;
+  /**
+   * Set once the resend has finished. It runs in the background: the first answer comes at once,
+   * and repeating the request (same request_id) answers with its progress until finished_at is set.
+   */
+  finishedAt:
+    | Date
+    | undefined;
+  /** Progress: records reporting had in the scope's statuses when the resend began ... */
+  totalCount: number;
+  /** ... and how many of them have been looked at so far. */
+  examinedCount: number;
+  /**
+   * Why the resend stopped before finishing (reporting or the store unreachable); repeating the
+   * request carries it on without a second new attempt for the records it already covered.
+   */
+  problem: string;
 }
 
 export interface GetRecipientHistoryRequest {
@@ -627,6 +697,40 @@ export interface ErasePersonResponse {
   /** Delivery records of the person found (each service erases its own copies of them). */
   deliveryCount: number;
   erasedAt: Date | undefined;
+}
+
+/** A communication's content saved under a name. */
+export interface Template {
+  id: string;
+  name: string;
+  /** The content a communication created from it starts with (template_id unset). */
+  content: CreateCommunicationRequest | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /** The authenticated caller who saved it (`token:<role>-token`, `oidc:<sub>`). */
+  createdBy: string;
+}
+
+export interface CreateTemplateRequest {
+  /** How operators find it (required, at most 200 characters). */
+  name: string;
+  content: CreateCommunicationRequest | undefined;
+}
+
+export interface CreateTemplateResponse {
+  template: Template | undefined;
+}
+
+export interface ListTemplatesRequest {
+  /** 1..100, default 50. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListTemplatesResponse {
+  templates: Template[];
+  nextPageToken: string;
 }
 
 function createBaseCommunication(): Communication {
@@ -1188,6 +1292,7 @@ function createBaseCreateCommunicationRequest(): CreateCommunicationRequest {
     channels: [],
     acknowledgementRequested: false,
     responseOptions: [],
+    templateId: "",
   };
 }
 
@@ -1217,6 +1322,9 @@ export const CreateCommunicationRequest: MessageFns<CreateCommunicationRequest> 
     }
     for (const v of message.responseOptions) {
       writer.uint32(58).string(v!);
+    }
+    if (message.templateId !== "") {
+      writer.uint32(66).string(message.templateId);
     }
     return writer;
   },
@@ -1300,6 +1408,14 @@ export const CreateCommunicationRequest: MessageFns<CreateCommunicationRequest> 
             message.responseOptions.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1343,6 +1459,11 @@ export const CreateCommunicationRequest: MessageFns<CreateCommunicationRequest> 
         : globalThis.Array.isArray(object?.response_options)
         ? object.response_options.map((e: any) => globalThis.String(e))
         : [],
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
     };
   },
 
@@ -1369,6 +1490,9 @@ export const CreateCommunicationRequest: MessageFns<CreateCommunicationRequest> 
     if (message.responseOptions?.length) {
       obj.responseOptions = message.responseOptions;
     }
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
     return obj;
   },
 
@@ -1384,6 +1508,7 @@ export const CreateCommunicationRequest: MessageFns<CreateCommunicationRequest> 
     message.channels = object.channels?.map((e) => e) || [];
     message.acknowledgementRequested = object.acknowledgementRequested ?? false;
     message.responseOptions = object.responseOptions?.map((e) => e) || [];
+    message.templateId = object.templateId ?? "";
     return message;
   },
 };
@@ -1594,7 +1719,7 @@ export const GetCommunicationResponse: MessageFns<GetCommunicationResponse> = {
 };
 
 function createBaseRecipientInput(): RecipientInput {
-  return { externalId: "", name: "", email: "", phone: "", optedOutChannels: [] };
+  return { externalId: "", name: "", email: "", phone: "", optedOutChannels: [], fields: {} };
 }
 
 export const RecipientInput: MessageFns<RecipientInput> = {
@@ -1618,6 +1743,9 @@ export const RecipientInput: MessageFns<RecipientInput> = {
       }
       writer.join();
     }
+    globalThis.Object.entries(message.fields).forEach(([key, value]: [string, string]) => {
+      RecipientInput_FieldsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
     return writer;
   },
 
@@ -1684,6 +1812,17 @@ export const RecipientInput: MessageFns<RecipientInput> = {
 
             break;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = RecipientInput_FieldsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.fields[entry6.key] = entry6.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1711,6 +1850,20 @@ export const RecipientInput: MessageFns<RecipientInput> = {
         : globalThis.Array.isArray(object?.opted_out_channels)
         ? object.opted_out_channels.map((e: any) => channelFromJSON(e))
         : [],
+      fields: isObject(object.fields)
+        ? (globalThis.Object.entries(object.fields) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1731,6 +1884,15 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     if (message.optedOutChannels?.length) {
       obj.optedOutChannels = message.optedOutChannels.map((e) => channelToJSON(e));
     }
+    if (message.fields) {
+      const entries = globalThis.Object.entries(message.fields) as [string, string][];
+      if (entries.length > 0) {
+        obj.fields = {};
+        entries.forEach(([k, v]) => {
+          obj.fields[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1744,6 +1906,100 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     message.email = object.email ?? "";
     message.phone = object.phone ?? "";
     message.optedOutChannels = object.optedOutChannels?.map((e) => e) || [];
+    message.fields = (globalThis.Object.entries(object.fields ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseRecipientInput_FieldsEntry(): RecipientInput_FieldsEntry {
+  return { key: "", value: "" };
+}
+
+export const RecipientInput_FieldsEntry: MessageFns<RecipientInput_FieldsEntry> = {
+  encode(message: RecipientInput_FieldsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecipientInput_FieldsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipientInput_FieldsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecipientInput_FieldsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RecipientInput_FieldsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecipientInput_FieldsEntry>, I>>(base?: I): RecipientInput_FieldsEntry {
+    return RecipientInput_FieldsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecipientInput_FieldsEntry>, I>>(object: I): RecipientInput_FieldsEntry {
+    const message = createBaseRecipientInput_FieldsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -2904,7 +3160,7 @@ export const SmsSegments: MessageFns<SmsSegments> = {
 };
 
 function createBasePreviewDeliveryRequest(): PreviewDeliveryRequest {
-  return { communicationId: "", pageSize: 0, pageToken: "" };
+  return { communicationId: "", pageSize: 0, pageToken: "", recipientKey: "" };
 }
 
 export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
@@ -2917,6 +3173,9 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.recipientKey !== "") {
+      writer.uint32(34).string(message.recipientKey);
     }
     return writer;
   },
@@ -2958,6 +3217,14 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2987,6 +3254,11 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
     };
   },
 
@@ -3001,6 +3273,9 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
     return obj;
   },
 
@@ -3012,6 +3287,7 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     message.communicationId = object.communicationId ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.recipientKey = object.recipientKey ?? "";
     return message;
   },
 };
@@ -3025,6 +3301,8 @@ function createBasePreviewDeliveryResponse(): PreviewDeliveryResponse {
     recipients: [],
     nextPageToken: "",
     suppressionChecked: false,
+    progress: undefined,
+    sample: undefined,
   };
 }
 
@@ -3050,6 +3328,12 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     }
     if (message.suppressionChecked !== false) {
       writer.uint32(56).bool(message.suppressionChecked);
+    }
+    if (message.progress !== undefined) {
+      PreviewProgress.encode(message.progress, writer.uint32(66).fork()).join();
+    }
+    if (message.sample !== undefined) {
+      MessageSample.encode(message.sample, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -3123,6 +3407,22 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
             message.suppressionChecked = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.progress = PreviewProgress.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.sample = MessageSample.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3160,6 +3460,8 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
         : isSet(object.suppression_checked)
         ? globalThis.Boolean(object.suppression_checked)
         : false,
+      progress: isSet(object.progress) ? PreviewProgress.fromJSON(object.progress) : undefined,
+      sample: isSet(object.sample) ? MessageSample.fromJSON(object.sample) : undefined,
     };
   },
 
@@ -3186,6 +3488,12 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     if (message.suppressionChecked !== false) {
       obj.suppressionChecked = message.suppressionChecked;
     }
+    if (message.progress !== undefined) {
+      obj.progress = PreviewProgress.toJSON(message.progress);
+    }
+    if (message.sample !== undefined) {
+      obj.sample = MessageSample.toJSON(message.sample);
+    }
     return obj;
   },
 
@@ -3203,6 +3511,306 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     message.recipients = object.recipients?.map((e) => RecipientPreview.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
     message.suppressionChecked = object.suppressionChecked ?? false;
+    message.progress = (object.progress !== undefined && object.progress !== null)
+      ? PreviewProgress.fromPartial(object.progress)
+      : undefined;
+    message.sample = (object.sample !== undefined && object.sample !== null)
+      ? MessageSample.fromPartial(object.sample)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMessageSample(): MessageSample {
+  return { recipientKey: "", name: "", emailSubject: "", emailBody: "", smsText: "", sms: undefined };
+}
+
+export const MessageSample: MessageFns<MessageSample> = {
+  encode(message: MessageSample, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recipientKey !== "") {
+      writer.uint32(10).string(message.recipientKey);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.emailSubject !== "") {
+      writer.uint32(26).string(message.emailSubject);
+    }
+    if (message.emailBody !== "") {
+      writer.uint32(34).string(message.emailBody);
+    }
+    if (message.smsText !== "") {
+      writer.uint32(42).string(message.smsText);
+    }
+    if (message.sms !== undefined) {
+      SmsSegments.encode(message.sms, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageSample {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageSample();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.emailSubject = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.emailBody = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.smsText = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sms = SmsSegments.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageSample {
+    return {
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      emailSubject: isSet(object.emailSubject)
+        ? globalThis.String(object.emailSubject)
+        : isSet(object.email_subject)
+        ? globalThis.String(object.email_subject)
+        : "",
+      emailBody: isSet(object.emailBody)
+        ? globalThis.String(object.emailBody)
+        : isSet(object.email_body)
+        ? globalThis.String(object.email_body)
+        : "",
+      smsText: isSet(object.smsText)
+        ? globalThis.String(object.smsText)
+        : isSet(object.sms_text)
+        ? globalThis.String(object.sms_text)
+        : "",
+      sms: isSet(object.sms) ? SmsSegments.fromJSON(object.sms) : undefined,
+    };
+  },
+
+  toJSON(message: MessageSample): unknown {
+    const obj: any = {};
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.emailSubject !== "") {
+      obj.emailSubject = message.emailSubject;
+    }
+    if (message.emailBody !== "") {
+      obj.emailBody = message.emailBody;
+    }
+    if (message.smsText !== "") {
+      obj.smsText = message.smsText;
+    }
+    if (message.sms !== undefined) {
+      obj.sms = SmsSegments.toJSON(message.sms);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MessageSample>, I>>(base?: I): MessageSample {
+    return MessageSample.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MessageSample>, I>>(object: I): MessageSample {
+    const message = createBaseMessageSample();
+    message.recipientKey = object.recipientKey ?? "";
+    message.name = object.name ?? "";
+    message.emailSubject = object.emailSubject ?? "";
+    message.emailBody = object.emailBody ?? "";
+    message.smsText = object.smsText ?? "";
+    message.sms = (object.sms !== undefined && object.sms !== null) ? SmsSegments.fromPartial(object.sms) : undefined;
+    return message;
+  },
+};
+
+function createBasePreviewProgress(): PreviewProgress {
+  return { finished: false, checkedCount: 0, totalCount: 0, asOf: undefined };
+}
+
+export const PreviewProgress: MessageFns<PreviewProgress> = {
+  encode(message: PreviewProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.finished !== false) {
+      writer.uint32(8).bool(message.finished);
+    }
+    if (message.checkedCount !== 0) {
+      writer.uint32(16).uint32(message.checkedCount);
+    }
+    if (message.totalCount !== 0) {
+      writer.uint32(24).uint32(message.totalCount);
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(toTimestamp(message.asOf), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.finished = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checkedCount = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.asOf = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewProgress {
+    return {
+      finished: isSet(object.finished) ? globalThis.Boolean(object.finished) : false,
+      checkedCount: isSet(object.checkedCount)
+        ? globalThis.Number(object.checkedCount)
+        : isSet(object.checked_count)
+        ? globalThis.Number(object.checked_count)
+        : 0,
+      totalCount: isSet(object.totalCount)
+        ? globalThis.Number(object.totalCount)
+        : isSet(object.total_count)
+        ? globalThis.Number(object.total_count)
+        : 0,
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+        ? fromJsonTimestamp(object.as_of)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PreviewProgress): unknown {
+    const obj: any = {};
+    if (message.finished !== false) {
+      obj.finished = message.finished;
+    }
+    if (message.checkedCount !== 0) {
+      obj.checkedCount = Math.round(message.checkedCount);
+    }
+    if (message.totalCount !== 0) {
+      obj.totalCount = Math.round(message.totalCount);
+    }
+    if (message.asOf !== undefined) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreviewProgress>, I>>(base?: I): PreviewProgress {
+    return PreviewProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreviewProgress>, I>>(object: I): PreviewProgress {
+    const message = createBasePreviewProgress();
+    message.finished = object.finished ?? false;
+    message.checkedCount = object.checkedCount ?? 0;
+    message.totalCount = object.totalCount ?? 0;
+    message.asOf = object.asOf ?? undefined;
     return message;
   },
 };
@@ -3529,7 +4137,17 @@ export const ResendCommunicationRequest: MessageFns<ResendCommunicationRequest> 
 };
 
 function createBaseResendCommunicationResponse(): ResendCommunicationResponse {
-  return { requestId: "", scope: 0, resentCount: 0, repeated: false, requestedAt: undefined, finishedAt: undefined };
+  return {
+    requestId: "",
+    scope: 0,
+    resentCount: 0,
+    repeated: false,
+    requestedAt: undefined,
+    finishedAt: undefined,
+    totalCount: 0,
+    examinedCount: 0,
+    problem: "",
+  };
 }
 
 export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse> = {
@@ -3551,6 +4169,15 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     }
     if (message.finishedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.totalCount !== 0) {
+      writer.uint32(56).uint32(message.totalCount);
+    }
+    if (message.examinedCount !== 0) {
+      writer.uint32(64).uint32(message.examinedCount);
+    }
+    if (message.problem !== "") {
+      writer.uint32(74).string(message.problem);
     }
     return writer;
   },
@@ -3616,6 +4243,30 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
             message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.totalCount = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.examinedCount = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3652,6 +4303,17 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
         : isSet(object.finished_at)
         ? fromJsonTimestamp(object.finished_at)
         : undefined,
+      totalCount: isSet(object.totalCount)
+        ? globalThis.Number(object.totalCount)
+        : isSet(object.total_count)
+        ? globalThis.Number(object.total_count)
+        : 0,
+      examinedCount: isSet(object.examinedCount)
+        ? globalThis.Number(object.examinedCount)
+        : isSet(object.examined_count)
+        ? globalThis.Number(object.examined_count)
+        : 0,
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
     };
   },
 
@@ -3675,6 +4337,15 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     if (message.finishedAt !== undefined) {
       obj.finishedAt = message.finishedAt.toISOString();
     }
+    if (message.totalCount !== 0) {
+      obj.totalCount = Math.round(message.totalCount);
+    }
+    if (message.examinedCount !== 0) {
+      obj.examinedCount = Math.round(message.examinedCount);
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
     return obj;
   },
 
@@ -3689,6 +4360,9 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     message.repeated = object.repeated ?? false;
     message.requestedAt = object.requestedAt ?? undefined;
     message.finishedAt = object.finishedAt ?? undefined;
+    message.totalCount = object.totalCount ?? 0;
+    message.examinedCount = object.examinedCount ?? 0;
+    message.problem = object.problem ?? "";
     return message;
   },
 };
@@ -5605,6 +6279,489 @@ export const ErasePersonResponse: MessageFns<ErasePersonResponse> = {
   },
 };
 
+function createBaseTemplate(): Template {
+  return { id: "", name: "", content: undefined, createdAt: undefined, createdBy: "" };
+}
+
+export const Template: MessageFns<Template> = {
+  encode(message: Template, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.content !== undefined) {
+      CreateCommunicationRequest.encode(message.content, writer.uint32(26).fork()).join();
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(42).string(message.createdBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Template {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTemplate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.content = CreateCommunicationRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Template {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      content: isSet(object.content) ? CreateCommunicationRequest.fromJSON(object.content) : undefined,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+    };
+  },
+
+  toJSON(message: Template): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.content !== undefined) {
+      obj.content = CreateCommunicationRequest.toJSON(message.content);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Template>, I>>(base?: I): Template {
+    return Template.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Template>, I>>(object: I): Template {
+    const message = createBaseTemplate();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.content = (object.content !== undefined && object.content !== null)
+      ? CreateCommunicationRequest.fromPartial(object.content)
+      : undefined;
+    message.createdAt = object.createdAt ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateTemplateRequest(): CreateTemplateRequest {
+  return { name: "", content: undefined };
+}
+
+export const CreateTemplateRequest: MessageFns<CreateTemplateRequest> = {
+  encode(message: CreateTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.content !== undefined) {
+      CreateCommunicationRequest.encode(message.content, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.content = CreateCommunicationRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTemplateRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      content: isSet(object.content) ? CreateCommunicationRequest.fromJSON(object.content) : undefined,
+    };
+  },
+
+  toJSON(message: CreateTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.content !== undefined) {
+      obj.content = CreateCommunicationRequest.toJSON(message.content);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateTemplateRequest>, I>>(base?: I): CreateTemplateRequest {
+    return CreateTemplateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateTemplateRequest>, I>>(object: I): CreateTemplateRequest {
+    const message = createBaseCreateTemplateRequest();
+    message.name = object.name ?? "";
+    message.content = (object.content !== undefined && object.content !== null)
+      ? CreateCommunicationRequest.fromPartial(object.content)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateTemplateResponse(): CreateTemplateResponse {
+  return { template: undefined };
+}
+
+export const CreateTemplateResponse: MessageFns<CreateTemplateResponse> = {
+  encode(message: CreateTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.template !== undefined) {
+      Template.encode(message.template, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.template = Template.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTemplateResponse {
+    return { template: isSet(object.template) ? Template.fromJSON(object.template) : undefined };
+  },
+
+  toJSON(message: CreateTemplateResponse): unknown {
+    const obj: any = {};
+    if (message.template !== undefined) {
+      obj.template = Template.toJSON(message.template);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateTemplateResponse>, I>>(base?: I): CreateTemplateResponse {
+    return CreateTemplateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateTemplateResponse>, I>>(object: I): CreateTemplateResponse {
+    const message = createBaseCreateTemplateResponse();
+    message.template = (object.template !== undefined && object.template !== null)
+      ? Template.fromPartial(object.template)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListTemplatesRequest(): ListTemplatesRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListTemplatesRequest: MessageFns<ListTemplatesRequest> = {
+  encode(message: ListTemplatesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTemplatesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTemplatesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTemplatesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListTemplatesRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTemplatesRequest>, I>>(base?: I): ListTemplatesRequest {
+    return ListTemplatesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTemplatesRequest>, I>>(object: I): ListTemplatesRequest {
+    const message = createBaseListTemplatesRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListTemplatesResponse(): ListTemplatesResponse {
+  return { templates: [], nextPageToken: "" };
+}
+
+export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
+  encode(message: ListTemplatesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.templates) {
+      Template.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTemplatesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTemplatesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.templates.push(Template.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTemplatesResponse {
+    return {
+      templates: globalThis.Array.isArray(object?.templates)
+        ? object.templates.map((e: any) => Template.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListTemplatesResponse): unknown {
+    const obj: any = {};
+    if (message.templates?.length) {
+      obj.templates = message.templates.map((e) => Template.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTemplatesResponse>, I>>(base?: I): ListTemplatesResponse {
+    return ListTemplatesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTemplatesResponse>, I>>(object: I): ListTemplatesResponse {
+    const message = createBaseListTemplatesResponse();
+    message.templates = object.templates?.map((e) => Template.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 /** Creates communications, adds their recipients and sends them. */
 export type CommunicationServiceService = typeof CommunicationServiceService;
 export const CommunicationServiceService = {
@@ -5795,6 +6952,32 @@ export const CommunicationServiceService = {
     responseSerialize: (value: ErasePersonResponse): Buffer => Buffer.from(ErasePersonResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ErasePersonResponse => ErasePersonResponse.decode(value),
   },
+  /**
+   * Saves a communication's content under a name, to start new communications from
+   * (CreateCommunicationRequest.template_id). The content is checked as a communication's.
+   */
+  createTemplate: {
+    path: "/dlr.communication.v1.CommunicationService/CreateTemplate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateTemplateRequest): Buffer =>
+      Buffer.from(CreateTemplateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateTemplateRequest => CreateTemplateRequest.decode(value),
+    responseSerialize: (value: CreateTemplateResponse): Buffer =>
+      Buffer.from(CreateTemplateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateTemplateResponse => CreateTemplateResponse.decode(value),
+  },
+  /** Saved templates, newest first. */
+  listTemplates: {
+    path: "/dlr.communication.v1.CommunicationService/ListTemplates" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTemplatesRequest): Buffer => Buffer.from(ListTemplatesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTemplatesRequest => ListTemplatesRequest.decode(value),
+    responseSerialize: (value: ListTemplatesResponse): Buffer =>
+      Buffer.from(ListTemplatesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTemplatesResponse => ListTemplatesResponse.decode(value),
+  },
 } as const;
 
 export interface CommunicationServiceServer extends UntypedServiceImplementation {
@@ -5849,6 +7032,13 @@ export interface CommunicationServiceServer extends UntypedServiceImplementation
    * nothing more.
    */
   erasePerson: handleUnaryCall<ErasePersonRequest, ErasePersonResponse>;
+  /**
+   * Saves a communication's content under a name, to start new communications from
+   * (CreateCommunicationRequest.template_id). The content is checked as a communication's.
+   */
+  createTemplate: handleUnaryCall<CreateTemplateRequest, CreateTemplateResponse>;
+  /** Saved templates, newest first. */
+  listTemplates: handleUnaryCall<ListTemplatesRequest, ListTemplatesResponse>;
 }
 
 export interface CommunicationServiceClient extends Client {
@@ -6099,6 +7289,41 @@ export interface CommunicationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ErasePersonResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Saves a communication's content under a name, to start new communications from
+   * (CreateCommunicationRequest.template_id). The content is checked as a communication's.
+   */
+  createTemplate(
+    request: CreateTemplateRequest,
+    callback: (error: ServiceError | null, response: CreateTemplateResponse) => void,
+  ): ClientUnaryCall;
+  createTemplate(
+    request: CreateTemplateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateTemplateResponse) => void,
+  ): ClientUnaryCall;
+  createTemplate(
+    request: CreateTemplateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateTemplateResponse) => void,
+  ): ClientUnaryCall;
+  /** Saved templates, newest first. */
+  listTemplates(
+    request: ListTemplatesRequest,
+    callback: (error: ServiceError | null, response: ListTemplatesResponse) => void,
+  ): ClientUnaryCall;
+  listTemplates(
+    request: ListTemplatesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTemplatesResponse) => void,
+  ): ClientUnaryCall;
+  listTemplates(
+    request: ListTemplatesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTemplatesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const CommunicationServiceClient = makeGenericClientConstructor(
@@ -6142,6 +7367,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

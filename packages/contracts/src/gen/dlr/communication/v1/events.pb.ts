@@ -57,9 +57,20 @@ export interface SendRequested {
   recipientName: string;
   /** Email address or phone number: personal data, never logged. */
   address: string;
+  /**
+   * The communication's content, the same for every recipient (what the recipient page shows; merge
+   * fields shown as [field]).
+   */
   content: MessageContent | undefined;
   requestedAt:
     | Date
+    | undefined;
+  /**
+   * Set when the message has merge fields: the content with this recipient's values filled in (what
+   * is sent). Personal data, never logged.
+   */
+  rendered:
+    | MessageContent
     | undefined;
   /**
    * The communication overrides recipients' preferences (an audited emergency override): dispatch
@@ -555,6 +566,7 @@ function createBaseSendRequested(): SendRequested {
     address: "",
     content: undefined,
     requestedAt: undefined,
+    rendered: undefined,
     preferencesOverridden: false,
     notSentReason: "",
   };
@@ -586,11 +598,14 @@ export const SendRequested: MessageFns<SendRequested> = {
     if (message.requestedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(66).fork()).join();
     }
+    if (message.rendered !== undefined) {
+      MessageContent.encode(message.rendered, writer.uint32(74).fork()).join();
+    }
     if (message.preferencesOverridden !== false) {
-      writer.uint32(72).bool(message.preferencesOverridden);
+      writer.uint32(80).bool(message.preferencesOverridden);
     }
     if (message.notSentReason !== "") {
-      writer.uint32(82).string(message.notSentReason);
+      writer.uint32(90).string(message.notSentReason);
     }
     return writer;
   },
@@ -673,15 +688,23 @@ export const SendRequested: MessageFns<SendRequested> = {
             continue;
           }
           case 9: {
-            if (tag !== 72) {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rendered = MessageContent.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
               break;
             }
 
             message.preferencesOverridden = reader.bool();
             continue;
           }
-          case 10: {
-            if (tag !== 82) {
+          case 11: {
+            if (tag !== 90) {
               break;
             }
 
@@ -726,6 +749,7 @@ export const SendRequested: MessageFns<SendRequested> = {
         : isSet(object.requested_at)
         ? fromJsonTimestamp(object.requested_at)
         : undefined,
+      rendered: isSet(object.rendered) ? MessageContent.fromJSON(object.rendered) : undefined,
       preferencesOverridden: isSet(object.preferencesOverridden)
         ? globalThis.Boolean(object.preferencesOverridden)
         : isSet(object.preferences_overridden)
@@ -765,6 +789,9 @@ export const SendRequested: MessageFns<SendRequested> = {
     if (message.requestedAt !== undefined) {
       obj.requestedAt = message.requestedAt.toISOString();
     }
+    if (message.rendered !== undefined) {
+      obj.rendered = MessageContent.toJSON(message.rendered);
+    }
     if (message.preferencesOverridden !== false) {
       obj.preferencesOverridden = message.preferencesOverridden;
     }
@@ -789,6 +816,9 @@ export const SendRequested: MessageFns<SendRequested> = {
       ? MessageContent.fromPartial(object.content)
       : undefined;
     message.requestedAt = object.requestedAt ?? undefined;
+    message.rendered = (object.rendered !== undefined && object.rendered !== null)
+      ? MessageContent.fromPartial(object.rendered)
+      : undefined;
     message.preferencesOverridden = object.preferencesOverridden ?? false;
     message.notSentReason = object.notSentReason ?? "";
     return message;
