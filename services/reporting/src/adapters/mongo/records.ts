@@ -66,6 +66,8 @@ export interface RecordDoc {
   send: ObservationDoc;
   /** Best event not tied to an attempt (human actions). */
   human: ObservationDoc;
+  /** Best human event that carried a response (the answer shown); absent until one. */
+  answer?: ObservationDoc;
   /** Complaint / permanent bounce seen. */
   flags: RecordFlag[];
   /** The status shown (derived from the lanes; stored for filters). */
@@ -208,7 +210,7 @@ export class RecordsRepository {
     // index: partition
     const cursor = this.#records.find(
       { partition },
-      { projection: { communicationId: 1, channel: 1, attempt: 1, send: 1, human: 1, flags: 1 } },
+      { projection: { communicationId: 1, channel: 1, attempt: 1, send: 1, human: 1, answer: 1, flags: 1 } },
     );
     for await (const doc of cursor) {
       records += 1;
@@ -341,12 +343,16 @@ function lane(doc: ObservationDoc | undefined, lenient: boolean): Observation {
 }
 
 /** The ranked state of a stored record (`lenient`: see {@link lane}). */
-export function stateOf(doc: Pick<RecordDoc, 'attempt' | 'send' | 'human' | 'flags'>, lenient = false) {
+export function stateOf(
+  doc: Pick<RecordDoc, 'attempt' | 'send' | 'human' | 'flags'> & Partial<Pick<RecordDoc, 'answer'>>,
+  lenient = false,
+) {
   return {
     attempt: doc.attempt ?? 0,
     send: lane(doc.send, lenient),
     human: lane(doc.human, lenient),
     flags: normalizeFlags(doc.flags ?? []),
+    ...(doc.answer ? { answer: lane(doc.answer, lenient) } : {}),
   };
 }
 
@@ -364,6 +370,7 @@ export const ROW_PROJECTION = {
   attempt: 1,
   send: 1,
   human: 1,
+  answer: 1,
   flags: 1,
   createdAt: 1,
   updatedAt: 1,
@@ -417,6 +424,7 @@ export function toDoc(r: ProjectedRecord): RecordDoc {
     attempt: r.state.attempt,
     send: { ...r.state.send },
     human: { ...r.state.human },
+    ...(r.state.answer ? { answer: { ...r.state.answer } } : {}),
     flags: [...r.state.flags],
     status: view.status,
     response: view.response,
