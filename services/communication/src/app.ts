@@ -31,6 +31,8 @@ import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
 import { controlsGrpc } from './adapters/grpc/controls.js';
+import { draftsGrpc } from './adapters/grpc/drafts.js';
+import { Drafts } from './domain/drafts.js';
 import { MongoAuditLog, migrateAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCancelStore } from './adapters/mongo/cancel.js';
 import { MongoSuppressionList } from './adapters/mongo/suppression-list.js';
@@ -63,6 +65,9 @@ export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
   cancelCommunication: 'sender',
   listAuditLog: 'admin',
   listSuppressions: 'admin',
+  updateDraft: 'sender',
+  deleteDraft: 'sender',
+  removeRecipients: 'sender',
 };
 
 /** The validated configuration of this service. */
@@ -71,13 +76,13 @@ export type Config = ServiceConfig<typeof configShape>;
 /** Wires the communication service; listens on nothing. */
 export async function buildApp(
   deps: ServiceDeps<Config>,
-): Promise<BuiltApp & { communications: Communications; actions: OperatorActions }> {
+): Promise<BuiltApp & { communications: Communications; actions: OperatorActions; drafts: Drafts }> {
   const { config, logger, mongo, nats } = deps;
   const store = new MongoCommunicationStore(mongo);
   const events = new NatsCommunicationEvents(nats, config.NATS_NAMESPACE);
   // National phone formats are read in PHONE_DEFAULT_REGION; without it only +<country code>.
   const phoneRules = { defaultRegion: config.PHONE_DEFAULT_REGION };
-  const communications = new Communications(store, events, logger, () => new Date(), phoneRules);
+  const communications = new Communications(store, events, logger, () => new Date(), phoneRules, store);
   // Communication's own replica of the suppression list, fed by delivery events (SPEC §4/§5).
   const suppressions = new MongoSuppressions(mongo);
   if (config.REPORTING_GRPC_URL && !config.SERVICE_TOKEN) {
@@ -101,6 +106,7 @@ export async function buildApp(
     suppressions,
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
+  const drafts = new Drafts({ store, events, audit, logger, phoneRules });
   const grpc = new GrpcServer();
   const lifts = new SuppressionLifts(
     new MongoSuppressionLiftStore(mongo),
@@ -142,6 +148,7 @@ export async function buildApp(
         suppressionGrpc(lifts, logger),
         erasureGrpc(erasures, logger),
         controlsGrpc(controls, logger),
+        draftsGrpc(drafts, (id) => store.countDeliveries(id), logger),
       ),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
       logger,
@@ -156,6 +163,7 @@ export async function buildApp(
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
     controls,
+    drafts,
   });
   let suppressionConsumers: ConsumerHandle | undefined;
   let erasureConsumer: ConsumerHandle | undefined;
@@ -164,6 +172,7 @@ export async function buildApp(
     grpc,
     communications,
     actions,
+    drafts,
     start: async () => {
       suppressionConsumers = await startSuppressionConsumers({
         nats,
@@ -174,6 +183,7 @@ export async function buildApp(
       });
       erasureConsumer = await startErasureConsumer({ nats, namespace: config.NATS_NAMESPACE, erasure, logger });
       await communications.resume();
+      await drafts.resume();
       await actions.resume();
     },
     stopConsuming: async () => {

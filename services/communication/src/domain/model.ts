@@ -24,6 +24,29 @@ export interface CommunicationDoc {
   resendInProgress?: string;
   /** Set once an operator cancelled the send (never withdrawn). */
   cancellation?: CancellationDoc;
+  /** Recipient keys being removed from the draft: a send started meanwhile skips them. */
+  pendingRemoval?: string[];
+  /** Set when the draft was deleted: the document stays as a tombstone, hidden from every read. */
+  deletion?: DeletionDoc;
+}
+
+/** Who deleted a draft, why and when; `purged` once its deliveries are gone and announced. */
+export interface DeletionDoc {
+  principal: string;
+  reason: string;
+  at: Date;
+  purged: boolean;
+}
+
+/** True when the fan-out of `communication` (its snapshot at send time) sends `delivery`. */
+export function isInSend(
+  delivery: Pick<DeliveryDoc, 'channel' | 'recipientKey'>,
+  communication: Pick<CommunicationDoc, 'channels' | 'pendingRemoval'>,
+): boolean {
+  return (
+    communication.channels.includes(delivery.channel) &&
+    !(communication.pendingRemoval ?? []).includes(delivery.recipientKey)
+  );
 }
 
 /** Who cancelled a send (the authenticated caller), why and when. */

@@ -157,6 +157,7 @@ describe('batches of work (property)', () => {
           const byRecord = new Map<string, WorkItem[]>();
           for (const item of batch) {
             if (item.kind === 'erase') continue;
+            if (item.kind === 'remove') continue;
             const id = item.kind === 'event' ? item.event.deliveryId : item.delivery.deliveryId;
             byRecord.set(id, [...(byRecord.get(id) ?? []), item]);
           }

@@ -2,6 +2,7 @@
 import {
   channelOf,
   CommunicationState,
+  DeliveryStatus,
   DeliveryOutcome,
   ResendScope,
   SmsEncoding,
@@ -135,6 +136,9 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
           heldByPreference: e.heldByPreference,
           addedAt: e.delivery.createdAt,
           sentAt: e.communication?.sentAt,
+          status: DeliveryStatus.DELIVERY_STATUS_UNSPECIFIED,
+          response: '',
+          statusKnown: false,
         })),
         nextPageToken: h.nextPageToken,
       };

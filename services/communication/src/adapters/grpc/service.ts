@@ -26,9 +26,11 @@ export function communicationGrpc(
   suppression: Pick<CommunicationServiceServer, 'liftSuppression'>,
   erasure: Pick<CommunicationServiceServer, 'erasePerson'>,
   controls: Pick<CommunicationServiceServer, 'cancelCommunication' | 'listAuditLog' | 'listSuppressions'>,
+  drafts: Pick<CommunicationServiceServer, 'updateDraft' | 'deleteDraft' | 'removeRecipients'>,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
+    ...drafts,
     ...suppression,
     ...erasure,
     ...controls,

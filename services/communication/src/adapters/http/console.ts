@@ -13,6 +13,7 @@ import type { OperatorActions } from '../../domain/operator-actions.js';
 import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
+import type { Drafts } from '../../domain/drafts.js';
 import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console-kit.js';
 import {
   communicationPage,
@@ -40,6 +41,8 @@ export interface ConsoleDeps {
   reportingPublicUrl: string | undefined;
   /** Cancel, audit log, suppression list (left out when absent). */
   controls?: ControlsConsoleDeps;
+  /** Editing drafts (absent: the draft page has no edit, delete or remove controls). */
+  drafts?: Drafts;
 }
 
 /**

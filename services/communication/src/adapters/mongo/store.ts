@@ -1,7 +1,13 @@
 import { ensureIndexes, findByIds, isDuplicateKeyError, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection, MongoBulkWriteError } from 'mongodb';
-import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from '../../domain/model.js';
-import type { CommunicationStore, OperatorActionStore } from '../../domain/ports.js';
+import type {
+  CommunicationDoc,
+  DeletionDoc,
+  DeliveryDoc,
+  PreferenceOverrideDoc,
+  ResendDoc,
+} from '../../domain/model.js';
+import type { CommunicationStore, DraftFields, DraftStore, OperatorActionStore } from '../../domain/ports.js';
 
 const PAGE = 1_000;
 
@@ -29,7 +35,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 }
 
 /** {@link CommunicationStore} over MongoDB; every write is a single-document operation. */
-export class MongoCommunicationStore implements CommunicationStore, OperatorActionStore {
+export class MongoCommunicationStore implements CommunicationStore, OperatorActionStore, DraftStore {
   private readonly communications: Collection<CommunicationDoc>;
   private readonly deliveries: Collection<DeliveryDoc>;
   private readonly resends: Collection<ResendDoc>;
@@ -47,7 +53,55 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
   }
 
   async getCommunication(id: string): Promise<CommunicationDoc | null> {
+    return this.communications.findOne({ _id: id, deletion: { $exists: false } });
+  }
+
+  async getAnyCommunication(id: string): Promise<CommunicationDoc | null> {
     return this.communications.findOne({ _id: id });
+  }
+
+  async updateDraft(id: string, fields: DraftFields): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'draft', deletion: { $exists: false } },
+      { $set: { ...fields } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async markRemoval(id: string, recipientKeys: readonly string[]): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'draft', deletion: { $exists: false } },
+      { $addToSet: { pendingRemoval: { $each: [...recipientKeys] } } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async clearRemoval(id: string, recipientKeys: readonly string[]): Promise<void> {
+    await this.communications.updateOne(
+      { _id: id, state: 'draft' },
+      { $pullAll: { pendingRemoval: [...recipientKeys] } },
+    );
+  }
+
+  async markDeleted(id: string, deletion: DeletionDoc): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'draft', deletion: { $exists: false } },
+      { $set: { deletion } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async markPurged(id: string): Promise<void> {
+    await this.communications.updateOne({ _id: id }, { $set: { 'deletion.purged': true } });
+  }
+
+  async listUnpurged(): Promise<CommunicationDoc[]> {
+    // index state (deleted drafts stay in state draft)
+    return this.communications.find({ state: 'draft', 'deletion.purged': false }).toArray();
+  }
+
+  async deleteDeliveries(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.deliveries.deleteMany({ _id: { $in: [...ids] } }); // index: _id
   }
 
   async insertDeliveries(docs: readonly DeliveryDoc[]): Promise<{ existingIds: string[] }> {
@@ -95,8 +149,9 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
     at: Date,
   ): Promise<CommunicationDoc | null> {
     const stamp = to === 'sending' ? { sendStartedAt: at } : to === 'sent' ? { sentAt: at } : {};
+    // A deleted draft is never sent; the filter also orders a send after any edit of the draft.
     return this.communications.findOneAndUpdate(
-      { _id: id, state: from },
+      { _id: id, state: from, deletion: { $exists: false } },
       { $set: { state: to, ...stamp } },
       { returnDocument: 'after' },
     );
@@ -109,14 +164,17 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
 
   async listCommunications(limit: number, after?: { createdAt: Date; id: string }): Promise<CommunicationDoc[]> {
     const filter = after
-      ? { $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }] }
-      : {};
+      ? {
+          deletion: { $exists: false },
+          $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
+        }
+      : { deletion: { $exists: false } };
     return this.communications.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray(); // index createdAt_id
   }
 
   async setPreferenceOverride(id: string, override: PreferenceOverrideDoc): Promise<CommunicationDoc | null> {
     return this.communications.findOneAndUpdate(
-      { _id: id, state: 'draft', preferenceOverride: { $exists: false } },
+      { _id: id, state: 'draft', preferenceOverride: { $exists: false }, deletion: { $exists: false } },
       { $set: { preferenceOverride: override } },
       { returnDocument: 'after' },
     );

@@ -232,6 +232,7 @@ export enum AuditKind {
   AUDIT_KIND_CANCEL = 3,
   AUDIT_KIND_LIFT = 4,
   AUDIT_KIND_ERASURE = 5,
+  AUDIT_KIND_DELETE_DRAFT = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -255,6 +256,9 @@ export function auditKindFromJSON(object: any): AuditKind {
     case 5:
     case "AUDIT_KIND_ERASURE":
       return AuditKind.AUDIT_KIND_ERASURE;
+    case 6:
+    case "AUDIT_KIND_DELETE_DRAFT":
+      return AuditKind.AUDIT_KIND_DELETE_DRAFT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -276,6 +280,8 @@ export function auditKindToJSON(object: AuditKind): string {
       return "AUDIT_KIND_LIFT";
     case AuditKind.AUDIT_KIND_ERASURE:
       return "AUDIT_KIND_ERASURE";
+    case AuditKind.AUDIT_KIND_DELETE_DRAFT:
+      return "AUDIT_KIND_DELETE_DRAFT";
     case AuditKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
