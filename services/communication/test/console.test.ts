@@ -147,7 +147,11 @@ describe('operator console', () => {
     expect(overridden.html).toContain('by Lee at');
     expect(overridden.html).toContain('Flash flooding');
 
-    expect((await post(`/console/communications/${id}/send`, {})).status).toBe(303);
+    // Without the confirmation step's field, Send only shows the confirmation.
+    const unconfirmed = await post(`/console/communications/${id}/send`, {});
+    expect(unconfirmed.status).toBe(200);
+    expect(unconfirmed.html).toContain('Confirm: send now');
+    expect((await post(`/console/communications/${id}/send`, { confirm: 'yes' })).status).toBe(303);
     const sentPage = await eventually(async () => {
       const p = await get(`/console/communications/${id}`);
       expect(p.html).toContain('<h2 id="resend-h">Resend</h2>');

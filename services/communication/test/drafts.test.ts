@@ -289,3 +289,73 @@ describe('once sending started, and roles', () => {
     );
   });
 });
+
+describe('console', () => {
+  const form = (token: string, path: string, body: Record<string, string | string[]>) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(body)) for (const value of [v].flat()) params.append(k, value);
+    return fetch(`${h.service.httpUrl}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: params,
+    });
+  };
+  const page = async (token: string, path: string) => {
+    const res = await fetch(`${h.service.httpUrl}${path}`, {
+      redirect: 'manual',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return { status: res.status, html: await res.text() };
+  };
+
+  it('edits, removes a recipient, confirms before Send, and deletes; a viewer is refused each change', async () => {
+    const sender = client(SENDER);
+    const id = await draftWithPeople(sender);
+    const base = `/console/communications/${id}`;
+    for (const [path, body] of [
+      [`${base}/edit`, { title: 'x', channels: 'email', email_subject: 's', email_body: 'b' }],
+      [`${base}/delete`, {}],
+      [`${base}/recipients/remove`, { key: 'x:p-ann' }],
+      [`${base}/send`, { confirm: 'yes' }],
+    ] as const) {
+      expect((await form(VIEWER, path, body)).status, path).toBe(403);
+    }
+    const edit = await page(SENDER, `${base}/edit`);
+    expect(edit.html).toContain(`value="${content.title}"`); // prefilled
+    const saved = await form(SENDER, `${base}/edit`, {
+      title: 'Edited in the console',
+      channels: ['email', 'sms'],
+      email_subject: 'S',
+      email_body: 'B',
+      sms_text: 'T',
+      response_options: 'Safe\nNeed help',
+    });
+    expect(saved.status).toBe(303);
+    expect((await sender.getCommunication({ id })).communication).toMatchObject({
+      title: 'Edited in the console',
+      responseOptions: ['Safe', 'Need help'],
+    });
+    const bad = await form(SENDER, `${base}/edit`, { title: '', channels: 'email', email_subject: '', email_body: '' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('The draft was not changed');
+
+    expect((await form(SENDER, `${base}/recipients/remove`, { key: 'x:p-ann' })).status).toBe(303);
+    expect((await deliveries(id)).some((d) => d.recipientKey === 'x:p-ann')).toBe(false);
+
+    const confirm = await page(SENDER, `${base}/send`);
+    expect(confirm.html).toContain('2 recipients');
+    expect(confirm.html).toMatch(/Email: 2 people/);
+    expect(confirm.html).toMatch(/SMS: 1 person/);
+    expect((await sender.getCommunication({ id })).communication!.state).toBe(
+      CommunicationState.COMMUNICATION_STATE_DRAFT,
+    );
+
+    const other = await draftWithPeople(sender);
+    expect((await page(SENDER, `/console/communications/${other}/delete`)).html).toContain('Delete draft');
+    const deleted = await form(SENDER, `/console/communications/${other}/delete`, { reason: 'duplicate' });
+    expect(deleted.status).toBe(303);
+    expect(deleted.headers.get('location')).toBe('/console?done=deleted');
+    expect((await page(SENDER, `/console/communications/${other}`)).status).toBe(404);
+  });
+});

@@ -21,6 +21,9 @@ import {
   historyPage,
   listPage,
   previewPage,
+  deletePage,
+  editPage,
+  sendConfirmPage,
   type CommunicationPageModel,
   type CreateForm,
 } from './views.js';
@@ -84,6 +87,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
         operator: defaultOperator(request),
         // A fresh idempotency key per rendered form: submitting the same form twice resends once.
         resendRequestId: `r${Date.now().toString(36)}${randomBytes(9).toString('base64url')}`,
+        editable: deps.drafts !== undefined,
         ...extra,
       }),
       status,
@@ -97,7 +101,8 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     as('viewer'),
     page(async (request, reply) => {
       const list = await actions.list({ pageSize: 50, pageToken: query(request, 'page') });
-      return html(reply, listPage(list.communications, list.nextPageToken));
+      const deleted = query(request, 'done') === 'deleted' ? 'The draft was deleted.' : undefined;
+      return html(reply, listPage(list.communications, list.nextPageToken, deleted));
     }),
   );
 
@@ -157,6 +162,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     created: 'Draft created. Add recipients, check the preview, then send.',
     sent: 'Sending started. Follow it in the Delivery Report.',
     override: "Recipients' preferences are overridden for this communication.",
+    edited: 'Draft saved.',
     cancelled:
       'The send is cancelled: nothing more is handed to a provider; messages not yet sent become Not Sent (cancelled).',
   };
@@ -218,7 +224,17 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     page(async (request, reply) => {
       const token = query(request, 'page');
       const preview = await actions.preview({ communicationId: request.params.id, pageSize: 200, pageToken: token });
-      return html(reply, previewPage(preview, token));
+      const removed = /^\d{1,7}$/.test(query(request, 'removed')) ? Number(query(request, 'removed')) : undefined;
+      const removable = deps.drafts !== undefined && preview.communication.state === 'draft';
+      return html(
+        reply,
+        previewPage(
+          preview,
+          token,
+          removable,
+          removed === undefined ? undefined : `${removed} delivery record(s) removed.`,
+        ),
+      );
     }),
   );
 
@@ -253,10 +269,20 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     }),
   );
 
+  // The confirmation step: Send only happens from its form (confirm=yes); anything else shows it.
+  const confirmSend = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const preview = await actions.preview({ communicationId: request.params.id, pageSize: 1, pageToken: '' });
+    if (preview.communication.state !== 'draft')
+      return reply.redirect(`/console/communications/${request.params.id}`, 303);
+    return html(reply, sendConfirmPage(preview));
+  };
+  app.get<{ Params: { id: string } }>('/console/communications/:id/send', as('sender'), page(confirmSend));
+
   app.post<{ Params: { id: string } }>(
     '/console/communications/:id/send',
     as('sender'),
     page(async (request, reply) => {
+      if (one(fields(request), 'confirm') !== 'yes') return confirmSend(request, reply);
       try {
         await communications.send(request.params.id);
       } catch (error) {
@@ -299,6 +325,8 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     }),
   );
 
+  if (deps.drafts) draftRoutes(app, deps.drafts, communications, page);
+
   app.get(
     '/console/recipients',
     as('viewer'),
@@ -313,6 +341,103 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
           return html(reply, historyPage(key, [], '', reportBase, error.details), 400);
         throw error;
       }
+    }),
+  );
+}
+
+/** Edit, delete and remove recipients from a draft (sender). */
+function draftRoutes(
+  app: FastifyInstance,
+  drafts: Drafts,
+  communications: Communications,
+  page: ReturnType<typeof pageHandler>,
+): void {
+  app.get<{ Params: { id: string } }>(
+    '/console/communications/:id/edit',
+    as('sender'),
+    page(async (request, reply) => {
+      const { communication: c } = await communications.get(request.params.id);
+      if (c.state !== 'draft') return reply.redirect(`/console/communications/${c._id}`, 303);
+      const form: CreateForm = {
+        title: c.title,
+        emailSubject: c.emailSubject,
+        emailBody: c.emailBody,
+        smsText: c.smsText,
+        channels: c.channels,
+        acknowledgementRequested: c.acknowledgementRequested,
+        responseOptions: c.responseOptions.join('\n'),
+      };
+      return html(reply, editPage(c._id, form));
+    }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/console/communications/:id/edit',
+    as('sender'),
+    page(async (request, reply) => {
+      const f = fields(request);
+      const form: CreateForm = {
+        title: one(f, 'title'),
+        emailSubject: one(f, 'email_subject'),
+        emailBody: one(f, 'email_body'),
+        smsText: one(f, 'sms_text'),
+        channels: f['channels'] ?? [],
+        acknowledgementRequested: one(f, 'acknowledgement_requested') === 'yes',
+        responseOptions: one(f, 'response_options'),
+      };
+      const id = request.params.id;
+      if (form.channels.some((c) => c !== 'email' && c !== 'sms'))
+        return html(reply, editPage(id, form, ['channels: choose email, sms or both']), 400);
+      try {
+        // The form carries every field: all are set.
+        await drafts.update(id, {
+          title: form.title,
+          emailSubject: form.emailSubject,
+          emailBody: form.emailBody,
+          smsText: form.smsText,
+          channels: form.channels as ChannelName[],
+          acknowledgementRequested: form.acknowledgementRequested,
+          responseOptions: form.responseOptions
+            .split(/\r?\n/)
+            .map((o) => o.trim())
+            .filter((o) => o !== ''),
+        });
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) return html(reply, editPage(id, form, error.details), 400);
+        throw error; // FAILED_PRECONDITION (sent meanwhile): a 409 page
+      }
+      return reply.redirect(`/console/communications/${id}?done=edited`, 303);
+    }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/console/communications/:id/delete',
+    as('sender'),
+    page(async (request, reply) => {
+      const { communication, deliveryCount } = await communications.get(request.params.id);
+      if (communication.state !== 'draft') return reply.redirect(`/console/communications/${communication._id}`, 303);
+      return html(reply, deletePage(communication, deliveryCount));
+    }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/console/communications/:id/delete',
+    as('sender'),
+    page(async (request, reply) => {
+      await drafts.delete(request.params.id, principal(request), one(fields(request), 'reason'));
+      return reply.redirect('/console?done=deleted', 303);
+    }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/console/communications/:id/recipients/remove',
+    as('sender'),
+    page(async (request, reply) => {
+      const key = one(fields(request), 'key');
+      const r = await drafts.removeRecipients(request.params.id, [
+        { recipientKey: key, externalId: '', email: '', phone: '' },
+      ]);
+      return reply.redirect(`/console/communications/${request.params.id}/preview?removed=${r.removed}`, 303);
     }),
   );
 }

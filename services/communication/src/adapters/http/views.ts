@@ -83,7 +83,11 @@ export function notice(text: string | undefined): SafeHtml {
 }
 
 /** The list of communications. */
-export function listPage(communications: readonly CommunicationDoc[], nextPageToken: string): string {
+export function listPage(
+  communications: readonly CommunicationDoc[],
+  nextPageToken: string,
+  noticeText?: string,
+): string {
   const rows = join(
     communications.map(
       (c) => html`<tr><td><a href="/console/communications/${c._id}">${c.title}</a></td><td>${STATE_LABEL[c.state]}</td>
@@ -94,6 +98,7 @@ export function listPage(communications: readonly CommunicationDoc[], nextPageTo
   return layout(
     'Communications',
     html`<h1>Communications</h1>
+${notice(noticeText)}
 <p><a href="/console/communications/new">Create a communication</a></p>
 ${
   communications.length === 0
@@ -152,6 +157,8 @@ export interface CommunicationPageModel {
   formProblems?: { form: 'recipients' | 'override' | 'resend' | 'send'; problems: readonly string[] };
   operator: string;
   resendRequestId: string;
+  /** Show the edit, delete and remove controls of a draft. */
+  editable?: boolean;
   lastResend?: ResendDoc | undefined;
 }
 
@@ -201,8 +208,13 @@ ${
 <section aria-labelledby="send-h"><h2 id="send-h">Send</h2>
 ${problemsFor('send', 'The communication was not sent:')}
 <p>Check the <a href="${base}/preview">delivery preview</a> first: who gets which channel, who will not and why.</p>
-<form method="post" action="${base}/send"><button type="submit">Send to ${m.deliveryCount} delivery records</button></form>
-</section>`;
+<p><a href="${base}/send" id="send-link">Send to ${m.deliveryCount} delivery records…</a></p>
+</section>
+${
+  m.editable &&
+  html`<section aria-labelledby="fix-h"><h2 id="fix-h">Fix the draft</h2>
+<p><a href="${base}/edit">Edit the message and channels</a> · <a href="${base}/preview">See and remove recipients</a> · <a href="${base}/delete">Delete the draft…</a></p></section>`
+}`;
   const sentActions = html`
 <section aria-labelledby="resend-h"><h2 id="resend-h">Resend</h2>
 ${problemsFor('resend', 'Nothing was resent:')}
@@ -248,7 +260,7 @@ ${c.state === 'draft' ? draftActions : c.state === 'sent' ? sentActions : html`<
 }
 
 /** The delivery preview. */
-export function previewPage(p: PreviewPage, pageToken: string): string {
+export function previewPage(p: PreviewPage, pageToken: string, removable = false, noticeText?: string): string {
   const c = p.communication;
   const base = html`/console/communications/${c._id}`;
   const summary = join(
@@ -265,7 +277,8 @@ export function previewPage(p: PreviewPage, pageToken: string): string {
       (
         r,
       ) => html`<tr><td>${r.name || '(no name)'}</td>${r.channels.map((ch) => html`<td>${OUTCOME_LABEL[ch.outcome]}${ch.suppressionReason && ` (${SUPPRESSION_LABEL[ch.suppressionReason]})`}</td>`)}
-<td><a href="/console/recipients?key=${encodeURIComponent(r.recipientKey)}">History</a></td></tr>`,
+<td><a href="/console/recipients?key=${encodeURIComponent(r.recipientKey)}">History</a></td>
+${removable && html`<td><form method="post" action="${base}/recipients/remove"><input type="hidden" name="key" value="${r.recipientKey}"><button type="submit" class="danger" aria-label="Remove ${r.name || 'this recipient'}">Remove</button></form></td>`}</tr>`,
     ),
     NL,
   );
@@ -279,6 +292,7 @@ ${p.sms.length} of ${p.sms.perSegment} characters per segment${p.sms.linkAllowan
     `Delivery preview — ${c.title}`,
     html`<h1>Delivery preview: ${c.title}</h1>
 <p><a href="${base}">Back to the communication</a></p>
+${notice(noticeText)}
 ${c.preferenceOverride && html`<p><strong>Preferences overridden</strong> by ${c.preferenceOverride.operator} at ${time(c.preferenceOverride.at)}: “${c.preferenceOverride.reason}”.</p>`}
 ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>`}
 <section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${p.recipientCount} recipients</h2>
@@ -286,12 +300,12 @@ ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression li
 <tbody>${summary}</tbody></table></section>
 ${sms}
 <section aria-labelledby="rec-h"><h2 id="rec-h">Recipients</h2>
-<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">History</th></tr></thead>
+<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">History</th>${removable && html`<th scope="col">Remove</th>`}</tr></thead>
 <tbody>${rows}</tbody></table>
 ${pageToken && html`<p><a href="${base}/preview">First page</a></p>`}
 ${p.nextPageToken && html`<p><a href="${base}/preview?page=${encodeURIComponent(p.nextPageToken)}">Next recipients</a></p>`}
 </section>
-${c.state === 'draft' && html`<form method="post" action="${base}/send"><button type="submit">Send to ${p.deliveryCount} delivery records</button></form>`}`,
+${c.state === 'draft' && html`<p><a href="${base}/send">Send to ${p.deliveryCount} delivery records…</a></p>`}`,
   );
 }
 
@@ -355,4 +369,72 @@ Messages not yet handed to a provider are Not Sent (cancelled); messages already
   return html`<section aria-labelledby="cancel-h"><h2 id="cancel-h">Cancel the send</h2>
 <p class="hint">Stops sending: nothing more is handed to a provider. Messages already sent cannot be recalled.</p>
 <p><a href="/console/communications/${c._id}/cancel">Cancel sending…</a></p></section>`;
+}
+
+/** The form that edits a draft, prefilled with what it says now (or what was typed). */
+export function editPage(id: string, form: CreateForm, problems: readonly string[] = []): string {
+  const checked = (on: boolean) => on && html` checked`;
+  const base = html`/console/communications/${id}`;
+  return layout(
+    'Edit draft',
+    html`<h1>Edit draft</h1>
+<p><a href="${base}">Back to the communication</a></p>
+${errorList('The draft was not changed:', problems)}
+<form method="post" action="${base}/edit">
+<label for="title">Title</label><input id="title" name="title" type="text" maxlength="200" required value="${form.title}">
+<fieldset><legend>Channels</legend>
+<input id="ch-email" type="checkbox" name="channels" value="email"${checked(form.channels.includes('email'))}><label for="ch-email">Email</label>
+<input id="ch-sms" type="checkbox" name="channels" value="sms"${checked(form.channels.includes('sms'))}><label for="ch-sms">SMS</label>
+</fieldset>
+<p class="hint">Removing a channel removes its delivery records. A channel added reaches recipients added from now on: add earlier recipients again to include them.</p>
+<label for="email_subject">Email subject</label><input id="email_subject" name="email_subject" type="text" maxlength="500" value="${form.emailSubject}">
+<label for="email_body">Email body</label><textarea id="email_body" name="email_body" rows="6">${form.emailBody}</textarea>
+<label for="sms_text">SMS text</label><textarea id="sms_text" name="sms_text" rows="3">${form.smsText}</textarea>
+<fieldset><legend>Answers</legend>
+<input id="ack" type="checkbox" name="acknowledgement_requested" value="yes"${checked(form.acknowledgementRequested)}><label for="ack">Ask recipients to acknowledge</label>
+</fieldset>
+<label for="response_options">Response options (one per line, optional)</label><textarea id="response_options" name="response_options" rows="3">${form.responseOptions}</textarea>
+<button type="submit">Save changes</button>
+</form>`,
+  );
+}
+
+/** The confirmation step before deleting a draft. */
+export function deletePage(c: CommunicationDoc, deliveryCount: number): string {
+  const base = html`/console/communications/${c._id}`;
+  return layout(
+    `Delete draft — ${c.title}`,
+    html`<h1>Delete the draft “${c.title}”?</h1>
+<p>The draft and its ${deliveryCount} delivery record(s) are deleted and leave the Delivery Report. This cannot be undone.</p>
+<form method="post" action="${base}/delete">
+<label for="del-reason">Reason (optional, kept in the audit log)</label><textarea id="del-reason" name="reason" rows="2" maxlength="1000"></textarea>
+<button type="submit" class="danger">Delete draft</button>
+</form>
+<p><a href="${base}">Back: keep the draft</a></p>`,
+  );
+}
+
+/** The confirmation step before Send: how many people on which channels, from the preview. */
+export function sendConfirmPage(p: PreviewPage): string {
+  const c = p.communication;
+  const base = html`/console/communications/${c._id}`;
+  const lines = join(
+    p.channels.map((s) => {
+      const sent = s.will_send + s.preference_overridden;
+      const held = s.missing_address + s.opted_out + (p.suppressionChecked ? s.suppressed : 0);
+      return html`<li><strong>${CHANNEL_LABEL[s.channel]}: ${sent} ${sent === 1 ? 'person' : 'people'}</strong>${held > 0 && html` (${held} not reached on this channel: no address, opted out or suppressed)`}</li>`;
+    }),
+    NL,
+  );
+  return layout(
+    `Confirm send — ${c.title}`,
+    html`<h1>Send “${c.title}”?</h1>
+<section aria-labelledby="who-h"><h2 id="who-h">${p.recipientCount} recipient${p.recipientCount === 1 ? '' : 's'}</h2>
+<ul id="send-summary">${lines}</ul>
+${!p.suppressionChecked && html`<p class="hint">The suppression list could not be consulted: suppressed addresses are still skipped when sending.</p>`}
+${p.sms && html`<p>Each SMS takes ${p.sms.segments} segment${p.sms.segments === 1 ? '' : 's'}.</p>`}
+<p><a href="${base}/preview">See every recipient in the preview</a></p></section>
+<form method="post" action="${base}/send"><input type="hidden" name="confirm" value="yes"><button type="submit">Confirm: send now</button></form>
+<p><a href="${base}">Back: do not send</a></p>`,
+  );
 }
