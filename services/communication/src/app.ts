@@ -32,6 +32,8 @@ import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
 import { controlsGrpc } from './adapters/grpc/controls.js';
 import { draftsGrpc } from './adapters/grpc/drafts.js';
+import { historyGrpc } from './adapters/grpc/history.js';
+import { RecipientHistory } from './domain/history.js';
 import { Drafts } from './domain/drafts.js';
 import { MongoAuditLog, migrateAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCancelStore } from './adapters/mongo/cancel.js';
@@ -107,6 +109,7 @@ export async function buildApp(
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
   const drafts = new Drafts({ store, events, audit, logger, phoneRules });
+  const history = new RecipientHistory({ store, records: statuses, logger, phoneRules });
   const grpc = new GrpcServer();
   const lifts = new SuppressionLifts(
     new MongoSuppressionLiftStore(mongo),
@@ -149,6 +152,7 @@ export async function buildApp(
         erasureGrpc(erasures, logger),
         controlsGrpc(controls, logger),
         draftsGrpc(drafts, (id) => store.countDeliveries(id), logger),
+        historyGrpc(history, logger),
       ),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
       logger,
@@ -164,6 +168,7 @@ export async function buildApp(
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
     controls,
     drafts,
+    history,
   });
   let suppressionConsumers: ConsumerHandle | undefined;
   let erasureConsumer: ConsumerHandle | undefined;

@@ -178,7 +178,7 @@ describe('operator console', () => {
     expect(late.html).toContain('recipients can only be added to a draft');
 
     const history = await get(`/console/recipients?key=${encodeURIComponent('x:p-1')}`);
-    expect(history.html).toContain('Attempt 2');
+    expect(history.html).toContain('Sent (attempt 2)');
     expect(history.html).toContain(`/console/communications/${id}`);
     const badKey = await get(`/console/recipients?key=${'x'.repeat(700)}`);
     expect(badKey.status).toBe(400);

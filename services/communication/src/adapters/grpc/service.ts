@@ -27,9 +27,11 @@ export function communicationGrpc(
   erasure: Pick<CommunicationServiceServer, 'erasePerson'>,
   controls: Pick<CommunicationServiceServer, 'cancelCommunication' | 'listAuditLog' | 'listSuppressions'>,
   drafts: Pick<CommunicationServiceServer, 'updateDraft' | 'deleteDraft' | 'removeRecipients'>,
+  history: Pick<CommunicationServiceServer, 'getRecipientHistory'>,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
+    ...history,
     ...drafts,
     ...suppression,
     ...erasure,

@@ -14,6 +14,7 @@ import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
 import type { Drafts } from '../../domain/drafts.js';
+import type { RecipientHistory } from '../../domain/history.js';
 import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console-kit.js';
 import {
   communicationPage,
@@ -26,6 +27,7 @@ import {
   sendConfirmPage,
   type CommunicationPageModel,
   type CreateForm,
+  type HistoryBy,
 } from './views.js';
 
 /** Largest upload the console accepts (a CSV of ~10 000 recipients). */
@@ -46,6 +48,8 @@ export interface ConsoleDeps {
   controls?: ControlsConsoleDeps;
   /** Editing drafts (absent: the draft page has no edit, delete or remove controls). */
   drafts?: Drafts;
+  /** The recipient history (the page only has its search form when absent). */
+  history?: RecipientHistory;
 }
 
 /**
@@ -331,14 +335,31 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     '/console/recipients',
     as('viewer'),
     page(async (request, reply) => {
-      const key = query(request, 'key');
-      if (key === '') return html(reply, historyPage('', [], '', reportBase));
+      // `key` alone: the links of older pages and the preview.
+      const byParam = query(request, 'by');
+      const by: HistoryBy =
+        byParam === 'phone' || byParam === 'external_id' || byParam === 'key'
+          ? byParam
+          : query(request, 'key')
+            ? 'key'
+            : 'email';
+      const q = query(request, 'q') || query(request, 'key');
+      const view = { by, q, entries: [], nextPageToken: '', statusChecked: true, reportBase };
+      if (q.trim() === '' || !deps.history) return html(reply, historyPage(view));
       try {
-        const h = await actions.history({ recipientKey: key, pageSize: 100, pageToken: query(request, 'page') });
-        return html(reply, historyPage(key, h.entries, h.nextPageToken, reportBase));
+        const h = await deps.history.page(
+          {
+            email: by === 'email' ? q : undefined,
+            phone: by === 'phone' ? q : undefined,
+            externalId: by === 'external_id' ? q : undefined,
+            recipientKey: by === 'key' ? q : undefined,
+          },
+          { pageSize: 100, pageToken: query(request, 'page') },
+        );
+        return html(reply, historyPage({ ...view, ...h }));
       } catch (error) {
         if (error instanceof InvalidArgumentError)
-          return html(reply, historyPage(key, [], '', reportBase, error.details), 400);
+          return html(reply, historyPage({ ...view, problems: error.details }), 400);
         throw error;
       }
     }),

@@ -2,7 +2,9 @@
 import type { SuppressionReason } from '@dlr/contracts';
 import { html, join, type SafeHtml } from '@dlr/html';
 import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
-import type { HistoryEntry, PreviewPage } from '../../domain/operator-actions.js';
+import type { PreviewPage } from '../../domain/operator-actions.js';
+import type { RecipientHistoryEntry } from '../../domain/history.js';
+import { STATUSES } from '@dlr/status-engine';
 import type { Outcome } from '../../domain/preview.js';
 import type { CsvProblem } from '../../domain/csv.js';
 
@@ -277,7 +279,7 @@ export function previewPage(p: PreviewPage, pageToken: string, removable = false
       (
         r,
       ) => html`<tr><td>${r.name || '(no name)'}</td>${r.channels.map((ch) => html`<td>${OUTCOME_LABEL[ch.outcome]}${ch.suppressionReason && ` (${SUPPRESSION_LABEL[ch.suppressionReason]})`}</td>`)}
-<td><a href="/console/recipients?key=${encodeURIComponent(r.recipientKey)}">History</a></td>
+<td><a href="/console/recipients?by=key&amp;q=${encodeURIComponent(r.recipientKey)}">History</a></td>
 ${removable && html`<td><form method="post" action="${base}/recipients/remove"><input type="hidden" name="key" value="${r.recipientKey}"><button type="submit" class="danger" aria-label="Remove ${r.name || 'this recipient'}">Remove</button></form></td>`}</tr>`,
     ),
     NL,
@@ -309,43 +311,71 @@ ${c.state === 'draft' && html`<p><a href="${base}/send">Send to ${p.deliveryCoun
   );
 }
 
-/** A recipient's message history. */
-export function historyPage(
-  key: string,
-  entries: readonly HistoryEntry[],
-  nextPageToken: string,
-  reportBase: string | undefined,
-  problems: readonly string[] = [],
-): string {
+/** How the history page looks a recipient up. */
+export type HistoryBy = 'email' | 'phone' | 'external_id' | 'key';
+
+const HISTORY_BY: Record<HistoryBy, string> = {
+  email: 'Email address',
+  phone: 'Phone number',
+  external_id: 'External ID',
+  key: 'Recipient key',
+};
+
+/** A recipient's message history: found by email, phone, external ID or key, with each message's status. */
+export function historyPage(m: {
+  by: HistoryBy;
+  q: string;
+  entries: readonly RecipientHistoryEntry[];
+  nextPageToken: string;
+  statusChecked: boolean;
+  reportBase: string | undefined;
+  problems?: readonly string[];
+}): string {
+  const problems = m.problems ?? [];
   const rows = join(
-    entries.map((e) => {
-      const state = e.communication ? STATE_LABEL[e.communication.state] : 'unknown';
+    m.entries.map((e) => {
       const report =
-        reportBase && html` · <a href="${reportBase}/communications/${e.delivery.communicationId}">Delivery Report</a>`;
+        m.reportBase &&
+        html` · <a href="${m.reportBase}/communications/${e.delivery.communicationId}">Delivery Report</a>`;
+      const status = e.heldByPreference
+        ? 'Held back: opted out by preference'
+        : e.status
+          ? STATUSES[e.status].label
+          : e.communication?.state === 'draft'
+            ? 'Draft: not sent yet'
+            : 'Unknown';
       return html`<tr><td><a href="/console/communications/${e.delivery.communicationId}">${e.communication?.title ?? e.delivery.communicationId}</a>${report}</td>
-<td>${CHANNEL_LABEL[e.delivery.channel]}</td><td><code>${e.delivery._id}</code></td><td>${state}</td>
-<td>${e.heldByPreference ? 'Held back: opted out by preference' : e.attempt === 0 ? 'Not sent yet' : `Attempt ${e.attempt}`}</td>
-<td>${time(e.delivery.createdAt)}</td><td>${time(e.communication?.sentAt)}</td></tr>`;
+<td>${CHANNEL_LABEL[e.delivery.channel]}</td><td>${status}${e.attempt > 1 && ` (attempt ${e.attempt})`}</td><td>${e.response || '—'}</td>
+<td>${time(e.communication?.sentAt ?? e.delivery.createdAt)}${!e.communication?.sentAt && html` <span class="hint">(added)</span>`}</td></tr>`;
     }),
     NL,
   );
+  const options = join(
+    (Object.keys(HISTORY_BY) as HistoryBy[]).map(
+      (b) => html`<option value="${b}"${b === m.by && html` selected`}>${HISTORY_BY[b]}</option>`,
+    ),
+    NL,
+  );
+  const more = new URLSearchParams({ by: m.by, q: m.q, page: m.nextPageToken }).toString();
   return layout(
     'Recipient history',
     html`<h1>Recipient history</h1>
 ${errorList('Could not look up the history:', problems)}
 <form method="get" action="/console/recipients">
-<label for="key">Recipient key</label><input id="key" name="key" type="text" value="${key}" aria-describedby="key-hint" required>
-<p id="key-hint" class="hint">The external ID as <code>x:&lt;id&gt;</code>, or <code>e:&lt;email&gt;|p:&lt;phone&gt;</code>; the preview links here for each recipient.</p>
+<label for="by">Find by</label><select id="by" name="by">${options}</select>
+<label for="q">Email, phone or external ID</label><input id="q" name="q" type="text" value="${m.q}" aria-describedby="q-hint" required>
+<p id="q-hint" class="hint">Email addresses match in any case; phone numbers in any format (+44 7700 900123, or national format with the service's default region).</p>
 <button type="submit">Show history</button>
 </form>
+${!m.statusChecked && m.entries.length > 0 && html`<p class="notice" role="note">The reporting service could not be reached: statuses are not shown.</p>`}
 ${
-  key && problems.length === 0
-    ? entries.length === 0
+  m.q && problems.length === 0
+    ? m.entries.length === 0
       ? html`<p>No messages for this recipient.</p>`
-      : html`<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Communication</th><th scope="col">Channel</th><th scope="col">Delivery record</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Added</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
+      : html`<table id="history"><caption class="hint">Newest first</caption><thead><tr><th scope="col">Communication</th><th scope="col">Channel</th><th scope="col">Status</th><th scope="col">Response</th><th scope="col">When</th></tr></thead><tbody>${rows}</tbody></table>`
     : undefined
 }
-${nextPageToken && html`<p><a href="/console/recipients?key=${encodeURIComponent(key)}&amp;page=${encodeURIComponent(nextPageToken)}">Older</a></p>`}`,
+${m.nextPageToken && html`<p><a href="/console/recipients?${more}">Older</a></p>`}`,
   );
 }
 

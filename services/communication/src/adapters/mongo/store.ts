@@ -8,6 +8,8 @@ import type {
   ResendDoc,
 } from '../../domain/model.js';
 import type { CommunicationStore, DraftFields, DraftStore, OperatorActionStore } from '../../domain/ports.js';
+import type { HistoryStore } from '../../domain/history.js';
+import type { ChannelName } from '../../domain/model.js';
 
 const PAGE = 1_000;
 
@@ -21,7 +23,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
     { key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' },
     // recipientDeliveries: equality on recipientKey, newest first.
     { key: { recipientKey: 1, createdAt: -1, _id: -1 }, name: 'recipientKey_createdAt_id' },
-    // MongoErasure.byAddress: erasing a person by email or phone.
+    // MongoErasure.byAddress: erasing a person by email or phone; recipientKeysAt (history search).
     { key: { channel: 1, address: 1 }, name: 'channel_address' },
   ]);
   await ensureIndexes(mongo.db, COLLECTIONS.communications, [
@@ -35,7 +37,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 }
 
 /** {@link CommunicationStore} over MongoDB; every write is a single-document operation. */
-export class MongoCommunicationStore implements CommunicationStore, OperatorActionStore, DraftStore {
+export class MongoCommunicationStore implements CommunicationStore, OperatorActionStore, DraftStore, HistoryStore {
   private readonly communications: Collection<CommunicationDoc>;
   private readonly deliveries: Collection<DeliveryDoc>;
   private readonly resends: Collection<ResendDoc>;
@@ -220,6 +222,34 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
 
   async setAttempt(deliveryId: string, attempt: number, resendKey: string): Promise<void> {
     await this.deliveries.updateOne({ _id: deliveryId }, { $set: { attempt, lastResendId: resendKey } });
+  }
+
+  async recipientKeysAt(channel: ChannelName, address: string, limit: number): Promise<string[]> {
+    const keys = new Set<string>();
+    // index channel_address (one delivery per communication the address was in)
+    const cursor = this.deliveries.find({ channel, address }, { projection: { recipientKey: 1 } }).batchSize(1_000);
+    for await (const d of cursor) {
+      keys.add(d.recipientKey);
+      if (keys.size >= limit) break;
+    }
+    await cursor.close();
+    return [...keys];
+  }
+
+  async deliveriesOf(
+    keys: readonly string[],
+    limit: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<DeliveryDoc[]> {
+    const recipientKey = keys.length === 1 ? keys[0]! : { $in: [...keys] };
+    const filter = after
+      ? {
+          recipientKey,
+          $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
+        }
+      : { recipientKey };
+    // index recipientKey_createdAt_id
+    return this.deliveries.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray();
   }
 
   async recipientDeliveries(
