@@ -163,7 +163,7 @@ describe('the operator console', () => {
     );
     const history = await page.locator('tbody tr').allTextContents();
     expect(history).toHaveLength(2);
-    expect(history.every((r) => r.includes('Flash flood warning') && r.includes('Attempt 1'))).toBe(true);
+    expect(history.every((r) => r.includes('Flash flood warning') && r.includes('Delivered'))).toBe(true);
     await context.close();
   });
 });
