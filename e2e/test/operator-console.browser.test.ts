@@ -139,9 +139,10 @@ describe('the operator console', () => {
     await page.getByLabel('Records not yet Delivered').check();
     await page.getByLabel('Your name').fill('Duty officer Lee');
     await page.getByRole('button', { name: 'Resend' }).click();
+    // The resend runs in the background; the page refreshes itself until it has finished.
     await expect
-      .poll(() => page.getByRole('status').first().textContent())
-      .toContain('2 delivery record(s) got a new attempt.');
+      .poll(() => page.locator('#resend-progress').textContent(), { timeout: 30_000, interval: 500 })
+      .toContain('finished: 2 delivery record(s) got a new attempt.');
     await expectAccessible(page);
     await page.screenshot({ path: join(REPO_ROOT, 'test-results/screenshots/console-resent.png'), fullPage: true });
 

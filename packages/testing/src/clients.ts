@@ -7,7 +7,11 @@ import {
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
+  type PreviewDeliveryRequest,
+  type PreviewDeliveryResponse,
   type RecipientInput,
+  type ResendCommunicationRequest,
+  type ResendCommunicationResponse,
   type SendCommunicationRequest,
   type SendCommunicationResponse,
 } from '@dlr/contracts';
@@ -24,6 +28,8 @@ export interface CommunicationApi {
     recipients: (Omit<RecipientInput, 'optedOutChannels'> & Partial<Pick<RecipientInput, 'optedOutChannels'>>)[];
   }): Promise<AddRecipientsResponse>;
   send(req: SendCommunicationRequest): Promise<SendCommunicationResponse>;
+  preview(req: PreviewDeliveryRequest): Promise<PreviewDeliveryResponse>;
+  resend(req: ResendCommunicationRequest): Promise<ResendCommunicationResponse>;
   close(): void;
 }
 
@@ -52,6 +58,8 @@ export function communicationClient(address: string, token: string): Communicati
         AddRecipientsRequest.fromPartial(req),
       ),
     send: call<SendCommunicationRequest, SendCommunicationResponse>(client.sendCommunication.bind(client)),
+    preview: call<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client)),
+    resend: call<ResendCommunicationRequest, ResendCommunicationResponse>(client.resendCommunication.bind(client)),
     close: () => client.close(),
   };
 }

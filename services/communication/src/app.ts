@@ -30,6 +30,8 @@ import { ReportingStatuses } from './adapters/reporting/statuses.js';
 import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
+import { PreviewSummaries } from './domain/preview-summary.js';
+import { MongoPreviewSummaries } from './adapters/mongo/preview-summaries.js';
 import { controlsGrpc } from './adapters/grpc/controls.js';
 import { draftsGrpc } from './adapters/grpc/drafts.js';
 import { historyGrpc } from './adapters/grpc/history.js';
@@ -106,6 +108,7 @@ export async function buildApp(
     logger,
     statuses,
     suppressions,
+    previews: new PreviewSummaries({ store, summaries: new MongoPreviewSummaries(mongo), suppressions, logger }),
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
   const drafts = new Drafts({ store, events, audit, logger, phoneRules });
@@ -151,7 +154,7 @@ export async function buildApp(
         suppressionGrpc(lifts, logger),
         erasureGrpc(erasures, logger),
         controlsGrpc(controls, logger),
-        draftsGrpc(drafts, (id) => store.countDeliveries(id), logger),
+        draftsGrpc(drafts, async (id) => (await communications.get(id)).deliveryCount, logger),
         historyGrpc(history, logger),
       ),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),

@@ -168,8 +168,11 @@ describe('operator console', () => {
     expect(first.status).toBe(303);
     const twice = await post(`/console/communications/${id}/resend`, form); // a double-submitted form
     expect(twice.status).toBe(303);
-    const result = await get(first.location!);
-    expect(result.html).toContain('3 delivery record(s) got a new attempt.');
+    // The resend runs in the background: its page shows the progress, then the result.
+    await eventually(async () => {
+      const result = await get(first.location!);
+      expect(result.html).toContain('finished: 3 delivery record(s) got a new attempt.');
+    });
     const attempts = (await sendRequests(h)).filter((r) => r.communicationId === id).map((r) => r.attempt);
     expect(attempts.sort()).toEqual([1, 1, 1, 2, 2, 2]);
 

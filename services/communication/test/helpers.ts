@@ -82,11 +82,19 @@ export async function startReportingStandIn(board: StatusBoard): Promise<{ addre
         return;
       }
       const { communicationId, statuses } = call.request;
-      const records = [...board.entries()]
-        .filter(([, r]) => r.communicationId === communicationId)
+      const all = [...board.entries()].filter(([, r]) => r.communicationId === communicationId);
+      const records = all
         .filter(([, r]) => statuses.length === 0 || statuses.includes(r.status))
         .map(([id, r]) => DeliveryRecord.fromPartial({ id, communicationId, status: r.status, attempt: 1 }));
-      callback(null, { records, counts: [], total: records.length, nextPageToken: '' });
+      // As reporting does: the counts are the communication's, whatever the filter.
+      const counts = new Map<DeliveryStatus, number>();
+      for (const [, r] of all) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+      callback(null, {
+        records,
+        counts: [...counts].map(([status, count]) => ({ status, count })),
+        total: records.length,
+        nextPageToken: '',
+      });
     },
   };
   server.addService(ReportingServiceService, impl);

@@ -71,6 +71,8 @@ describe('PreviewDelivery', () => {
     const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
     expect(p.recipientCount).toBe(3);
     expect(p.suppressionChecked).toBe(true);
+    // Five delivery records (Ann ×2, Bob, Cat ×2), summarised before the answer (a small list).
+    expect(p.progress).toMatchObject({ finished: true, checkedCount: 5, totalCount: 5 });
     expect(p.channels).toEqual([
       {
         channel: Channel.CHANNEL_EMAIL,
@@ -114,6 +116,42 @@ describe('PreviewDelivery', () => {
     const second = await c.previewDelivery({ communicationId: id, pageSize: 2, pageToken: first.nextPageToken });
     expect([...first.recipients, ...second.recipients].map((r) => r.name).sort()).toEqual(['Ann', 'Bob', 'Cat']);
     expect(second.nextPageToken).toBe('');
+  });
+
+  it('counts again once recipients are added, and lists every recipient once across pages of a larger list', async () => {
+    const { id } = await draft([ann]);
+    const before = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
+    expect(before.recipientCount).toBe(1);
+    // 2 500 more, half of them with a phone too: five pages of 1 000 deliveries for the summary's pass.
+    const many = Array.from({ length: 2_500 }, (_, i) => ({
+      externalId: `m-${i}`,
+      name: `M ${i}`,
+      email: `m${i}@example.org`,
+      phone: i % 2 === 0 ? `+6141${String(i).padStart(7, '0')}` : '',
+      optedOutChannels: [],
+    }));
+    for (let i = 0; i < many.length; i += 1_000)
+      await c.addRecipients({ communicationId: id, recipients: many.slice(i, i + 1_000) });
+    const after = await eventually(async () => {
+      const p = await c.previewDelivery({ communicationId: id, pageSize: 0, pageToken: '' });
+      expect(p.progress).toMatchObject({ finished: true, checkedCount: 2 + 2_500 + 1_250 });
+      return p;
+    }, 30_000);
+    expect(after.recipientCount).toBe(2_501);
+    expect(after.channels.map((ch) => [ch.willSend, ch.missingAddress])).toEqual([
+      [2_501, 0],
+      [1_251, 1_250],
+    ]);
+    const seen: string[] = [];
+    let token = '';
+    do {
+      const page = await c.previewDelivery({ communicationId: id, pageSize: 1_000, pageToken: token });
+      expect(page.recipients.length).toBeLessThanOrEqual(1_000);
+      seen.push(...page.recipients.map((r) => r.recipientKey));
+      token = page.nextPageToken;
+    } while (token !== '');
+    expect(seen).toHaveLength(2_501);
+    expect(new Set(seen).size).toBe(2_501);
   });
 
   it('counts a UCS-2 text in 67-character segments', async () => {
@@ -223,10 +261,20 @@ describe('ResendCommunication', () => {
     h.board.set(annSms, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_NOT_SENT });
     h.board.set(bobEmail, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_BOUNCED_TEMPORARILY });
 
+    // It answers at once and runs in the background; the same request again answers with its progress.
     const first = await resend('r-1');
-    expect(first).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: false });
-    const repeat = await resend('r-1');
-    expect(repeat).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: true });
+    expect(first).toMatchObject({ requestId: 'r-1', repeated: false });
+    expect(first.finishedAt).toBeUndefined();
+    const finished = async (requestId: string, scope?: ResendScope) => {
+      let last = await resend(requestId, scope);
+      await eventually(async () => {
+        last = await resend(requestId, scope);
+        expect(last.finishedAt).toBeDefined();
+      });
+      return last;
+    };
+    const repeat = await finished('r-1');
+    expect(repeat).toMatchObject({ requestId: 'r-1', resentCount: 2, repeated: true, totalCount: 2, examinedCount: 2 });
 
     const attempts = async () =>
       (await sendRequests(h))
@@ -240,7 +288,7 @@ describe('ResendCommunication', () => {
     // Ann answers by SMS; Bob's email is delivered. "Not answered" now means Ann's email and Bob's email.
     h.board.set(annSms, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_ACKNOWLEDGED });
     h.board.set(bobEmail, { communicationId: id, status: DeliveryStatus.DELIVERY_STATUS_DELIVERED });
-    const second = await resend('r-2', ResendScope.RESEND_SCOPE_NOT_ANSWERED);
+    const second = await finished('r-2', ResendScope.RESEND_SCOPE_NOT_ANSWERED);
     expect(second.resentCount).toBe(2);
     const after = await attempts();
     expect(after).toContain(`${annEmail}:2`); // Ann's email: first resend

@@ -34,7 +34,14 @@ export class Communications {
   /** Creates a draft. Throws InvalidArgumentError listing every problem. */
   async create(input: CreateInput): Promise<CommunicationDoc> {
     const valid = validateCreate(input);
-    const doc: CommunicationDoc = { _id: newCommunicationId(), ...valid, state: 'draft', createdAt: this.clock() };
+    const doc: CommunicationDoc = {
+      _id: newCommunicationId(),
+      ...valid,
+      state: 'draft',
+      createdAt: this.clock(),
+      recipientsRevision: 0,
+      deliveryCount: 0,
+    };
     await this.store.insertCommunication(doc);
     this.logger.info({ communicationId: doc._id, channels: doc.channels }, 'communication created');
     return doc;
@@ -43,7 +50,7 @@ export class Communications {
   /** Reads one communication with its delivery count. Throws NotFoundError. */
   async get(id: string): Promise<{ communication: CommunicationDoc; deliveryCount: number }> {
     const communication = await this.require(id);
-    return { communication, deliveryCount: await this.store.countDeliveries(id) };
+    return { communication, deliveryCount: communication.deliveryCount ?? (await this.store.countDeliveries(id)) };
   }
 
   /**
@@ -64,7 +71,10 @@ export class Communications {
     const pending = new Set(communication.pendingRemoval ?? []);
     const readded = [...new Set(plan.deliveries.map((d) => d.recipientKey))].filter((k) => pending.has(k));
     if (readded.length > 0) await this.drafts?.clearRemoval(communicationId, readded);
+    // Raised before (a summary started earlier is out of date) and after (so is one started meanwhile).
+    await this.store.recipientsChanged(communicationId, 0);
     const { existingIds } = await this.store.insertDeliveries(plan.deliveries);
+    await this.store.recipientsChanged(communicationId, plan.deliveries.length - existingIds.length);
     // A repeat keeps what was stored first: announce the stored versions of existing deliveries.
     const existing = existingIds.length > 0 ? await this.store.getDeliveries(existingIds) : [];
     const stored = new Map(existing.map((d) => [d._id, d]));

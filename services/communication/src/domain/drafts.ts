@@ -174,7 +174,10 @@ export class Drafts {
   private async announceAndDelete(communicationId: string, ids: readonly string[], deleted: boolean): Promise<void> {
     if (ids.length === 0) return;
     await this.deps.events.recipientsRemoved(communicationId, ids, this.clock(), deleted);
+    // The revision raised before and after (a preview summary of either side is out of date).
+    await this.deps.store.recipientsChanged(communicationId, 0);
     await this.deps.store.deleteDeliveries(ids);
+    await this.deps.store.recipientsChanged(communicationId, -ids.length);
   }
 
   /** The recipient keys of `refs`, as AddRecipients makes them; throws listing every bad ref. */

@@ -24,6 +24,16 @@ export interface CommunicationDoc {
   resendInProgress?: string;
   /** Set once an operator cancelled the send (never withdrawn). */
   cancellation?: CancellationDoc;
+  /**
+   * Raised before and after every change to the recipients (a summary computed at another revision
+   * is out of date). Absent on communications stored before it existed.
+   */
+  recipientsRevision?: number;
+  /**
+   * Deliveries stored, kept as recipients are added (a crash between the insert and the increment
+   * leaves it short until the next preview recounts it). Absent: count them.
+   */
+  deliveryCount?: number;
   /** Recipient keys being removed from the draft: a send started meanwhile skips them. */
   pendingRemoval?: string[];
   /** Set when the draft was deleted: the document stays as a tombstone, hidden from every read. */
@@ -77,7 +87,14 @@ export interface ResendDoc {
   state: 'running' | 'done';
   requestedAt: Date;
   finishedAt?: Date;
+  /** Records given a new attempt so far (all of them once `done`). */
   resentCount: number;
+  /** Progress while running: records of the scope's statuses reporting had when the resend began. */
+  total?: number;
+  /** Progress while running: records looked at so far (of `total`). */
+  examined?: number;
+  /** Why a running resend stopped (reporting or the store unreachable); repeating the request carries it on. */
+  problem?: string;
 }
 
 /** Which delivery records a resend goes to. */

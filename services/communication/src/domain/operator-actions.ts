@@ -20,10 +20,36 @@ import {
   type Preview,
   type RecipientOutcome,
 } from './preview.js';
+import type { PreviewSummaries } from './preview-summary.js';
 import type { SmsCount } from './sms.js';
+import { deliveryId } from './validation.js';
 
 /** How many resend requests are published concurrently. */
 const RESEND_WINDOW = 16;
+/** Records read, bumped and published together by a resend (one store round trip each way). */
+const RESEND_BATCH = 500;
+/** How often a running resend stores its progress. */
+const PROGRESS_EVERY_MS = 1_000;
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure after all settled. */
+async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: Error | undefined;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++]!;
+      await fn(item).catch((error: unknown) => {
+        failure ??= error instanceof Error ? error : new Error('publish failed', { cause: error });
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** A page cursor over (createdAt, id), opaque to callers. */
@@ -72,6 +98,8 @@ export interface PreviewPage extends Omit<Preview, 'recipients'> {
   readonly recipients: readonly RecipientOutcome[];
   readonly nextPageToken: string;
   readonly suppressionChecked: boolean;
+  /** How far the counts are: deliveries checked of the total, and when (they run in the background). */
+  readonly progress: { finished: boolean; checked: number; total: number; at: Date };
 }
 
 /** One entry of a recipient's message history. */
@@ -97,6 +125,8 @@ export class OperatorActions {
       statuses?: DeliveryStatusSource | undefined;
       /** The suppression list; the preview says so when it is absent. */
       suppressions?: SuppressionLookup | undefined;
+      /** The preview's counts, kept as summaries computed in the background. */
+      previews: PreviewSummaries;
       /** Characters dispatch's acknowledge link takes in an SMS. */
       smsLinkLength: number;
       /** Where overrides and resends are audited (with the authenticated caller). */
@@ -130,12 +160,67 @@ export class OperatorActions {
     let after = '';
     if (input.pageToken !== '') {
       after = Buffer.from(input.pageToken, 'base64url').toString('utf8');
-      if (after === '')
+      if (!after.startsWith('d_'))
         throw new InvalidArgumentError('invalid page_token', ['page_token: not a cursor this service issued']);
     }
     const { communication, deliveryCount } = await this.deps.communications.get(input.communicationId);
-    const deliveries: DeliveryDoc[] = [];
-    for await (const d of this.deps.store.streamDeliveries(communication._id)) deliveries.push(d);
+    const [summary, page] = await Promise.all([
+      this.deps.previews.current(communication, deliveryCount),
+      this.recipientsPage(communication, after, limit),
+    ]);
+    return {
+      communication,
+      deliveryCount,
+      recipientCount: summary.recipientCount,
+      channels: summary.channels,
+      sms: communication.channels.includes('sms') ? smsPreview(communication, this.deps.smsLinkLength) : undefined,
+      recipients: page.recipients,
+      nextPageToken: page.next === '' ? '' : Buffer.from(page.next).toString('base64url'),
+      suppressionChecked: summary.suppressionChecked && page.suppressionChecked,
+      progress: {
+        finished: summary.state === 'done',
+        checked: summary.checked,
+        total: summary.total,
+        at: summary.finishedAt ?? summary.updatedAt,
+      },
+    };
+  }
+
+  /**
+   * `limit` recipients of the preview (fewer on the last page), in delivery-ID order after `after`:
+   * each recipient is listed at the first of its deliveries in that order (its others are found by
+   * their IDs). `next`: the delivery ID the next page starts after ('' on the last page).
+   */
+  private async recipientsPage(communication: CommunicationDoc, after: string, limit: number) {
+    const shown: DeliveryDoc[][] = [];
+    let cursor = after;
+    let next = ''; // stays '' when the deliveries run out first
+    for (;;) {
+      const page = await this.deps.store.deliveriesPage(communication._id, cursor, limit);
+      const siblingIds = new Set<string>();
+      for (const d of page)
+        for (const channel of communication.channels)
+          if (channel !== d.channel) siblingIds.add(deliveryId(communication._id, d.recipientKey, channel));
+      const siblings = siblingIds.size > 0 ? await this.deps.store.getDeliveries([...siblingIds]) : [];
+      const byRecipient = new Map<string, DeliveryDoc[]>();
+      for (const d of [...page, ...siblings]) {
+        const list = byRecipient.get(d.recipientKey) ?? [];
+        if (!list.some((x) => x._id === d._id)) list.push(d);
+        byRecipient.set(d.recipientKey, list);
+      }
+      for (const d of page) {
+        const all = byRecipient.get(d.recipientKey)!;
+        if (all.some((x) => x._id < d._id)) continue; // listed at its first delivery
+        shown.push(all);
+        if (shown.length === limit) {
+          next = d._id;
+          break;
+        }
+      }
+      if (shown.length === limit || page.length < limit) break;
+      cursor = page.at(-1)!._id;
+    }
+    const deliveries = shown.flat();
     let suppressed: ReadonlyMap<string, SuppressionReason> = new Map();
     let suppressionChecked = false;
     if (this.deps.suppressions) {
@@ -146,20 +231,7 @@ export class OperatorActions {
         this.deps.logger.warn({ communicationId: communication._id, err: String(error) }, 'suppression lookup failed');
       }
     }
-    const preview = buildPreview(communication, deliveries, suppressed);
-    const rest = preview.recipients.filter((r) => r.recipientKey > after);
-    const page = rest.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      communication,
-      deliveryCount,
-      recipientCount: preview.recipientCount,
-      channels: preview.channels,
-      sms: communication.channels.includes('sms') ? smsPreview(communication, this.deps.smsLinkLength) : undefined,
-      recipients: page,
-      nextPageToken: rest.length > limit && last ? Buffer.from(last.recipientKey).toString('base64url') : '',
-      suppressionChecked,
-    };
+    return { recipients: buildPreview(communication, deliveries, suppressed).recipients, next, suppressionChecked };
   }
 
   /**
@@ -226,7 +298,7 @@ export class OperatorActions {
     const key = `${communication._id}:${input.requestId}`;
     const existing = await this.deps.store.getResend(key);
     if (existing) await this.auditResend(existing);
-    if (existing) return { resend: existing.state === 'done' ? existing : await this.run(existing), repeated: true };
+    if (existing) return { resend: this.carryOnIfRunning(existing), repeated: true };
     if (communication.state !== 'sent') {
       throw new FailedPreconditionError(
         `communication ${communication._id} is ${communication.state === 'draft' ? 'a draft' : 'still being sent'}; resend once it is sent`,
@@ -250,7 +322,7 @@ export class OperatorActions {
     const locked = await this.deps.store.lockResend(communication._id, key);
     if (!locked) {
       const again = await this.deps.store.getResend(key);
-      if (again) return { resend: again.state === 'done' ? again : await this.run(again), repeated: true };
+      if (again) return { resend: this.carryOnIfRunning(again), repeated: true };
       throw new FailedPreconditionError(
         `another resend of communication ${communication._id} is in progress; try again when it has finished`,
       );
@@ -270,14 +342,31 @@ export class OperatorActions {
       await this.deps.store.unlockResend(communication._id, key);
       const again = await this.deps.store.getResend(key);
       if (!again) throw new UnavailableError('resend request could not be recorded; try again');
-      return { resend: again.state === 'done' ? again : await this.run(again), repeated: true };
+      return { resend: this.carryOnIfRunning(again), repeated: true };
     }
     await this.auditResend(doc);
     this.deps.logger.info(
       { communicationId: communication._id, resend: input.requestId, scope: input.scope, principal: input.principal },
       'resend requested',
     );
-    return { resend: await this.run(doc), repeated: false };
+    this.carryOnIfRunning(doc);
+    return { resend: doc, repeated: false };
+  }
+
+  /**
+   * Starts (or joins) carrying out a running resend in the background and returns it as stored:
+   * the caller answers at once and the progress shows on the resend as it goes.
+   */
+  private carryOnIfRunning(resend: ResendDoc): ResendDoc {
+    if (resend.state !== 'done') {
+      this.run(resend).catch((error: unknown) =>
+        this.deps.logger.error(
+          { communicationId: resend.communicationId, resend: resend.requestId, err: String(error) },
+          'resend interrupted; repeating the request carries it on',
+        ),
+      );
+    }
+    return resend;
   }
 
   /** Audits an override (idempotent: one entry per communication). */
@@ -332,7 +421,7 @@ export class OperatorActions {
 
   /** Waits for resends running in this process (tests and shutdown). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.resends.values()]);
+    await Promise.allSettled([...this.resends.values(), this.deps.previews.settled()]);
   }
 
   private run(resend: ResendDoc): Promise<ResendDoc> {
@@ -348,42 +437,58 @@ export class OperatorActions {
     const statuses = this.deps.statuses;
     if (!statuses) throw new UnavailableError('resend needs the reporting service (REPORTING_GRPC_URL)');
     const { communication } = await this.deps.communications.get(resend.communicationId);
-    const inFlight = new Set<Promise<void>>();
-    let failure: Error | undefined;
-    let count = 0;
-    const one = async (deliveryId: string) => {
-      const [delivery] = await this.deps.store.getDeliveries([deliveryId]);
-      if (!delivery || !isIncluded(delivery, communication)) return;
+    const progress = { resentCount: 0, examined: 0, total: 0 };
+    let batch: string[] = [];
+    let lastProgressAt = 0;
+    const flush = async () => {
+      const ids = batch;
+      batch = [];
+      const deliveries = (await this.deps.store.getDeliveries(ids)).filter((d) => isIncluded(d, communication));
       // Already bumped by this resend before an interruption: publish the same attempt again
       // (deduplicated downstream by its Nats-Msg-Id), never a second new one.
-      let attempt = delivery.attempt ?? 1;
-      if (delivery.lastResendId !== resend._id) {
-        attempt += 1;
-        await this.deps.store.setAttempt(delivery._id, attempt, resend._id);
-      }
-      await this.deps.events.sendRequested(communication, delivery, attempt, this.now());
-      count++;
-    };
-    for await (const record of statuses.statuses(communication._id, resendStatuses(resend.scope))) {
-      if (failure !== undefined) break;
-      if (!wantsResend(resend.scope, record.status)) continue;
-      const p = one(record.deliveryId).then(
-        () => void inFlight.delete(p),
-        (error: unknown) => {
-          failure = error instanceof Error ? error : new Error('resend publish failed', { cause: error });
-          inFlight.delete(p);
-        },
+      const attempts = deliveries.map((d) => ({
+        delivery: d,
+        attempt: d.lastResendId === resend._id ? (d.attempt ?? 1) : (d.attempt ?? 1) + 1,
+      }));
+      await this.deps.store.setAttempts(
+        attempts
+          .filter((a) => a.delivery.lastResendId !== resend._id)
+          .map((a) => ({ deliveryId: a.delivery._id, attempt: a.attempt })),
+        resend._id,
       );
-      inFlight.add(p);
-      if (inFlight.size >= RESEND_WINDOW) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    if (failure !== undefined) {
+      await forEachConcurrently(attempts, RESEND_WINDOW, (a) =>
+        this.deps.events.sendRequested(communication, a.delivery, a.attempt, this.now()),
+      );
+      progress.resentCount += attempts.length;
+      progress.examined += ids.length;
+      if (Date.now() - lastProgressAt >= PROGRESS_EVERY_MS) {
+        lastProgressAt = Date.now();
+        await this.deps.store.progressResend(resend._id, progress);
+      }
+    };
+    try {
+      const records = statuses.statuses(communication._id, resendStatuses(resend.scope), (total) => {
+        progress.total = total;
+      });
+      for await (const record of records) {
+        if (!wantsResend(resend.scope, record.status)) {
+          progress.examined++;
+          continue;
+        }
+        batch.push(record.deliveryId);
+        if (batch.length >= RESEND_BATCH) await flush();
+      }
+      if (batch.length > 0) await flush();
+    } catch (error) {
       // Free the slot so the operator can try again; repeating this request ID carries it on
       // without a second new attempt for the records it already covered.
+      const problem = error instanceof Error ? error.message : String(error);
+      await this.deps.store.progressResend(resend._id, { ...progress, problem }).catch(() => undefined);
       await this.deps.store.unlockResend(communication._id, resend._id).catch(() => undefined);
-      throw failure;
+      throw error instanceof Error ? error : new Error('resend failed', { cause: error });
     }
+    const count = progress.resentCount;
+    await this.deps.store.progressResend(resend._id, progress);
     const finished = await this.deps.store.finishResend(resend._id, count, this.now());
     await this.deps.store.unlockResend(communication._id, resend._id);
     this.deps.logger.info({ communicationId: communication._id, resend: resend.requestId, count }, 'resend published');

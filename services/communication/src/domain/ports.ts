@@ -21,6 +21,15 @@ export interface CommunicationStore {
   ): Promise<CommunicationDoc | null>;
   /** IDs of communications left in `sending` (e.g. by a crash). */
   listSending(): Promise<string[]>;
+  /** Raises the recipients' revision and adds `deliveries` to the kept count. */
+  recipientsChanged(id: string, deliveries: number): Promise<void>;
+  /** Sets the kept delivery count, if the recipients are still at `revision` (a recount's result). */
+  setDeliveryCount(id: string, revision: number, count: number): Promise<void>;
+  /**
+   * One page of a communication's deliveries in ID order after `after` (a stable order that any
+   * store serves from its `_id` index).
+   */
+  deliveriesPage(communicationId: string, after: string, limit: number): Promise<DeliveryDoc[]>;
 }
 
 /** Storage for the operator actions (list, override, resend, history); implemented by the same store. */
@@ -39,8 +48,13 @@ export interface OperatorActionStore {
   insertResend(doc: ResendDoc): Promise<boolean>;
   getResend(id: string): Promise<ResendDoc | null>;
   finishResend(id: string, resentCount: number, at: Date): Promise<ResendDoc | null>;
-  /** Records a new attempt of a delivery (an `_id`-only write). */
-  setAttempt(deliveryId: string, attempt: number, resendKey: string): Promise<void>;
+  /** Stores a running resend's progress (shown while it runs). */
+  progressResend(
+    id: string,
+    progress: { resentCount: number; examined: number; total: number; problem?: string },
+  ): Promise<void>;
+  /** Records new attempts of deliveries: one round trip for the whole batch. */
+  setAttempts(attempts: readonly { deliveryId: string; attempt: number }[], resendKey: string): Promise<void>;
   /** A recipient's deliveries, newest first; `after` is the last of the previous page. */
   recipientDeliveries(
     recipientKey: string,
@@ -82,6 +96,8 @@ export interface DeliveryStatusSource {
   statuses(
     communicationId: string,
     only: readonly StatusKey[],
+    /** Called once, before the first record, with how many records reporting has in `only`. */
+    onTotal?: (total: number) => void,
   ): AsyncIterable<{ deliveryId: string; status: StatusKey }>;
 }
 
@@ -89,6 +105,8 @@ export interface DeliveryStatusSource {
 export interface SuppressionLookup {
   /** The delivery IDs among `deliveries` whose address is suppressed, each with why. */
   suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlyMap<string, SuppressionReason>>;
+  /** Raised by every change to the list (what a preview summary was computed against). */
+  revision(): Promise<number>;
 }
 
 /** Publishes this service's events; each call resolves once JetStream has stored the message. */

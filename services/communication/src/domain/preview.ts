@@ -36,6 +36,22 @@ export interface Preview {
   readonly recipients: readonly RecipientOutcome[];
 }
 
+/** A stored delivery's outcome: suppressed wins (also over an override), then preference. */
+export function deliveryOutcome(
+  d: DeliveryDoc,
+  communication: Pick<CommunicationDoc, 'preferenceOverride'>,
+  suppressed: ReadonlyMap<string, SuppressionReason>,
+): Exclude<Outcome, 'missing_address'> {
+  if (suppressed.has(d._id)) return 'suppressed';
+  if (d.optedOut !== true) return 'will_send';
+  return isIncluded(d, communication) ? 'preference_overridden' : 'opted_out';
+}
+
+/** A channel's summary with every count at zero. */
+export function emptySummary(channel: ChannelName): ChannelSummary {
+  return { channel, will_send: 0, missing_address: 0, opted_out: 0, preference_overridden: 0, suppressed: 0 };
+}
+
 /**
  * Decides each recipient × channel: suppressed (the suppression list always wins, also over an
  * override), else missing address (no delivery for the channel), else opted out by preference unless
@@ -56,26 +72,14 @@ export function buildPreview(
     entry.deliveries.set(d.channel, d);
   }
   const summaries = new Map<ChannelName, ChannelSummary>(
-    communication.channels.map((channel) => [
-      channel,
-      { channel, will_send: 0, missing_address: 0, opted_out: 0, preference_overridden: 0, suppressed: 0 },
-    ]),
+    communication.channels.map((channel) => [channel, emptySummary(channel)]),
   );
   const recipients: RecipientOutcome[] = [];
   for (const key of [...byRecipient.keys()].sort()) {
     const entry = byRecipient.get(key)!;
     const channels = communication.channels.map((channel) => {
       const d = entry.deliveries.get(channel);
-      const outcome: Outcome =
-        d === undefined
-          ? 'missing_address'
-          : suppressed.has(d._id)
-            ? 'suppressed'
-            : d.optedOut !== true
-              ? 'will_send'
-              : isIncluded(d, communication)
-                ? 'preference_overridden'
-                : 'opted_out';
+      const outcome: Outcome = d === undefined ? 'missing_address' : deliveryOutcome(d, communication, suppressed);
       summaries.get(channel)![outcome]++;
       if (d === undefined) return { channel, outcome };
       const reason = suppressed.get(d._id);

@@ -32,6 +32,9 @@ function resendMessage(doc: ResendDoc, repeated: boolean) {
     repeated,
     requestedAt: doc.requestedAt,
     finishedAt: doc.finishedAt,
+    totalCount: doc.total ?? 0,
+    examinedCount: doc.examined ?? 0,
+    problem: doc.problem ?? '',
   };
 }
 
@@ -89,6 +92,12 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         })),
         nextPageToken: p.nextPageToken,
         suppressionChecked: p.suppressionChecked,
+        progress: {
+          finished: p.progress.finished,
+          checkedCount: p.progress.checked,
+          totalCount: p.progress.total,
+          asOf: p.progress.at,
+        },
       };
     }),
     overridePreferences: unary(logger, 'OverridePreferences', async (req, call) => {

@@ -33,13 +33,17 @@ export function time(d: Date | undefined): SafeHtml {
   return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
 }
 
-/** The page frame: skip link, navigation, one h1, sign-out. */
-export function layout(title: string, body: SafeHtml): string {
+/**
+ * The page frame: skip link, navigation, one h1, sign-out. `refreshSeconds`: the page reloads itself
+ * (work running in the background shows its progress without a script).
+ */
+export function layout(title: string, body: SafeHtml, refreshSeconds?: number): string {
   return String(html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+${refreshSeconds !== undefined && html`<meta http-equiv="refresh" content="${String(refreshSeconds)}">`}
 <title>${title} — Operator console</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:0;color:#1a1a1a;line-height:1.45}
@@ -220,7 +224,7 @@ ${
   const sentActions = html`
 <section aria-labelledby="resend-h"><h2 id="resend-h">Resend</h2>
 ${problemsFor('resend', 'Nothing was resent:')}
-${m.lastResend && html`<p class="notice" role="status">Resend ${m.lastResend.requestId} by ${m.lastResend.operator}: ${m.lastResend.state === 'done' ? `${m.lastResend.resentCount} delivery record(s) got a new attempt.` : 'in progress.'}</p>`}
+${m.lastResend && html`<p class="notice" role="status" id="resend-progress">Resend ${m.lastResend.requestId} by ${m.lastResend.operator}: ${resendProgress(m.lastResend)}</p>`}
 <p class="hint">A new attempt on the same delivery records. Failed and Opted-out records are never resent.</p>
 <form method="post" action="${base}/resend">
 <input type="hidden" name="request_id" value="${m.resendRequestId}">
@@ -258,7 +262,20 @@ ${c.acknowledgementRequested && html`<p>Recipients are asked to acknowledge.</p>
 ${c.responseOptions.length > 0 && html`<p>Response options: ${c.responseOptions.join(' · ')}</p>`}
 </details>
 ${c.state === 'draft' ? draftActions : c.state === 'sent' ? sentActions : html`<p>Sending is in progress; resend is possible once it is sent.</p>`}`,
+    m.lastResend?.state === 'running' && m.lastResend.problem === undefined ? 3 : undefined,
   );
+}
+
+/** A resend's state in words: its result once done, else its progress (records looked at of the total). */
+export function resendProgress(r: ResendDoc): string {
+  if (r.state === 'done') return `finished: ${r.resentCount} delivery record(s) got a new attempt.`;
+  const counts =
+    r.total === undefined
+      ? 'starting'
+      : `${r.examined ?? 0} of ${r.total} record(s) looked at, ${r.resentCount} given a new attempt so far`;
+  return r.problem === undefined
+    ? `in progress: ${counts}. This page refreshes itself.`
+    : `stopped: ${r.problem} (${counts}). Send the same resend again to carry it on.`;
 }
 
 /** The delivery preview. */
@@ -298,6 +315,11 @@ ${notice(noticeText)}
 ${c.preferenceOverride && html`<p><strong>Preferences overridden</strong> by ${c.preferenceOverride.operator} at ${time(c.preferenceOverride.at)}: “${c.preferenceOverride.reason}”.</p>`}
 ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>`}
 <section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${p.recipientCount} recipients</h2>
+<p id="preview-progress" role="status">${
+      p.progress.finished
+        ? html`All ${p.progress.checked} delivery records checked (suppression list as of ${time(p.progress.at)}).`
+        : html`<strong>Counting:</strong> ${p.progress.checked} of ${p.progress.total} delivery records checked so far; the counts below are partial. This page refreshes itself.`
+    }</p>
 <table><thead><tr><th scope="col">Channel</th><th scope="col">Will be sent</th><th scope="col">No address</th><th scope="col">Opted out by preference</th><th scope="col">Preference overridden</th><th scope="col">Suppressed</th></tr></thead>
 <tbody>${summary}</tbody></table></section>
 ${sms}
@@ -308,6 +330,7 @@ ${pageToken && html`<p><a href="${base}/preview">First page</a></p>`}
 ${p.nextPageToken && html`<p><a href="${base}/preview?page=${encodeURIComponent(p.nextPageToken)}">Next recipients</a></p>`}
 </section>
 ${c.state === 'draft' && html`<p><a href="${base}/send">Send to ${p.deliveryCount} delivery records…</a></p>`}`,
+    p.progress.finished ? undefined : 2,
   );
 }
 
@@ -464,7 +487,12 @@ export function sendConfirmPage(p: PreviewPage): string {
 ${!p.suppressionChecked && html`<p class="hint">The suppression list could not be consulted: suppressed addresses are still skipped when sending.</p>`}
 ${p.sms && html`<p>Each SMS takes ${p.sms.segments} segment${p.sms.segments === 1 ? '' : 's'}.</p>`}
 <p><a href="${base}/preview">See every recipient in the preview</a></p></section>
-<form method="post" action="${base}/send"><input type="hidden" name="confirm" value="yes"><button type="submit">Confirm: send now</button></form>
+${
+  p.progress.finished
+    ? html`<form method="post" action="${base}/send"><input type="hidden" name="confirm" value="yes"><button type="submit">Confirm: send now</button></form>`
+    : html`<p role="status"><strong>Counting:</strong> ${p.progress.checked} of ${p.progress.total} delivery records checked so far; the figures above are partial. Confirm appears when the count is done (this page refreshes itself).</p>`
+}
 <p><a href="${base}">Back: do not send</a></p>`,
+    p.progress.finished ? undefined : 2,
   );
 }

@@ -159,6 +159,31 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
     );
   }
 
+  async recipientsChanged(id: string, deliveries: number): Promise<void> {
+    if (deliveries !== 0) {
+      // Only where the count is kept from the start (a communication stored before it was is counted).
+      const kept = await this.communications.updateOne(
+        { _id: id, deliveryCount: { $exists: true } },
+        { $inc: { recipientsRevision: 1, deliveryCount: deliveries } },
+      );
+      if (kept.matchedCount > 0) return;
+    }
+    await this.communications.updateOne({ _id: id }, { $inc: { recipientsRevision: 1 } });
+  }
+
+  async setDeliveryCount(id: string, revision: number, count: number): Promise<void> {
+    await this.communications.updateOne({ _id: id, recipientsRevision: revision }, { $set: { deliveryCount: count } });
+  }
+
+  async deliveriesPage(communicationId: string, after: string, limit: number): Promise<DeliveryDoc[]> {
+    // index communicationId_id
+    return this.deliveries
+      .find({ communicationId, _id: { $gt: after } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
   async listSending(): Promise<string[]> {
     const docs = await this.communications.find({ state: 'sending' }, { projection: { _id: 1 } }).toArray(); // index state
     return docs.map((d) => d._id);
@@ -220,8 +245,23 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
     );
   }
 
-  async setAttempt(deliveryId: string, attempt: number, resendKey: string): Promise<void> {
-    await this.deliveries.updateOne({ _id: deliveryId }, { $set: { attempt, lastResendId: resendKey } });
+  async progressResend(
+    id: string,
+    progress: { resentCount: number; examined: number; total: number; problem?: string },
+  ): Promise<void> {
+    const { problem, ...counts } = progress;
+    const update = problem === undefined ? { $set: counts, $unset: { problem: '' as const } } : { $set: progress };
+    await this.resends.updateOne({ _id: id, state: 'running' }, update);
+  }
+
+  async setAttempts(attempts: readonly { deliveryId: string; attempt: number }[], resendKey: string): Promise<void> {
+    if (attempts.length === 0) return;
+    await this.deliveries.bulkWrite(
+      attempts.map((a) => ({
+        updateOne: { filter: { _id: a.deliveryId }, update: { $set: { attempt: a.attempt, lastResendId: resendKey } } },
+      })),
+      { ordered: false },
+    );
   }
 
   async recipientKeysAt(channel: ChannelName, address: string, limit: number): Promise<string[]> {

@@ -6,6 +6,9 @@ import type { SuppressionLookup } from '../../domain/ports.js';
 
 /** Communication's own replica of the suppression list (`_id` = suppression key, never the address). */
 export const SUPPRESSIONS = 'suppressions';
+/** One document counting the replica's changes (a preview summary of another revision is out of date). */
+export const SUPPRESSIONS_REVISION = 'suppressions_revision';
+const REVISION_ID = 'revision';
 
 /**
  * {@link SuppressionLookup} over communication's replica, fed by delivery events and emptied by
@@ -13,11 +16,22 @@ export const SUPPRESSIONS = 'suppressions';
  */
 export class MongoSuppressions implements SuppressionLookup {
   private readonly suppressions: Collection<SuppressionEntry>;
+  private readonly revisions: Collection<{ _id: string; n: number }>;
   private readonly store: StoreProfile;
 
   constructor(mongo: MongoHandle) {
     this.suppressions = mongo.db.collection<SuppressionEntry>(SUPPRESSIONS);
+    this.revisions = mongo.db.collection<{ _id: string; n: number }>(SUPPRESSIONS_REVISION);
     this.store = mongo.store;
+  }
+
+  async revision(): Promise<number> {
+    return (await this.revisions.findOne({ _id: REVISION_ID }))?.n ?? 0;
+  }
+
+  /** Counts a change (raised after it, so a summary that started before it is out of date). */
+  private async changed(): Promise<void> {
+    await this.revisions.updateOne({ _id: REVISION_ID }, { $inc: { n: 1 } }, { upsert: true });
   }
 
   async suppressed(deliveries: readonly DeliveryDoc[]): Promise<ReadonlyMap<string, SuppressionReason>> {
@@ -62,6 +76,7 @@ export class MongoSuppressions implements SuppressionLookup {
       };
     });
     const failed = await insertFirstEach(this.suppressions, entries, this.store);
+    if (entries.length > 0) await this.changed();
     failed.forEach((error, w) => {
       if (error !== undefined) outcomes[writes[w]!] = error;
     });
@@ -71,6 +86,7 @@ export class MongoSuppressions implements SuppressionLookup {
   /** Removes a suppression by its key; true when there was one. Idempotent. */
   async lift(key: string): Promise<boolean> {
     const { deletedCount } = await this.suppressions.deleteOne({ _id: key });
+    if (deletedCount > 0) await this.changed();
     return deletedCount > 0;
   }
 }

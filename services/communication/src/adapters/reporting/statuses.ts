@@ -32,6 +32,7 @@ export class ReportingStatuses implements DeliveryStatusSource, DeliveryRecordLo
   async *statuses(
     communicationId: string,
     only: readonly StatusKey[],
+    onTotal?: (total: number) => void,
   ): AsyncIterable<{ deliveryId: string; status: StatusKey }> {
     const statuses = only.map((s) => STATUSES[s].proto);
     let pageToken = '';
@@ -39,6 +40,10 @@ export class ReportingStatuses implements DeliveryStatusSource, DeliveryRecordLo
       const page = await this.page(
         ListDeliveryRecordsRequest.fromPartial({ communicationId, pageSize: 1_000, pageToken, statuses }),
       );
+      if (pageToken === '' && onTotal) {
+        const wanted = new Set(statuses);
+        onTotal(page.counts.filter((c) => wanted.has(c.status)).reduce((n, c) => n + c.count, 0));
+      }
       for (const r of page.records) {
         const status = statusFromProto(r.status);
         if (status !== undefined) yield { deliveryId: r.id, status };

@@ -457,7 +457,10 @@ export interface PreviewDeliveryResponse {
   sms:
     | SmsSegments
     | undefined;
-  /** Recipients in recipient-key order. */
+  /**
+   * Up to page_size recipients, in a stable order (by delivery ID), each listed once; the page ends
+   * when next_page_token is empty.
+   */
   recipients: RecipientPreview[];
   nextPageToken: string;
   /**
@@ -465,6 +468,20 @@ export interface PreviewDeliveryResponse {
    * reasons are shown, and suppressed addresses will still be skipped (as Not Sent) at send time.
    */
   suppressionChecked: boolean;
+  /**
+   * How far the counts (recipient_count, channels) are: they are summarised in the background, once
+   * per state of the recipients, and answered from that summary.
+   */
+  progress: PreviewProgress | undefined;
+}
+
+export interface PreviewProgress {
+  /** True once every delivery record was checked; until then the counts are partial. */
+  finished: boolean;
+  checkedCount: number;
+  totalCount: number;
+  /** When the counts were last brought up to date (the suppression list as of then). */
+  asOf: Date | undefined;
 }
 
 export interface OverridePreferencesRequest {
@@ -495,12 +512,29 @@ export interface ResendCommunicationRequest {
 export interface ResendCommunicationResponse {
   requestId: string;
   scope: ResendScope;
-  /** Delivery records given a new attempt by this request. */
+  /** Delivery records given a new attempt by this request (so far, while it runs). */
   resentCount: number;
   /** True when this request_id had been handled before and nothing new was done. */
   repeated: boolean;
-  requestedAt: Date | undefined;
-  finishedAt: Date | undefined;
+  requestedAt:
+    | Date
+    | undefined;
+  /**
+   * Set once the resend has finished. It runs in the background: the first answer comes at once,
+   * and repeating the request (same request_id) answers with its progress until finished_at is set.
+   */
+  finishedAt:
+    | Date
+    | undefined;
+  /** Progress: records reporting had in the scope's statuses when the resend began ... */
+  totalCount: number;
+  /** ... and how many of them have been looked at so far. */
+  examinedCount: number;
+  /**
+   * Why the resend stopped before finishing (reporting or the store unreachable); repeating the
+   * request carries it on without a second new attempt for the records it already covered.
+   */
+  problem: string;
 }
 
 /**
@@ -3121,6 +3155,7 @@ function createBasePreviewDeliveryResponse(): PreviewDeliveryResponse {
     recipients: [],
     nextPageToken: "",
     suppressionChecked: false,
+    progress: undefined,
   };
 }
 
@@ -3146,6 +3181,9 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     }
     if (message.suppressionChecked !== false) {
       writer.uint32(56).bool(message.suppressionChecked);
+    }
+    if (message.progress !== undefined) {
+      PreviewProgress.encode(message.progress, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -3219,6 +3257,14 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
             message.suppressionChecked = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.progress = PreviewProgress.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3256,6 +3302,7 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
         : isSet(object.suppression_checked)
         ? globalThis.Boolean(object.suppression_checked)
         : false,
+      progress: isSet(object.progress) ? PreviewProgress.fromJSON(object.progress) : undefined,
     };
   },
 
@@ -3282,6 +3329,9 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     if (message.suppressionChecked !== false) {
       obj.suppressionChecked = message.suppressionChecked;
     }
+    if (message.progress !== undefined) {
+      obj.progress = PreviewProgress.toJSON(message.progress);
+    }
     return obj;
   },
 
@@ -3299,6 +3349,138 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     message.recipients = object.recipients?.map((e) => RecipientPreview.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
     message.suppressionChecked = object.suppressionChecked ?? false;
+    message.progress = (object.progress !== undefined && object.progress !== null)
+      ? PreviewProgress.fromPartial(object.progress)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePreviewProgress(): PreviewProgress {
+  return { finished: false, checkedCount: 0, totalCount: 0, asOf: undefined };
+}
+
+export const PreviewProgress: MessageFns<PreviewProgress> = {
+  encode(message: PreviewProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.finished !== false) {
+      writer.uint32(8).bool(message.finished);
+    }
+    if (message.checkedCount !== 0) {
+      writer.uint32(16).uint32(message.checkedCount);
+    }
+    if (message.totalCount !== 0) {
+      writer.uint32(24).uint32(message.totalCount);
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(toTimestamp(message.asOf), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PreviewProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePreviewProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.finished = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checkedCount = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.asOf = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PreviewProgress {
+    return {
+      finished: isSet(object.finished) ? globalThis.Boolean(object.finished) : false,
+      checkedCount: isSet(object.checkedCount)
+        ? globalThis.Number(object.checkedCount)
+        : isSet(object.checked_count)
+        ? globalThis.Number(object.checked_count)
+        : 0,
+      totalCount: isSet(object.totalCount)
+        ? globalThis.Number(object.totalCount)
+        : isSet(object.total_count)
+        ? globalThis.Number(object.total_count)
+        : 0,
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+        ? fromJsonTimestamp(object.as_of)
+        : undefined,
+    };
+  },
+
+  toJSON(message: PreviewProgress): unknown {
+    const obj: any = {};
+    if (message.finished !== false) {
+      obj.finished = message.finished;
+    }
+    if (message.checkedCount !== 0) {
+      obj.checkedCount = Math.round(message.checkedCount);
+    }
+    if (message.totalCount !== 0) {
+      obj.totalCount = Math.round(message.totalCount);
+    }
+    if (message.asOf !== undefined) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PreviewProgress>, I>>(base?: I): PreviewProgress {
+    return PreviewProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PreviewProgress>, I>>(object: I): PreviewProgress {
+    const message = createBasePreviewProgress();
+    message.finished = object.finished ?? false;
+    message.checkedCount = object.checkedCount ?? 0;
+    message.totalCount = object.totalCount ?? 0;
+    message.asOf = object.asOf ?? undefined;
     return message;
   },
 };
@@ -3625,7 +3807,17 @@ export const ResendCommunicationRequest: MessageFns<ResendCommunicationRequest> 
 };
 
 function createBaseResendCommunicationResponse(): ResendCommunicationResponse {
-  return { requestId: "", scope: 0, resentCount: 0, repeated: false, requestedAt: undefined, finishedAt: undefined };
+  return {
+    requestId: "",
+    scope: 0,
+    resentCount: 0,
+    repeated: false,
+    requestedAt: undefined,
+    finishedAt: undefined,
+    totalCount: 0,
+    examinedCount: 0,
+    problem: "",
+  };
 }
 
 export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse> = {
@@ -3647,6 +3839,15 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     }
     if (message.finishedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.totalCount !== 0) {
+      writer.uint32(56).uint32(message.totalCount);
+    }
+    if (message.examinedCount !== 0) {
+      writer.uint32(64).uint32(message.examinedCount);
+    }
+    if (message.problem !== "") {
+      writer.uint32(74).string(message.problem);
     }
     return writer;
   },
@@ -3712,6 +3913,30 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
             message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.totalCount = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.examinedCount = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3748,6 +3973,17 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
         : isSet(object.finished_at)
         ? fromJsonTimestamp(object.finished_at)
         : undefined,
+      totalCount: isSet(object.totalCount)
+        ? globalThis.Number(object.totalCount)
+        : isSet(object.total_count)
+        ? globalThis.Number(object.total_count)
+        : 0,
+      examinedCount: isSet(object.examinedCount)
+        ? globalThis.Number(object.examinedCount)
+        : isSet(object.examined_count)
+        ? globalThis.Number(object.examined_count)
+        : 0,
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
     };
   },
 
@@ -3771,6 +4007,15 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     if (message.finishedAt !== undefined) {
       obj.finishedAt = message.finishedAt.toISOString();
     }
+    if (message.totalCount !== 0) {
+      obj.totalCount = Math.round(message.totalCount);
+    }
+    if (message.examinedCount !== 0) {
+      obj.examinedCount = Math.round(message.examinedCount);
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
     return obj;
   },
 
@@ -3785,6 +4030,9 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
     message.repeated = object.repeated ?? false;
     message.requestedAt = object.requestedAt ?? undefined;
     message.finishedAt = object.finishedAt ?? undefined;
+    message.totalCount = object.totalCount ?? 0;
+    message.examinedCount = object.examinedCount ?? 0;
+    message.problem = object.problem ?? "";
     return message;
   },
 };
