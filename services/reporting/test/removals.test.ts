@@ -148,4 +148,20 @@ describe('removed recipients', () => {
     expect(after.total).toBe(before.total);
     expect(after.counts).toEqual(before.counts);
   });
+
+  it('retention deletes the tombstones of removed records, and only those, after the retention time', async () => {
+    const mongo = await connectMongo({ uri: infra().mongoUri, dbName: h.db, logger: silentLogger, appName: 'test' });
+    try {
+      const records = mongo.db.collection<{ _id: string; communicationId: string }>('delivery_records');
+      expect(await records.countDocuments({ communicationId: '' })).toBeGreaterThan(0);
+      const repo = new RecordsRepository(mongo.db);
+      await repo.expireCommunications(new Date(Date.now() - 3_600_000)); // none is an hour old
+      expect(await records.countDocuments({ communicationId: '' })).toBeGreaterThan(0);
+      await repo.expireCommunications(new Date(Date.now() + 1_000), 0);
+      expect(await records.countDocuments({ communicationId: '' })).toBe(0);
+      expect(await records.countDocuments({ communicationId: c })).toBe(3); // live records untouched
+    } finally {
+      await mongo.close();
+    }
+  });
 });

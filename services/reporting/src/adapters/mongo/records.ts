@@ -260,6 +260,9 @@ export class RecordsRepository {
       await this.#counts.deleteMany({ _id: { $in: ids } });
       expired += 1;
     }
+    // Records removed from drafts (counted nowhere, in no communication) go after the same time.
+    // index: communicationId_id
+    await this.#records.deleteMany({ communicationId: '', removedAt: { $lt: before } });
     return expired;
   }
 
