@@ -7,7 +7,7 @@ import {
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
-  type PreviewDeliveryRequest,
+  PreviewDeliveryRequest,
   type PreviewDeliveryResponse,
   type RecipientInput,
   type ResendCommunicationRequest,
@@ -22,13 +22,14 @@ type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: 
 export interface CommunicationApi {
   create(req: CreateCommunicationRequest): Promise<CreateCommunicationResponse>;
   get(req: GetCommunicationRequest): Promise<GetCommunicationResponse>;
-  /** A recipient's `optedOutChannels` may be left out (none). */
+  /** A recipient's `optedOutChannels` and `fields` may be left out (none). */
   addRecipients(req: {
     communicationId: string;
-    recipients: (Omit<RecipientInput, 'optedOutChannels'> & Partial<Pick<RecipientInput, 'optedOutChannels'>>)[];
+    recipients: (Omit<RecipientInput, 'optedOutChannels' | 'fields'> &
+      Partial<Pick<RecipientInput, 'optedOutChannels' | 'fields'>>)[];
   }): Promise<AddRecipientsResponse>;
   send(req: SendCommunicationRequest): Promise<SendCommunicationResponse>;
-  preview(req: PreviewDeliveryRequest): Promise<PreviewDeliveryResponse>;
+  preview(req: Partial<PreviewDeliveryRequest>): Promise<PreviewDeliveryResponse>;
   resend(req: ResendCommunicationRequest): Promise<ResendCommunicationResponse>;
   close(): void;
 }
@@ -58,7 +59,10 @@ export function communicationClient(address: string, token: string): Communicati
         AddRecipientsRequest.fromPartial(req),
       ),
     send: call<SendCommunicationRequest, SendCommunicationResponse>(client.sendCommunication.bind(client)),
-    preview: call<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client)),
+    preview: (req) =>
+      call<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client))(
+        PreviewDeliveryRequest.fromPartial(req),
+      ),
     resend: call<ResendCommunicationRequest, ResendCommunicationResponse>(client.resendCommunication.bind(client)),
     close: () => client.close(),
   };

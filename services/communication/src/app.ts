@@ -108,7 +108,13 @@ export async function buildApp(
     logger,
     statuses,
     suppressions,
-    previews: new PreviewSummaries({ store, summaries: new MongoPreviewSummaries(mongo), suppressions, logger }),
+    previews: new PreviewSummaries({
+      store,
+      summaries: new MongoPreviewSummaries(mongo),
+      suppressions,
+      smsLinkLength: config.SMS_LINK_LENGTH,
+      logger,
+    }),
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
   const drafts = new Drafts({ store, events, audit, logger, phoneRules });

@@ -159,6 +159,16 @@ describe('UpdateDraft', () => {
     ]);
   });
 
+  it('refuses a merge field that recipients already added have no value for', async () => {
+    const sender = client(SENDER);
+    const id = await draftWithPeople(sender);
+    const bad = await grpcError(sender.update({ communicationId: id, emailBody: 'Go to {{centre}} now.' }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/\{\{centre\}\}: 5 delivery record/);
+    const ok = await sender.update({ communicationId: id, emailBody: 'Dear {{name}}, move now.' });
+    expect(ok.communication!.emailBody).toBe('Dear {{name}}, move now.');
+  });
+
   it('dropping a channel removes its delivery records and announces them', async () => {
     const sender = client(SENDER);
     const id = await draftWithPeople(sender);

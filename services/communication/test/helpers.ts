@@ -8,7 +8,8 @@ import {
   CommunicationServiceClient,
   DeliveryRecord,
   type DeliveryStatus,
-  type AddRecipientsRequest,
+  AddRecipientsRequest,
+  type RecipientInput,
   type AddRecipientsResponse,
   type CreateCommunicationRequest,
   type CreateCommunicationResponse,
@@ -24,7 +25,7 @@ import {
   type ListCommunicationsResponse,
   type OverridePreferencesRequest,
   type OverridePreferencesResponse,
-  type PreviewDeliveryRequest,
+  PreviewDeliveryRequest,
   type PreviewDeliveryResponse,
   type ResendCommunicationRequest,
   type ResendCommunicationResponse,
@@ -196,14 +197,24 @@ export function api(client: CommunicationServiceClient) {
       client.createCommunication.bind(client),
     ),
     getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
-    addRecipients: unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client)),
+    /** A recipient's `fields` may be left out (none). */
+    addRecipients: (req: {
+      communicationId: string;
+      recipients: (Omit<RecipientInput, 'fields'> & Partial<Pick<RecipientInput, 'fields'>>)[];
+    }) =>
+      unary<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client))(
+        AddRecipientsRequest.fromPartial(req),
+      ),
     sendCommunication: unary<SendCommunicationRequest, SendCommunicationResponse>(
       client.sendCommunication.bind(client),
     ),
     listCommunications: unary<ListCommunicationsRequest, ListCommunicationsResponse>(
       client.listCommunications.bind(client),
     ),
-    previewDelivery: unary<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client)),
+    previewDelivery: (req: Partial<PreviewDeliveryRequest>) =>
+      unary<PreviewDeliveryRequest, PreviewDeliveryResponse>(client.previewDelivery.bind(client))(
+        PreviewDeliveryRequest.fromPartial(req),
+      ),
     overridePreferences: unary<OverridePreferencesRequest, OverridePreferencesResponse>(
       client.overridePreferences.bind(client),
     ),

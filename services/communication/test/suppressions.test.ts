@@ -59,7 +59,13 @@ async function draft(recipients: Record<string, string>) {
   return { id, deliveryIds };
 }
 
-const preview = (communicationId: string) => c.previewDelivery({ communicationId, pageSize: 0, pageToken: '' });
+/** The preview once its counts are complete (they are summarised in the background). */
+const preview = (communicationId: string) =>
+  eventually(async () => {
+    const p = await c.previewDelivery({ communicationId, pageSize: 0, pageToken: '' });
+    expect(p.progress?.finished).toBe(true);
+    return p;
+  });
 
 /** Each recipient's email outcome, by name. */
 function outcomes(p: PreviewDeliveryResponse): Record<string, DeliveryOutcome | undefined> {

@@ -34,9 +34,27 @@ describe('parseRecipientCsv', () => {
     expect(parseRecipientCsv('name\temail\nAnn\tann@example.org').rows[0]?.recipient.email).toBe('ann@example.org');
   });
 
-  it('reports unknown columns, extra cells, bad opt-out values and unclosed quotes with their rows', () => {
-    expect(parseRecipientCsv('name,email,colour\nAnn,a@example.org,red').problems).toEqual([
-      { row: 1, field: 'header', problem: 'column 3 "colour" is not one of name, email, phone, external_id, opt_out' },
+  it('reads other columns as merge fields, and reports bad column names, extra cells, bad opt-out values and unclosed quotes with their rows', () => {
+    expect(parseRecipientCsv('name,email,Evacuation centre\nAnn,a@example.org, Hall 2 ').rows).toEqual([
+      {
+        row: 2,
+        recipient: {
+          name: 'Ann',
+          email: 'a@example.org',
+          phone: '',
+          externalId: '',
+          optedOut: [],
+          fields: { evacuation_centre: 'Hall 2' },
+        },
+      },
+    ]);
+    expect(parseRecipientCsv('name,email,colour?\nAnn,a@example.org,red').problems).toEqual([
+      {
+        row: 1,
+        field: 'header',
+        problem:
+          'column 3 "colour?" is neither one of name, email, phone, external_id, opt_out nor a merge-field name (letters, digits and _, starting with a letter)',
+      },
     ]);
     expect(parseRecipientCsv('name,email\nAnn,a@example.org,extra\nBob,b@example.org').problems).toEqual([
       { row: 2, field: 'row', problem: 'has 3 columns; expected at most 2 (name, email)' },
@@ -51,6 +69,20 @@ describe('parseRecipientCsv', () => {
 });
 
 describe('checkRecipientCsv', () => {
+  it('refuses a row without a value for a merge field the message uses, naming the row and the field', () => {
+    const text = [
+      'name,email,street',
+      'Ann,ann@example.org,1 Coast Rd',
+      'Bob,bob@example.org,',
+      ',cat@example.org,3 Hill St',
+    ].join('\n');
+    const { problems } = checkRecipientCsv(text, ['email'], undefined, ['name', 'street']);
+    expect(problems).toEqual([
+      { row: 3, field: 'fields', problem: 'no value for {{street}}, which the message uses' },
+      { row: 4, field: 'fields', problem: 'no value for {{name}}, which the message uses' },
+    ]);
+  });
+
   it('lists each bad row with its number and field, in row order', () => {
     const text = [
       'name,email,phone',

@@ -1,6 +1,7 @@
 // Recipients pasted or uploaded by an operator, as CSV (or tab-separated, as pasted from a spreadsheet).
 import type { ChannelName } from './model.js';
 import type { PhoneRules } from './phone.js';
+import { FIELD_NAME } from './merge.js';
 import { checkRecipientRow, type RecipientRow, type RowProblem } from './validation.js';
 
 /** Most data rows one paste or upload may carry. */
@@ -35,7 +36,8 @@ export interface CsvProblem extends RowProblem {
 
 /**
  * Parses recipients from CSV text. The first line may be a header naming the columns (name, email,
- * phone, external_id, opt_out; any order); without one the columns are in that order. Cells may be
+ * phone, external_id, opt_out; any order; any other column is a merge field, `{{its_name}}` in the
+ * message, named in lower case with `_` for spaces); without one the columns are in that order. Cells may be
  * quoted ("a, b" and "" for a quote). `opt_out` lists the channels the recipient opted out of
  * (`email`, `sms`, separated by `;` or spaces). Tab-separated text is accepted too. Blank lines are
  * skipped. Never throws: every problem is returned with its row number.
@@ -45,6 +47,8 @@ export function parseRecipientCsv(text: string): { rows: ParsedRow[]; problems: 
   const problems: CsvProblem[] = [];
   const rows: ParsedRow[] = [];
   let columns: readonly (Column | null)[] = COLUMNS;
+  // Header columns beyond the known ones: merge fields, by position.
+  let extras: { index: number; key: string }[] = [];
   let first = true;
   for (const record of records) {
     if (record.cells.every((c) => c.trim() === '')) continue;
@@ -61,11 +65,15 @@ export function parseRecipientCsv(text: string): { rows: ParsedRow[]; problems: 
         keys.forEach((k, i) => {
           const column = ALIASES[k];
           if (column === undefined) {
-            problems.push({
-              row: record.row,
-              field: 'header',
-              problem: `column ${i + 1} "${record.cells[i]?.trim() ?? ''}" is not one of ${COLUMNS.join(', ')}`,
-            });
+            if (!FIELD_NAME.test(k) || extras.some((e) => e.key === k)) {
+              problems.push({
+                row: record.row,
+                field: 'header',
+                problem: extras.some((e) => e.key === k)
+                  ? `column "${k}" is named twice`
+                  : `column ${i + 1} "${record.cells[i]?.trim() ?? ''}" is neither one of ${COLUMNS.join(', ')} nor a merge-field name (letters, digits and _, starting with a letter)`,
+              });
+            } else extras.push({ index: i, key: k });
           } else if (mapped.includes(column)) {
             problems.push({ row: record.row, field: 'header', problem: `column "${column}" is named twice` });
           }
@@ -79,7 +87,7 @@ export function parseRecipientCsv(text: string): { rows: ParsedRow[]; problems: 
       problems.push({ row: record.row, field: 'row', problem: 'a quoted cell is not closed' });
       continue;
     }
-    if (record.cells.length > columns.length) {
+    if (record.cells.length > Math.max(columns.length, ...extras.map((e) => e.index + 1))) {
       problems.push({
         row: record.row,
         field: 'row',
@@ -93,6 +101,7 @@ export function parseRecipientCsv(text: string): { rows: ParsedRow[]; problems: 
       problems.push({ row: record.row, field: 'opt_out', problem: optOut });
       continue;
     }
+    const fields = Object.fromEntries(extras.map((e) => [e.key, record.cells[e.index]?.trim() ?? '']));
     rows.push({
       row: record.row,
       recipient: {
@@ -101,6 +110,7 @@ export function parseRecipientCsv(text: string): { rows: ParsedRow[]; problems: 
         phone: cell('phone'),
         externalId: cell('external_id'),
         optedOut: optOut,
+        ...(extras.length > 0 ? { fields } : {}),
       },
     });
   }
@@ -180,11 +190,13 @@ export function checkRecipientCsv(
   text: string,
   channels: readonly ChannelName[],
   rules?: PhoneRules,
+  /** The merge fields the message uses (a row without a value for one is refused). */
+  used: readonly string[] = [],
 ): { rows: RecipientRow[]; problems: CsvProblem[] } {
   const parsed = parseRecipientCsv(text);
   const problems = [...parsed.problems];
   for (const { row, recipient } of parsed.rows) {
-    const checked = checkRecipientRow(recipient, channels, rules);
+    const checked = checkRecipientRow(recipient, channels, rules, used);
     if (checked.problems) problems.push(...checked.problems.map((p) => ({ row, ...p })));
   }
   if (parsed.rows.length === 0 && problems.length === 0) {

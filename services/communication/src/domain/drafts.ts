@@ -11,6 +11,7 @@ import type { CommunicationEvents, CommunicationStore, DraftFields, DraftStore }
 import type { PhoneRules } from './phone.js';
 import { deliveryId, MAX_BATCH, normalizeEmail, validateCreate } from './validation.js';
 import { checkPhone } from './phone.js';
+import { fieldValues, missingFields, usedFields } from './merge.js';
 
 const CHANNELS: readonly ChannelName[] = ['email', 'sms'];
 /** Delivery IDs per `RecipientsRemoved` message. */
@@ -51,6 +52,7 @@ export class Drafts {
     const current = await this.requireDraft(id, 'edited');
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const valid = validateCreate({ ...fieldsOf(current), ...defined });
+    await this.checkNewFields(current, valid);
     const updated = await this.deps.store.updateDraft(id, valid);
     if (!updated) {
       await this.requireDraft(id, 'edited'); // throws: sent or deleted meanwhile
@@ -178,6 +180,29 @@ export class Drafts {
     await this.deps.store.recipientsChanged(communicationId, 0);
     await this.deps.store.deleteDeliveries(ids);
     await this.deps.store.recipientsChanged(communicationId, -ids.length);
+  }
+
+  /**
+   * A merge field the edit starts using must have a value for every recipient already added (as
+   * AddRecipients requires of each row); throws InvalidArgumentError naming how many lack it.
+   */
+  private async checkNewFields(current: CommunicationDoc, next: DraftFields): Promise<void> {
+    const before = new Set(usedFields(fieldsOf(current)).fields);
+    const added = usedFields(next).fields.filter((f) => !before.has(f) && f !== 'name' && f !== 'external_id');
+    if (added.length === 0) return;
+    const lacking = new Map<string, number>();
+    for await (const delivery of this.deps.store.streamDeliveries(current._id)) {
+      for (const f of missingFields(added, fieldValues(delivery))) lacking.set(f, (lacking.get(f) ?? 0) + 1);
+    }
+    if (lacking.size > 0) {
+      throw new InvalidArgumentError(
+        'invalid communication',
+        [...lacking].map(
+          ([f, n]) =>
+            `{{${f}}}: ${n} delivery record(s) of recipients already added have no value for it; add them again with it, or remove them`,
+        ),
+      );
+    }
   }
 
   /** The recipient keys of `refs`, as AddRecipients makes them; throws listing every bad ref. */

@@ -118,6 +118,8 @@ export interface DeliveryDoc {
   lastResendId?: string;
   /** The person was erased: name, address and key replaced; never sent again. */
   erased?: boolean;
+  /** Extra merge-field values of the recipient (personal data, never logged); absent when none. */
+  fields?: Record<string, string>;
 }
 
 /** True when a delivery is announced and sent: not held back by the recipient's preference. */

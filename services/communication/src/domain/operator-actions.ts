@@ -1,7 +1,7 @@
 // What operators do around a communication besides create/add/send: list, preview, override
 // preferences, resend, and a recipient's history.
 import type { SuppressionReason } from '@dlr/contracts';
-import { FailedPreconditionError, InvalidArgumentError, UnavailableError, type Logger } from '@dlr/core';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type Logger } from '@dlr/core';
 import { auditId, type AuditLog } from './audit-log.js';
 import type { Communications } from './communications.js';
 import { isIncluded, type CommunicationDoc, type DeliveryDoc, type ResendDoc, type ResendScopeName } from './model.js';
@@ -22,6 +22,7 @@ import {
 } from './preview.js';
 import type { PreviewSummaries } from './preview-summary.js';
 import type { SmsCount } from './sms.js';
+import { fieldValues, mergeContent } from './merge.js';
 import { deliveryId } from './validation.js';
 
 /** How many resend requests are published concurrently. */
@@ -100,6 +101,18 @@ export interface PreviewPage extends Omit<Preview, 'recipients'> {
   readonly suppressionChecked: boolean;
   /** How far the counts are: deliveries checked of the total, and when (they run in the background). */
   readonly progress: { finished: boolean; checked: number; total: number; at: Date };
+  /** The chosen recipient's message, when one was asked for. */
+  readonly sample: MessageSample | undefined;
+}
+
+/** One recipient's message as it will be sent (merge fields filled in). */
+export interface MessageSample {
+  readonly recipientKey: string;
+  readonly name: string;
+  readonly emailSubject: string;
+  readonly emailBody: string;
+  readonly smsText: string;
+  readonly sms: (SmsCount & { linkAllowance: number }) | undefined;
 }
 
 /** One entry of a recipient's message history. */
@@ -155,7 +168,13 @@ export class OperatorActions {
    * Who gets which channel and who will not, and why; the SMS segment count. Reads only. Throws
    * NotFoundError, InvalidArgumentError.
    */
-  async preview(input: { communicationId: string; pageSize: number; pageToken: string }): Promise<PreviewPage> {
+  async preview(input: {
+    communicationId: string;
+    pageSize: number;
+    pageToken: string;
+    /** Also render this recipient's message (merge fields filled in). */
+    recipientKey?: string;
+  }): Promise<PreviewPage> {
     const limit = pageSize(input.pageSize, 100, 1_000);
     let after = '';
     if (input.pageToken !== '') {
@@ -173,7 +192,10 @@ export class OperatorActions {
       deliveryCount,
       recipientCount: summary.recipientCount,
       channels: summary.channels,
-      sms: communication.channels.includes('sms') ? smsPreview(communication, this.deps.smsLinkLength) : undefined,
+      sms: communication.channels.includes('sms')
+        ? (summary.longestSms ?? smsPreview(communication, this.deps.smsLinkLength))
+        : undefined,
+      sample: input.recipientKey ? await this.sample(communication, input.recipientKey) : undefined,
       recipients: page.recipients,
       nextPageToken: page.next === '' ? '' : Buffer.from(page.next).toString('base64url'),
       suppressionChecked: summary.suppressionChecked && page.suppressionChecked,
@@ -183,6 +205,22 @@ export class OperatorActions {
         total: summary.total,
         at: summary.finishedAt ?? summary.updatedAt,
       },
+    };
+  }
+
+  /** One recipient's message as it will be sent; NotFoundError when the recipient is not on the list. */
+  private async sample(communication: CommunicationDoc, recipientKey: string): Promise<MessageSample> {
+    const ids = communication.channels.map((channel) => deliveryId(communication._id, recipientKey, channel));
+    const [delivery] = await this.deps.store.getDeliveries(ids);
+    if (!delivery) throw new NotFoundError(`recipient ${recipientKey} is not on communication ${communication._id}`);
+    const merged = mergeContent(communication, fieldValues(delivery));
+    return {
+      recipientKey,
+      name: delivery.name,
+      emailSubject: merged.emailSubject || communication.title,
+      emailBody: merged.emailBody,
+      smsText: merged.smsText,
+      sms: communication.channels.includes('sms') ? smsPreview(merged, this.deps.smsLinkLength) : undefined,
     };
   }
 

@@ -6,7 +6,9 @@ import type { SuppressionReason } from '@dlr/contracts';
 import type { Logger } from '@dlr/core';
 import type { ChannelName, CommunicationDoc, DeliveryDoc } from './model.js';
 import type { CommunicationStore, SuppressionLookup } from './ports.js';
-import { deliveryOutcome, emptySummary, type ChannelSummary } from './preview.js';
+import { fieldValues, mergeContent, usedFields } from './merge.js';
+import { deliveryOutcome, emptySummary, smsPreview, type ChannelSummary } from './preview.js';
+import type { SmsCount } from './sms.js';
 
 /** A communication's preview counts as stored (`_id`: the communication ID). */
 export interface PreviewSummaryDoc {
@@ -23,6 +25,8 @@ export interface PreviewSummaryDoc {
   channels: ChannelSummary[];
   /** False when the suppression list could not be consulted for some deliveries. */
   suppressionChecked: boolean;
+  /** The SMS that takes the most segments once merge fields are filled in (personalised SMS only). */
+  longestSms?: SmsCount & { linkAllowance: number };
   startedAt: Date;
   updatedAt: Date;
   finishedAt?: Date;
@@ -66,6 +70,8 @@ export class PreviewSummaries {
       store: Pick<CommunicationStore, 'deliveriesPage' | 'setDeliveryCount'>;
       summaries: PreviewSummaryStore;
       suppressions?: SuppressionLookup | undefined;
+      /** Characters dispatch's acknowledge link takes in an SMS. */
+      smsLinkLength: number;
       logger: Logger;
       clock?: () => Date;
     },
@@ -161,6 +167,19 @@ export class PreviewSummaries {
         per.get(channel)!.missing_address = missing;
       }
     };
+    // A personalised SMS is as long as its longest filling.
+    const smsTemplate = { emailSubject: '', emailBody: '', smsText: c.smsText };
+    const personalSms = c.channels.includes('sms') && usedFields(smsTemplate).fields.length > 0;
+    const longer = (d: DeliveryDoc) => {
+      const { smsText } = mergeContent(smsTemplate, fieldValues(d));
+      const count = smsPreview(
+        { smsText, acknowledgementRequested: c.acknowledgementRequested },
+        this.deps.smsLinkLength,
+      );
+      const best = doc.longestSms;
+      if (!best || count.segments > best.segments || (count.segments === best.segments && count.length > best.length))
+        doc.longestSms = count;
+    };
     let after = '';
     let lastWrite = Date.now();
     for (;;) {
@@ -172,6 +191,7 @@ export class PreviewSummaries {
         if (bit === undefined) continue; // a channel the communication no longer uses
         recipients.set(d.recipientKey, (recipients.get(d.recipientKey) ?? 0) | bit);
         per.get(d.channel)![deliveryOutcome(d, c, suppressed)]++;
+        if (personalSms && d.channel === 'sms') longer(d);
       }
       doc.checked += page.length;
       after = page.at(-1)!._id;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { BUILT_IN_FIELDS, FIELD_NAME, MAX_FIELD_LENGTH, MAX_FIELDS, missingFields, usedFields } from './merge.js';
 import { InvalidArgumentError } from '@dlr/core';
 import type { ChannelName, CommunicationDoc, DeliveryDoc } from './model.js';
 import { checkPhone, type PhoneRules } from './phone.js';
@@ -27,6 +28,8 @@ export interface RecipientRow {
   phone: string;
   /** Channels the recipient asked not to be contacted on (their standing preference). */
   optedOut?: readonly ChannelName[];
+  /** Extra values for merge fields (`{{street}}`): CSV columns beyond the known ones, or gRPC `fields`. */
+  fields?: Readonly<Record<string, string>>;
 }
 
 /** Checks a create request; throws one {@link InvalidArgumentError} listing every problem. */
@@ -50,6 +53,7 @@ export function validateCreate(input: CreateInput): CreateInput {
   if (options.length > MAX_RESPONSE_OPTIONS) problems.push(`response_options: at most ${MAX_RESPONSE_OPTIONS}`);
   if (options.some((o) => o === '' || o.length > 60)) problems.push('response_options: each 1 to 60 characters');
   if (new Set(options).size !== options.length) problems.push('response_options: must be unique');
+  problems.push(...usedFields(input).problems);
   if (problems.length > 0) throw new InvalidArgumentError('invalid communication', problems);
   return { ...input, title, channels, responseOptions: options };
 }
@@ -93,6 +97,8 @@ export interface CheckedRow {
   /** Address per channel of the communication the recipient can be reached on. */
   readonly addresses: Partial<Record<ChannelName, string>>;
   readonly optedOut: ReadonlySet<ChannelName>;
+  /** Extra merge-field values (empty ones left out). */
+  readonly fields: Readonly<Record<string, string>>;
 }
 
 /**
@@ -103,6 +109,8 @@ export function checkRecipientRow(
   row: RecipientRow,
   channels: readonly ChannelName[],
   rules?: PhoneRules,
+  /** The merge fields the message uses: a row without a value for one is refused. */
+  used: readonly string[] = [],
 ): { ok: CheckedRow; problems?: undefined } | { ok?: undefined; problems: RowProblem[] } {
   const name = row.name.trim();
   const email = row.email.trim() === '' ? '' : normalizeEmail(row.email);
@@ -113,6 +121,26 @@ export function checkRecipientRow(
   if (email === undefined) problems.push({ field: 'email', problem: 'not a valid email address' });
   if (phoneCheck.problem !== undefined) problems.push({ field: 'phone', problem: phoneCheck.problem });
   if (row.externalId.length > 200) problems.push({ field: 'external_id', problem: 'at most 200 characters' });
+  const fields: Record<string, string> = {};
+  const extra = Object.entries(row.fields ?? {});
+  if (extra.length > MAX_FIELDS) problems.push({ field: 'fields', problem: `at most ${MAX_FIELDS} extra fields` });
+  for (const [key, value] of extra) {
+    if (!FIELD_NAME.test(key) || (BUILT_IN_FIELDS as readonly string[]).includes(key))
+      problems.push({ field: 'fields', problem: `"${key}" is not a field name (lower-case letters, digits and _)` });
+    else if (value.length > MAX_FIELD_LENGTH)
+      problems.push({ field: key, problem: `at most ${MAX_FIELD_LENGTH} characters` });
+    else if (value.trim() !== '') fields[key] = value.trim();
+  }
+  const missing = missingFields(used, {
+    ...fields,
+    name,
+    external_id: row.externalId.trim(),
+  });
+  if (missing.length > 0)
+    problems.push({
+      field: 'fields',
+      problem: `no value for ${missing.map((f) => `{{${f}}}`).join(', ')}, which the message uses`,
+    });
   const addresses: Partial<Record<ChannelName, string>> = {};
   if (email && channels.includes('email')) addresses.email = email;
   if (phone && channels.includes('sms')) addresses.sms = phone;
@@ -125,7 +153,7 @@ export function checkRecipientRow(
   if (problems.length > 0) return { problems };
   const recipientKey =
     row.externalId.trim() !== '' ? `x:${row.externalId.trim()}` : `e:${email ?? ''}|p:${phone ?? ''}`;
-  return { ok: { recipientKey, name, addresses, optedOut: new Set(row.optedOut ?? []) } };
+  return { ok: { recipientKey, name, addresses, optedOut: new Set(row.optedOut ?? []), fields } };
 }
 
 /**
@@ -134,7 +162,8 @@ export function checkRecipientRow(
  * one {@link InvalidArgumentError} listing every bad row; nothing is half-accepted.
  */
 export function planDeliveries(
-  communication: Pick<CommunicationDoc, '_id' | 'channels'>,
+  communication: Pick<CommunicationDoc, '_id' | 'channels'> &
+    Partial<Pick<CommunicationDoc, 'emailSubject' | 'emailBody' | 'smsText'>>,
   rows: readonly RecipientRow[],
   now: Date,
   rules?: PhoneRules,
@@ -144,16 +173,21 @@ export function planDeliveries(
   if (rows.length > MAX_BATCH) problems.push(`recipients: at most ${MAX_BATCH} per call (got ${rows.length})`);
   const deliveries = new Map<string, DeliveryDoc>();
   const perRow: { index: number; deliveryId: string; channel: ChannelName }[] = [];
+  const used = usedFields({
+    emailSubject: communication.emailSubject ?? '',
+    emailBody: communication.emailBody ?? '',
+    smsText: communication.smsText ?? '',
+  }).fields;
   rows.forEach((row, index) => {
     const at = `recipients[${index}]`;
-    const checked = checkRecipientRow(row, communication.channels, rules);
+    const checked = checkRecipientRow(row, communication.channels, rules, used);
     if (checked.problems) {
       problems.push(
         ...checked.problems.map((p) => (p.field === 'row' ? `${at}: ${p.problem}` : `${at}.${p.field}: ${p.problem}`)),
       );
       return;
     }
-    const { recipientKey, name, addresses, optedOut } = checked.ok;
+    const { recipientKey, name, addresses, optedOut, fields } = checked.ok;
     for (const channel of communication.channels) {
       const address = addresses[channel];
       if (address === undefined) continue;
@@ -169,6 +203,7 @@ export function planDeliveries(
           address,
           createdAt: now,
           ...(optedOut.has(channel) ? { optedOut: true } : {}),
+          ...(Object.keys(fields).length > 0 ? { fields } : {}),
         });
       }
     }

@@ -455,7 +455,8 @@ export class Dispatcher {
       );
     }
     return items.map(({ request, channel }, i) => ({
-      ...renderMessage(channel, requests[i]!.content, links[i]!),
+      // A personalised message: this recipient's text (the page content above stays the shared one).
+      ...renderMessage(channel, request.rendered ?? requests[i]!.content, links[i]!),
       to: request.address,
       deliveryId: request.deliveryId,
       communicationId: request.communicationId,

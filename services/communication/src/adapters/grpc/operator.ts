@@ -61,6 +61,14 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         communicationId: req.communicationId,
         pageSize: req.pageSize,
         pageToken: req.pageToken,
+        recipientKey: req.recipientKey.trim(),
+      });
+      const segments = (sms: NonNullable<typeof p.sms>) => ({
+        encoding: sms.encoding === 'gsm7' ? SmsEncoding.SMS_ENCODING_GSM7 : SmsEncoding.SMS_ENCODING_UCS2,
+        length: sms.length,
+        segments: sms.segments,
+        perSegment: sms.perSegment,
+        linkAllowance: sms.linkAllowance,
       });
       return {
         communication: toMessage(p.communication, p.deliveryCount),
@@ -73,13 +81,8 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
           preferenceOverridden: c.preference_overridden,
           suppressed: c.suppressed,
         })),
-        sms: p.sms && {
-          encoding: p.sms.encoding === 'gsm7' ? SmsEncoding.SMS_ENCODING_GSM7 : SmsEncoding.SMS_ENCODING_UCS2,
-          length: p.sms.length,
-          segments: p.sms.segments,
-          perSegment: p.sms.perSegment,
-          linkAllowance: p.sms.linkAllowance,
-        },
+        sms: p.sms && segments(p.sms),
+        sample: p.sample && { ...p.sample, sms: p.sample.sms && segments(p.sample.sms) },
         recipients: p.recipients.map((r) => ({
           recipientKey: r.recipientKey,
           name: r.name,

@@ -61,6 +61,7 @@ export function communicationGrpc(
           email: r.email,
           phone: r.phone,
           optedOut: r.optedOutChannels.map((c, j) => fromChannel(c, j, `recipients[${i}].opted_out_channels`)),
+          fields: r.fields,
         })),
       );
       return {

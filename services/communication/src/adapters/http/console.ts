@@ -7,6 +7,7 @@ import { AppError, InvalidArgumentError, type Logger, type Role } from '@dlr/pla
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Communications } from '../../domain/communications.js';
 import { checkRecipientCsv } from '../../domain/csv.js';
+import { usedFields } from '../../domain/merge.js';
 import type { ChannelName } from '../../domain/model.js';
 import type { Erasures } from '../../domain/erasure.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
@@ -196,7 +197,12 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       const file = one(form, 'file');
       const text = file.trim() !== '' ? file : pasted;
       const { communication } = await communications.get(request.params.id);
-      const checked = checkRecipientCsv(text, communication.channels, deps.communications.phoneRules);
+      const checked = checkRecipientCsv(
+        text,
+        communication.channels,
+        deps.communications.phoneRules,
+        usedFields(communication).fields,
+      );
       if (checked.problems.length > 0) {
         return showCommunication(request, reply, { csvProblems: checked.problems, csvText: pasted }, 400);
       }

@@ -41,7 +41,10 @@ export class MongoErasure implements PersonLookup {
       // index: _id
       await this.deliveries.updateOne(
         { _id: d._id },
-        { $set: { name: ERASED, address: ERASED, recipientKey: `erased:${event.erasureId}`, erased: true } },
+        {
+          $set: { name: ERASED, address: ERASED, recipientKey: `erased:${event.erasureId}`, erased: true },
+          $unset: { fields: '' }, // merge-field values are personal data too
+        },
       );
       changed += 1;
     }

@@ -2,17 +2,31 @@ import { createHash } from 'node:crypto';
 import { channelOf, MessageContent, RecipientsAdded, RecipientsRemoved, SendRequested, subjects } from '@dlr/contracts';
 import { publishDurable, type NatsHandle } from '@dlr/platform';
 import type { CommunicationDoc, DeliveryDoc } from '../../domain/model.js';
+import { fieldValues, mergeContent, usedFields } from '../../domain/merge.js';
 import type { CommunicationEvents } from '../../domain/ports.js';
 
 /** {@link CommunicationEvents} on JetStream, with Nats-Msg-Id dedupe keys. */
 export class NatsCommunicationEvents implements CommunicationEvents {
   private readonly subjects: ReturnType<typeof subjects>;
+  private readonly fieldsByContent = new Map<string, string[]>();
 
   constructor(
     private readonly nats: NatsHandle,
     namespace: string,
   ) {
     this.subjects = subjects(namespace);
+  }
+
+  /** The merge fields of a communication's content (parsed once per content). */
+  private usedFields(c: CommunicationDoc): string[] {
+    const key = `${c._id}\n${c.emailSubject}\n${c.emailBody}\n${c.smsText}`;
+    let fields = this.fieldsByContent.get(key);
+    if (!fields) {
+      fields = usedFields(c).fields;
+      this.fieldsByContent.set(key, fields);
+      if (this.fieldsByContent.size > 1_000) this.fieldsByContent.delete(this.fieldsByContent.keys().next().value!);
+    }
+    return fields;
   }
 
   async recipientsAdded(communication: CommunicationDoc, deliveries: readonly DeliveryDoc[], at: Date): Promise<void> {
@@ -64,6 +78,17 @@ export class NatsCommunicationEvents implements CommunicationEvents {
     attempt: number,
     at: Date,
   ): Promise<void> {
+    const shared = {
+      title: communication.title,
+      emailSubject: communication.emailSubject,
+      emailBody: communication.emailBody,
+      smsText: communication.smsText,
+      acknowledgementRequested: communication.acknowledgementRequested,
+      responseOptions: communication.responseOptions,
+    };
+    const used = this.usedFields(communication);
+    const personal = used.length > 0;
+    const placeholders = Object.fromEntries(used.map((f) => [f, `[${f}]`]));
     const message = SendRequested.fromPartial({
       communicationId: communication._id,
       deliveryId: delivery._id,
@@ -72,14 +97,8 @@ export class NatsCommunicationEvents implements CommunicationEvents {
       recipientName: delivery.name,
       address: delivery.address,
       requestedAt: at,
-      content: MessageContent.fromPartial({
-        title: communication.title,
-        emailSubject: communication.emailSubject,
-        emailBody: communication.emailBody,
-        smsText: communication.smsText,
-        acknowledgementRequested: communication.acknowledgementRequested,
-        responseOptions: communication.responseOptions,
-      }),
+      content: MessageContent.fromPartial({ ...shared, ...(personal ? mergeContent(shared, placeholders) : {}) }),
+      ...(personal ? { rendered: MessageContent.fromPartial(mergeContent(shared, fieldValues(delivery))) } : {}),
     });
     await publishDurable(
       this.nats.js,

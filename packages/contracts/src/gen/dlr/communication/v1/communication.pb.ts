@@ -361,6 +361,18 @@ export interface RecipientInput {
    * delivery record is announced or sent) unless the communication overrides preferences.
    */
   optedOutChannels: Channel[];
+  /**
+   * Values for merge fields: `{{street}}` in the subject, email body or SMS text is this
+   * recipient's `street` (names: lower-case letters, digits and _, at most 50 fields of 500
+   * characters). `{{name}}` and `{{external_id}}` are always there. A recipient without a value for a
+   * field the message uses is refused (INVALID_ARGUMENT naming it), so no message goes out with a hole.
+   */
+  fields: { [key: string]: string };
+}
+
+export interface RecipientInput_FieldsEntry {
+  key: string;
+  value: string;
 }
 
 export interface AddRecipientsRequest {
@@ -447,13 +459,18 @@ export interface PreviewDeliveryRequest {
   /** Recipients per page: 1..1000, default 100. */
   pageSize: number;
   pageToken: string;
+  /** Also render this recipient's message, merge fields filled in (NOT_FOUND when not on the list). */
+  recipientKey: string;
 }
 
 export interface PreviewDeliveryResponse {
   communication: Communication | undefined;
   recipientCount: number;
   channels: ChannelPreviewSummary[];
-  /** Unset when the communication has no SMS channel. */
+  /**
+   * Unset when the communication has no SMS channel. With merge fields in the SMS text: the longest
+   * message once every recipient's values are filled in.
+   */
   sms:
     | SmsSegments
     | undefined;
@@ -472,7 +489,21 @@ export interface PreviewDeliveryResponse {
    * How far the counts (recipient_count, channels) are: they are summarised in the background, once
    * per state of the recipients, and answered from that summary.
    */
-  progress: PreviewProgress | undefined;
+  progress:
+    | PreviewProgress
+    | undefined;
+  /** The message of request.recipient_key as it will be sent (unset when none was asked for). */
+  sample: MessageSample | undefined;
+}
+
+export interface MessageSample {
+  recipientKey: string;
+  name: string;
+  emailSubject: string;
+  emailBody: string;
+  smsText: string;
+  /** Unset when the communication has no SMS channel. */
+  sms: SmsSegments | undefined;
 }
 
 export interface PreviewProgress {
@@ -1724,7 +1755,7 @@ export const GetCommunicationResponse: MessageFns<GetCommunicationResponse> = {
 };
 
 function createBaseRecipientInput(): RecipientInput {
-  return { externalId: "", name: "", email: "", phone: "", optedOutChannels: [] };
+  return { externalId: "", name: "", email: "", phone: "", optedOutChannels: [], fields: {} };
 }
 
 export const RecipientInput: MessageFns<RecipientInput> = {
@@ -1748,6 +1779,9 @@ export const RecipientInput: MessageFns<RecipientInput> = {
       }
       writer.join();
     }
+    globalThis.Object.entries(message.fields).forEach(([key, value]: [string, string]) => {
+      RecipientInput_FieldsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
     return writer;
   },
 
@@ -1814,6 +1848,17 @@ export const RecipientInput: MessageFns<RecipientInput> = {
 
             break;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = RecipientInput_FieldsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.fields[entry6.key] = entry6.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1841,6 +1886,20 @@ export const RecipientInput: MessageFns<RecipientInput> = {
         : globalThis.Array.isArray(object?.opted_out_channels)
         ? object.opted_out_channels.map((e: any) => channelFromJSON(e))
         : [],
+      fields: isObject(object.fields)
+        ? (globalThis.Object.entries(object.fields) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1861,6 +1920,15 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     if (message.optedOutChannels?.length) {
       obj.optedOutChannels = message.optedOutChannels.map((e) => channelToJSON(e));
     }
+    if (message.fields) {
+      const entries = globalThis.Object.entries(message.fields) as [string, string][];
+      if (entries.length > 0) {
+        obj.fields = {};
+        entries.forEach(([k, v]) => {
+          obj.fields[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1874,6 +1942,100 @@ export const RecipientInput: MessageFns<RecipientInput> = {
     message.email = object.email ?? "";
     message.phone = object.phone ?? "";
     message.optedOutChannels = object.optedOutChannels?.map((e) => e) || [];
+    message.fields = (globalThis.Object.entries(object.fields ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseRecipientInput_FieldsEntry(): RecipientInput_FieldsEntry {
+  return { key: "", value: "" };
+}
+
+export const RecipientInput_FieldsEntry: MessageFns<RecipientInput_FieldsEntry> = {
+  encode(message: RecipientInput_FieldsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecipientInput_FieldsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipientInput_FieldsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecipientInput_FieldsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RecipientInput_FieldsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecipientInput_FieldsEntry>, I>>(base?: I): RecipientInput_FieldsEntry {
+    return RecipientInput_FieldsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecipientInput_FieldsEntry>, I>>(object: I): RecipientInput_FieldsEntry {
+    const message = createBaseRecipientInput_FieldsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -3034,7 +3196,7 @@ export const SmsSegments: MessageFns<SmsSegments> = {
 };
 
 function createBasePreviewDeliveryRequest(): PreviewDeliveryRequest {
-  return { communicationId: "", pageSize: 0, pageToken: "" };
+  return { communicationId: "", pageSize: 0, pageToken: "", recipientKey: "" };
 }
 
 export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
@@ -3047,6 +3209,9 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.recipientKey !== "") {
+      writer.uint32(34).string(message.recipientKey);
     }
     return writer;
   },
@@ -3088,6 +3253,14 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3117,6 +3290,11 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
     };
   },
 
@@ -3131,6 +3309,9 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
     return obj;
   },
 
@@ -3142,6 +3323,7 @@ export const PreviewDeliveryRequest: MessageFns<PreviewDeliveryRequest> = {
     message.communicationId = object.communicationId ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.recipientKey = object.recipientKey ?? "";
     return message;
   },
 };
@@ -3156,6 +3338,7 @@ function createBasePreviewDeliveryResponse(): PreviewDeliveryResponse {
     nextPageToken: "",
     suppressionChecked: false,
     progress: undefined,
+    sample: undefined,
   };
 }
 
@@ -3184,6 +3367,9 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     }
     if (message.progress !== undefined) {
       PreviewProgress.encode(message.progress, writer.uint32(66).fork()).join();
+    }
+    if (message.sample !== undefined) {
+      MessageSample.encode(message.sample, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -3265,6 +3451,14 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
             message.progress = PreviewProgress.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.sample = MessageSample.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3303,6 +3497,7 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
         ? globalThis.Boolean(object.suppression_checked)
         : false,
       progress: isSet(object.progress) ? PreviewProgress.fromJSON(object.progress) : undefined,
+      sample: isSet(object.sample) ? MessageSample.fromJSON(object.sample) : undefined,
     };
   },
 
@@ -3332,6 +3527,9 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     if (message.progress !== undefined) {
       obj.progress = PreviewProgress.toJSON(message.progress);
     }
+    if (message.sample !== undefined) {
+      obj.sample = MessageSample.toJSON(message.sample);
+    }
     return obj;
   },
 
@@ -3352,6 +3550,174 @@ export const PreviewDeliveryResponse: MessageFns<PreviewDeliveryResponse> = {
     message.progress = (object.progress !== undefined && object.progress !== null)
       ? PreviewProgress.fromPartial(object.progress)
       : undefined;
+    message.sample = (object.sample !== undefined && object.sample !== null)
+      ? MessageSample.fromPartial(object.sample)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMessageSample(): MessageSample {
+  return { recipientKey: "", name: "", emailSubject: "", emailBody: "", smsText: "", sms: undefined };
+}
+
+export const MessageSample: MessageFns<MessageSample> = {
+  encode(message: MessageSample, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.recipientKey !== "") {
+      writer.uint32(10).string(message.recipientKey);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.emailSubject !== "") {
+      writer.uint32(26).string(message.emailSubject);
+    }
+    if (message.emailBody !== "") {
+      writer.uint32(34).string(message.emailBody);
+    }
+    if (message.smsText !== "") {
+      writer.uint32(42).string(message.smsText);
+    }
+    if (message.sms !== undefined) {
+      SmsSegments.encode(message.sms, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MessageSample {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMessageSample();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.emailSubject = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.emailBody = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.smsText = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sms = SmsSegments.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MessageSample {
+    return {
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      emailSubject: isSet(object.emailSubject)
+        ? globalThis.String(object.emailSubject)
+        : isSet(object.email_subject)
+        ? globalThis.String(object.email_subject)
+        : "",
+      emailBody: isSet(object.emailBody)
+        ? globalThis.String(object.emailBody)
+        : isSet(object.email_body)
+        ? globalThis.String(object.email_body)
+        : "",
+      smsText: isSet(object.smsText)
+        ? globalThis.String(object.smsText)
+        : isSet(object.sms_text)
+        ? globalThis.String(object.sms_text)
+        : "",
+      sms: isSet(object.sms) ? SmsSegments.fromJSON(object.sms) : undefined,
+    };
+  },
+
+  toJSON(message: MessageSample): unknown {
+    const obj: any = {};
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.emailSubject !== "") {
+      obj.emailSubject = message.emailSubject;
+    }
+    if (message.emailBody !== "") {
+      obj.emailBody = message.emailBody;
+    }
+    if (message.smsText !== "") {
+      obj.smsText = message.smsText;
+    }
+    if (message.sms !== undefined) {
+      obj.sms = SmsSegments.toJSON(message.sms);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MessageSample>, I>>(base?: I): MessageSample {
+    return MessageSample.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MessageSample>, I>>(object: I): MessageSample {
+    const message = createBaseMessageSample();
+    message.recipientKey = object.recipientKey ?? "";
+    message.name = object.name ?? "";
+    message.emailSubject = object.emailSubject ?? "";
+    message.emailBody = object.emailBody ?? "";
+    message.smsText = object.smsText ?? "";
+    message.sms = (object.sms !== undefined && object.sms !== null) ? SmsSegments.fromPartial(object.sms) : undefined;
     return message;
   },
 };
@@ -7681,6 +8047,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -53,8 +53,19 @@ export interface SendRequested {
   recipientName: string;
   /** Email address or phone number: personal data, never logged. */
   address: string;
+  /**
+   * The communication's content, the same for every recipient (what the recipient page shows; merge
+   * fields shown as [field]).
+   */
   content: MessageContent | undefined;
-  requestedAt: Date | undefined;
+  requestedAt:
+    | Date
+    | undefined;
+  /**
+   * Set when the message has merge fields: the content with this recipient's values filled in (what
+   * is sent). Personal data, never logged.
+   */
+  rendered: MessageContent | undefined;
 }
 
 /**
@@ -536,6 +547,7 @@ function createBaseSendRequested(): SendRequested {
     address: "",
     content: undefined,
     requestedAt: undefined,
+    rendered: undefined,
   };
 }
 
@@ -564,6 +576,9 @@ export const SendRequested: MessageFns<SendRequested> = {
     }
     if (message.requestedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.requestedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.rendered !== undefined) {
+      MessageContent.encode(message.rendered, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -645,6 +660,14 @@ export const SendRequested: MessageFns<SendRequested> = {
             message.requestedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rendered = MessageContent.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -683,6 +706,7 @@ export const SendRequested: MessageFns<SendRequested> = {
         : isSet(object.requested_at)
         ? fromJsonTimestamp(object.requested_at)
         : undefined,
+      rendered: isSet(object.rendered) ? MessageContent.fromJSON(object.rendered) : undefined,
     };
   },
 
@@ -712,6 +736,9 @@ export const SendRequested: MessageFns<SendRequested> = {
     if (message.requestedAt !== undefined) {
       obj.requestedAt = message.requestedAt.toISOString();
     }
+    if (message.rendered !== undefined) {
+      obj.rendered = MessageContent.toJSON(message.rendered);
+    }
     return obj;
   },
 
@@ -730,6 +757,9 @@ export const SendRequested: MessageFns<SendRequested> = {
       ? MessageContent.fromPartial(object.content)
       : undefined;
     message.requestedAt = object.requestedAt ?? undefined;
+    message.rendered = (object.rendered !== undefined && object.rendered !== null)
+      ? MessageContent.fromPartial(object.rendered)
+      : undefined;
     return message;
   },
 };
