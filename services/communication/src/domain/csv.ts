@@ -48,7 +48,7 @@ export function parseRecipientCsv(text: string): { rows: ParsedRow[]; problems: 
   const rows: ParsedRow[] = [];
   let columns: readonly (Column | null)[] = COLUMNS;
   // Header columns beyond the known ones: merge fields, by position.
-  let extras: { index: number; key: string }[] = [];
+  const extras: { index: number; key: string }[] = [];
   let first = true;
   for (const record of records) {
     if (record.cells.every((c) => c.trim() === '')) continue;
