@@ -133,6 +133,12 @@ describe('operator console', () => {
     expect(preview.html).toContain('Not sent: no address');
     expect(preview.html).not.toContain('The suppression list could not be consulted');
     expect(preview.html).toMatch(/<strong>1 segment<\/strong>[^]*GSM-7/);
+    // Each recipient's message, as it will be sent, one link away.
+    const messageLink = /href="(\/console\/communications\/[^"]+\/preview\?recipient=[^"#]+)/.exec(preview.html)![1]!;
+    const message = await get(messageLink.replaceAll('&amp;', '&'));
+    expect(message.status).toBe(200);
+    expect(message.html).toMatch(/<h2 id="message-h">Message to (Ann|Bob|Cat)<\/h2>/);
+    expect(message.html).toContain('Stay indoors.');
 
     const noReason = await post(`/console/communications/${id}/override`, { operator: 'Lee', reason: '' });
     expect(noReason.status).toBe(400);

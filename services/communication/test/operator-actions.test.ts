@@ -162,6 +162,45 @@ describe('PreviewDelivery', () => {
     expect(new Set(seen).size).toBe(2_501);
   });
 
+  it("renders a chosen recipient's message and counts the longest filled-in SMS", async () => {
+    const created = await c.createCommunication({
+      ...content,
+      emailSubject: 'Warning for {{street}}',
+      emailBody: 'Dear {{name}}, leave {{street}} now.',
+      smsText: '{{name}}: leave {{street}} now.',
+    });
+    const id = created.communication!.id;
+    const bad = await grpcError(c.addRecipients({ communicationId: id, recipients: [ann] }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.details).toContain('recipients[0].fields: no value for {{street}}, which the message uses');
+    const long = 'Long Winding Mountain Road Extension Number Seven Hundred and Seventy Seven'; // 75 characters
+    await c.addRecipients({
+      communicationId: id,
+      recipients: [
+        { ...ann, fields: { street: '1 Coast Rd' } },
+        { ...cat, optedOutChannels: [], fields: { street: long } },
+      ],
+    });
+    const p = await eventually(async () => {
+      const got = await c.previewDelivery({ communicationId: id, recipientKey: 'x:p-cat' });
+      expect(got.progress?.finished).toBe(true);
+      return got;
+    });
+    expect(p.sample).toMatchObject({
+      recipientKey: 'x:p-cat',
+      name: 'Cat',
+      emailSubject: `Warning for ${long}`,
+      emailBody: `Dear Cat, leave ${long} now.`,
+      smsText: `Cat: leave ${long} now.`,
+    });
+    // Cat's SMS: 91 characters + the 46 of " Ack: <link>" = 137 GSM-7, one segment; the longest over
+    // both recipients is Cat's (Ann's is 67).
+    expect(`Cat: leave ${long} now.`).toHaveLength(91);
+    expect(p.sms).toMatchObject({ length: 137, segments: 1 });
+    const missing = await grpcError(c.previewDelivery({ communicationId: id, recipientKey: 'x:nobody' }));
+    expect(missing.code).toBe(status.NOT_FOUND);
+  });
+
   it('counts a UCS-2 text in 67-character segments', async () => {
     const created = await c.createCommunication({
       ...content,

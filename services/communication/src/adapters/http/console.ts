@@ -233,7 +233,13 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     as('sender'),
     page(async (request, reply) => {
       const token = query(request, 'page');
-      const preview = await actions.preview({ communicationId: request.params.id, pageSize: 200, pageToken: token });
+      const recipientKey = query(request, 'recipient').slice(0, 600);
+      const preview = await actions.preview({
+        communicationId: request.params.id,
+        pageSize: 200,
+        pageToken: token,
+        recipientKey,
+      });
       const removed = /^\d{1,7}$/.test(query(request, 'removed')) ? Number(query(request, 'removed')) : undefined;
       const removable = deps.drafts !== undefined && preview.communication.state === 'draft';
       return html(

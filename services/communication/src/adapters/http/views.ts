@@ -1,8 +1,8 @@
 // Server-rendered pages of the operator console, built with @dlr/html: every interpolation is escaped.
 import type { SuppressionReason } from '@dlr/contracts';
 import { html, join, type SafeHtml } from '@dlr/html';
-import type { CommunicationDoc, ResendDoc } from '../../domain/model.js';
-import type { PreviewPage } from '../../domain/operator-actions.js';
+import type { ChannelName, CommunicationDoc, ResendDoc } from '../../domain/model.js';
+import type { MessageSample, PreviewPage } from '../../domain/operator-actions.js';
 import type { RecipientHistoryEntry } from '../../domain/history.js';
 import { STATUSES } from '@dlr/status-engine';
 import type { Outcome } from '../../domain/preview.js';
@@ -61,6 +61,7 @@ table{border-collapse:collapse;margin:.5rem 0}th,td{text-align:left;padding:.3re
 .notice{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.5rem 1rem}
 .errors{background:#fdecea;border-left:4px solid #9b1c1c;padding:.5rem 1rem}
 .hint{color:#444;font-size:.95em}section{margin:1.5rem 0}
+pre.message{white-space:pre-wrap;font:inherit;background:#f4f4f4;border:1px solid #ccc;padding:.5rem 1rem;max-width:40rem}
 </style>
 </head>
 <body>
@@ -278,6 +279,14 @@ export function resendProgress(r: ResendDoc): string {
     : `stopped: ${r.problem} (${counts}). Send the same resend again to carry it on.`;
 }
 
+/** One recipient's message as it will be sent (merge fields filled in). */
+function sampleSection(m: MessageSample, channels: readonly ChannelName[]) {
+  return html`<section aria-labelledby="message-h"><h2 id="message-h">Message to ${m.name || m.recipientKey}</h2>
+${channels.includes('email') && html`<h3>Email</h3><p><strong>Subject:</strong> ${m.emailSubject}</p><pre class="message">${m.emailBody}</pre>`}
+${channels.includes('sms') && html`<h3>SMS</h3><pre class="message">${m.smsText}</pre>${m.sms && html`<p class="hint">${m.sms.segments} segment${m.sms.segments === 1 ? '' : 's'} with the link.</p>`}`}
+</section>`;
+}
+
 /** The delivery preview. */
 export function previewPage(p: PreviewPage, pageToken: string, removable = false, noticeText?: string): string {
   const c = p.communication;
@@ -296,7 +305,7 @@ export function previewPage(p: PreviewPage, pageToken: string, removable = false
       (
         r,
       ) => html`<tr><td>${r.name || '(no name)'}</td>${r.channels.map((ch) => html`<td>${OUTCOME_LABEL[ch.outcome]}${ch.suppressionReason && ` (${SUPPRESSION_LABEL[ch.suppressionReason]})`}</td>`)}
-<td><a href="/console/recipients?by=key&amp;q=${encodeURIComponent(r.recipientKey)}">History</a></td>
+<td><a href="${base}/preview?recipient=${encodeURIComponent(r.recipientKey)}${pageToken && `&page=${encodeURIComponent(pageToken)}`}#message-h">Message</a> · <a href="/console/recipients?by=key&amp;q=${encodeURIComponent(r.recipientKey)}">History</a></td>
 ${removable && html`<td><form method="post" action="${base}/recipients/remove"><input type="hidden" name="key" value="${r.recipientKey}"><button type="submit" class="danger" aria-label="Remove ${r.name || 'this recipient'}">Remove</button></form></td>`}</tr>`,
     ),
     NL,
@@ -323,8 +332,9 @@ ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression li
 <table><thead><tr><th scope="col">Channel</th><th scope="col">Will be sent</th><th scope="col">No address</th><th scope="col">Opted out by preference</th><th scope="col">Preference overridden</th><th scope="col">Suppressed</th></tr></thead>
 <tbody>${summary}</tbody></table></section>
 ${sms}
+${p.sample && sampleSection(p.sample, c.channels)}
 <section aria-labelledby="rec-h"><h2 id="rec-h">Recipients</h2>
-<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">History</th>${removable && html`<th scope="col">Remove</th>`}</tr></thead>
+<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">Message, history</th>${removable && html`<th scope="col">Remove</th>`}</tr></thead>
 <tbody>${rows}</tbody></table>
 ${pageToken && html`<p><a href="${base}/preview">First page</a></p>`}
 ${p.nextPageToken && html`<p><a href="${base}/preview?page=${encodeURIComponent(p.nextPageToken)}">Next recipients</a></p>`}
