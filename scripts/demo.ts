@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   await api.send({ communicationId: id });
   say('sent; records move Pending → Sent → Delivered / Bounced Temporarily / Failed within seconds');
 
-  const link = await findAcknowledgeLink(system.simulatorUrl, system.simulatorApiKey);
+  const found = await findDeliveredEmail(system.simulatorUrl, system.simulatorApiKey);
+  const outbox = `${system.simulatorUrl}/v1/messages`;
+  const keyHeader = `-H 'Authorization: Bearer ${system.simulatorApiKey}'`;
   process.stdout.write(
     [
       '',
@@ -83,7 +85,12 @@ async function main(): Promise<void> {
           .map(([name, url]) => `${name} ${url}/metrics`)
           .join(', ') +
         '  (admin ports; /readyz beside each)',
-      '  Acknowledge link (one recipient, as delivered by the simulator): ' + (link ?? '(none found yet)'),
+      '  Acknowledge link (one recipient, as delivered by the simulator): ' + (found?.link ?? '(none found yet)'),
+      '  Simulator outbox:         ' + outbox + '?limit=20&include=html  (what was sent, JSON: text and HTML parts)',
+      '  Simulator key:            ' + system.simulatorApiKey + '  (header: Authorization: Bearer <key>)',
+      '  One email as received:    ' +
+        `curl -s ${keyHeader} ${outbox}/${found?.messageId ?? '<messageId>'}/raw > email.eml` +
+        '  (open it in a mail client: loading its images loads the open pixel → Read)',
       '  Logs:                     ' + logDir,
       '',
       '  Open the acknowledge link, press "Acknowledge", and that record turns Acknowledged.',
@@ -95,15 +102,23 @@ async function main(): Promise<void> {
   await watchCounts(apiUrl, system.operatorToken);
 }
 
-async function findAcknowledgeLink(simulatorUrl: string, key: string): Promise<string | undefined> {
+/** One email the simulator will report delivered: its acknowledge link and its outbox message ID. */
+async function findDeliveredEmail(
+  simulatorUrl: string,
+  key: string,
+): Promise<{ link: string; messageId: string } | undefined> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const res = await fetch(`${simulatorUrl}/v1/messages?limit=500`, { headers: { authorization: `Bearer ${key}` } });
     if (res.ok) {
-      const { messages } = (await res.json()) as { messages: { body: string; outcome?: string }[] };
-      const delivered = messages.find((m) => m.outcome === 'delivered' && /\/a\//.test(m.body));
+      const { messages } = (await res.json()) as {
+        messages: { messageId: string; channel: string; body: string; outcome?: string }[];
+      };
+      const delivered = messages.find(
+        (m) => m.outcome === 'delivered' && m.channel === 'email' && /\/a\//.test(m.body),
+      );
       const match = delivered && /https?:\/\/\S+\/a\/[A-Za-z0-9._~-]+/.exec(delivered.body);
-      if (match) return match[0];
+      if (match) return { link: match[0], messageId: delivered.messageId };
     }
     await new Promise((r) => setTimeout(r, 500));
   }

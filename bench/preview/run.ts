@@ -122,6 +122,8 @@ async function main(): Promise<void> {
       logDir: join('.dlr', `bench-preview-${new Date().toISOString().replaceAll(':', '-')}`),
       logLevel: 'warn',
       only: ['communication', 'reporting'],
+      // communication's start builds its indexes over the seeded deliveries (minutes on FerretDB v1).
+      readyTimeoutMs: 900_000,
       extraEnv: { reporting: { MONGODB_DB: REPORTING_DB }, communication: { MONGODB_DB: COMMUNICATION_DB } },
       log: say,
     });

@@ -79,6 +79,15 @@ export {
   RemoveRecipientsRequest,
   RemoveRecipientsResponse,
 } from './gen/dlr/communication/v1/communication.pb.js';
+export {
+  CreateTemplateRequest,
+  CreateTemplateResponse,
+  ListTemplatesRequest,
+  ListTemplatesResponse,
+  MessageSample,
+  PreviewProgress,
+  Template,
+} from './gen/dlr/communication/v1/communication.pb.js';
 export type { CommunicationServiceServer } from './gen/dlr/communication/v1/communication.pb.js';
 export {
   DeliveryRecord,

@@ -23,7 +23,10 @@ export interface SimulatorSendRequest {
   channel: SimulatorChannel;
   to: string;
   subject?: string;
+  /** The text (email: the plain-text part). */
   body: string;
+  /** Email only: the HTML part (the message is then multipart/alternative). */
+  html?: string;
   callbackUrl: string;
   metadata: SimulatorMetadata;
 }
@@ -62,6 +65,8 @@ export interface SimulatorMessage {
   to: string;
   subject?: string;
   body: string;
+  /** Email only: the HTML part, when one was sent; listed by `GET /v1/messages` only with `include=html`. */
+  html?: string;
   metadata: SimulatorMetadata;
   /** ISO-8601. */
   acceptedAt: string;

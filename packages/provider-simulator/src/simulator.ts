@@ -9,6 +9,7 @@ import {
   type Logger,
 } from '@dlr/platform';
 import type { FastifyInstance } from 'fastify';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
 import {
@@ -47,13 +48,15 @@ export interface SimulatorOptions {
   callbackTimeoutMs?: number;
   /** Messages kept in the in-memory outbox; the oldest are forgotten first (default 100000). */
   outboxLimit?: number;
+  /** Emails whose HTML part (~2.5 KiB) is kept; older ones keep only their text (default 10000). */
+  htmlLimit?: number;
   /** Source of randomness in [0, 1), for outcomes, jitter and failures (default Math.random). */
   random?: () => number;
 }
 
 /** A built simulator: the fastify app (not listening) and controls. */
 export interface Simulator {
-  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `/healthz`, `/metrics`. Call `listen` on it. */
+  /** Routes: `POST /v1/messages`, `GET /v1/messages`, `GET /v1/messages/<id>/raw`, `/healthz`, `/metrics`. Call `listen` on it. */
   readonly app: FastifyInstance;
   /** A snapshot of the outbox, oldest first. */
   messages(): SimulatorMessage[];
@@ -114,18 +117,23 @@ const SEND_REQUEST = z
     to: z.string().min(1).max(320),
     subject: z.string().max(998).optional(),
     body: z.string().min(1).max(200_000),
+    html: z.string().min(1).max(500_000).optional(),
     callbackUrl: z.url({ protocol: /^https?$/ }),
     metadata: METADATA,
   })
   .superRefine((value, ctx) => {
     if (value.channel === 'email' && !value.subject)
       ctx.addIssue({ code: 'custom', path: ['subject'], message: 'is required for email' });
+    if (value.channel === 'sms' && value.html !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['html'], message: 'is for email only' });
   });
 
 const OUTBOX_QUERY = z.object({
   to: z.string().min(1).optional(),
   deliveryId: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  // HTML parts are ~2.5 KiB each: listed only when asked for (`include=html`), so bulk polls stay small.
+  include: z.literal('html').optional(),
 });
 
 /**
@@ -146,10 +154,13 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
   const retryMaxMs = options.callbackRetryMaxMs ?? 60_000;
   const timeoutMs = options.callbackTimeoutMs ?? 10_000;
   const outboxLimit = options.outboxLimit ?? 100_000;
+  const htmlLimit = options.htmlLimit ?? 10_000;
   let failRate = checkRate(options.failRate ?? 0);
   const keyDigest = sha256(options.apiKey);
 
   const outbox = new Map<string, OutboxEntry>();
+  /** Messages that still hold their HTML part, oldest first (bounded by htmlLimit: memory). */
+  const withHtml = new Set<string>();
   /** Idempotency-Key → the message it created (entries of forgotten messages are ignored). */
   const byIdempotencyKey = new Map<string, string>();
   const timers = new Set<NodeJS.Timeout>();
@@ -223,6 +234,7 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
       to: req.to,
       ...(req.subject === undefined ? {} : { subject: req.subject }),
       body: req.body,
+      ...(req.html === undefined ? {} : { html: req.html }),
       metadata: req.metadata,
       acceptedAt: acceptedAt.toISOString(),
       outcome,
@@ -249,6 +261,13 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
     };
     outbox.set(messageId, entry);
     if (idempotencyKey !== undefined) byIdempotencyKey.set(idempotencyKey, messageId);
+    if (message.html !== undefined) withHtml.add(messageId);
+    while (withHtml.size > htmlLimit) {
+      const oldest = withHtml.values().next().value!;
+      withHtml.delete(oldest);
+      const kept = outbox.get(oldest);
+      if (kept !== undefined) delete kept.message.html;
+    }
     while (outbox.size > outboxLimit) {
       const oldest = outbox.keys().next();
       if (oldest.done === true) break;
@@ -268,15 +287,41 @@ export async function buildSimulator(options: SimulatorOptions, logger: Logger):
         parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
       );
     }
-    const { to, deliveryId, limit } = parsed.data;
+    const { to, deliveryId, limit, include } = parsed.data;
     const matches: SimulatorMessage[] = [];
     for (const { message } of outbox.values()) {
       if (to !== undefined && message.to !== to) continue;
       if (deliveryId !== undefined && message.metadata.deliveryId !== deliveryId) continue;
       matches.push(message);
     }
-    const result: SimulatorOutbox = { messages: matches.slice(-limit) };
+    const shown = matches.slice(-limit);
+    const result: SimulatorOutbox = {
+      messages: include === 'html' ? shown : shown.map(({ html: _html, ...rest }) => rest),
+    };
     return result;
+  });
+
+  // One email as a mail client would receive it (RFC 5322; multipart/alternative when it has an HTML
+  // part), to open in a mail client or parse: what a person or a test reads of what was sent.
+  app.get('/v1/messages/:messageId/raw', { config: { access: 'public' } }, async (request, reply) => {
+    const { messageId } = request.params as { messageId: string };
+    const entry = outbox.get(messageId);
+    if (entry === undefined || entry.message.channel !== 'email') {
+      return reply.status(404).send({ error: 'not_found', message: 'no email with this message ID in the outbox' });
+    }
+    const { message } = entry;
+    const mail = new MailComposer({
+      from: 'Provider simulator <outbox@provider-simulator.invalid>',
+      to: message.to,
+      subject: message.subject ?? '',
+      text: message.body,
+      ...(message.html === undefined ? {} : { html: message.html }),
+      messageId: `<${message.messageId}@provider-simulator.invalid>`,
+      date: new Date(message.acceptedAt),
+      headers: { 'X-Simulator-Delivery-Id': message.metadata.deliveryId },
+    });
+    const raw = await mail.compile().build();
+    return reply.type('message/rfc822').send(raw);
   });
 
   const cancelAll = () => {

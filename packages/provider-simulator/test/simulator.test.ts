@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@dlr/platform';
 import { eventually, present } from '@dlr/testing';
+import { simpleParser } from 'mailparser';
 import { buildSimulator, type Simulator, type SimulatorCallback, type SimulatorOutbox } from '../src/index.js';
 
 const apiKey = 'test-api-key';
@@ -87,6 +88,81 @@ describe('send API', () => {
       outcome: 'delivered',
       callbackStatus: 'pending',
     });
+  });
+
+  it('keeps an email’s HTML part and serves the message as RFC 5322 multipart/alternative', async () => {
+    const html =
+      '<!doctype html><html lang="en"><body><h1>Flood – warning</h1><img src="https://f.example/o/t" alt=""></body></html>';
+    const res = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: auth,
+      payload: sendBody({ html, metadata: { deliveryId: 'd_html', communicationId: 'c_1', attempt: 1 } }),
+    });
+    expect(res.statusCode).toBe(202);
+    const { messageId } = res.json<{ messageId: string }>();
+    const outbox = await sim.app.inject({
+      method: 'GET',
+      url: '/v1/messages?deliveryId=d_html&include=html',
+      headers: auth,
+    });
+    expect(outbox.json<SimulatorOutbox>().messages[0]).toMatchObject({ body: 'Move to higher ground.', html });
+    // Without include=html the list leaves the HTML part out (bulk polls stay small).
+    const short = await sim.app.inject({ method: 'GET', url: '/v1/messages?deliveryId=d_html', headers: auth });
+    expect(short.json<SimulatorOutbox>().messages[0]).not.toHaveProperty('html');
+    expect(sim.messages().find((m) => m.messageId === messageId)).toMatchObject({ html });
+
+    const raw = await sim.app.inject({ method: 'GET', url: `/v1/messages/${messageId}/raw`, headers: auth });
+    expect(raw.statusCode).toBe(200);
+    expect(raw.headers['content-type']).toMatch(/^message\/rfc822/);
+    const parsed = await simpleParser(raw.rawPayload);
+    expect(parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
+    expect(parsed.subject).toBe('Flood warning');
+    expect(parsed.text?.trim()).toBe('Move to higher ground.');
+    expect(parsed.html).toBe(html);
+    expect(parsed.to).toMatchObject({ value: [{ address: 'delivered@example.org' }] });
+
+    // The key is required; an unknown ID (or an SMS) is 404.
+    expect((await sim.app.inject({ method: 'GET', url: `/v1/messages/${messageId}/raw` })).statusCode).toBe(401);
+    expect((await sim.app.inject({ method: 'GET', url: '/v1/messages/sim_x/raw', headers: auth })).statusCode).toBe(
+      404,
+    );
+  });
+
+  it('keeps the HTML parts of the newest htmlLimit emails only (memory); older ones keep their text', async () => {
+    const small = await buildSimulator({ apiKey, webhookSecret, callbackDelayMs: 600_000, htmlLimit: 2 }, logger);
+    try {
+      for (const n of [1, 2, 3]) {
+        const res = await small.app.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: auth,
+          payload: sendBody({
+            html: `<p>${n}</p>`,
+            metadata: { deliveryId: `d_h${n}`, communicationId: 'c_1', attempt: 1 },
+          }),
+        });
+        expect(res.statusCode).toBe(202);
+      }
+      expect(small.messages().map((m) => [m.metadata.deliveryId, m.html, m.body])).toEqual([
+        ['d_h1', undefined, 'Move to higher ground.'],
+        ['d_h2', '<p>2</p>', 'Move to higher ground.'],
+        ['d_h3', '<p>3</p>', 'Move to higher ground.'],
+      ]);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('refuses an HTML part on an SMS', async () => {
+    const res = await sim.app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: auth,
+      payload: sendBody({ channel: 'sms', to: '+61400239991', subject: undefined, html: '<p>x</p>' }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(JSON.stringify(res.json())).toContain('html: is for email only');
   });
 
   it('refuses a reject address with 422 and the provider’s words, and does not keep it', async () => {

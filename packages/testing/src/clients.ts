@@ -3,7 +3,7 @@ import {
   AddRecipientsRequest,
   CommunicationServiceClient,
   type AddRecipientsResponse,
-  type CreateCommunicationRequest,
+  CreateCommunicationRequest,
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
@@ -20,7 +20,8 @@ type Unary<Req, Res> = (req: Req, md: Metadata, cb: (e: ServiceError | null, r: 
 
 /** A promise-returning client of `CommunicationService` (for tests, the demo and benchmarks). */
 export interface CommunicationApi {
-  create(req: CreateCommunicationRequest): Promise<CreateCommunicationResponse>;
+  /** `templateId` may be left out (none). */
+  create(req: Partial<CreateCommunicationRequest>): Promise<CreateCommunicationResponse>;
   get(req: GetCommunicationRequest): Promise<GetCommunicationResponse>;
   /** A recipient's `optedOutChannels` and `fields` may be left out (none). */
   addRecipients(req: {
@@ -52,7 +53,10 @@ export function communicationClient(address: string, token: string): Communicati
         method.call(client, req, metadata(), (e: ServiceError | null, r: Res) => (e ? reject(e) : resolve(r)));
       });
   return {
-    create: call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client)),
+    create: (req) =>
+      call<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client))(
+        CreateCommunicationRequest.fromPartial(req),
+      ),
     get: call<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
     addRecipients: (req) =>
       call<AddRecipientsRequest, AddRecipientsResponse>(client.addRecipients.bind(client))(

@@ -31,6 +31,8 @@ import type { configShape } from './config.js';
 import { Communications } from './domain/communications.js';
 import { OperatorActions } from './domain/operator-actions.js';
 import { PreviewSummaries } from './domain/preview-summary.js';
+import { Templates } from './domain/templates.js';
+import { MongoTemplates } from './adapters/mongo/templates.js';
 import { MongoPreviewSummaries } from './adapters/mongo/preview-summaries.js';
 import { controlsGrpc } from './adapters/grpc/controls.js';
 import { draftsGrpc } from './adapters/grpc/drafts.js';
@@ -72,6 +74,8 @@ export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
   updateDraft: 'sender',
   deleteDraft: 'sender',
   removeRecipients: 'sender',
+  createTemplate: 'sender',
+  listTemplates: 'viewer',
 };
 
 /** The validated configuration of this service. */
@@ -149,6 +153,7 @@ export async function buildApp(
     suppressions: new SuppressionQueries(new MongoSuppressionList(mongo), phoneRules),
     lifts,
   };
+  const templates = new Templates(new MongoTemplates(mongo), logger);
   grpc.addService(
     CommunicationServiceService,
     protectGrpc(
@@ -160,6 +165,7 @@ export async function buildApp(
         suppressionGrpc(lifts, logger),
         erasureGrpc(erasures, logger),
         controlsGrpc(controls, logger),
+        templates,
         draftsGrpc(drafts, async (id) => (await communications.get(id)).deliveryCount, logger),
         historyGrpc(history, logger),
       ),
@@ -178,6 +184,7 @@ export async function buildApp(
     controls,
     drafts,
     history,
+    templates,
   });
   let suppressionConsumers: ConsumerHandle | undefined;
   let erasureConsumer: ConsumerHandle | undefined;

@@ -11,7 +11,11 @@ import {
   AddRecipientsRequest,
   type RecipientInput,
   type AddRecipientsResponse,
-  type CreateCommunicationRequest,
+  CreateCommunicationRequest,
+  type CreateTemplateRequest,
+  type CreateTemplateResponse,
+  type ListTemplatesRequest,
+  type ListTemplatesResponse,
   type CreateCommunicationResponse,
   type GetCommunicationRequest,
   type GetCommunicationResponse,
@@ -193,9 +197,17 @@ function unary<Req, Res>(method: Unary<Req, Res>): (req: Req) => Promise<Res> {
 /** A promise-returning client of every `CommunicationService` method. */
 export function api(client: CommunicationServiceClient) {
   return {
-    createCommunication: unary<CreateCommunicationRequest, CreateCommunicationResponse>(
-      client.createCommunication.bind(client),
-    ),
+    /** `templateId` may be left out (none). */
+    createCommunication: (req: Partial<CreateCommunicationRequest>) =>
+      unary<CreateCommunicationRequest, CreateCommunicationResponse>(client.createCommunication.bind(client))(
+        CreateCommunicationRequest.fromPartial(req),
+      ),
+    createTemplate: (req: { name: string; content: Partial<CreateCommunicationRequest> }) =>
+      unary<CreateTemplateRequest, CreateTemplateResponse>(client.createTemplate.bind(client))({
+        name: req.name,
+        content: CreateCommunicationRequest.fromPartial(req.content),
+      }),
+    listTemplates: unary<ListTemplatesRequest, ListTemplatesResponse>(client.listTemplates.bind(client)),
     getCommunication: unary<GetCommunicationRequest, GetCommunicationResponse>(client.getCommunication.bind(client)),
     /** A recipient's `fields` may be left out (none). */
     addRecipients: (req: {

@@ -211,6 +211,17 @@ describe('dispatch (in-process, real NATS + MongoDB-compatible server, simulator
     expect(claims).toMatchObject({ deliveryId: req.deliveryId, communicationId: req.communicationId, action: 'ack' });
     // About LINK_TTL_DAYS (30) from now.
     expect(claims.expiresAt - Date.now() / 1000).toBeGreaterThan(29 * 86_400);
+    // The HTML part reaches the simulator too: the same link as a button, and this record's open pixel.
+    expect(message!.html).toContain(`<a class="button" href="${url}">Acknowledge receipt</a>`);
+    const pixel = /<img src="([^"]+)" alt="" width="1" height="1"/.exec(message!.html ?? '')?.[1];
+    expect(pixel).toMatch(new RegExp(`^${feedbackBase}/o/`));
+    const read = verifyLink(
+      pixel!.slice(`${feedbackBase}/o/`.length),
+      parseLinkKeys(linkKeys),
+      'read',
+      Math.floor(Date.now() / 1000),
+    );
+    expect(read).toMatchObject({ deliveryId: req.deliveryId, action: 'read', channel: 'email' });
   });
 
   it('puts a verifiable acknowledge link at the end of an SMS', async () => {

@@ -231,6 +231,15 @@ describe('links', () => {
     const claims = verifyLink(token, keys, 'optout', Math.floor(now.getTime() / 1000));
     expect(claims.expiresAt - claims.issuedAt).toBeGreaterThanOrEqual(30 * 86_400);
     expect(links.respond).toMatch(/^https:\/\/feedback\.test\.example\/a\//);
+    // The open pixel: a 'read' token of this delivery, as long-lived as the opt-out link.
+    const pixel = verifyLink(
+      links.pixel!.slice('https://feedback.test.example/o/'.length),
+      keys,
+      'read',
+      Math.floor(now.getTime() / 1000),
+    );
+    expect(pixel).toMatchObject({ deliveryId: 'd_l1', communicationId: 'c_l1', channel: 'email', action: 'read' });
+    expect(pixel.expiresAt - pixel.issuedAt).toBe(90 * 86_400);
     // The pages' content is durable before the message goes out.
     const stored = await jsm.streams.getMessage(streamNames(ns).dispatch, {
       last_by_subj: subjects(ns).linkContent('c_l1'),
@@ -252,5 +261,6 @@ describe('links', () => {
     expect(links.ack).toMatch(/^https:\/\/alert\.example\.org\/s\/[0-9A-Za-z]{10}$/);
     expect(links.ack!.length).toBeLessThanOrEqual(40);
     expect(links.optout).toBeUndefined();
+    expect(links.pixel).toBeUndefined();
   });
 });

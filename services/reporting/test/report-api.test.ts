@@ -232,6 +232,8 @@ describe('Delivery Report API', () => {
     expect(html).toContain(`href="/reports/messages?communicationId=${c}"`);
     expect(html).toContain(`/api/v1/communications/${c}/delivery-records.csv?status=failed`);
     expect(html).toMatch(/<input type="checkbox" name="status" value="failed" checked>/);
+    // Read can be missing (images blocked) or early (prefetching proxies): the report says so.
+    expect(html).toMatch(/<p class="read-note" id="read-note">.*missing.*blocked images.*early.*privacy proxy/s);
     const all = await (await get(`/communications/${c}`)).text();
     expect(all).toContain('=HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)');
     expect(all).toMatch(/data-response="Safe"><a [^>]+>Safe<\/a> <strong>1<\/strong>/);

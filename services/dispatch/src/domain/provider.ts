@@ -7,7 +7,10 @@ export interface OutboundMessage {
   readonly to: string;
   /** Email only. */
   readonly subject?: string;
+  /** The text (email: the plain-text part). */
   readonly body: string;
+  /** Email only: the HTML part, sent with `body` as multipart/alternative. */
+  readonly html?: string;
   /** Email only: extra header fields (e.g. List-Unsubscribe), name → value, passed to the provider as given. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly deliveryId: string;

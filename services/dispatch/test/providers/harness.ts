@@ -121,12 +121,18 @@ export function outbound(channel: 'email' | 'sms', to: string, headers?: Record<
     to,
     ...(channel === 'email' ? { subject: 'Flood warning: move to higher ground' } : {}),
     body: channel === 'email' ? 'The river is rising.\nMove to higher ground now.\n' : 'Flood warning: move now.',
+    ...(channel === 'email' ? { html: EMAIL_HTML } : {}),
     ...(headers === undefined ? {} : { headers }),
     deliveryId: `d_${run}-${seq}`,
     communicationId: `c_${run}`,
     attempt: 2,
   } as const;
 }
+
+/** The HTML part of every email {@link outbound} makes (non-ASCII, so each adapter's encoding shows). */
+export const EMAIL_HTML =
+  '<!doctype html><html lang="en"><body><h1>Flood warning</h1><p>The river is rising – move now.</p>' +
+  '<img src="https://feedback.test.example/o/tok123" alt="" width="1" height="1"></body></html>';
 
 /** List-Unsubscribe headers as the suppression work will set them. */
 export const UNSUBSCRIBE_HEADERS = {

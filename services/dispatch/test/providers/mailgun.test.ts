@@ -41,6 +41,7 @@ describe('Mailgun adapter against a Messages API peer', () => {
       ['subject', 'Flood warning: move to higher ground'],
       // multipart/form-data carries line breaks as CRLF (as the email itself will).
       ['text', message.body.replace(/\n/g, '\r\n')],
+      ['html', message.html],
       ['h:List-Unsubscribe', UNSUBSCRIBE_HEADERS['List-Unsubscribe']],
       ['h:List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'],
       ['v:delivery_id', message.deliveryId],

@@ -33,7 +33,10 @@ describe('SendGrid adapter against a v3 Mail Send peer', () => {
       personalizations: [{ to: [{ email: 'someone@example.org' }] }],
       from: { email: 'alerts@test.example', name: 'Alerts' },
       subject: 'Flood warning: move to higher ground',
-      content: [{ type: 'text/plain', value: message.body }],
+      content: [
+        { type: 'text/plain', value: message.body },
+        { type: 'text/html', value: message.html },
+      ],
       custom_args: { delivery_id: message.deliveryId, communication_id: message.communicationId, attempt: '2' },
       headers: UNSUBSCRIBE_HEADERS,
     });

@@ -48,7 +48,10 @@ describe('SES v2 adapter against a SendEmail peer that checks SigV4', () => {
       Content: {
         Simple: {
           Subject: { Data: 'Flood warning: move to higher ground', Charset: 'UTF-8' },
-          Body: { Text: { Data: message.body, Charset: 'UTF-8' } },
+          Body: {
+            Text: { Data: message.body, Charset: 'UTF-8' },
+            Html: { Data: message.html, Charset: 'UTF-8' },
+          },
           Headers: [
             { Name: 'List-Unsubscribe', Value: UNSUBSCRIBE_HEADERS['List-Unsubscribe'] },
             { Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' },

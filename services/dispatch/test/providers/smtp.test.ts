@@ -105,6 +105,9 @@ describe('SMTP adapter against a real SMTP server process', () => {
     expect(mail.parsed.to).toMatchObject({ value: [{ address: 'someone@example.org' }] });
     expect(mail.parsed.subject).toBe('Flood warning: move to higher ground');
     expect(mail.parsed.text).toBe(message.body);
+    // Both parts, as multipart/alternative (text first, then HTML).
+    expect(mail.parsed.html).toBe(message.html);
+    expect(mail.parsed.headers.get('content-type')).toMatchObject({ value: 'multipart/alternative' });
     expect(mail.parsed.headers.get('x-dlr-delivery-id')).toBe(message.deliveryId);
     expect(mail.parsed.headers.get('x-dlr-communication-id')).toBe(message.communicationId);
     expect(mail.parsed.headers.get('x-dlr-attempt')).toBe('2');

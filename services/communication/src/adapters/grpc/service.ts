@@ -6,6 +6,8 @@ import type { OperatorActions } from '../../domain/operator-actions.js';
 import type { ChannelName } from '../../domain/model.js';
 import { toMessage } from './messages.js';
 import { operatorGrpc } from './operator.js';
+import { requestedContent, templatesGrpc } from './templates.js';
+import type { Templates } from '../../domain/templates.js';
 const toChannel = channelOf;
 
 function fromChannel(channel: Channel, index: number, field = 'channels'): ChannelName {
@@ -26,26 +28,20 @@ export function communicationGrpc(
   suppression: Pick<CommunicationServiceServer, 'liftSuppression'>,
   erasure: Pick<CommunicationServiceServer, 'erasePerson'>,
   controls: Pick<CommunicationServiceServer, 'cancelCommunication' | 'listAuditLog' | 'listSuppressions'>,
+  templates: Templates,
   drafts: Pick<CommunicationServiceServer, 'updateDraft' | 'deleteDraft' | 'removeRecipients'>,
   history: Pick<CommunicationServiceServer, 'getRecipientHistory'>,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
+    ...templatesGrpc(templates, logger),
     ...history,
     ...drafts,
     ...suppression,
     ...erasure,
     ...controls,
     createCommunication: unary(logger, 'CreateCommunication', async (req) => {
-      const doc = await communications.create({
-        title: req.title,
-        emailSubject: req.emailSubject,
-        emailBody: req.emailBody,
-        smsText: req.smsText,
-        channels: req.channels.map((c, i) => fromChannel(c, i)),
-        acknowledgementRequested: req.acknowledgementRequested,
-        responseOptions: req.responseOptions,
-      });
+      const doc = await communications.create(await requestedContent(req, templates));
       return { communication: toMessage(doc, 0) };
     }),
     getCommunication: unary(logger, 'GetCommunication', async (req) => {

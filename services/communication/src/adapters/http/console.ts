@@ -8,14 +8,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Communications } from '../../domain/communications.js';
 import { checkRecipientCsv } from '../../domain/csv.js';
 import { usedFields } from '../../domain/merge.js';
-import type { ChannelName } from '../../domain/model.js';
 import type { Erasures } from '../../domain/erasure.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
 import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
 import type { Drafts } from '../../domain/drafts.js';
+import type { ChannelName } from '../../domain/model.js';
 import type { RecipientHistory } from '../../domain/history.js';
+import { createInputOf, formOf, readCreateForm, templateRoutes } from './templates-console.js';
+import type { Templates } from '../../domain/templates.js';
 import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console-kit.js';
 import {
   communicationPage,
@@ -51,6 +53,8 @@ export interface ConsoleDeps {
   drafts?: Drafts;
   /** The recipient history (the page only has its search form when absent). */
   history?: RecipientHistory;
+  /** Saved templates (left out when absent). */
+  templates?: Templates;
 }
 
 /**
@@ -119,42 +123,29 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     channels: ['email', 'sms'],
     acknowledgementRequested: true,
     responseOptions: '',
+    templateName: '',
   };
   app.get(
     '/console/communications/new',
     as('sender'),
-    page(async (_request, reply) => html(reply, createPage(emptyForm))),
+    page(async (request, reply) => {
+      // From a saved template: the form starts with its content.
+      const templateId = query(request, 'template');
+      if (templateId === '' || !deps.templates) return html(reply, createPage(emptyForm));
+      return html(reply, createPage(formOf((await deps.templates.get(templateId)).content)));
+    }),
   );
+  if (deps.templates) templateRoutes(app, deps.templates, page);
 
   app.post(
     '/console/communications',
     as('sender'),
     page(async (request, reply) => {
-      const f = fields(request);
-      const form: CreateForm = {
-        title: one(f, 'title'),
-        emailSubject: one(f, 'email_subject'),
-        emailBody: one(f, 'email_body'),
-        smsText: one(f, 'sms_text'),
-        channels: f['channels'] ?? [],
-        acknowledgementRequested: one(f, 'acknowledgement_requested') === 'yes',
-        responseOptions: one(f, 'response_options'),
-      };
-      const bad = form.channels.filter((c) => c !== 'email' && c !== 'sms');
-      if (bad.length > 0) return html(reply, createPage(form, ['channels: choose email, sms or both']), 400);
+      const form = readCreateForm(fields(request));
+      const input = createInputOf(form);
+      if (!input) return html(reply, createPage(form, ['channels: choose email, sms or both']), 400);
       try {
-        const doc = await communications.create({
-          title: form.title,
-          emailSubject: form.emailSubject,
-          emailBody: form.emailBody,
-          smsText: form.smsText,
-          channels: form.channels as ChannelName[],
-          acknowledgementRequested: form.acknowledgementRequested,
-          responseOptions: form.responseOptions
-            .split(/\r?\n/)
-            .map((o) => o.trim())
-            .filter((o) => o !== ''),
-        });
+        const doc = await communications.create(input);
         return reply.redirect(`/console/communications/${doc._id}?done=created`, 303);
       } catch (error) {
         if (error instanceof InvalidArgumentError) return html(reply, createPage(form, error.details), 400);
@@ -399,6 +390,7 @@ function draftRoutes(
         channels: c.channels,
         acknowledgementRequested: c.acknowledgementRequested,
         responseOptions: c.responseOptions.join('\n'),
+        templateName: '',
       };
       return html(reply, editPage(c._id, form));
     }),
@@ -417,6 +409,7 @@ function draftRoutes(
         channels: f['channels'] ?? [],
         acknowledgementRequested: one(f, 'acknowledgement_requested') === 'yes',
         responseOptions: one(f, 'response_options'),
+        templateName: '',
       };
       const id = request.params.id;
       if (form.channels.some((c) => c !== 'email' && c !== 'sms'))

@@ -2,6 +2,7 @@
 import type { SuppressionReason } from '@dlr/contracts';
 import { html, join, type SafeHtml } from '@dlr/html';
 import type { ChannelName, CommunicationDoc, ResendDoc } from '../../domain/model.js';
+import type { TemplateDoc } from '../../domain/templates.js';
 import type { MessageSample, PreviewPage } from '../../domain/operator-actions.js';
 import type { RecipientHistoryEntry } from '../../domain/history.js';
 import { STATUSES } from '@dlr/status-engine';
@@ -67,7 +68,7 @@ pre.message{white-space:pre-wrap;font:inherit;background:#f4f4f4;border:1px soli
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header>
-<nav aria-label="Console"><a href="/console">Communications</a> · <a href="/console/communications/new">New communication</a> · <a href="/console/recipients">Recipient history</a> · <a href="/console/suppressions">Suppressions</a> · <a href="/console/audit">Audit log</a></nav>
+<nav aria-label="Console"><a href="/console">Communications</a> · <a href="/console/communications/new">New communication</a> · <a href="/console/templates">Templates</a> · <a href="/console/recipients">Recipient history</a> · <a href="/console/suppressions">Suppressions</a> · <a href="/console/audit">Audit log</a></nav>
 <form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
 </header>
 <main id="main">
@@ -125,9 +126,11 @@ export interface CreateForm {
   channels: string[];
   acknowledgementRequested: boolean;
   responseOptions: string;
+  /** The name to save the form under as a template (its second button). */
+  templateName: string;
 }
 
-/** The form that creates a communication (a draft). */
+/** The form that creates a communication (a draft), or saves its content as a template. */
 export function createPage(form: CreateForm, problems: readonly string[] = []): string {
   const checked = (on: boolean) => on && html` checked`;
   return layout(
@@ -148,8 +151,34 @@ ${errorList('The communication was not created:', problems)}
 <input id="ack" type="checkbox" name="acknowledgement_requested" value="yes"${checked(form.acknowledgementRequested)}><label for="ack">Ask recipients to acknowledge</label>
 </fieldset>
 <label for="response_options">Response options (one per line, optional)</label><textarea id="response_options" name="response_options" rows="3">${form.responseOptions}</textarea>
+<p class="hint">Merge fields: <code>{{name}}</code>, <code>{{external_id}}</code> and any other column of the recipients' CSV (<code>{{street}}</code> for a column "Street") are filled in per recipient; a recipient without a value for one is refused when added.</p>
 <button type="submit">Create draft</button>
+<fieldset><legend>Or save this as a template</legend>
+<label for="template_name">Template name</label><input id="template_name" name="template_name" type="text" maxlength="200" value="${form.templateName}">
+<button type="submit" formaction="/console/templates">Save as template</button>
+</fieldset>
 </form>`,
+  );
+}
+
+/** The saved templates, newest first, each with a link that starts a communication from it. */
+export function templatesPage(templates: readonly TemplateDoc[]): string {
+  const rows = join(
+    templates.map(
+      (t) =>
+        html`<tr><td>${t.name}</td><td>${t.content.title}</td><td>${t.content.channels.map((c) => CHANNEL_LABEL[c]).join(', ')}</td><td>${time(t.createdAt)}</td><td>${t.createdBy}</td><td><a href="/console/communications/new?template=${encodeURIComponent(t._id)}">Use for a new communication</a></td></tr>`,
+    ),
+    NL,
+  );
+  return layout(
+    'Templates',
+    html`<h1>Templates</h1>
+<p>Save a template from the <a href="/console/communications/new">new communication</a> form.</p>
+${
+  templates.length === 0
+    ? html`<p>No templates yet.</p>`
+    : html`<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Name</th><th scope="col">Title</th><th scope="col">Channels</th><th scope="col">Saved</th><th scope="col">By</th><th scope="col"><span class="skip">Use</span></th></tr></thead><tbody>${rows}</tbody></table>`
+}`,
   );
 }
 

@@ -26,6 +26,8 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
     // MongoErasure.byAddress: erasing a person by email or phone; recipientKeysAt (history search).
     { key: { channel: 1, address: 1 }, name: 'channel_address' },
   ]);
+  // MongoTemplates.list: newest first.
+  await ensureIndexes(mongo.db, 'templates', [{ key: { createdAt: -1, _id: -1 }, name: 'createdAt_id' }]);
   await ensureIndexes(mongo.db, COLLECTIONS.communications, [
     // listSending: equality on state.
     { key: { state: 1 }, name: 'state' },

@@ -115,8 +115,11 @@ export function natsLinkIssuer(options: LinkIssuerOptions): LinkIssuer {
     const unsubscribe = [`<${optout}>`];
     if (options.unsubscribeMailto)
       unsubscribe.push(`<mailto:${options.unsubscribeMailto}?subject=unsubscribe%20${request.deliveryId}>`);
+    // The open pixel lives as long as the opt-out link: a message may be opened weeks later.
+    const pixel = linkUrl(options.baseUrl, LINK_PATHS.pixel, token('read', options.optOutTtlDays));
     const links: MessageLinks = {
       optout,
+      pixel,
       headers: {
         'List-Unsubscribe': unsubscribe.join(', '),
         'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',

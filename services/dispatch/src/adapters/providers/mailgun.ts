@@ -36,6 +36,7 @@ export class MailgunProvider implements Provider {
     form.append('to', message.to);
     form.append('subject', message.subject ?? '');
     form.append('text', message.body);
+    if (message.html !== undefined) form.append('html', message.html);
     for (const [name, value] of Object.entries(message.headers ?? {})) form.append(`h:${name}`, value);
     for (const [name, value] of Object.entries(correlation(message))) form.append(`v:${name}`, value);
     const answer = await callProvider(

@@ -40,7 +40,11 @@ export class SendGridProvider implements Provider {
           ? { email: this.from.address }
           : { email: this.from.address, name: this.from.name },
       subject: message.subject ?? '',
-      content: [{ type: 'text/plain', value: message.body }],
+      // text/plain first, as SendGrid requires; the HTML part after it.
+      content: [
+        { type: 'text/plain', value: message.body },
+        ...(message.html === undefined ? [] : [{ type: 'text/html', value: message.html }]),
+      ],
       custom_args: correlation(message),
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
     };

@@ -38,7 +38,7 @@ export function sesTagValue(value: string): string {
 const THROTTLED = new Set(['TooManyRequestsException', 'Throttling', 'ThrottlingException', 'LimitExceededException']);
 
 /**
- * {@link Provider} over Amazon SES v2 `SendEmail` (simple content): one recipient, our IDs as
+ * {@link Provider} over Amazon SES v2 `SendEmail` (simple content, text and HTML bodies): one recipient, our IDs as
  * message tags, the configuration set from config, extra headers as content headers.
  */
 export class SesProvider implements Provider {
@@ -69,7 +69,10 @@ export class SesProvider implements Provider {
       Content: {
         Simple: {
           Subject: { Data: message.subject ?? '', Charset: 'UTF-8' },
-          Body: { Text: { Data: message.body, Charset: 'UTF-8' } },
+          Body: {
+            Text: { Data: message.body, Charset: 'UTF-8' },
+            ...(message.html === undefined ? {} : { Html: { Data: message.html, Charset: 'UTF-8' } }),
+          },
           ...(headers.length > 0 ? { Headers: headers } : {}),
         },
       },

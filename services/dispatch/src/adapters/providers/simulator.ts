@@ -43,6 +43,7 @@ export class SimulatorProvider implements Provider {
       to: message.to,
       ...(message.channel === 'email' ? { subject: message.subject ?? '' } : {}),
       body: message.body,
+      ...(message.channel === 'email' && message.html !== undefined ? { html: message.html } : {}),
       callbackUrl: this.callbackUrl,
       metadata: { deliveryId: message.deliveryId, communicationId: message.communicationId, attempt: message.attempt },
     });

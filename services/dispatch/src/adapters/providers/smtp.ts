@@ -67,6 +67,8 @@ export class SmtpProvider implements Provider {
         to: message.to,
         subject: message.subject ?? '',
         text: message.body,
+        // With both, nodemailer builds multipart/alternative (text first).
+        ...(message.html === undefined ? {} : { html: message.html }),
         headers: { ...(message.headers ?? {}), ...correlation(message, CORRELATION_HEADERS) },
         signal: AbortSignal.timeout(timeoutMs),
       });

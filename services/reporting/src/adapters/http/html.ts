@@ -115,6 +115,7 @@ const STYLE = raw(`
   .summary { display: flex; flex-wrap: wrap; gap: 1rem 3rem; align-items: flex-start; }
   ul.counts { list-style: none; padding: 0; margin: 0; columns: 2; }
   ul.counts li { padding: .1rem 0; } ul.counts a { color: inherit; }
+  .read-note { max-width: 28rem; margin: .5rem 0 0; }
   .toolbar { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 1rem 0; }
   .toolbar .button, button { padding: .35rem .8rem; border: 1px solid #888; border-radius: 4px; background: #f5f5f5; color: #111; text-decoration: none; font: inherit; cursor: pointer; }
   form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; padding: .6rem; background: #f7f7f9; border-radius: 6px; }
@@ -170,6 +171,9 @@ export interface DeliveryReportOptions {
   readonly firstPage: boolean;
   readonly limit: number;
 }
+
+// Read comes from the open pixel or a provider's open event: both need the recipient's images loaded.
+const READ_NOTE = html`<p class="read-note" id="read-note"><small><strong>About Read</strong> (email only): it can be missing — the recipient's mail client blocked images — or early, when a privacy proxy or scanner fetches the images on arrival (hits the pixel rules recognise as machines' are not counted).</small></p>`;
 
 /** The Delivery Report of one communication. */
 export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOptions): string {
@@ -227,6 +231,7 @@ export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOp
     <ul class="counts">
       ${counts}
     </ul>
+    ${READ_NOTE}
   </div>
   <div>${countsChart(page.counts)}</div>
   <div>
