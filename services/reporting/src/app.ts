@@ -15,7 +15,7 @@ import { registerRoutes } from './adapters/http/routes.js';
 import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
 import { migrateReportReads, MongoReportReads } from './adapters/mongo/report-reads.js';
 import { startPartitionWorkers } from './adapters/nats/partitions.js';
-import { startErasureRouter, startRouter } from './adapters/nats/router.js';
+import { startErasureRouter, startRemovalRouter, startRouter } from './adapters/nats/router.js';
 import { statusChangePublisher } from './adapters/nats/status-changes.js';
 import type { configShape } from './config.js';
 import { ReportQueries } from './domain/report-queries.js';
@@ -83,6 +83,18 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
           throw error;
         },
       ),
+    );
+    if (stopping) return;
+    consumers.push(
+      await startRemovalRouter({
+        nats,
+        namespace,
+        concurrency: config.REPORTING_CONCURRENCY,
+        logger: logger.child({ component: 'removals' }),
+      }).catch(async (error: unknown) => {
+        for (const c of consumers.splice(0)) await c.stop();
+        throw error;
+      }),
     );
   };
   return {

@@ -72,7 +72,7 @@ export function decodeCursor(token: string, field = 'page_token'): { createdAt: 
   throw new InvalidArgumentError(`invalid ${field}`, [`${field}: not a cursor this service issued`]);
 }
 
-function pageSize(value: number, fallback: number, max: number, field = 'page_size'): number {
+export function pageSize(value: number, fallback: number, max: number, field = 'page_size'): number {
   if (value === 0) return fallback;
   if (!Number.isInteger(value) || value < 1 || value > max)
     throw new InvalidArgumentError(`invalid ${field}`, [`${field}: must be 1 to ${max}`]);

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ChannelName } from '../../domain/model.js';
 import type { Templates } from '../../domain/templates.js';
 import type { CreateInput } from '../../domain/validation.js';
-import type { pageHandler} from './console-kit.js';
+import type { pageHandler } from './console-kit.js';
 import { fields, html, one, principal } from './console-kit.js';
 import { createPage, templatesPage, type CreateForm } from './views.js';
 

@@ -5,6 +5,8 @@ import {
   channelOf,
   DeliveryRecord,
   ReportingServiceService,
+  type GetDeliveryRecordsRequest,
+  type GetDeliveryRecordsResponse,
   type ListDeliveryRecordsRequest,
   type ListDeliveryRecordsResponse,
   type ReportingServiceServer,
@@ -87,6 +89,11 @@ export function buildGrpcServer(
         };
       },
     ),
+    getDeliveryRecords: unary<GetDeliveryRecordsRequest, GetDeliveryRecordsResponse>(
+      logger,
+      'GetDeliveryRecords',
+      async (request) => ({ records: (await queries.getMany(request.ids)).map(toProto) }),
+    ),
     watchDeliveryRecords: (call: ServerWritableStream<WatchDeliveryRecordsRequest, WatchDeliveryRecordsResponse>) => {
       const fail = (error: unknown) => {
         const mapped = grpcError(error);
@@ -124,6 +131,7 @@ export function buildGrpcServer(
     protectGrpc(ReportingServiceService, impl, auth, logger, {
       listDeliveryRecords: 'viewer',
       watchDeliveryRecords: 'viewer',
+      getDeliveryRecords: 'viewer',
     }),
   );
   return server;

@@ -58,6 +58,12 @@ export interface RecordDoc {
   address: string;
   /** The person was erased (name, address and provider texts replaced); absent on older records. */
   erased?: boolean;
+  /**
+   * Set on a record removed from its draft: then `communicationId` is empty (so no report or count
+   * of a communication finds it) and `removedFrom` holds it.
+   */
+  removedAt?: Date;
+  removedFrom?: string;
   /** See `partitionOf` in @dlr/contracts. */
   partition: number;
   /** The latest send attempt seen (0 before the first). */
@@ -210,9 +216,21 @@ export class RecordsRepository {
     // index: partition
     const cursor = this.#records.find(
       { partition },
-      { projection: { communicationId: 1, channel: 1, attempt: 1, send: 1, human: 1, answer: 1, flags: 1 } },
+      {
+        projection: {
+          communicationId: 1,
+          channel: 1,
+          attempt: 1,
+          send: 1,
+          human: 1,
+          answer: 1,
+          flags: 1,
+          removedAt: 1,
+        },
+      },
     );
     for await (const doc of cursor) {
+      if (doc.removedAt != null) continue; // a removed record counts nowhere
       records += 1;
       deltas.move(doc.communicationId, undefined, countKeyOf({ state: stateOf(doc), channel: doc.channel ?? null }));
     }
@@ -255,6 +273,9 @@ export class RecordsRepository {
       await this.#counts.deleteMany({ _id: { $in: ids } });
       expired += 1;
     }
+    // Records removed from drafts (counted nowhere, in no communication) go after the same time.
+    // index: communicationId_id
+    await this.#records.deleteMany({ communicationId: '', removedAt: { $lt: before } });
     return expired;
   }
 
@@ -395,7 +416,9 @@ export function fromDoc(doc: RecordDoc): ProjectedRecord {
   const row = toRow(doc, false);
   return {
     ...row,
+    communicationId: doc.removedFrom ?? row.communicationId,
     erased: doc.erased === true,
+    removedAt: doc.removedAt ?? null,
     partition: doc.partition,
     state: {
       ...row.state,
@@ -415,7 +438,8 @@ export function toDoc(r: ProjectedRecord): RecordDoc {
   const view = viewOf(r.state);
   return {
     _id: r.id,
-    communicationId: r.communicationId,
+    communicationId: r.removedAt === null ? r.communicationId : '',
+    ...(r.removedAt === null ? {} : { removedAt: r.removedAt, removedFrom: r.communicationId }),
     channel: r.channel,
     recipientName: r.recipientName,
     address: r.address,

@@ -9,6 +9,7 @@ import {
   partitionOf,
   PersonErased,
   RecipientsAdded,
+  RecipientsRemoved,
   streamNames,
   subjects,
   type AddedDelivery as AddedDeliveryProto,
@@ -21,7 +22,7 @@ import {
   type Logger,
   type NatsHandle,
 } from '@dlr/platform';
-import { decodeRecipientsAdded } from './decode.js';
+import { decodeRecipientsAdded, decodeRecipientsRemoved } from './decode.js';
 
 /** Starts the routing consumer of recipients; resolves with a handle that stops it. */
 export async function startRouter(options: {
@@ -110,5 +111,51 @@ export function startErasureRouter(options: {
       return event.deliveryIds.length;
     },
     logger: logger.child({ consumer: consumerNames.reportingErasure }),
+  });
+}
+
+/**
+ * Starts the routing consumer of `RecipientsRemoved` (removed recipients, dropped channels, deleted
+ * drafts): each partition's owner drops its own records, in order with their other work.
+ */
+export function startRemovalRouter(options: {
+  nats: NatsHandle;
+  namespace: string;
+  concurrency: number;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { nats, namespace, concurrency, logger } = options;
+  const s = subjects(namespace);
+  return runConsumer({
+    js: nats.js,
+    stream: streamNames(namespace).communication,
+    durable: consumerNames.reportingRemovals,
+    decode: (data) => {
+      decodeRecipientsRemoved(data); // validates; the proto below keeps every field as received
+      return RecipientsRemoved.decode(data);
+    },
+    handle: async (message, ctx) => {
+      const byPartition = new Map<number, string[]>();
+      for (const id of message.deliveryIds) {
+        const p = partitionOf(id);
+        const list = byPartition.get(p);
+        if (list === undefined) byPartition.set(p, [id]);
+        else list.push(id);
+      }
+      await Promise.all(
+        [...byPartition].map(([p, deliveryIds]) =>
+          publishDurable(
+            nats.js,
+            s.reportingWork(p, 'remove'),
+            RecipientsRemoved.encode({ ...message, deliveryIds }).finish(),
+            `removed:${ctx.streamSequence}:${p}`,
+          ),
+        ),
+      );
+    },
+    deadLetterSubject: s.deadLetter(consumerNames.reportingRemovals),
+    maxDeliver: MAX_DELIVER,
+    concurrency,
+    logger: logger.child({ consumer: consumerNames.reportingRemovals }),
   });
 }
