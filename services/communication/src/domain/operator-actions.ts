@@ -115,15 +115,6 @@ export interface MessageSample {
   readonly sms: (SmsCount & { linkAllowance: number }) | undefined;
 }
 
-/** One entry of a recipient's message history. */
-export interface HistoryEntry {
-  readonly delivery: DeliveryDoc;
-  readonly communication: CommunicationDoc | undefined;
-  /** The latest attempt sent (0 when not sent yet or held back by preference). */
-  readonly attempt: number;
-  readonly heldByPreference: boolean;
-}
-
 /** The operator use cases over the store, the events and (optionally) reporting and the suppression list. */
 export class OperatorActions {
   private readonly resends = new Map<string, Promise<ResendDoc>>();
@@ -531,32 +522,5 @@ export class OperatorActions {
     await this.deps.store.unlockResend(communication._id, resend._id);
     this.deps.logger.info({ communicationId: communication._id, resend: resend.requestId, count }, 'resend published');
     return finished ?? { ...resend, state: 'done', resentCount: count };
-  }
-
-  /** A recipient's deliveries across communications, newest first. Throws InvalidArgumentError. */
-  async history(input: { recipientKey: string; pageSize: number; pageToken: string }) {
-    const key = input.recipientKey.trim();
-    if (key === '' || key.length > 600)
-      throw new InvalidArgumentError('invalid recipient_key', ['recipient_key: is required (at most 600 characters)']);
-    const limit = pageSize(input.pageSize, 100, 500);
-    const docs = await this.deps.store.recipientDeliveries(key, limit + 1, decodeCursor(input.pageToken));
-    const page = docs.slice(0, limit);
-    const communications = new Map<string, CommunicationDoc | undefined>();
-    for (const d of page) {
-      if (!communications.has(d.communicationId)) {
-        communications.set(d.communicationId, (await this.deps.store.getCommunication(d.communicationId)) ?? undefined);
-      }
-    }
-    const entries: HistoryEntry[] = page.map((delivery) => {
-      const communication = communications.get(delivery.communicationId);
-      const held = communication ? !isIncluded(delivery, communication) : false;
-      const sent = communication !== undefined && communication.state !== 'draft' && !held;
-      return { delivery, communication, heldByPreference: held, attempt: sent ? (delivery.attempt ?? 1) : 0 };
-    });
-    const last = page.at(-1);
-    return {
-      entries,
-      nextPageToken: docs.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id }) : '',
-    };
   }
 }
