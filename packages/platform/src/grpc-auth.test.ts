@@ -48,6 +48,10 @@ async function serve(
       call.write({ records: [], counts: [], total: 7 });
       call.end();
     },
+    getDeliveryRecords: (call, callback) => {
+      seen.push(grpcCallerOf(call)!);
+      callback(null, { records: [] });
+    },
   };
   const server = new Server();
   server.addService(
