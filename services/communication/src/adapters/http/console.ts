@@ -14,7 +14,6 @@ import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
 import type { Drafts } from '../../domain/drafts.js';
-import type { ChannelName } from '../../domain/model.js';
 import type { RecipientHistory } from '../../domain/history.js';
 import { createInputOf, formOf, readCreateForm, templateRoutes } from './templates-console.js';
 import type { Templates } from '../../domain/templates.js';
@@ -400,34 +399,13 @@ function draftRoutes(
     '/console/communications/:id/edit',
     as('sender'),
     page(async (request, reply) => {
-      const f = fields(request);
-      const form: CreateForm = {
-        title: one(f, 'title'),
-        emailSubject: one(f, 'email_subject'),
-        emailBody: one(f, 'email_body'),
-        smsText: one(f, 'sms_text'),
-        channels: f['channels'] ?? [],
-        acknowledgementRequested: one(f, 'acknowledgement_requested') === 'yes',
-        responseOptions: one(f, 'response_options'),
-        templateName: '',
-      };
+      const form = readCreateForm(fields(request));
       const id = request.params.id;
-      if (form.channels.some((c) => c !== 'email' && c !== 'sms'))
-        return html(reply, editPage(id, form, ['channels: choose email, sms or both']), 400);
+      const input = createInputOf(form);
+      if (!input) return html(reply, editPage(id, form, ['channels: choose email, sms or both']), 400);
       try {
         // The form carries every field: all are set.
-        await drafts.update(id, {
-          title: form.title,
-          emailSubject: form.emailSubject,
-          emailBody: form.emailBody,
-          smsText: form.smsText,
-          channels: form.channels as ChannelName[],
-          acknowledgementRequested: form.acknowledgementRequested,
-          responseOptions: form.responseOptions
-            .split(/\r?\n/)
-            .map((o) => o.trim())
-            .filter((o) => o !== ''),
-        });
+        await drafts.update(id, input);
       } catch (error) {
         if (error instanceof InvalidArgumentError) return html(reply, editPage(id, form, error.details), 400);
         throw error; // FAILED_PRECONDITION (sent meanwhile): a 409 page
