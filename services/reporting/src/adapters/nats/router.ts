@@ -12,7 +12,6 @@ import {
   RecipientsRemoved,
   streamNames,
   subjects,
-  type AddedDelivery as AddedDeliveryProto,
 } from '@dlr/contracts';
 import {
   consumeErasures,
@@ -44,15 +43,8 @@ export async function startRouter(options: {
       return RecipientsAdded.decode(data);
     },
     handle: async (message, ctx) => {
-      const byPartition = new Map<number, AddedDeliveryProto[]>();
-      for (const d of message.deliveries) {
-        const p = partitionOf(d.deliveryId);
-        const list = byPartition.get(p);
-        if (list === undefined) byPartition.set(p, [d]);
-        else list.push(d);
-      }
       await Promise.all(
-        [...byPartition].map(([p, deliveries]) =>
+        [...byPartition(message.deliveries, (d) => d.deliveryId)].map(([p, deliveries]) =>
           publishDurable(
             nats.js,
             s.reportingWork(p, 'recipients'),
@@ -67,6 +59,18 @@ export async function startRouter(options: {
     concurrency,
     logger: logger.child({ consumer: consumerNames.reportingRecipients }),
   });
+}
+
+/** Items grouped by the reporting partition of their delivery ID. */
+function byPartition<T>(items: readonly T[], deliveryIdOf: (item: T) => string): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const p = partitionOf(deliveryIdOf(item));
+    const list = groups.get(p);
+    if (list === undefined) groups.set(p, [item]);
+    else list.push(item);
+  }
+  return groups;
 }
 
 /**
@@ -85,15 +89,8 @@ export function startErasureRouter(options: {
     namespace,
     durable: consumerNames.reportingErasure,
     apply: async (event) => {
-      const byPartition = new Map<number, string[]>();
-      for (const id of event.deliveryIds) {
-        const p = partitionOf(id);
-        const list = byPartition.get(p);
-        if (list === undefined) byPartition.set(p, [id]);
-        else list.push(id);
-      }
       await Promise.all(
-        [...byPartition].map(([p, deliveryIds]) =>
+        [...byPartition(event.deliveryIds, (id) => id)].map(([p, deliveryIds]) =>
           publishDurable(
             nats.js,
             s.reportingWork(p, 'erase'),
@@ -135,15 +132,8 @@ export function startRemovalRouter(options: {
       return RecipientsRemoved.decode(data);
     },
     handle: async (message, ctx) => {
-      const byPartition = new Map<number, string[]>();
-      for (const id of message.deliveryIds) {
-        const p = partitionOf(id);
-        const list = byPartition.get(p);
-        if (list === undefined) byPartition.set(p, [id]);
-        else list.push(id);
-      }
       await Promise.all(
-        [...byPartition].map(([p, deliveryIds]) =>
+        [...byPartition(message.deliveryIds, (id) => id)].map(([p, deliveryIds]) =>
           publishDurable(
             nats.js,
             s.reportingWork(p, 'remove'),
