@@ -149,6 +149,7 @@ async function main(): Promise<void> {
       const again = await api.preview({ communicationId: COMMUNICATION, pageSize: 100, pageToken: '' });
       const previewAgain = performance.now() - t;
       const email = again.channels[0]!;
+      say(`preview: first answer ${previewFirst.toFixed(0)} ms; counts complete after ${seconds(previewDone)}`);
       lines.push(
         `preview: first answer ${previewFirst.toFixed(0)} ms; counts complete after ${seconds(previewDone)} (${again.recipientCount} recipients, email will send ${email.willSend}, opted out ${email.optedOut}); a view of the finished summary ${previewAgain.toFixed(0)} ms`,
       );

@@ -27,8 +27,11 @@ import { deliveryId } from './validation.js';
 
 /** How many resend requests are published concurrently. */
 const RESEND_WINDOW = 16;
-/** Records read, bumped and published together by a resend (one store round trip each way). */
-const RESEND_BATCH = 500;
+/**
+ * Records read, bumped and published together by a resend (one store round trip each way); at 500
+ * a bulk of updates outlasted the driver's 30 s socket timeout on a loaded FerretDB v1.
+ */
+const RESEND_BATCH = 100;
 /** How often a running resend stores its progress. */
 const PROGRESS_EVERY_MS = 1_000;
 
