@@ -108,7 +108,8 @@ describe('the operator console', () => {
     await page.screenshot({ path: join(REPO_ROOT, 'test-results/screenshots/console-preview.png'), fullPage: true });
 
     // Sending (from the preview).
-    await page.getByRole('button', { name: /Send to 4 delivery records/ }).click();
+    await page.getByRole('link', { name: /Send to 4 delivery records/ }).click();
+    await page.getByRole('button', { name: 'Confirm: send now' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toContain('Sending started.');
     const reportLink = page.getByRole('link', { name: 'Delivery Report' });
     expect(await reportLink.getAttribute('href')).toBe(`${system.reportingUrl}/communications/${id}`);
@@ -163,7 +164,7 @@ describe('the operator console', () => {
     );
     const history = await page.locator('tbody tr').allTextContents();
     expect(history).toHaveLength(2);
-    expect(history.every((r) => r.includes('Flash flood warning') && r.includes('Attempt 1'))).toBe(true);
+    expect(history.every((r) => r.includes('Flash flood warning') && r.includes('Delivered'))).toBe(true);
     await context.close();
   });
 });

@@ -15,6 +15,7 @@ export {
   MessageContent,
   PersonErased,
   RecipientsAdded,
+  RecipientsRemoved,
   SendRequested,
 } from './gen/dlr/communication/v1/events.pb.js';
 export {
@@ -68,6 +69,15 @@ export {
   ListSuppressionsRequest,
   ListSuppressionsResponse,
   Suppression,
+  ChannelList,
+  ResponseOptionList,
+  UpdateDraftRequest,
+  UpdateDraftResponse,
+  DeleteDraftRequest,
+  DeleteDraftResponse,
+  RecipientRef,
+  RemoveRecipientsRequest,
+  RemoveRecipientsResponse,
 } from './gen/dlr/communication/v1/communication.pb.js';
 export {
   CreateTemplateRequest,
@@ -88,6 +98,8 @@ export {
   StatusCount,
   WatchDeliveryRecordsRequest,
   WatchDeliveryRecordsResponse,
+  GetDeliveryRecordsRequest,
+  GetDeliveryRecordsResponse,
 } from './gen/dlr/reporting/v1/reporting.pb.js';
 export type { ReportingServiceServer } from './gen/dlr/reporting/v1/reporting.pb.js';
 export { channelName, channelOf, type ChannelName } from './channels.js';

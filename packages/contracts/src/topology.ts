@@ -30,6 +30,8 @@ export function subjects(namespace = 'dlr') {
   return {
     /** `RecipientsAdded` (dlr.communication.v1): delivery records that now exist, Pending. */
     recipientsAdded: `${namespace}.v1.communication.recipients-added`,
+    /** `RecipientsRemoved` (dlr.communication.v1): delivery records of a draft that no longer exist. */
+    recipientsRemoved: `${namespace}.v1.communication.recipients-removed`,
     /** `SendRequested` (dlr.communication.v1): one delivery attempt to send. */
     sendRequested: `${namespace}.v1.dispatch.send-requested`,
     /**
@@ -66,7 +68,7 @@ export function subjects(namespace = 'dlr') {
      * Reporting's internal work queue for one partition of delivery records (`RecipientsAdded` or
      * `DeliveryEvent` payloads; the last token says which). Not a public contract.
      */
-    reportingWork: (partition: number, kind: 'recipients' | 'event' | 'erase') =>
+    reportingWork: (partition: number, kind: 'recipients' | 'event' | 'erase' | 'remove') =>
       `${namespace}.v1.reporting.work.${partition}.${kind}`,
     /** Every work item of one partition. */
     reportingPartition: (partition: number) => `${namespace}.v1.reporting.work.${partition}.*`,
@@ -144,6 +146,8 @@ export const consumerNames = {
   callbackErasure: 'provider-callback-erasure',
   feedbackErasure: 'feedback-erasure',
   reportingErasure: 'reporting-erasure',
+  /** reporting: removed recipients and deleted drafts, routed to the partitions of their records. */
+  reportingRemovals: 'reporting-removals',
 } as const;
 
 /**
@@ -324,6 +328,10 @@ export function consumerConfigs(
       stream: n.communication,
       config: { ...common, durable_name: durable, filter_subject: s.personErased },
     })),
+    {
+      stream: n.communication,
+      config: { ...common, durable_name: consumerNames.reportingRemovals, filter_subject: s.recipientsRemoved },
+    },
     ...Array.from({ length: REPORTING_PARTITIONS }, (_, partition) => ({
       stream: n.reportingWork,
       config: {

@@ -78,6 +78,15 @@ describe('httpError', () => {
     expect(mapped).toEqual({ status: 500, body: { error: 'internal', message: 'internal error' } });
     expect(JSON.stringify(mapped)).not.toContain('secret');
   });
+
+  it('answers UNAVAILABLE (try again) for a store or NATS outage, without its internals', () => {
+    const timeout = Object.assign(new Error('connection 4 to 10.0.0.7:27017 timed out'), {
+      name: 'MongoNetworkTimeoutError',
+    });
+    const mapped = grpcError(timeout);
+    expect(mapped.code).toBe(status.UNAVAILABLE);
+    expect(mapped.details).toBe('a dependency of this service is unavailable or slow; try again');
+  });
 });
 
 describe('grpcError', () => {
@@ -99,5 +108,14 @@ describe('grpcError', () => {
     const mapped = grpcError(error);
     expect(mapped).toEqual({ code: status.INTERNAL, details: 'internal error', message: 'internal error' });
     expect(JSON.stringify(mapped)).not.toContain('secret');
+  });
+
+  it('answers UNAVAILABLE (try again) for a store or NATS outage, without its internals', () => {
+    const timeout = Object.assign(new Error('connection 4 to 10.0.0.7:27017 timed out'), {
+      name: 'MongoNetworkTimeoutError',
+    });
+    const mapped = grpcError(timeout);
+    expect(mapped.code).toBe(status.UNAVAILABLE);
+    expect(mapped.details).toBe('a dependency of this service is unavailable or slow; try again');
   });
 });

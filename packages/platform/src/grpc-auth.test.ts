@@ -41,12 +41,16 @@ async function serve(
     listDeliveryRecords: (call, callback) => {
       if (throwing) throw new Error('handler bug');
       seen.push(grpcCallerOf(call)!);
-      callback(null, { records: [], counts: [], total: 7, nextPageToken: '' });
+      callback(null, { records: [], counts: [], total: 7, nextPageToken: '', title: '' });
     },
     watchDeliveryRecords: (call) => {
       seen.push(grpcCallerOf(call)!);
       call.write({ records: [], counts: [], total: 7 });
       call.end();
+    },
+    getDeliveryRecords: (call, callback) => {
+      seen.push(grpcCallerOf(call)!);
+      callback(null, { records: [] });
     },
   };
   const server = new Server();

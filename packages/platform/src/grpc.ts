@@ -18,6 +18,7 @@ import { AppError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import { platformMetrics } from './metrics.js';
 import { extractGrpcMetadata, markFailed, tracer } from './tracing.js';
+import { isTransient } from './transient.js';
 
 const GRPC_STATUS: Record<ErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
@@ -36,6 +37,11 @@ export function grpcError(error: unknown): Partial<ServiceError> {
   if (error instanceof AppError) {
     const details = error.details.length > 0 ? `${error.message}: ${error.details.join('; ')}` : error.message;
     return { code: GRPC_STATUS[error.code], details, message: details };
+  }
+  // The store or NATS down or timed out: the client may try again (same request, same effect).
+  if (isTransient(error)) {
+    const details = 'a dependency of this service is unavailable or slow; try again';
+    return { code: status.UNAVAILABLE, details, message: details };
   }
   return { code: status.INTERNAL, details: 'internal error', message: 'internal error' };
 }

@@ -214,6 +214,20 @@ describe('ranking', () => {
     expect(laneOf(event('failed', 1))).toBe('send');
   });
 
+  it('keeps an answer shown after a later opt-out, in either order', () => {
+    const answer = event('responded', 0, { eventId: 'r', response: 'safe', occurredAt: new Date(1_000) });
+    const optOut = event('opted_out', 0, { eventId: 'o', occurredAt: new Date(2_000) });
+    for (const order of [
+      [answer, optOut],
+      [optOut, answer],
+    ]) {
+      expect(viewOf(applyAll([event('delivered', 1), ...order]))).toMatchObject({
+        status: 'opted_out',
+        response: 'safe',
+      });
+    }
+  });
+
   it('breaks a tie of equal ranks by the later occurrence, not by arrival', () => {
     const first = event('responded', 0, { eventId: 'a', response: 'yes', occurredAt: new Date(1_000) });
     const second = event('responded', 0, { eventId: 'b', response: 'no', occurredAt: new Date(2_000) });

@@ -40,6 +40,11 @@ export interface RankState {
   readonly send: Observation;
   readonly human: Observation;
   readonly flags: readonly RecordFlag[];
+  /**
+   * The best human-lane event that carried a response (same comparison): the Response column, so
+   * an answer stays shown after a later opt-out, in any order. Absent until a response arrives.
+   */
+  readonly answer?: Observation;
 }
 
 /** The lane value of a record nothing has happened to yet. */
@@ -116,6 +121,8 @@ export function rankEvent<S extends RankState>(state: S, event: RankedEvent): { 
   const observation = observationOf(event);
   if (lane === 'human') {
     if (outranks(observation, state.human)) next = { ...next, human: observation };
+    if (observation.response !== '' && (state.answer === undefined || outranks(observation, state.answer)))
+      next = { ...next, answer: observation };
   } else if (event.attempt > state.attempt) {
     next = { ...next, attempt: event.attempt, send: observation };
   } else if (event.attempt === state.attempt && outranks(observation, state.send)) {
@@ -137,7 +144,7 @@ export function effective(state: RankState): Observation {
 export interface StatusView {
   readonly status: StatusKey;
   readonly statusLabel: string;
-  /** The recipient's answer (from the human lane), empty when none. */
+  /** The recipient's answer (the best human event with one; kept after an opt-out), empty when none. */
   readonly response: string;
   /** Reason code of the event that set the shown status (empty when none). */
   readonly reasonCode: string;
@@ -155,7 +162,7 @@ export function viewOf(state: RankState): StatusView {
   return {
     status: shown.status,
     statusLabel: STATUSES[shown.status].label,
-    response: state.human.response,
+    response: (state.answer ?? state.human).response,
     reasonCode: shown.reasonCode,
     reasonText: shown.reasonText,
     attempt: state.attempt,

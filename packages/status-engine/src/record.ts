@@ -68,17 +68,21 @@ function best(events: readonly RankedEvent[]): Observation {
 
 /**
  * The ranked state of a set of events, stated directly: the send lane is the best event of the
- * highest attempt, the human lane the best human-lane event, flags the union of every flag.
- * Equal to {@link rankEvent} over the events in any order, with any duplicates.
+ * highest attempt, the human lane the best human-lane event, the answer the best human-lane event
+ * with a response, flags the union of every flag. Equal to {@link rankEvent} over the events in any
+ * order, with any duplicates.
  */
 export function foldState(events: readonly RankedEvent[]): RankState {
   const send = events.filter((e) => laneOf(e) === 'send');
   const attempt = Math.max(0, ...send.map((e) => e.attempt));
+  const human = events.filter((e) => laneOf(e) === 'human');
+  const answers = human.filter((e) => e.response !== '');
   return {
     attempt,
     send: best(send.filter((e) => e.attempt === attempt)),
-    human: best(events.filter((e) => laneOf(e) === 'human')),
+    human: best(human),
     flags: normalizeFlags(events.map(flagOf)),
+    ...(answers.length > 0 ? { answer: best(answers) } : {}),
   };
 }
 

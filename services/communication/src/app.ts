@@ -35,6 +35,10 @@ import { Templates } from './domain/templates.js';
 import { MongoTemplates } from './adapters/mongo/templates.js';
 import { MongoPreviewSummaries } from './adapters/mongo/preview-summaries.js';
 import { controlsGrpc } from './adapters/grpc/controls.js';
+import { draftsGrpc } from './adapters/grpc/drafts.js';
+import { historyGrpc } from './adapters/grpc/history.js';
+import { RecipientHistory } from './domain/history.js';
+import { Drafts } from './domain/drafts.js';
 import { MongoAuditLog, migrateAuditLog } from './adapters/mongo/audit-log.js';
 import { MongoCancelStore } from './adapters/mongo/cancel.js';
 import { MongoSuppressionList } from './adapters/mongo/suppression-list.js';
@@ -67,6 +71,9 @@ export const COMMUNICATION_ROLES: GrpcRoles<CommunicationServiceServer> = {
   cancelCommunication: 'sender',
   listAuditLog: 'admin',
   listSuppressions: 'admin',
+  updateDraft: 'sender',
+  deleteDraft: 'sender',
+  removeRecipients: 'sender',
   createTemplate: 'sender',
   listTemplates: 'viewer',
 };
@@ -77,13 +84,13 @@ export type Config = ServiceConfig<typeof configShape>;
 /** Wires the communication service; listens on nothing. */
 export async function buildApp(
   deps: ServiceDeps<Config>,
-): Promise<BuiltApp & { communications: Communications; actions: OperatorActions }> {
+): Promise<BuiltApp & { communications: Communications; actions: OperatorActions; drafts: Drafts }> {
   const { config, logger, mongo, nats } = deps;
   const store = new MongoCommunicationStore(mongo);
   const events = new NatsCommunicationEvents(nats, config.NATS_NAMESPACE);
   // National phone formats are read in PHONE_DEFAULT_REGION; without it only +<country code>.
   const phoneRules = { defaultRegion: config.PHONE_DEFAULT_REGION };
-  const communications = new Communications(store, events, logger, () => new Date(), phoneRules);
+  const communications = new Communications(store, events, logger, () => new Date(), phoneRules, store);
   // Communication's own replica of the suppression list, fed by delivery events (SPEC §4/§5).
   const suppressions = new MongoSuppressions(mongo);
   if (config.REPORTING_GRPC_URL && !config.SERVICE_TOKEN) {
@@ -114,6 +121,8 @@ export async function buildApp(
     }),
     smsLinkLength: config.SMS_LINK_LENGTH,
   });
+  const drafts = new Drafts({ store, events, audit, logger, phoneRules });
+  const history = new RecipientHistory({ store, records: statuses, logger, phoneRules });
   const grpc = new GrpcServer();
   const lifts = new SuppressionLifts(
     new MongoSuppressionLiftStore(mongo),
@@ -157,6 +166,8 @@ export async function buildApp(
         erasureGrpc(erasures, logger),
         controlsGrpc(controls, logger),
         templates,
+        draftsGrpc(drafts, async (id) => (await communications.get(id)).deliveryCount, logger),
+        historyGrpc(history, logger),
       ),
       new GrpcAuth(operatorAuth, config.SERVICE_TOKEN),
       logger,
@@ -171,6 +182,8 @@ export async function buildApp(
     logger,
     reportingPublicUrl: config.REPORTING_PUBLIC_URL,
     controls,
+    drafts,
+    history,
     templates,
   });
   let suppressionConsumers: ConsumerHandle | undefined;
@@ -180,6 +193,7 @@ export async function buildApp(
     grpc,
     communications,
     actions,
+    drafts,
     start: async () => {
       suppressionConsumers = await startSuppressionConsumers({
         nats,
@@ -190,6 +204,7 @@ export async function buildApp(
       });
       erasureConsumer = await startErasureConsumer({ nats, namespace: config.NATS_NAMESPACE, erasure, logger });
       await communications.resume();
+      await drafts.resume();
       await actions.resume();
     },
     stopConsuming: async () => {

@@ -153,7 +153,11 @@ describe('operator console', () => {
     expect(overridden.html).toContain('by Lee at');
     expect(overridden.html).toContain('Flash flooding');
 
-    expect((await post(`/console/communications/${id}/send`, {})).status).toBe(303);
+    // Without the confirmation step's field, Send only shows the confirmation.
+    const unconfirmed = await post(`/console/communications/${id}/send`, {});
+    expect(unconfirmed.status).toBe(200);
+    expect(unconfirmed.html).toContain('Confirm: send now');
+    expect((await post(`/console/communications/${id}/send`, { confirm: 'yes' })).status).toBe(303);
     const sentPage = await eventually(async () => {
       const p = await get(`/console/communications/${id}`);
       expect(p.html).toContain('<h2 id="resend-h">Resend</h2>');
@@ -183,7 +187,7 @@ describe('operator console', () => {
     expect(late.html).toContain('recipients can only be added to a draft');
 
     const history = await get(`/console/recipients?key=${encodeURIComponent('x:p-1')}`);
-    expect(history.html).toContain('Attempt 2');
+    expect(history.html).toContain('Sent (attempt 2)');
     expect(history.html).toContain(`/console/communications/${id}`);
     const badKey = await get(`/console/recipients?key=${'x'.repeat(700)}`);
     expect(badKey.status).toBe(400);

@@ -53,12 +53,33 @@ export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
 export const SERVICE_TOKEN = 'test-service-token-0123456789-abcdefghij';
 
 /** Statuses the stand-in reporting service answers with, by delivery ID (all in one communication). */
-export type StatusBoard = Map<string, { communicationId: string; status: DeliveryStatus }>;
+export type StatusBoard = Map<string, { communicationId: string; status: DeliveryStatus; response?: string }>;
 
 /** A ReportingService that lists the records on `board` (the filters it is given are applied). */
 export async function startReportingStandIn(board: StatusBoard): Promise<{ address: string; stop(): Promise<void> }> {
   const server = new Server();
-  const impl: Pick<ReportingServiceServer, 'listDeliveryRecords'> = {
+  const impl: Pick<ReportingServiceServer, 'listDeliveryRecords' | 'getDeliveryRecords'> = {
+    getDeliveryRecords: (call, callback) => {
+      if (call.metadata.get('authorization')[0] !== `Bearer ${SERVICE_TOKEN}`) {
+        callback({ code: status.UNAUTHENTICATED, details: 'send the service token' }, null);
+        return;
+      }
+      const records = call.request.ids.flatMap((id) => {
+        const r = board.get(id);
+        return r
+          ? [
+              DeliveryRecord.fromPartial({
+                id,
+                communicationId: r.communicationId,
+                status: r.status,
+                response: r.response ?? '',
+                attempt: 1,
+              }),
+            ]
+          : [];
+      });
+      callback(null, { records });
+    },
     listDeliveryRecords: (call, callback) => {
       // As reporting does: only our services (or operators) may list records.
       if (call.metadata.get('authorization')[0] !== `Bearer ${SERVICE_TOKEN}`) {

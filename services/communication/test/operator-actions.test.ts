@@ -397,7 +397,14 @@ describe('GetRecipientHistory', () => {
     await c.sendCommunication({ communicationId: one.id });
     await waitSent(one.id);
     const two = await draft([cat]);
-    const history = await c.getRecipientHistory({ recipientKey: 'x:p-cat', pageSize: 0, pageToken: '' });
+    const history = await c.getRecipientHistory({
+      recipientKey: 'x:p-cat',
+      pageSize: 0,
+      pageToken: '',
+      email: '',
+      phone: '',
+      externalId: '',
+    });
     const mine = history.entries.filter((e) => e.communicationId === one.id || e.communicationId === two.id);
     expect(mine.map((e) => [e.communicationId, e.channel, e.attempt, e.heldByPreference])).toEqual(
       expect.arrayContaining([
@@ -410,10 +417,19 @@ describe('GetRecipientHistory', () => {
     expect(mine[0]!.communicationId).toBe(two.id); // newest first
     expect(mine.every((e) => e.title === content.title && e.recipientName === 'Cat')).toBe(true);
 
-    const paged = await c.getRecipientHistory({ recipientKey: 'x:p-cat', pageSize: 1, pageToken: '' });
+    const paged = await c.getRecipientHistory({
+      recipientKey: 'x:p-cat',
+      pageSize: 1,
+      pageToken: '',
+      email: '',
+      phone: '',
+      externalId: '',
+    });
     expect(paged.entries).toHaveLength(1);
     expect(paged.nextPageToken).not.toBe('');
-    const empty = await grpcError(c.getRecipientHistory({ recipientKey: '', pageSize: 0, pageToken: '' }));
+    const empty = await grpcError(
+      c.getRecipientHistory({ recipientKey: '', pageSize: 0, pageToken: '', email: '', phone: '', externalId: '' }),
+    );
     expect(empty.code).toBe(status.INVALID_ARGUMENT);
   });
 });

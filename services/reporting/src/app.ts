@@ -16,7 +16,7 @@ import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
 import { migrateReportReads, MongoReportReads } from './adapters/mongo/report-reads.js';
 import { MongoTitles } from './adapters/mongo/titles.js';
 import { startPartitionWorkers } from './adapters/nats/partitions.js';
-import { startErasureRouter, startRouter } from './adapters/nats/router.js';
+import { startErasureRouter, startRemovalRouter, startRouter } from './adapters/nats/router.js';
 import { statusChangePublisher } from './adapters/nats/status-changes.js';
 import type { configShape } from './config.js';
 import { ReportQueries } from './domain/report-queries.js';
@@ -86,6 +86,18 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
           throw error;
         },
       ),
+    );
+    if (stopping) return;
+    consumers.push(
+      await startRemovalRouter({
+        nats,
+        namespace,
+        concurrency: config.REPORTING_CONCURRENCY,
+        logger: logger.child({ component: 'removals' }),
+      }).catch(async (error: unknown) => {
+        for (const c of consumers.splice(0)) await c.stop();
+        throw error;
+      }),
     );
   };
   return {

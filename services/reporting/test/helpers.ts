@@ -13,6 +13,7 @@ import {
   DeliveryEvent,
   EventSource,
   RecipientsAdded,
+  RecipientsRemoved,
   streamNames,
   subjects,
   type DeliveryEventSource,
@@ -128,18 +129,18 @@ export async function startReporting(
   };
 }
 
-/** Publishes a `RecipientsAdded` as communication would. */
+/** Publishes a `RecipientsAdded` as communication would (`occurredAt`: now unless given). */
 export async function publishRecipients(
   h: Pick<Harness, 'nats' | 'ns'>,
   communicationId: string,
   deliveries: { id: string; channel: 'email' | 'sms'; name: string; address: string }[],
-  about: { title?: string; occurredAt?: Date } = {},
+  about: { title?: string; occurredAt?: Date } | Date = {},
 ): Promise<void> {
   const bytes = RecipientsAdded.encode(
     RecipientsAdded.fromPartial({
       communicationId,
-      title: about.title ?? '',
-      occurredAt: about.occurredAt ?? new Date(),
+      title: about instanceof Date ? '' : (about.title ?? ''),
+      occurredAt: about instanceof Date ? about : (about.occurredAt ?? new Date()),
       deliveries: deliveries.map((d) =>
         AddedDelivery.fromPartial({
           deliveryId: d.id,
@@ -152,6 +153,20 @@ export async function publishRecipients(
     }),
   ).finish();
   await publishDurable(h.nats.js, subjects(h.ns).recipientsAdded, bytes, `ra:${communicationId}:${rand()}`);
+}
+
+/** Publishes a `RecipientsRemoved` as communication would. */
+export async function publishRemoved(
+  h: Pick<Harness, 'nats' | 'ns'>,
+  communicationId: string,
+  deliveryIds: string[],
+  removedAt = new Date(),
+  deleted = false,
+): Promise<void> {
+  const bytes = RecipientsRemoved.encode(
+    RecipientsRemoved.fromPartial({ communicationId, deliveryIds, removedAt, communicationDeleted: deleted }),
+  ).finish();
+  await publishDurable(h.nats.js, subjects(h.ns).recipientsRemoved, bytes, `rr:${communicationId}:${rand()}`);
 }
 
 const SOURCE: Record<DeliveryEventSource, EventSource> = {
@@ -228,6 +243,7 @@ export async function settled(h: Harness, timeoutMs = 15_000): Promise<void> {
     if (delivery.state.last_seq > 0 && (work.sources ?? []).length === 0) throw new Error('no sourcing');
     for (const [stream, durable] of [
       [streams.communication, consumerNames.reportingRecipients],
+      [streams.communication, consumerNames.reportingRemovals],
       ...Array.from({ length: REPORTING_PARTITIONS }, (_, p) => [streams.reportingWork, reportingPartitionConsumer(p)]),
     ] as const) {
       const info = await h.nats.jsm.consumers.info(stream, durable);

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '@dlr/core';
 
 /** What was done. */
-export type AuditKind = 'override' | 'resend' | 'cancel' | 'lift' | 'erasure';
+export type AuditKind = 'override' | 'resend' | 'cancel' | 'lift' | 'erasure' | 'delete_draft';
 
-export const AUDIT_KINDS: readonly AuditKind[] = ['override', 'resend', 'cancel', 'lift', 'erasure'];
+export const AUDIT_KINDS: readonly AuditKind[] = ['override', 'resend', 'cancel', 'lift', 'erasure', 'delete_draft'];
 
 /** One entry as stored in `audit_log`. */
 export interface AuditEntry {

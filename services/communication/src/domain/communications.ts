@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailedPreconditionError, NotFoundError, type Logger } from '@dlr/core';
-import { isPublished, type CommunicationDoc, type DeliveryDoc } from './model.js';
-import type { CommunicationEvents, CommunicationStore } from './ports.js';
+import { isInSend, isPublished, type CommunicationDoc, type DeliveryDoc } from './model.js';
+import type { CommunicationEvents, CommunicationStore, DraftStore } from './ports.js';
 import {
   newCommunicationId,
   planDeliveries,
@@ -28,6 +28,7 @@ export class Communications {
     private readonly clock: () => Date = () => new Date(),
     /** How recipients' phone numbers are read (also the console's CSV check). */
     readonly phoneRules: PhoneRules = {},
+    private readonly drafts?: Pick<DraftStore, 'clearRemoval'>,
   ) {}
 
   /** Creates a draft. Throws InvalidArgumentError listing every problem. */
@@ -66,6 +67,10 @@ export class Communications {
     }
     const now = this.clock();
     const plan = planDeliveries(communication, rows, now, this.phoneRules);
+    // Adding again a recipient whose removal was interrupted takes it out of the removal.
+    const pending = new Set(communication.pendingRemoval ?? []);
+    const readded = [...new Set(plan.deliveries.map((d) => d.recipientKey))].filter((k) => pending.has(k));
+    if (readded.length > 0) await this.drafts?.clearRemoval(communicationId, readded);
     // Raised before (a summary started earlier is out of date) and after (so is one started meanwhile).
     await this.store.recipientsChanged(communicationId, 0);
     const { existingIds } = await this.store.insertDeliveries(plan.deliveries);
@@ -177,7 +182,7 @@ export class Communications {
     for await (const delivery of this.store.streamDeliveries(communication._id)) {
       if (this.abort.signal.aborted) throw new Error('stopping');
       if (failure !== undefined) break;
-      if (!isPublished(delivery, communication)) continue;
+      if (!isPublished(delivery, communication) || !isInSend(delivery, communication)) continue;
       const p = this.events.sendRequested(communication, delivery, 1, this.clock()).then(
         () => {
           published++;
@@ -215,7 +220,7 @@ export class Communications {
       batch = [];
     };
     for await (const delivery of this.store.streamDeliveries(communication._id)) {
-      if (delivery.optedOut !== true) continue;
+      if (delivery.optedOut !== true || !isInSend(delivery, communication)) continue;
       batch.push(delivery);
       if (batch.length >= 500) await flush();
     }

@@ -34,6 +34,29 @@ export interface CommunicationDoc {
    * leaves it short until the next preview recounts it). Absent: count them.
    */
   deliveryCount?: number;
+  /** Recipient keys being removed from the draft: a send started meanwhile skips them. */
+  pendingRemoval?: string[];
+  /** Set when the draft was deleted: the document stays as a tombstone, hidden from every read. */
+  deletion?: DeletionDoc;
+}
+
+/** Who deleted a draft, why and when; `purged` once its deliveries are gone and announced. */
+export interface DeletionDoc {
+  principal: string;
+  reason: string;
+  at: Date;
+  purged: boolean;
+}
+
+/** True when the fan-out of `communication` (its snapshot at send time) sends `delivery`. */
+export function isInSend(
+  delivery: Pick<DeliveryDoc, 'channel' | 'recipientKey'>,
+  communication: Pick<CommunicationDoc, 'channels' | 'pendingRemoval'>,
+): boolean {
+  return (
+    communication.channels.includes(delivery.channel) &&
+    !(communication.pendingRemoval ?? []).includes(delivery.recipientKey)
+  );
 }
 
 /** Who cancelled a send (the authenticated caller), why and when. */

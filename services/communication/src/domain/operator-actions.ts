@@ -27,8 +27,11 @@ import { deliveryId } from './validation.js';
 
 /** How many resend requests are published concurrently. */
 const RESEND_WINDOW = 16;
-/** Records read, bumped and published together by a resend (one store round trip each way). */
-const RESEND_BATCH = 500;
+/**
+ * Records read, bumped and published together by a resend (one store round trip each way); at 500
+ * a bulk of updates outlasted the driver's 30 s socket timeout on a loaded FerretDB v1.
+ */
+const RESEND_BATCH = 100;
 /** How often a running resend stores its progress. */
 const PROGRESS_EVERY_MS = 1_000;
 
@@ -72,7 +75,7 @@ export function decodeCursor(token: string, field = 'page_token'): { createdAt: 
   throw new InvalidArgumentError(`invalid ${field}`, [`${field}: not a cursor this service issued`]);
 }
 
-function pageSize(value: number, fallback: number, max: number, field = 'page_size'): number {
+export function pageSize(value: number, fallback: number, max: number, field = 'page_size'): number {
   if (value === 0) return fallback;
   if (!Number.isInteger(value) || value < 1 || value > max)
     throw new InvalidArgumentError(`invalid ${field}`, [`${field}: must be 1 to ${max}`]);
@@ -113,15 +116,6 @@ export interface MessageSample {
   readonly emailBody: string;
   readonly smsText: string;
   readonly sms: (SmsCount & { linkAllowance: number }) | undefined;
-}
-
-/** One entry of a recipient's message history. */
-export interface HistoryEntry {
-  readonly delivery: DeliveryDoc;
-  readonly communication: CommunicationDoc | undefined;
-  /** The latest attempt sent (0 when not sent yet or held back by preference). */
-  readonly attempt: number;
-  readonly heldByPreference: boolean;
 }
 
 /** The operator use cases over the store, the events and (optionally) reporting and the suppression list. */
@@ -547,32 +541,5 @@ export class OperatorActions {
     await this.deps.store.unlockResend(communication._id, resend._id);
     this.deps.logger.info({ communicationId: communication._id, resend: resend.requestId, count }, 'resend published');
     return finished ?? { ...resend, state: 'done', resentCount: count };
-  }
-
-  /** A recipient's deliveries across communications, newest first. Throws InvalidArgumentError. */
-  async history(input: { recipientKey: string; pageSize: number; pageToken: string }) {
-    const key = input.recipientKey.trim();
-    if (key === '' || key.length > 600)
-      throw new InvalidArgumentError('invalid recipient_key', ['recipient_key: is required (at most 600 characters)']);
-    const limit = pageSize(input.pageSize, 100, 500);
-    const docs = await this.deps.store.recipientDeliveries(key, limit + 1, decodeCursor(input.pageToken));
-    const page = docs.slice(0, limit);
-    const communications = new Map<string, CommunicationDoc | undefined>();
-    for (const d of page) {
-      if (!communications.has(d.communicationId)) {
-        communications.set(d.communicationId, (await this.deps.store.getCommunication(d.communicationId)) ?? undefined);
-      }
-    }
-    const entries: HistoryEntry[] = page.map((delivery) => {
-      const communication = communications.get(delivery.communicationId);
-      const held = communication ? !isIncluded(delivery, communication) : false;
-      const sent = communication !== undefined && communication.state !== 'draft' && !held;
-      return { delivery, communication, heldByPreference: held, attempt: sent ? (delivery.attempt ?? 1) : 0 };
-    });
-    const last = page.at(-1);
-    return {
-      entries,
-      nextPageToken: docs.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id }) : '',
-    };
   }
 }

@@ -1,6 +1,6 @@
 import type { SuppressionReason } from '@dlr/contracts';
 import type { StatusKey } from '@dlr/status-engine';
-import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from './model.js';
+import type { CommunicationDoc, DeletionDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from './model.js';
 
 /** Storage of communications and their deliveries (implemented over MongoDB). */
 export interface CommunicationStore {
@@ -63,6 +63,30 @@ export interface OperatorActionStore {
   ): Promise<DeliveryDoc[]>;
 }
 
+/** The draft fields an edit may change. */
+export type DraftFields = Pick<
+  CommunicationDoc,
+  'title' | 'emailSubject' | 'emailBody' | 'smsText' | 'channels' | 'acknowledgementRequested' | 'responseOptions'
+>;
+
+/** Storage for editing drafts; every change of the communication is conditional on it being a draft. */
+export interface DraftStore {
+  /** The communication, deleted ones included (their tombstone). */
+  getAnyCommunication(id: string): Promise<CommunicationDoc | null>;
+  /** Sets `fields` if the communication is a draft (not deleted); returns the updated doc or null. */
+  updateDraft(id: string, fields: DraftFields): Promise<CommunicationDoc | null>;
+  /** Adds keys to `pendingRemoval` if the communication is a draft; returns the updated doc or null. */
+  markRemoval(id: string, recipientKeys: readonly string[]): Promise<CommunicationDoc | null>;
+  /** Takes keys out of `pendingRemoval` (only while a draft: a send's snapshot keeps them). */
+  clearRemoval(id: string, recipientKeys: readonly string[]): Promise<void>;
+  /** Marks a draft deleted; returns the updated doc or null when it is not an undeleted draft. */
+  markDeleted(id: string, deletion: DeletionDoc): Promise<CommunicationDoc | null>;
+  markPurged(id: string): Promise<void>;
+  /** Deleted drafts whose deliveries were not all removed yet (e.g. a crash). */
+  listUnpurged(): Promise<CommunicationDoc[]>;
+  deleteDeliveries(ids: readonly string[]): Promise<void>;
+}
+
 /** Current statuses of a communication's delivery records, as the reporting service has them. */
 export interface DeliveryStatusSource {
   /**
@@ -91,4 +115,6 @@ export interface SuppressionLookup {
 export interface CommunicationEvents {
   recipientsAdded(communication: CommunicationDoc, deliveries: readonly DeliveryDoc[], at: Date): Promise<void>;
   sendRequested(communication: CommunicationDoc, delivery: DeliveryDoc, attempt: number, at: Date): Promise<void>;
+  /** `RecipientsRemoved`: these delivery records of a draft no longer exist. */
+  recipientsRemoved(communicationId: string, deliveryIds: readonly string[], at: Date, deleted: boolean): Promise<void>;
 }

@@ -58,8 +58,10 @@ const PROGRESS_EVERY_MS = 1_000;
 const STALE_MS = 15_000;
 /** A finished summary older than this is computed again (the suppression list moves). */
 const MAX_AGE_MS = 5 * 60_000;
-/** How long a view waits for a pass before answering with its progress (small lists finish first). */
+/** How long a view of a small list waits for its pass, so it answers with the counts complete. */
 const QUICK_MS = 500;
+/** Deliveries up to which a view waits (a larger list answers at once, with its progress). */
+const QUICK_LIMIT = 5_000;
 
 /** Keeps the preview summaries: starts a pass when a view finds none for the current state. */
 export class PreviewSummaries {
@@ -110,10 +112,13 @@ export class PreviewSummaries {
         .finally(() => this.passes.delete(communication._id));
       this.passes.set(communication._id, pass);
     }
-    const quick = await Promise.race([
-      pass,
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), QUICK_MS).unref()),
-    ]);
+    const quick =
+      deliveryCount > QUICK_LIMIT
+        ? undefined
+        : await Promise.race([
+            pass,
+            new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), QUICK_MS).unref()),
+          ]);
     return (
       quick ??
       (await this.deps.summaries.get(communication._id)) ??

@@ -99,6 +99,39 @@ describe('project', () => {
   });
 });
 
+describe('removed records', () => {
+  const at = (ms: number) => new Date(T0 + ms);
+  const removed = (ms: number): WorkItem => ({ kind: 'remove', communicationId: COMM, removedAt: at(ms) });
+  const addedAt = (ms: number): WorkItem =>
+    ({ ...(recipients('d_r', 'email') as object), occurredAt: at(ms) }) as WorkItem;
+
+  it('leaves the counts on removal, stays out on an older add, comes back on a later one', () => {
+    const deltas = new CountDeltas();
+    const first = project('d_r', 0, undefined, [addedAt(0)], at(0));
+    deltas.move(COMM, first.countedBefore, first.countedAfter);
+    const gone = project('d_r', 0, first.record, [removed(10)], at(10));
+    expect(gone.record!.removedAt).toEqual(at(10));
+    expect(gone.countedAfter).toBeUndefined();
+    deltas.move(COMM, gone.countedBefore, gone.countedAfter);
+    expect(deltas.increments().get(COMM) ?? {}).toEqual({});
+    // A redelivered older batch does not bring it back; a repeat removal changes nothing.
+    expect(project('d_r', 0, gone.record, [addedAt(5), removed(10)], at(11)).record).toBeUndefined();
+    const back = project('d_r', 0, gone.record, [addedAt(20)], at(20));
+    expect(back.record!.removedAt).toBeNull();
+    expect(back.countedBefore).toBeUndefined();
+    expect(back.countedAfter).toEqual(first.countedAfter);
+  });
+
+  it('a removal that comes before the record was seen keeps it out of the counts', () => {
+    const tomb = project('d_r', 0, undefined, [removed(10)], at(10));
+    expect(tomb.record!.removedAt).toEqual(at(10));
+    expect(tomb.countedAfter).toBeUndefined();
+    const late = project('d_r', 0, tomb.record, [addedAt(0)], at(11));
+    expect(late.record).toBeUndefined();
+    expect(late.countedAfter).toBeUndefined();
+  });
+});
+
 describe('response count keys', () => {
   it('round-trip options with dots, dollars and spaces into safe field names', () => {
     for (const option of ['Safe', 'Need help.', '$where', 'a.b.c', 'Été 100%']) {
@@ -158,6 +191,7 @@ describe('batches of work (property)', () => {
           const byRecord = new Map<string, WorkItem[]>();
           for (const item of batch) {
             if (item.kind === 'erase') continue;
+            if (item.kind === 'remove') continue;
             const id = item.kind === 'event' ? item.event.deliveryId : item.delivery.deliveryId;
             byRecord.set(id, [...(byRecord.get(id) ?? []), item]);
           }

@@ -16,6 +16,11 @@ export interface ProjectedRecord {
   readonly address: string;
   /** The person was erased: name, address and provider texts are {@link ERASED}; still counted. */
   readonly erased: boolean;
+  /**
+   * Set when the record was removed from its draft (`RecipientsRemoved`): kept as a tombstone, in no
+   * report and no count, until a later `RecipientsAdded` of it adds it again.
+   */
+  readonly removedAt: Date | null;
   readonly partition: number;
   /** The ranked state and the capped timeline (see @dlr/status-engine). */
   readonly state: StatusRecord;
@@ -49,7 +54,15 @@ export interface StatusChange {
 
 /** One piece of work for a record, in the order it was received. */
 export type WorkItem =
-  | { readonly kind: 'recipients'; readonly communicationId: string; readonly delivery: AddedDelivery }
+  | {
+      readonly kind: 'recipients';
+      readonly communicationId: string;
+      readonly delivery: AddedDelivery;
+      /** When the batch was added (absent from older publishers). */
+      readonly occurredAt?: Date | undefined;
+    }
+  /** `RecipientsRemoved` for this record: it leaves the reports and the counts. */
+  | { readonly kind: 'remove'; readonly communicationId: string; readonly removedAt: Date }
   | { readonly kind: 'event'; readonly event: DeliveryEventIn }
   /** `PersonErased` for this record: replace its personal data (it stays in the counts). */
   | { readonly kind: 'erase' };
@@ -67,9 +80,9 @@ export interface CountKey {
 export interface Projected {
   /** The record to store; undefined when nothing changed. */
   readonly record: ProjectedRecord | undefined;
-  /** What the record counted as before (undefined for a new record) and after. */
+  /** What the record counted as before and after (undefined: not counted, new or removed). */
   readonly countedBefore: CountKey | undefined;
-  readonly countedAfter: CountKey;
+  readonly countedAfter: CountKey | undefined;
   readonly changes: readonly StatusChange[];
 }
 
@@ -79,9 +92,19 @@ export function countKeyOf(record: { readonly state: RankState; readonly channel
   return { status: view.status, channel: record.channel ?? 'unknown', response: view.response };
 }
 
-/** True when two count keys are the same. */
-export function sameCountKey(a: CountKey | undefined, b: CountKey): boolean {
-  return a !== undefined && a.status === b.status && a.channel === b.channel && a.response === b.response;
+/** What a record counts as; undefined for a removed record (counted nowhere). */
+export function countedAs(record: {
+  readonly state: RankState;
+  readonly channel: ChannelKey | null;
+  readonly removedAt: Date | null;
+}): CountKey | undefined {
+  return record.removedAt === null ? countKeyOf(record) : undefined;
+}
+
+/** True when two count keys are the same (both absent included). */
+export function sameCountKey(a: CountKey | undefined, b: CountKey | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.status === b.status && a.channel === b.channel && a.response === b.response;
 }
 
 /**
@@ -96,7 +119,7 @@ export function project(
   items: readonly WorkItem[],
   now: Date,
 ): Projected {
-  const countedBefore = current === undefined ? undefined : countKeyOf(current);
+  const countedBefore = current === undefined ? undefined : countedAs(current);
   let record: ProjectedRecord = current ?? newRecord(id, partition, items, now);
   let changed = current === undefined;
   // False while the record is only the empty one made for this batch (nothing applied to it yet).
@@ -112,7 +135,26 @@ export function project(
       changed = true;
       continue;
     }
+    if (item.kind === 'remove') {
+      if (record.removedAt !== null && item.removedAt <= record.removedAt) continue;
+      // Also a record not seen yet: its RecipientsAdded may come later (another router), and must not add it.
+      record = {
+        ...record,
+        communicationId: record.communicationId || item.communicationId,
+        removedAt: item.removedAt,
+      };
+      changed = true;
+      exists = true;
+      continue;
+    }
     if (item.kind === 'recipients') {
+      if (record.removedAt !== null) {
+        // Added again after the removal (a later batch) brings it back; an older one does not.
+        if (item.occurredAt === undefined || item.occurredAt <= record.removedAt) continue;
+        record = { ...record, removedAt: null };
+        changed = true;
+        exists = true;
+      }
       // Never bring an erased person's name and address back (a redelivered RecipientsAdded).
       if (record.erased) continue;
       const d = item.delivery;
@@ -169,7 +211,9 @@ export function project(
       });
     }
   }
-  const countedAfter = countKeyOf(record);
+  const countedAfter = countedAs(record);
+  // A removed record tells nobody (it was never sent; its communication may be gone).
+  if (record.removedAt !== null) changes = [];
   if (!exists) return { record: undefined, countedBefore, countedAfter, changes: [] };
   // Changes made before an erasure in the same batch are told without the provider's words.
   if (record.erased) changes = changes.map((c) => ({ ...c, reasonText: scrub(c.reasonText) }));
@@ -224,7 +268,7 @@ export function eraseRecord(record: ProjectedRecord): ProjectedRecord {
 function newRecord(id: string, partition: number, items: readonly WorkItem[], now: Date): ProjectedRecord {
   const first = items.find((i) => i.kind !== 'erase');
   const communicationId =
-    first === undefined ? '' : first.kind === 'recipients' ? first.communicationId : first.event.communicationId;
+    first === undefined ? '' : first.kind === 'event' ? first.event.communicationId : first.communicationId;
   return {
     id,
     communicationId,
@@ -232,6 +276,7 @@ function newRecord(id: string, partition: number, items: readonly WorkItem[], no
     recipientName: '',
     address: '',
     erased: false,
+    removedAt: null,
     partition,
     state: INITIAL_RECORD,
     version: 0,
@@ -245,12 +290,13 @@ function newRecord(id: string, partition: number, items: readonly WorkItem[], no
 export class CountDeltas {
   readonly #byCommunication = new Map<string, Map<string, number>>();
 
-  /** Moves one record of `communicationId` from `before` (absent for a new record) to `after`. */
-  move(communicationId: string, before: CountKey | undefined, after: CountKey): void {
+  /** Moves one record of `communicationId` from `before` to `after` (absent: not counted, new or removed). */
+  move(communicationId: string, before: CountKey | undefined, after: CountKey | undefined): void {
     if (sameCountKey(before, after)) return;
     if (before !== undefined) this.#add(communicationId, before, -1);
     else this.#bump(communicationId, 'total', 1);
-    this.#add(communicationId, after, 1);
+    if (after !== undefined) this.#add(communicationId, after, 1);
+    else this.#bump(communicationId, 'total', -1);
   }
 
   /** The `$inc` document per communication (paths into the counts document), zero entries left out. */
@@ -315,14 +361,14 @@ export function moveDayCounts(
   deltas: CountDeltas,
   communicationId: string,
   before: { sentAt: Date | undefined; key: CountKey | undefined },
-  after: { sentAt: Date | undefined; key: CountKey },
+  after: { sentAt: Date | undefined; key: CountKey | undefined },
 ): void {
   const from = before.key === undefined ? [] : dayBuckets(communicationId, before.sentAt);
-  const to = dayBuckets(communicationId, after.sentAt);
+  const to = after.key === undefined ? [] : dayBuckets(communicationId, after.sentAt);
   if (from.length > 0 && from[0] === to[0]) {
     for (const bucket of to) deltas.move(bucket, before.key, after.key);
     return;
   }
-  for (const bucket of from) deltas.remove(bucket, before.key!);
+  for (const bucket of from) deltas.move(bucket, before.key, undefined);
   for (const bucket of to) deltas.move(bucket, undefined, after.key);
 }

@@ -63,6 +63,8 @@ export interface ReportReads {
   totals(q: RecordQuery): Promise<ChannelStatusTotal[]>;
   /** One record, or undefined. */
   get(deliveryId: string): Promise<DeliveryRecordRow | undefined>;
+  /** The records with these IDs (absent and removed ones left out), in no particular order. */
+  getMany(deliveryIds: readonly string[]): Promise<DeliveryRecordRow[]>;
   /** A record's timeline (capped: the first 10 and the last 40 events), in timeline order. */
   timeline(deliveryId: string): Promise<TimelineEntry[]>;
 }

@@ -257,6 +257,14 @@ export class ReportQueries {
     for await (const row of this.#reads.rows(q)) yield toView(row);
   }
 
+  /** The records with these IDs (at most 500; unknown ones left out). Throws InvalidArgumentError. */
+  async getMany(deliveryIds: readonly string[]): Promise<DeliveryRecordView[]> {
+    if (deliveryIds.length > 500) throw new InvalidArgumentError('at most 500 ids');
+    for (const id of deliveryIds) checkId(id, 'delivery record id');
+    if (deliveryIds.length === 0) return [];
+    return (await this.#reads.getMany([...new Set(deliveryIds)])).map(toView);
+  }
+
   /** One record and its timeline. Throws a {@link NotFoundError} when there is no such record. */
   async get(deliveryId: string): Promise<{ record: DeliveryRecordView; timeline: TimelineEntry[] }> {
     checkId(deliveryId, 'delivery record id');

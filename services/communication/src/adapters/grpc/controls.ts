@@ -13,6 +13,7 @@ const KINDS: Record<AuditKindName, AuditKind> = {
   cancel: AuditKind.AUDIT_KIND_CANCEL,
   lift: AuditKind.AUDIT_KIND_LIFT,
   erasure: AuditKind.AUDIT_KIND_ERASURE,
+  delete_draft: AuditKind.AUDIT_KIND_DELETE_DRAFT,
 };
 
 /** The contract's audit kind as ours; undefined for UNSPECIFIED (every kind). */

@@ -1,17 +1,10 @@
 // gRPC handlers of the operator actions: list, preview, override, resend, history.
-import {
-  channelOf,
-  CommunicationState,
-  DeliveryOutcome,
-  ResendScope,
-  SmsEncoding,
-  type CommunicationServiceServer,
-} from '@dlr/contracts';
+import { channelOf, DeliveryOutcome, ResendScope, SmsEncoding, type CommunicationServiceServer } from '@dlr/contracts';
 import { grpcCallerOf, unary, type Logger } from '@dlr/platform';
 import type { ResendDoc, ResendScopeName } from '../../domain/model.js';
 import type { OperatorActions } from '../../domain/operator-actions.js';
 import type { Outcome } from '../../domain/preview.js';
-import { STATES, toMessage } from './messages.js';
+import { toMessage } from './messages.js';
 
 const OUTCOMES: Record<Outcome, DeliveryOutcome> = {
   will_send: DeliveryOutcome.DELIVERY_OUTCOME_WILL_SEND,
@@ -53,7 +46,7 @@ export function principal(call: object): string {
 
 type OperatorMethods = Pick<
   CommunicationServiceServer,
-  'listCommunications' | 'previewDelivery' | 'overridePreferences' | 'resendCommunication' | 'getRecipientHistory'
+  'listCommunications' | 'previewDelivery' | 'overridePreferences' | 'resendCommunication'
 >;
 
 /** The operator-action methods of the gRPC `CommunicationService`. */
@@ -128,28 +121,6 @@ export function operatorGrpc(actions: OperatorActions, logger: Logger): Operator
         principal: principal(call),
       });
       return resendMessage(r.resend, r.repeated);
-    }),
-    getRecipientHistory: unary(logger, 'GetRecipientHistory', async (req) => {
-      const h = await actions.history({
-        recipientKey: req.recipientKey,
-        pageSize: req.pageSize,
-        pageToken: req.pageToken,
-      });
-      return {
-        entries: h.entries.map((e) => ({
-          communicationId: e.delivery.communicationId,
-          title: e.communication?.title ?? '',
-          state: e.communication ? STATES[e.communication.state] : CommunicationState.COMMUNICATION_STATE_UNSPECIFIED,
-          deliveryId: e.delivery._id,
-          channel: channelOf(e.delivery.channel),
-          recipientName: e.delivery.name,
-          attempt: e.attempt,
-          heldByPreference: e.heldByPreference,
-          addedAt: e.delivery.createdAt,
-          sentAt: e.communication?.sentAt,
-        })),
-        nextPageToken: h.nextPageToken,
-      };
     }),
   };
 }

@@ -29,10 +29,14 @@ export function communicationGrpc(
   erasure: Pick<CommunicationServiceServer, 'erasePerson'>,
   controls: Pick<CommunicationServiceServer, 'cancelCommunication' | 'listAuditLog' | 'listSuppressions'>,
   templates: Templates,
+  drafts: Pick<CommunicationServiceServer, 'updateDraft' | 'deleteDraft' | 'removeRecipients'>,
+  history: Pick<CommunicationServiceServer, 'getRecipientHistory'>,
 ): CommunicationServiceServer {
   return {
     ...operatorGrpc(actions, logger),
     ...templatesGrpc(templates, logger),
+    ...history,
+    ...drafts,
     ...suppression,
     ...erasure,
     ...controls,

@@ -13,6 +13,8 @@ import type { OperatorActions } from '../../domain/operator-actions.js';
 import { erasureRoutes } from './erasure-console.js';
 import { MAX_BATCH } from '../../domain/validation.js';
 import { controlsRoutes, type ControlsConsoleDeps } from './controls-console.js';
+import type { Drafts } from '../../domain/drafts.js';
+import type { RecipientHistory } from '../../domain/history.js';
 import { createInputOf, formOf, readCreateForm, templateRoutes } from './templates-console.js';
 import type { Templates } from '../../domain/templates.js';
 import { defaultOperator, fields, html, one, pageHandler, principal, query } from './console-kit.js';
@@ -22,8 +24,12 @@ import {
   historyPage,
   listPage,
   previewPage,
+  deletePage,
+  editPage,
+  sendConfirmPage,
   type CommunicationPageModel,
   type CreateForm,
+  type HistoryBy,
 } from './views.js';
 
 /** Largest upload the console accepts (a CSV of ~10 000 recipients). */
@@ -42,6 +48,10 @@ export interface ConsoleDeps {
   reportingPublicUrl: string | undefined;
   /** Cancel, audit log, suppression list (left out when absent). */
   controls?: ControlsConsoleDeps;
+  /** Editing drafts (absent: the draft page has no edit, delete or remove controls). */
+  drafts?: Drafts;
+  /** The recipient history (the page only has its search form when absent). */
+  history?: RecipientHistory;
   /** Saved templates (left out when absent). */
   templates?: Templates;
 }
@@ -85,6 +95,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
         operator: defaultOperator(request),
         // A fresh idempotency key per rendered form: submitting the same form twice resends once.
         resendRequestId: `r${Date.now().toString(36)}${randomBytes(9).toString('base64url')}`,
+        editable: deps.drafts !== undefined,
         ...extra,
       }),
       status,
@@ -98,7 +109,8 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     as('viewer'),
     page(async (request, reply) => {
       const list = await actions.list({ pageSize: 50, pageToken: query(request, 'page') });
-      return html(reply, listPage(list.communications, list.nextPageToken));
+      const deleted = query(request, 'done') === 'deleted' ? 'The draft was deleted.' : undefined;
+      return html(reply, listPage(list.communications, list.nextPageToken, deleted));
     }),
   );
 
@@ -145,6 +157,7 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     created: 'Draft created. Add recipients, check the preview, then send.',
     sent: 'Sending started. Follow it in the Delivery Report.',
     override: "Recipients' preferences are overridden for this communication.",
+    edited: 'Draft saved.',
     cancelled:
       'The send is cancelled: nothing more is handed to a provider; messages not yet sent become Not Sent (cancelled).',
   };
@@ -217,7 +230,17 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
         pageToken: token,
         recipientKey,
       });
-      return html(reply, previewPage(preview, token));
+      const removed = /^\d{1,7}$/.test(query(request, 'removed')) ? Number(query(request, 'removed')) : undefined;
+      const removable = deps.drafts !== undefined && preview.communication.state === 'draft';
+      return html(
+        reply,
+        previewPage(
+          preview,
+          token,
+          removable,
+          removed === undefined ? undefined : `${removed} delivery record(s) removed.`,
+        ),
+      );
     }),
   );
 
@@ -252,10 +275,20 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     }),
   );
 
+  // The confirmation step: Send only happens from its form (confirm=yes); anything else shows it.
+  const confirmSend = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const preview = await actions.preview({ communicationId: request.params.id, pageSize: 1, pageToken: '' });
+    if (preview.communication.state !== 'draft')
+      return reply.redirect(`/console/communications/${request.params.id}`, 303);
+    return html(reply, sendConfirmPage(preview));
+  };
+  app.get<{ Params: { id: string } }>('/console/communications/:id/send', as('sender'), page(confirmSend));
+
   app.post<{ Params: { id: string } }>(
     '/console/communications/:id/send',
     as('sender'),
     page(async (request, reply) => {
+      if (one(fields(request), 'confirm') !== 'yes') return confirmSend(request, reply);
       try {
         await communications.send(request.params.id);
       } catch (error) {
@@ -298,20 +331,117 @@ function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     }),
   );
 
+  if (deps.drafts) draftRoutes(app, deps.drafts, communications, page);
+
   app.get(
     '/console/recipients',
     as('viewer'),
     page(async (request, reply) => {
-      const key = query(request, 'key');
-      if (key === '') return html(reply, historyPage('', [], '', reportBase));
+      // `key` alone: the links of older pages and the preview.
+      const byParam = query(request, 'by');
+      const by: HistoryBy =
+        byParam === 'phone' || byParam === 'external_id' || byParam === 'key'
+          ? byParam
+          : query(request, 'key')
+            ? 'key'
+            : 'email';
+      const q = query(request, 'q') || query(request, 'key');
+      const view = { by, q, entries: [], nextPageToken: '', statusChecked: true, reportBase };
+      if (q.trim() === '' || !deps.history) return html(reply, historyPage(view));
       try {
-        const h = await actions.history({ recipientKey: key, pageSize: 100, pageToken: query(request, 'page') });
-        return html(reply, historyPage(key, h.entries, h.nextPageToken, reportBase));
+        const h = await deps.history.page(
+          {
+            email: by === 'email' ? q : undefined,
+            phone: by === 'phone' ? q : undefined,
+            externalId: by === 'external_id' ? q : undefined,
+            recipientKey: by === 'key' ? q : undefined,
+          },
+          { pageSize: 100, pageToken: query(request, 'page') },
+        );
+        return html(reply, historyPage({ ...view, ...h }));
       } catch (error) {
         if (error instanceof InvalidArgumentError)
-          return html(reply, historyPage(key, [], '', reportBase, error.details), 400);
+          return html(reply, historyPage({ ...view, problems: error.details }), 400);
         throw error;
       }
+    }),
+  );
+}
+
+/** Edit, delete and remove recipients from a draft (sender). */
+function draftRoutes(
+  app: FastifyInstance,
+  drafts: Drafts,
+  communications: Communications,
+  page: ReturnType<typeof pageHandler>,
+): void {
+  app.get<{ Params: { id: string } }>(
+    '/console/communications/:id/edit',
+    as('sender'),
+    page(async (request, reply) => {
+      const { communication: c } = await communications.get(request.params.id);
+      if (c.state !== 'draft') return reply.redirect(`/console/communications/${c._id}`, 303);
+      const form: CreateForm = {
+        title: c.title,
+        emailSubject: c.emailSubject,
+        emailBody: c.emailBody,
+        smsText: c.smsText,
+        channels: c.channels,
+        acknowledgementRequested: c.acknowledgementRequested,
+        responseOptions: c.responseOptions.join('\n'),
+        templateName: '',
+      };
+      return html(reply, editPage(c._id, form));
+    }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/console/communications/:id/edit',
+    as('sender'),
+    page(async (request, reply) => {
+      const form = readCreateForm(fields(request));
+      const id = request.params.id;
+      const input = createInputOf(form);
+      if (!input) return html(reply, editPage(id, form, ['channels: choose email, sms or both']), 400);
+      try {
+        // The form carries every field: all are set.
+        await drafts.update(id, input);
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) return html(reply, editPage(id, form, error.details), 400);
+        throw error; // FAILED_PRECONDITION (sent meanwhile): a 409 page
+      }
+      return reply.redirect(`/console/communications/${id}?done=edited`, 303);
+    }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/console/communications/:id/delete',
+    as('sender'),
+    page(async (request, reply) => {
+      const { communication, deliveryCount } = await communications.get(request.params.id);
+      if (communication.state !== 'draft') return reply.redirect(`/console/communications/${communication._id}`, 303);
+      return html(reply, deletePage(communication, deliveryCount));
+    }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/console/communications/:id/delete',
+    as('sender'),
+    page(async (request, reply) => {
+      await drafts.delete(request.params.id, principal(request), one(fields(request), 'reason'));
+      return reply.redirect('/console?done=deleted', 303);
+    }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/console/communications/:id/recipients/remove',
+    as('sender'),
+    page(async (request, reply) => {
+      const key = one(fields(request), 'key');
+      const r = await drafts.removeRecipients(request.params.id, [
+        { recipientKey: key, externalId: '', email: '', phone: '' },
+      ]);
+      return reply.redirect(`/console/communications/${request.params.id}/preview?removed=${r.removed}`, 303);
     }),
   );
 }

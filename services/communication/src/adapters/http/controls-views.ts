@@ -13,6 +13,7 @@ const KIND_LABEL: Record<AuditKind, string> = {
   cancel: 'Cancel',
   lift: 'Suppression lifted',
   erasure: 'Erasure',
+  delete_draft: 'Draft deleted',
 };
 const REASON_LABEL: Record<string, string> = {
   opted_out: 'Opted out',

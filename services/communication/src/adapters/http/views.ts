@@ -3,7 +3,9 @@ import type { SuppressionReason } from '@dlr/contracts';
 import { html, join, type SafeHtml } from '@dlr/html';
 import type { ChannelName, CommunicationDoc, ResendDoc } from '../../domain/model.js';
 import type { TemplateDoc } from '../../domain/templates.js';
-import type { HistoryEntry, MessageSample, PreviewPage } from '../../domain/operator-actions.js';
+import type { MessageSample, PreviewPage } from '../../domain/operator-actions.js';
+import type { RecipientHistoryEntry } from '../../domain/history.js';
+import { STATUSES } from '@dlr/status-engine';
 import type { Outcome } from '../../domain/preview.js';
 import type { CsvProblem } from '../../domain/csv.js';
 
@@ -89,7 +91,11 @@ export function notice(text: string | undefined): SafeHtml {
 }
 
 /** The list of communications. */
-export function listPage(communications: readonly CommunicationDoc[], nextPageToken: string): string {
+export function listPage(
+  communications: readonly CommunicationDoc[],
+  nextPageToken: string,
+  noticeText?: string,
+): string {
   const rows = join(
     communications.map(
       (c) => html`<tr><td><a href="/console/communications/${c._id}">${c.title}</a></td><td>${STATE_LABEL[c.state]}</td>
@@ -100,6 +106,7 @@ export function listPage(communications: readonly CommunicationDoc[], nextPageTo
   return layout(
     'Communications',
     html`<h1>Communications</h1>
+${notice(noticeText)}
 <p><a href="/console/communications/new">Create a communication</a></p>
 ${
   communications.length === 0
@@ -186,6 +193,8 @@ export interface CommunicationPageModel {
   formProblems?: { form: 'recipients' | 'override' | 'resend' | 'send'; problems: readonly string[] };
   operator: string;
   resendRequestId: string;
+  /** Show the edit, delete and remove controls of a draft. */
+  editable?: boolean;
   lastResend?: ResendDoc | undefined;
 }
 
@@ -235,8 +244,13 @@ ${
 <section aria-labelledby="send-h"><h2 id="send-h">Send</h2>
 ${problemsFor('send', 'The communication was not sent:')}
 <p>Check the <a href="${base}/preview">delivery preview</a> first: who gets which channel, who will not and why.</p>
-<form method="post" action="${base}/send"><button type="submit">Send to ${m.deliveryCount} delivery records</button></form>
-</section>`;
+<p><a href="${base}/send" id="send-link">Send to ${m.deliveryCount} delivery records…</a></p>
+</section>
+${
+  m.editable &&
+  html`<section aria-labelledby="fix-h"><h2 id="fix-h">Fix the draft</h2>
+<p><a href="${base}/edit">Edit the message and channels</a> · <a href="${base}/preview">See and remove recipients</a> · <a href="${base}/delete">Delete the draft…</a></p></section>`
+}`;
   const sentActions = html`
 <section aria-labelledby="resend-h"><h2 id="resend-h">Resend</h2>
 ${problemsFor('resend', 'Nothing was resent:')}
@@ -303,7 +317,7 @@ ${channels.includes('sms') && html`<h3>SMS</h3><pre class="message">${m.smsText}
 }
 
 /** The delivery preview. */
-export function previewPage(p: PreviewPage, pageToken: string): string {
+export function previewPage(p: PreviewPage, pageToken: string, removable = false, noticeText?: string): string {
   const c = p.communication;
   const base = html`/console/communications/${c._id}`;
   const summary = join(
@@ -320,7 +334,8 @@ export function previewPage(p: PreviewPage, pageToken: string): string {
       (
         r,
       ) => html`<tr><td>${r.name || '(no name)'}</td>${r.channels.map((ch) => html`<td>${OUTCOME_LABEL[ch.outcome]}${ch.suppressionReason && ` (${SUPPRESSION_LABEL[ch.suppressionReason]})`}</td>`)}
-<td><a href="${base}/preview?recipient=${encodeURIComponent(r.recipientKey)}${pageToken && `&page=${encodeURIComponent(pageToken)}`}#message-h">Message</a> · <a href="/console/recipients?key=${encodeURIComponent(r.recipientKey)}">History</a></td></tr>`,
+<td><a href="${base}/preview?recipient=${encodeURIComponent(r.recipientKey)}${pageToken && `&page=${encodeURIComponent(pageToken)}`}#message-h">Message</a> · <a href="/console/recipients?by=key&amp;q=${encodeURIComponent(r.recipientKey)}">History</a></td>
+${removable && html`<td><form method="post" action="${base}/recipients/remove"><input type="hidden" name="key" value="${r.recipientKey}"><button type="submit" class="danger" aria-label="Remove ${r.name || 'this recipient'}">Remove</button></form></td>`}</tr>`,
     ),
     NL,
   );
@@ -334,6 +349,7 @@ ${p.sms.length} of ${p.sms.perSegment} characters per segment${p.sms.linkAllowan
     `Delivery preview — ${c.title}`,
     html`<h1>Delivery preview: ${c.title}</h1>
 <p><a href="${base}">Back to the communication</a></p>
+${notice(noticeText)}
 ${c.preferenceOverride && html`<p><strong>Preferences overridden</strong> by ${c.preferenceOverride.operator} at ${time(c.preferenceOverride.at)}: “${c.preferenceOverride.reason}”.</p>`}
 ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression list could not be consulted: only missing addresses and preferences are shown here. Suppressed addresses are still skipped (Not Sent, suppressed) when sending.</p>`}
 <section aria-labelledby="sum-h"><h2 id="sum-h">Summary: ${p.recipientCount} recipients</h2>
@@ -347,53 +363,81 @@ ${!p.suppressionChecked && html`<p class="notice" role="note">The suppression li
 ${sms}
 ${p.sample && sampleSection(p.sample, c.channels)}
 <section aria-labelledby="rec-h"><h2 id="rec-h">Recipients</h2>
-<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">Message, history</th></tr></thead>
+<table><thead><tr><th scope="col">Recipient</th>${c.channels.map((ch) => html`<th scope="col">${CHANNEL_LABEL[ch]}</th>`)}<th scope="col">Message, history</th>${removable && html`<th scope="col">Remove</th>`}</tr></thead>
 <tbody>${rows}</tbody></table>
 ${pageToken && html`<p><a href="${base}/preview">First page</a></p>`}
 ${p.nextPageToken && html`<p><a href="${base}/preview?page=${encodeURIComponent(p.nextPageToken)}">Next recipients</a></p>`}
 </section>
-${c.state === 'draft' && html`<form method="post" action="${base}/send"><button type="submit">Send to ${p.deliveryCount} delivery records</button></form>`}`,
+${c.state === 'draft' && html`<p><a href="${base}/send">Send to ${p.deliveryCount} delivery records…</a></p>`}`,
     p.progress.finished ? undefined : 2,
   );
 }
 
-/** A recipient's message history. */
-export function historyPage(
-  key: string,
-  entries: readonly HistoryEntry[],
-  nextPageToken: string,
-  reportBase: string | undefined,
-  problems: readonly string[] = [],
-): string {
+/** How the history page looks a recipient up. */
+export type HistoryBy = 'email' | 'phone' | 'external_id' | 'key';
+
+const HISTORY_BY: Record<HistoryBy, string> = {
+  email: 'Email address',
+  phone: 'Phone number',
+  external_id: 'External ID',
+  key: 'Recipient key',
+};
+
+/** A recipient's message history: found by email, phone, external ID or key, with each message's status. */
+export function historyPage(m: {
+  by: HistoryBy;
+  q: string;
+  entries: readonly RecipientHistoryEntry[];
+  nextPageToken: string;
+  statusChecked: boolean;
+  reportBase: string | undefined;
+  problems?: readonly string[];
+}): string {
+  const problems = m.problems ?? [];
   const rows = join(
-    entries.map((e) => {
-      const state = e.communication ? STATE_LABEL[e.communication.state] : 'unknown';
+    m.entries.map((e) => {
       const report =
-        reportBase && html` · <a href="${reportBase}/communications/${e.delivery.communicationId}">Delivery Report</a>`;
+        m.reportBase &&
+        html` · <a href="${m.reportBase}/communications/${e.delivery.communicationId}">Delivery Report</a>`;
+      const status = e.heldByPreference
+        ? 'Held back: opted out by preference'
+        : e.status
+          ? STATUSES[e.status].label
+          : e.communication?.state === 'draft'
+            ? 'Draft: not sent yet'
+            : 'Unknown';
       return html`<tr><td><a href="/console/communications/${e.delivery.communicationId}">${e.communication?.title ?? e.delivery.communicationId}</a>${report}</td>
-<td>${CHANNEL_LABEL[e.delivery.channel]}</td><td><code>${e.delivery._id}</code></td><td>${state}</td>
-<td>${e.heldByPreference ? 'Held back: opted out by preference' : e.attempt === 0 ? 'Not sent yet' : `Attempt ${e.attempt}`}</td>
-<td>${time(e.delivery.createdAt)}</td><td>${time(e.communication?.sentAt)}</td></tr>`;
+<td>${CHANNEL_LABEL[e.delivery.channel]}</td><td>${status}${e.attempt > 1 && ` (attempt ${e.attempt})`}</td><td>${e.response || '—'}</td>
+<td>${time(e.communication?.sentAt ?? e.delivery.createdAt)}${!e.communication?.sentAt && html` <span class="hint">(added)</span>`}</td></tr>`;
     }),
     NL,
   );
+  const options = join(
+    (Object.keys(HISTORY_BY) as HistoryBy[]).map(
+      (b) => html`<option value="${b}"${b === m.by && html` selected`}>${HISTORY_BY[b]}</option>`,
+    ),
+    NL,
+  );
+  const more = new URLSearchParams({ by: m.by, q: m.q, page: m.nextPageToken }).toString();
   return layout(
     'Recipient history',
     html`<h1>Recipient history</h1>
 ${errorList('Could not look up the history:', problems)}
 <form method="get" action="/console/recipients">
-<label for="key">Recipient key</label><input id="key" name="key" type="text" value="${key}" aria-describedby="key-hint" required>
-<p id="key-hint" class="hint">The external ID as <code>x:&lt;id&gt;</code>, or <code>e:&lt;email&gt;|p:&lt;phone&gt;</code>; the preview links here for each recipient.</p>
+<label for="by">Find by</label><select id="by" name="by">${options}</select>
+<label for="q">Email, phone or external ID</label><input id="q" name="q" type="text" value="${m.q}" aria-describedby="q-hint" required>
+<p id="q-hint" class="hint">Email addresses match in any case; phone numbers in any format (+44 7700 900123, or national format with the service's default region).</p>
 <button type="submit">Show history</button>
 </form>
+${!m.statusChecked && m.entries.length > 0 && html`<p class="notice" role="note">The reporting service could not be reached: statuses are not shown.</p>`}
 ${
-  key && problems.length === 0
-    ? entries.length === 0
+  m.q && problems.length === 0
+    ? m.entries.length === 0
       ? html`<p>No messages for this recipient.</p>`
-      : html`<table><caption class="hint">Newest first</caption><thead><tr><th scope="col">Communication</th><th scope="col">Channel</th><th scope="col">Delivery record</th><th scope="col">State</th><th scope="col">Attempt</th><th scope="col">Added</th><th scope="col">Sent</th></tr></thead><tbody>${rows}</tbody></table>`
+      : html`<table id="history"><caption class="hint">Newest first</caption><thead><tr><th scope="col">Communication</th><th scope="col">Channel</th><th scope="col">Status</th><th scope="col">Response</th><th scope="col">When</th></tr></thead><tbody>${rows}</tbody></table>`
     : undefined
 }
-${nextPageToken && html`<p><a href="/console/recipients?key=${encodeURIComponent(key)}&amp;page=${encodeURIComponent(nextPageToken)}">Older</a></p>`}`,
+${m.nextPageToken && html`<p><a href="/console/recipients?${more}">Older</a></p>`}`,
   );
 }
 
@@ -417,4 +461,77 @@ Messages not yet handed to a provider are Not Sent (cancelled); messages already
   return html`<section aria-labelledby="cancel-h"><h2 id="cancel-h">Cancel the send</h2>
 <p class="hint">Stops sending: nothing more is handed to a provider. Messages already sent cannot be recalled.</p>
 <p><a href="/console/communications/${c._id}/cancel">Cancel sending…</a></p></section>`;
+}
+
+/** The form that edits a draft, prefilled with what it says now (or what was typed). */
+export function editPage(id: string, form: CreateForm, problems: readonly string[] = []): string {
+  const checked = (on: boolean) => on && html` checked`;
+  const base = html`/console/communications/${id}`;
+  return layout(
+    'Edit draft',
+    html`<h1>Edit draft</h1>
+<p><a href="${base}">Back to the communication</a></p>
+${errorList('The draft was not changed:', problems)}
+<form method="post" action="${base}/edit">
+<label for="title">Title</label><input id="title" name="title" type="text" maxlength="200" required value="${form.title}">
+<fieldset><legend>Channels</legend>
+<input id="ch-email" type="checkbox" name="channels" value="email"${checked(form.channels.includes('email'))}><label for="ch-email">Email</label>
+<input id="ch-sms" type="checkbox" name="channels" value="sms"${checked(form.channels.includes('sms'))}><label for="ch-sms">SMS</label>
+</fieldset>
+<p class="hint">Removing a channel removes its delivery records. A channel added reaches recipients added from now on: add earlier recipients again to include them.</p>
+<label for="email_subject">Email subject</label><input id="email_subject" name="email_subject" type="text" maxlength="500" value="${form.emailSubject}">
+<label for="email_body">Email body</label><textarea id="email_body" name="email_body" rows="6">${form.emailBody}</textarea>
+<label for="sms_text">SMS text</label><textarea id="sms_text" name="sms_text" rows="3">${form.smsText}</textarea>
+<fieldset><legend>Answers</legend>
+<input id="ack" type="checkbox" name="acknowledgement_requested" value="yes"${checked(form.acknowledgementRequested)}><label for="ack">Ask recipients to acknowledge</label>
+</fieldset>
+<label for="response_options">Response options (one per line, optional)</label><textarea id="response_options" name="response_options" rows="3">${form.responseOptions}</textarea>
+<button type="submit">Save changes</button>
+</form>`,
+  );
+}
+
+/** The confirmation step before deleting a draft. */
+export function deletePage(c: CommunicationDoc, deliveryCount: number): string {
+  const base = html`/console/communications/${c._id}`;
+  return layout(
+    `Delete draft — ${c.title}`,
+    html`<h1>Delete the draft “${c.title}”?</h1>
+<p>The draft and its ${deliveryCount} delivery record(s) are deleted and leave the Delivery Report. This cannot be undone.</p>
+<form method="post" action="${base}/delete">
+<label for="del-reason">Reason (optional, kept in the audit log)</label><textarea id="del-reason" name="reason" rows="2" maxlength="1000"></textarea>
+<button type="submit" class="danger">Delete draft</button>
+</form>
+<p><a href="${base}">Back: keep the draft</a></p>`,
+  );
+}
+
+/** The confirmation step before Send: how many people on which channels, from the preview. */
+export function sendConfirmPage(p: PreviewPage): string {
+  const c = p.communication;
+  const base = html`/console/communications/${c._id}`;
+  const lines = join(
+    p.channels.map((s) => {
+      const sent = s.will_send + s.preference_overridden;
+      const held = s.missing_address + s.opted_out + (p.suppressionChecked ? s.suppressed : 0);
+      return html`<li><strong>${CHANNEL_LABEL[s.channel]}: ${sent} ${sent === 1 ? 'person' : 'people'}</strong>${held > 0 && html` (${held} not reached on this channel: no address, opted out or suppressed)`}</li>`;
+    }),
+    NL,
+  );
+  return layout(
+    `Confirm send — ${c.title}`,
+    html`<h1>Send “${c.title}”?</h1>
+<section aria-labelledby="who-h"><h2 id="who-h">${p.recipientCount} recipient${p.recipientCount === 1 ? '' : 's'}</h2>
+<ul id="send-summary">${lines}</ul>
+${!p.suppressionChecked && html`<p class="hint">The suppression list could not be consulted: suppressed addresses are still skipped when sending.</p>`}
+${p.sms && html`<p>Each SMS takes ${p.sms.segments} segment${p.sms.segments === 1 ? '' : 's'}.</p>`}
+<p><a href="${base}/preview">See every recipient in the preview</a></p></section>
+${
+  p.progress.finished
+    ? html`<form method="post" action="${base}/send"><input type="hidden" name="confirm" value="yes"><button type="submit">Confirm: send now</button></form>`
+    : html`<p role="status"><strong>Counting:</strong> ${p.progress.checked} of ${p.progress.total} delivery records checked so far; the figures above are partial. Confirm appears when the count is done (this page refreshes itself).</p>`
+}
+<p><a href="${base}">Back: do not send</a></p>`,
+    p.progress.finished ? undefined : 2,
+  );
 }

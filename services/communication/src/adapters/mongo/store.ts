@@ -1,7 +1,15 @@
 import { ensureIndexes, findByIds, isDuplicateKeyError, type MongoHandle, type StoreProfile } from '@dlr/platform';
 import type { Collection, MongoBulkWriteError } from 'mongodb';
-import type { CommunicationDoc, DeliveryDoc, PreferenceOverrideDoc, ResendDoc } from '../../domain/model.js';
-import type { CommunicationStore, OperatorActionStore } from '../../domain/ports.js';
+import type {
+  CommunicationDoc,
+  DeletionDoc,
+  DeliveryDoc,
+  PreferenceOverrideDoc,
+  ResendDoc,
+} from '../../domain/model.js';
+import type { CommunicationStore, DraftFields, DraftStore, OperatorActionStore } from '../../domain/ports.js';
+import type { HistoryStore } from '../../domain/history.js';
+import type { ChannelName } from '../../domain/model.js';
 
 const PAGE = 1_000;
 
@@ -15,7 +23,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
     { key: { communicationId: 1, _id: 1 }, name: 'communicationId_id' },
     // recipientDeliveries: equality on recipientKey, newest first.
     { key: { recipientKey: 1, createdAt: -1, _id: -1 }, name: 'recipientKey_createdAt_id' },
-    // MongoErasure.byAddress: erasing a person by email or phone.
+    // MongoErasure.byAddress: erasing a person by email or phone; recipientKeysAt (history search).
     { key: { channel: 1, address: 1 }, name: 'channel_address' },
   ]);
   // MongoTemplates.list: newest first.
@@ -31,7 +39,7 @@ export async function migrate(mongo: MongoHandle): Promise<void> {
 }
 
 /** {@link CommunicationStore} over MongoDB; every write is a single-document operation. */
-export class MongoCommunicationStore implements CommunicationStore, OperatorActionStore {
+export class MongoCommunicationStore implements CommunicationStore, OperatorActionStore, DraftStore, HistoryStore {
   private readonly communications: Collection<CommunicationDoc>;
   private readonly deliveries: Collection<DeliveryDoc>;
   private readonly resends: Collection<ResendDoc>;
@@ -49,7 +57,55 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
   }
 
   async getCommunication(id: string): Promise<CommunicationDoc | null> {
+    return this.communications.findOne({ _id: id, deletion: { $exists: false } });
+  }
+
+  async getAnyCommunication(id: string): Promise<CommunicationDoc | null> {
     return this.communications.findOne({ _id: id });
+  }
+
+  async updateDraft(id: string, fields: DraftFields): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'draft', deletion: { $exists: false } },
+      { $set: { ...fields } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async markRemoval(id: string, recipientKeys: readonly string[]): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'draft', deletion: { $exists: false } },
+      { $addToSet: { pendingRemoval: { $each: [...recipientKeys] } } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async clearRemoval(id: string, recipientKeys: readonly string[]): Promise<void> {
+    await this.communications.updateOne(
+      { _id: id, state: 'draft' },
+      { $pullAll: { pendingRemoval: [...recipientKeys] } },
+    );
+  }
+
+  async markDeleted(id: string, deletion: DeletionDoc): Promise<CommunicationDoc | null> {
+    return this.communications.findOneAndUpdate(
+      { _id: id, state: 'draft', deletion: { $exists: false } },
+      { $set: { deletion } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  async markPurged(id: string): Promise<void> {
+    await this.communications.updateOne({ _id: id }, { $set: { 'deletion.purged': true } });
+  }
+
+  async listUnpurged(): Promise<CommunicationDoc[]> {
+    // index state (deleted drafts stay in state draft)
+    return this.communications.find({ state: 'draft', 'deletion.purged': false }).toArray();
+  }
+
+  async deleteDeliveries(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.deliveries.deleteMany({ _id: { $in: [...ids] } }); // index: _id
   }
 
   async insertDeliveries(docs: readonly DeliveryDoc[]): Promise<{ existingIds: string[] }> {
@@ -97,8 +153,9 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
     at: Date,
   ): Promise<CommunicationDoc | null> {
     const stamp = to === 'sending' ? { sendStartedAt: at } : to === 'sent' ? { sentAt: at } : {};
+    // A deleted draft is never sent; the filter also orders a send after any edit of the draft.
     return this.communications.findOneAndUpdate(
-      { _id: id, state: from },
+      { _id: id, state: from, deletion: { $exists: false } },
       { $set: { state: to, ...stamp } },
       { returnDocument: 'after' },
     );
@@ -136,14 +193,17 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
 
   async listCommunications(limit: number, after?: { createdAt: Date; id: string }): Promise<CommunicationDoc[]> {
     const filter = after
-      ? { $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }] }
-      : {};
+      ? {
+          deletion: { $exists: false },
+          $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
+        }
+      : { deletion: { $exists: false } };
     return this.communications.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray(); // index createdAt_id
   }
 
   async setPreferenceOverride(id: string, override: PreferenceOverrideDoc): Promise<CommunicationDoc | null> {
     return this.communications.findOneAndUpdate(
-      { _id: id, state: 'draft', preferenceOverride: { $exists: false } },
+      { _id: id, state: 'draft', preferenceOverride: { $exists: false }, deletion: { $exists: false } },
       { $set: { preferenceOverride: override } },
       { returnDocument: 'after' },
     );
@@ -204,6 +264,34 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
       })),
       { ordered: false },
     );
+  }
+
+  async recipientKeysAt(channel: ChannelName, address: string, limit: number): Promise<string[]> {
+    const keys = new Set<string>();
+    // index channel_address (one delivery per communication the address was in)
+    const cursor = this.deliveries.find({ channel, address }, { projection: { recipientKey: 1 } }).batchSize(1_000);
+    for await (const d of cursor) {
+      keys.add(d.recipientKey);
+      if (keys.size >= limit) break;
+    }
+    await cursor.close();
+    return [...keys];
+  }
+
+  async deliveriesOf(
+    keys: readonly string[],
+    limit: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<DeliveryDoc[]> {
+    const recipientKey = keys.length === 1 ? keys[0]! : { $in: [...keys] };
+    const filter = after
+      ? {
+          recipientKey,
+          $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
+        }
+      : { recipientKey };
+    // index recipientKey_createdAt_id
+    return this.deliveries.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray();
   }
 
   async recipientDeliveries(

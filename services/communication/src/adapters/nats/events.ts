@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { channelOf, MessageContent, RecipientsAdded, SendRequested, subjects } from '@dlr/contracts';
+import { channelOf, MessageContent, RecipientsAdded, RecipientsRemoved, SendRequested, subjects } from '@dlr/contracts';
 import { publishDurable, type NatsHandle } from '@dlr/platform';
 import { unreachableReason, type CommunicationDoc, type DeliveryDoc } from '../../domain/model.js';
 import { fieldValues, mergeContent, usedFields } from '../../domain/merge.js';
@@ -47,6 +47,30 @@ export class NatsCommunicationEvents implements CommunicationEvents {
     for (const d of deliveries) digest.update(`${d._id}|${d.name}|${d.address}\n`);
     const msgId = `recipients:${communication._id}:${digest.digest('base64url').slice(0, 22)}`;
     await publishDurable(this.nats.js, this.subjects.recipientsAdded, RecipientsAdded.encode(message).finish(), msgId);
+  }
+
+  async recipientsRemoved(
+    communicationId: string,
+    deliveryIds: readonly string[],
+    at: Date,
+    deleted: boolean,
+  ): Promise<void> {
+    const message = RecipientsRemoved.fromPartial({
+      communicationId,
+      deliveryIds: [...deliveryIds],
+      removedAt: at,
+      communicationDeleted: deleted,
+    });
+    const digest = createHash('sha256');
+    for (const id of deliveryIds) digest.update(`${id}\n`);
+    digest.update(at.toISOString());
+    const msgId = `removed:${communicationId}:${digest.digest('base64url').slice(0, 22)}`;
+    await publishDurable(
+      this.nats.js,
+      this.subjects.recipientsRemoved,
+      RecipientsRemoved.encode(message).finish(),
+      msgId,
+    );
   }
 
   async sendRequested(

@@ -5,6 +5,8 @@ import {
   channelOf,
   DeliveryRecord,
   ReportingServiceService,
+  type GetDeliveryRecordsRequest,
+  type GetDeliveryRecordsResponse,
   type ListDeliveryRecordsRequest,
   type ListDeliveryRecordsResponse,
   type ReportingServiceServer,
@@ -88,6 +90,11 @@ export function buildGrpcServer(
         };
       },
     ),
+    getDeliveryRecords: unary<GetDeliveryRecordsRequest, GetDeliveryRecordsResponse>(
+      logger,
+      'GetDeliveryRecords',
+      async (request) => ({ records: (await queries.getMany(request.ids)).map(toProto) }),
+    ),
     watchDeliveryRecords: (call: ServerWritableStream<WatchDeliveryRecordsRequest, WatchDeliveryRecordsResponse>) => {
       const fail = (error: unknown) => {
         const mapped = grpcError(error);
@@ -125,6 +132,7 @@ export function buildGrpcServer(
     protectGrpc(ReportingServiceService, impl, auth, logger, {
       listDeliveryRecords: 'viewer',
       watchDeliveryRecords: 'viewer',
+      getDeliveryRecords: 'viewer',
     }),
   );
   return server;

@@ -65,6 +65,12 @@ export interface RecordDoc {
   address: string;
   /** The person was erased (name, address and provider texts replaced); absent on older records. */
   erased?: boolean;
+  /**
+   * Set on a record removed from its draft: then `communicationId` is empty (so no report or count
+   * of a communication finds it) and `removedFrom` holds it.
+   */
+  removedAt?: Date;
+  removedFrom?: string;
   /** See `partitionOf` in @dlr/contracts. */
   partition: number;
   /** The latest send attempt seen (0 before the first). */
@@ -73,6 +79,8 @@ export interface RecordDoc {
   send: ObservationDoc;
   /** Best event not tied to an attempt (human actions). */
   human: ObservationDoc;
+  /** Best human event that carried a response (the answer shown); absent until one. */
+  answer?: ObservationDoc;
   /** Complaint / permanent bounce seen. */
   flags: RecordFlag[];
   /** The status shown (derived from the lanes; stored for filters). */
@@ -225,9 +233,22 @@ export class RecordsRepository {
     // index: partition
     const cursor = this.#records.find(
       { partition },
-      { projection: { communicationId: 1, channel: 1, attempt: 1, send: 1, human: 1, flags: 1, sentAt: 1 } },
+      {
+        projection: {
+          communicationId: 1,
+          channel: 1,
+          attempt: 1,
+          send: 1,
+          human: 1,
+          answer: 1,
+          flags: 1,
+          removedAt: 1,
+          sentAt: 1,
+        },
+      },
     );
     for await (const doc of cursor) {
+      if (doc.removedAt != null) continue; // a removed record counts nowhere
       records += 1;
       const key = countKeyOf({ state: stateOf(doc), channel: doc.channel ?? null });
       deltas.move(doc.communicationId, undefined, key);
@@ -276,6 +297,9 @@ export class RecordsRepository {
       await this.#counts.deleteMany({ communicationId: { $regex: `^${communicationId}@` } });
       expired += 1;
     }
+    // Records removed from drafts (counted nowhere, in no communication) go after the same time.
+    // index: communicationId_id
+    await this.#records.deleteMany({ communicationId: '', removedAt: { $lt: before } });
     return expired;
   }
 
@@ -371,12 +395,16 @@ function lane(doc: ObservationDoc | undefined, lenient: boolean): Observation {
 }
 
 /** The ranked state of a stored record (`lenient`: see {@link lane}). */
-export function stateOf(doc: Pick<RecordDoc, 'attempt' | 'send' | 'human' | 'flags'>, lenient = false) {
+export function stateOf(
+  doc: Pick<RecordDoc, 'attempt' | 'send' | 'human' | 'flags'> & Partial<Pick<RecordDoc, 'answer'>>,
+  lenient = false,
+) {
   return {
     attempt: doc.attempt ?? 0,
     send: lane(doc.send, lenient),
     human: lane(doc.human, lenient),
     flags: normalizeFlags(doc.flags ?? []),
+    ...(doc.answer ? { answer: lane(doc.answer, lenient) } : {}),
   };
 }
 
@@ -394,6 +422,7 @@ export const ROW_PROJECTION = {
   attempt: 1,
   send: 1,
   human: 1,
+  answer: 1,
   flags: 1,
   createdAt: 1,
   updatedAt: 1,
@@ -418,7 +447,9 @@ export function fromDoc(doc: RecordDoc): ProjectedRecord {
   const row = toRow(doc, false);
   return {
     ...row,
+    communicationId: doc.removedFrom ?? row.communicationId,
     erased: doc.erased === true,
+    removedAt: doc.removedAt ?? null,
     partition: doc.partition,
     state: {
       ...row.state,
@@ -439,7 +470,8 @@ export function toDoc(r: ProjectedRecord): RecordDoc {
   const view = viewOf(r.state);
   return {
     _id: r.id,
-    communicationId: r.communicationId,
+    communicationId: r.removedAt === null ? r.communicationId : '',
+    ...(r.removedAt === null ? {} : { removedAt: r.removedAt, removedFrom: r.communicationId }),
     channel: r.channel,
     recipientName: r.recipientName,
     address: r.address,
@@ -448,6 +480,7 @@ export function toDoc(r: ProjectedRecord): RecordDoc {
     attempt: r.state.attempt,
     send: { ...r.state.send },
     human: { ...r.state.human },
+    ...(r.state.answer ? { answer: { ...r.state.answer } } : {}),
     flags: [...r.state.flags],
     status: view.status,
     response: view.response,

@@ -136,7 +136,15 @@ export class MongoReportReads implements ReportReads {
   async get(deliveryId: string): Promise<DeliveryRecordRow | undefined> {
     // index: _id
     const doc = await this.#records.findOne({ _id: deliveryId });
-    return doc === null ? undefined : toRow(doc, false);
+    // A record removed from its draft (empty communicationId) is in no report.
+    return doc === null || doc.communicationId === '' ? undefined : toRow(doc, false);
+  }
+
+  /** The records with these IDs; removed ones (empty communicationId) left out. */
+  async getMany(deliveryIds: readonly string[]): Promise<DeliveryRecordRow[]> {
+    // index: _id ($in batches, or one _id lookup each on FerretDB v1: see findByIds)
+    const docs = await findByIds(this.#records, deliveryIds, { projection: ROW_PROJECTION });
+    return docs.filter((d) => d.communicationId !== '').map((d) => toRow(d, true));
   }
 
   /** A record's timeline (capped: the first 10 and the last 40 events), in timeline order. */

@@ -1,6 +1,13 @@
 // Wire messages → domain values. A message that cannot be decoded, or that lacks what reporting
 // needs to act on it, throws: the consumer loop dead-letters it at once instead of retrying.
-import { channelName, DeliveryEvent, EventSource, RecipientsAdded, type Channel } from '@dlr/contracts';
+import {
+  channelName,
+  DeliveryEvent,
+  EventSource,
+  RecipientsAdded,
+  RecipientsRemoved,
+  type Channel,
+} from '@dlr/contracts';
 import { statusFromProto } from '@dlr/status-engine';
 import type { AddedDelivery, ChannelKey, DeliveryEventIn, EventSourceKey } from '../../domain/model.js';
 
@@ -26,7 +33,11 @@ function required(value: string, field: string): string {
 }
 
 /** Decodes a `RecipientsAdded`; throws when it is malformed or a delivery lacks an ID or channel. */
-export function decodeRecipientsAdded(data: Uint8Array): { communicationId: string; deliveries: AddedDelivery[] } {
+export function decodeRecipientsAdded(data: Uint8Array): {
+  communicationId: string;
+  deliveries: AddedDelivery[];
+  occurredAt: Date | undefined;
+} {
   const message = RecipientsAdded.decode(data);
   const communicationId = required(message.communicationId, 'communication_id');
   const deliveries = message.deliveries.map((d, i): AddedDelivery => {
@@ -39,7 +50,21 @@ export function decodeRecipientsAdded(data: Uint8Array): { communicationId: stri
       address: d.address,
     };
   });
-  return { communicationId, deliveries };
+  return { communicationId, deliveries, occurredAt: validDate(message.occurredAt) };
+}
+
+/** Decodes a `RecipientsRemoved`; throws when it lacks a communication, an ID or the time of removal. */
+export function decodeRecipientsRemoved(data: Uint8Array): {
+  communicationId: string;
+  deliveryIds: string[];
+  removedAt: Date;
+} {
+  const message = RecipientsRemoved.decode(data);
+  const communicationId = required(message.communicationId, 'communication_id');
+  const deliveryIds = message.deliveryIds.map((id, i) => required(id, `delivery_ids[${i}]`));
+  const removedAt = validDate(message.removedAt);
+  if (removedAt === undefined) throw new Error('removed_at is missing');
+  return { communicationId, deliveryIds, removedAt };
 }
 
 /**

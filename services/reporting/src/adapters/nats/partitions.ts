@@ -39,7 +39,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { CountDeltas, moveDayCounts, project, type StatusChange, type WorkItem } from '../../domain/projection.js';
 import { WriteConflictError, type LoadedRecord, type RecordsRepository } from '../mongo/records.js';
-import { decodeDeliveryEvent, decodeRecipientsAdded } from './decode.js';
+import { decodeDeliveryEvent, decodeRecipientsAdded, decodeRecipientsRemoved } from './decode.js';
 
 /** Publishes status changes; resolves once JetStream stored them. */
 export interface StatusChangePublisher {
@@ -535,16 +535,20 @@ async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolea
 
 /**
  * The work items of one message: a `RecipientsAdded` (one per delivery), a `DeliveryEvent`, or a
- * `PersonErased` cut to this partition's records (one per delivery).
+ * `PersonErased` or `RecipientsRemoved` cut to this partition's records (one per delivery).
  */
 function decodeWork(msg: JsMsg): { id: string; item: WorkItem }[] {
   if (msg.info.deliveryCount > MAX_DELIVER) throw new Error(`delivered ${msg.info.deliveryCount} times`);
   if (msg.subject.endsWith('.recipients')) {
-    const { communicationId, deliveries } = decodeRecipientsAdded(msg.data);
+    const { communicationId, deliveries, occurredAt } = decodeRecipientsAdded(msg.data);
     return deliveries.map((delivery) => ({
       id: delivery.deliveryId,
-      item: { kind: 'recipients', communicationId, delivery },
+      item: { kind: 'recipients', communicationId, delivery, occurredAt },
     }));
+  }
+  if (msg.subject.endsWith('.remove')) {
+    const { communicationId, deliveryIds, removedAt } = decodeRecipientsRemoved(msg.data);
+    return deliveryIds.map((id) => ({ id, item: { kind: 'remove', communicationId, removedAt } }));
   }
   if (msg.subject.endsWith('.event')) {
     const event = decodeDeliveryEvent(msg.data);

@@ -10,9 +10,9 @@ import {
   partitionOf,
   PersonErased,
   RecipientsAdded,
+  RecipientsRemoved,
   streamNames,
   subjects,
-  type AddedDelivery as AddedDeliveryProto,
 } from '@dlr/contracts';
 import {
   consumeErasures,
@@ -23,7 +23,7 @@ import {
   type NatsHandle,
 } from '@dlr/platform';
 import type { TitleStore } from '../../domain/reads.js';
-import { decodeRecipientsAdded } from './decode.js';
+import { decodeRecipientsAdded, decodeRecipientsRemoved } from './decode.js';
 
 /** Starts the routing consumer of recipients; resolves with a handle that stops it. */
 export async function startRouter(options: {
@@ -49,15 +49,8 @@ export async function startRouter(options: {
     handle: async (message, ctx) => {
       if (titles && message.title !== '')
         await titles.set(message.communicationId, message.title.slice(0, 500), message.occurredAt ?? new Date(0));
-      const byPartition = new Map<number, AddedDeliveryProto[]>();
-      for (const d of message.deliveries) {
-        const p = partitionOf(d.deliveryId);
-        const list = byPartition.get(p);
-        if (list === undefined) byPartition.set(p, [d]);
-        else list.push(d);
-      }
       await Promise.all(
-        [...byPartition].map(([p, deliveries]) =>
+        [...byPartition(message.deliveries, (d) => d.deliveryId)].map(([p, deliveries]) =>
           publishDurable(
             nats.js,
             s.reportingWork(p, 'recipients'),
@@ -72,6 +65,18 @@ export async function startRouter(options: {
     concurrency,
     logger: logger.child({ consumer: consumerNames.reportingRecipients }),
   });
+}
+
+/** Items grouped by the reporting partition of their delivery ID. */
+function byPartition<T>(items: readonly T[], deliveryIdOf: (item: T) => string): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const p = partitionOf(deliveryIdOf(item));
+    const list = groups.get(p);
+    if (list === undefined) groups.set(p, [item]);
+    else list.push(item);
+  }
+  return groups;
 }
 
 /**
@@ -90,15 +95,8 @@ export function startErasureRouter(options: {
     namespace,
     durable: consumerNames.reportingErasure,
     apply: async (event) => {
-      const byPartition = new Map<number, string[]>();
-      for (const id of event.deliveryIds) {
-        const p = partitionOf(id);
-        const list = byPartition.get(p);
-        if (list === undefined) byPartition.set(p, [id]);
-        else list.push(id);
-      }
       await Promise.all(
-        [...byPartition].map(([p, deliveryIds]) =>
+        [...byPartition(event.deliveryIds, (id) => id)].map(([p, deliveryIds]) =>
           publishDurable(
             nats.js,
             s.reportingWork(p, 'erase'),
@@ -116,5 +114,44 @@ export function startErasureRouter(options: {
       return event.deliveryIds.length;
     },
     logger: logger.child({ consumer: consumerNames.reportingErasure }),
+  });
+}
+
+/**
+ * Starts the routing consumer of `RecipientsRemoved` (removed recipients, dropped channels, deleted
+ * drafts): each partition's owner drops its own records, in order with their other work.
+ */
+export function startRemovalRouter(options: {
+  nats: NatsHandle;
+  namespace: string;
+  concurrency: number;
+  logger: Logger;
+}): Promise<ConsumerHandle> {
+  const { nats, namespace, concurrency, logger } = options;
+  const s = subjects(namespace);
+  return runConsumer({
+    js: nats.js,
+    stream: streamNames(namespace).communication,
+    durable: consumerNames.reportingRemovals,
+    decode: (data) => {
+      decodeRecipientsRemoved(data); // validates; the proto below keeps every field as received
+      return RecipientsRemoved.decode(data);
+    },
+    handle: async (message, ctx) => {
+      await Promise.all(
+        [...byPartition(message.deliveryIds, (id) => id)].map(([p, deliveryIds]) =>
+          publishDurable(
+            nats.js,
+            s.reportingWork(p, 'remove'),
+            RecipientsRemoved.encode({ ...message, deliveryIds }).finish(),
+            `removed:${ctx.streamSequence}:${p}`,
+          ),
+        ),
+      );
+    },
+    deadLetterSubject: s.deadLetter(consumerNames.reportingRemovals),
+    maxDeliver: MAX_DELIVER,
+    concurrency,
+    logger: logger.child({ consumer: consumerNames.reportingRemovals }),
   });
 }

@@ -20,7 +20,14 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.pb.js";
-import { Channel, channelFromJSON, channelToJSON } from "../../delivery/v1/delivery.pb.js";
+import {
+  Channel,
+  channelFromJSON,
+  channelToJSON,
+  DeliveryStatus,
+  deliveryStatusFromJSON,
+  deliveryStatusToJSON,
+} from "../../delivery/v1/delivery.pb.js";
 
 export const protobufPackage = "dlr.communication.v1";
 
@@ -225,6 +232,7 @@ export enum AuditKind {
   AUDIT_KIND_CANCEL = 3,
   AUDIT_KIND_LIFT = 4,
   AUDIT_KIND_ERASURE = 5,
+  AUDIT_KIND_DELETE_DRAFT = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -248,6 +256,9 @@ export function auditKindFromJSON(object: any): AuditKind {
     case 5:
     case "AUDIT_KIND_ERASURE":
       return AuditKind.AUDIT_KIND_ERASURE;
+    case 6:
+    case "AUDIT_KIND_DELETE_DRAFT":
+      return AuditKind.AUDIT_KIND_DELETE_DRAFT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -269,6 +280,8 @@ export function auditKindToJSON(object: AuditKind): string {
       return "AUDIT_KIND_LIFT";
     case AuditKind.AUDIT_KIND_ERASURE:
       return "AUDIT_KIND_ERASURE";
+    case AuditKind.AUDIT_KIND_DELETE_DRAFT:
+      return "AUDIT_KIND_DELETE_DRAFT";
     case AuditKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -560,11 +573,18 @@ export interface ResendCommunicationResponse {
   problem: string;
 }
 
+/**
+ * Names the recipient by exactly one of: recipient_key (internal), email (case-insensitive),
+ * phone (any format the service reads, normalised to E.164 with its default region) or external_id.
+ */
 export interface GetRecipientHistoryRequest {
   recipientKey: string;
   /** 1..500, default 100. */
   pageSize: number;
   pageToken: string;
+  email: string;
+  phone: string;
+  externalId: string;
 }
 
 export interface RecipientHistoryEntry {
@@ -579,7 +599,17 @@ export interface RecipientHistoryEntry {
   /** The recipient had opted out of this channel (and the communication did not override it). */
   heldByPreference: boolean;
   addedAt: Date | undefined;
-  sentAt: Date | undefined;
+  sentAt:
+    | Date
+    | undefined;
+  /**
+   * The status the report shows (from reporting); UNSPECIFIED when reporting could not be reached
+   * or has no record yet (status_known false).
+   */
+  status: DeliveryStatus;
+  /** The recipient's answer, if any. */
+  response: string;
+  statusKnown: boolean;
 }
 
 export interface GetRecipientHistoryResponse {
@@ -697,6 +727,72 @@ export interface ErasePersonResponse {
   /** Delivery records of the person found (each service erases its own copies of them). */
   deliveryCount: number;
   erasedAt: Date | undefined;
+}
+
+export interface ChannelList {
+  channels: Channel[];
+}
+
+export interface ResponseOptionList {
+  options: string[];
+}
+
+/** Every field but communication_id is optional: set means "change to this". */
+export interface UpdateDraftRequest {
+  communicationId: string;
+  title?: string | undefined;
+  emailSubject?: string | undefined;
+  emailBody?: string | undefined;
+  smsText?: string | undefined;
+  channels: ChannelList | undefined;
+  acknowledgementRequested?: boolean | undefined;
+  responseOptions: ResponseOptionList | undefined;
+}
+
+export interface UpdateDraftResponse {
+  communication:
+    | Communication
+    | undefined;
+  /** Delivery records dropped because their channel was removed. */
+  removedCount: number;
+}
+
+export interface DeleteDraftRequest {
+  communicationId: string;
+  /** Why (optional, at most 1000 characters); kept in the audit log. */
+  reason: string;
+}
+
+export interface DeleteDraftResponse {
+  /** Delivery records removed with it. */
+  removedCount: number;
+  /** True when it had been deleted before: nothing more was changed. */
+  alreadyDeleted: boolean;
+}
+
+/**
+ * A recipient as AddRecipients identified it: the external ID when the row had one, else the
+ * email and phone (normalised as AddRecipients does). recipient_key (`x:<id>` or
+ * `e:<email>|p:<phone>`, as the preview lists it) may be given instead.
+ */
+export interface RecipientRef {
+  externalId: string;
+  email: string;
+  phone: string;
+  recipientKey: string;
+}
+
+export interface RemoveRecipientsRequest {
+  communicationId: string;
+  /** At most 1000. */
+  recipients: RecipientRef[];
+}
+
+export interface RemoveRecipientsResponse {
+  /** Delivery records removed (a recipient not in the draft removes none). */
+  removedCount: number;
+  /** Recipients of the request that matched no delivery record, by index. */
+  notFound: number[];
 }
 
 /** A communication's content saved under a name. */
@@ -4368,7 +4464,7 @@ export const ResendCommunicationResponse: MessageFns<ResendCommunicationResponse
 };
 
 function createBaseGetRecipientHistoryRequest(): GetRecipientHistoryRequest {
-  return { recipientKey: "", pageSize: 0, pageToken: "" };
+  return { recipientKey: "", pageSize: 0, pageToken: "", email: "", phone: "", externalId: "" };
 }
 
 export const GetRecipientHistoryRequest: MessageFns<GetRecipientHistoryRequest> = {
@@ -4381,6 +4477,15 @@ export const GetRecipientHistoryRequest: MessageFns<GetRecipientHistoryRequest> 
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.email !== "") {
+      writer.uint32(34).string(message.email);
+    }
+    if (message.phone !== "") {
+      writer.uint32(42).string(message.phone);
+    }
+    if (message.externalId !== "") {
+      writer.uint32(50).string(message.externalId);
     }
     return writer;
   },
@@ -4422,6 +4527,30 @@ export const GetRecipientHistoryRequest: MessageFns<GetRecipientHistoryRequest> 
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.phone = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.externalId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4451,6 +4580,13 @@ export const GetRecipientHistoryRequest: MessageFns<GetRecipientHistoryRequest> 
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      email: isSet(object.email) ? globalThis.String(object.email) : "",
+      phone: isSet(object.phone) ? globalThis.String(object.phone) : "",
+      externalId: isSet(object.externalId)
+        ? globalThis.String(object.externalId)
+        : isSet(object.external_id)
+        ? globalThis.String(object.external_id)
+        : "",
     };
   },
 
@@ -4465,6 +4601,15 @@ export const GetRecipientHistoryRequest: MessageFns<GetRecipientHistoryRequest> 
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.email !== "") {
+      obj.email = message.email;
+    }
+    if (message.phone !== "") {
+      obj.phone = message.phone;
+    }
+    if (message.externalId !== "") {
+      obj.externalId = message.externalId;
+    }
     return obj;
   },
 
@@ -4476,6 +4621,9 @@ export const GetRecipientHistoryRequest: MessageFns<GetRecipientHistoryRequest> 
     message.recipientKey = object.recipientKey ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.email = object.email ?? "";
+    message.phone = object.phone ?? "";
+    message.externalId = object.externalId ?? "";
     return message;
   },
 };
@@ -4492,6 +4640,9 @@ function createBaseRecipientHistoryEntry(): RecipientHistoryEntry {
     heldByPreference: false,
     addedAt: undefined,
     sentAt: undefined,
+    status: 0,
+    response: "",
+    statusKnown: false,
   };
 }
 
@@ -4526,6 +4677,15 @@ export const RecipientHistoryEntry: MessageFns<RecipientHistoryEntry> = {
     }
     if (message.sentAt !== undefined) {
       Timestamp.encode(toTimestamp(message.sentAt), writer.uint32(82).fork()).join();
+    }
+    if (message.status !== 0) {
+      writer.uint32(88).int32(message.status);
+    }
+    if (message.response !== "") {
+      writer.uint32(98).string(message.response);
+    }
+    if (message.statusKnown !== false) {
+      writer.uint32(104).bool(message.statusKnown);
     }
     return writer;
   },
@@ -4623,6 +4783,30 @@ export const RecipientHistoryEntry: MessageFns<RecipientHistoryEntry> = {
             message.sentAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.response = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.statusKnown = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4671,6 +4855,13 @@ export const RecipientHistoryEntry: MessageFns<RecipientHistoryEntry> = {
         : isSet(object.sent_at)
         ? fromJsonTimestamp(object.sent_at)
         : undefined,
+      status: isSet(object.status) ? deliveryStatusFromJSON(object.status) : 0,
+      response: isSet(object.response) ? globalThis.String(object.response) : "",
+      statusKnown: isSet(object.statusKnown)
+        ? globalThis.Boolean(object.statusKnown)
+        : isSet(object.status_known)
+        ? globalThis.Boolean(object.status_known)
+        : false,
     };
   },
 
@@ -4706,6 +4897,15 @@ export const RecipientHistoryEntry: MessageFns<RecipientHistoryEntry> = {
     if (message.sentAt !== undefined) {
       obj.sentAt = message.sentAt.toISOString();
     }
+    if (message.status !== 0) {
+      obj.status = deliveryStatusToJSON(message.status);
+    }
+    if (message.response !== "") {
+      obj.response = message.response;
+    }
+    if (message.statusKnown !== false) {
+      obj.statusKnown = message.statusKnown;
+    }
     return obj;
   },
 
@@ -4724,6 +4924,9 @@ export const RecipientHistoryEntry: MessageFns<RecipientHistoryEntry> = {
     message.heldByPreference = object.heldByPreference ?? false;
     message.addedAt = object.addedAt ?? undefined;
     message.sentAt = object.sentAt ?? undefined;
+    message.status = object.status ?? 0;
+    message.response = object.response ?? "";
+    message.statusKnown = object.statusKnown ?? false;
     return message;
   },
 };
@@ -6279,6 +6482,972 @@ export const ErasePersonResponse: MessageFns<ErasePersonResponse> = {
   },
 };
 
+function createBaseChannelList(): ChannelList {
+  return { channels: [] };
+}
+
+export const ChannelList: MessageFns<ChannelList> = {
+  encode(message: ChannelList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channels.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.channels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.channels.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.channels.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChannelList {
+    return {
+      channels: globalThis.Array.isArray(object?.channels) ? object.channels.map((e: any) => channelFromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ChannelList): unknown {
+    const obj: any = {};
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => channelToJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChannelList>, I>>(base?: I): ChannelList {
+    return ChannelList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelList>, I>>(object: I): ChannelList {
+    const message = createBaseChannelList();
+    message.channels = object.channels?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseResponseOptionList(): ResponseOptionList {
+  return { options: [] };
+}
+
+export const ResponseOptionList: MessageFns<ResponseOptionList> = {
+  encode(message: ResponseOptionList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.options) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResponseOptionList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResponseOptionList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.options.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResponseOptionList {
+    return {
+      options: globalThis.Array.isArray(object?.options) ? object.options.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ResponseOptionList): unknown {
+    const obj: any = {};
+    if (message.options?.length) {
+      obj.options = message.options;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResponseOptionList>, I>>(base?: I): ResponseOptionList {
+    return ResponseOptionList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResponseOptionList>, I>>(object: I): ResponseOptionList {
+    const message = createBaseResponseOptionList();
+    message.options = object.options?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateDraftRequest(): UpdateDraftRequest {
+  return {
+    communicationId: "",
+    title: undefined,
+    emailSubject: undefined,
+    emailBody: undefined,
+    smsText: undefined,
+    channels: undefined,
+    acknowledgementRequested: undefined,
+    responseOptions: undefined,
+  };
+}
+
+export const UpdateDraftRequest: MessageFns<UpdateDraftRequest> = {
+  encode(message: UpdateDraftRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.title !== undefined) {
+      writer.uint32(18).string(message.title);
+    }
+    if (message.emailSubject !== undefined) {
+      writer.uint32(26).string(message.emailSubject);
+    }
+    if (message.emailBody !== undefined) {
+      writer.uint32(34).string(message.emailBody);
+    }
+    if (message.smsText !== undefined) {
+      writer.uint32(42).string(message.smsText);
+    }
+    if (message.channels !== undefined) {
+      ChannelList.encode(message.channels, writer.uint32(50).fork()).join();
+    }
+    if (message.acknowledgementRequested !== undefined) {
+      writer.uint32(56).bool(message.acknowledgementRequested);
+    }
+    if (message.responseOptions !== undefined) {
+      ResponseOptionList.encode(message.responseOptions, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateDraftRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateDraftRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.title = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.emailSubject = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.emailBody = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.smsText = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.channels = ChannelList.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.acknowledgementRequested = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.responseOptions = ResponseOptionList.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateDraftRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      title: isSet(object.title) ? globalThis.String(object.title) : undefined,
+      emailSubject: isSet(object.emailSubject)
+        ? globalThis.String(object.emailSubject)
+        : isSet(object.email_subject)
+        ? globalThis.String(object.email_subject)
+        : undefined,
+      emailBody: isSet(object.emailBody)
+        ? globalThis.String(object.emailBody)
+        : isSet(object.email_body)
+        ? globalThis.String(object.email_body)
+        : undefined,
+      smsText: isSet(object.smsText)
+        ? globalThis.String(object.smsText)
+        : isSet(object.sms_text)
+        ? globalThis.String(object.sms_text)
+        : undefined,
+      channels: isSet(object.channels) ? ChannelList.fromJSON(object.channels) : undefined,
+      acknowledgementRequested: isSet(object.acknowledgementRequested)
+        ? globalThis.Boolean(object.acknowledgementRequested)
+        : isSet(object.acknowledgement_requested)
+        ? globalThis.Boolean(object.acknowledgement_requested)
+        : undefined,
+      responseOptions: isSet(object.responseOptions)
+        ? ResponseOptionList.fromJSON(object.responseOptions)
+        : isSet(object.response_options)
+        ? ResponseOptionList.fromJSON(object.response_options)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateDraftRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.title !== undefined) {
+      obj.title = message.title;
+    }
+    if (message.emailSubject !== undefined) {
+      obj.emailSubject = message.emailSubject;
+    }
+    if (message.emailBody !== undefined) {
+      obj.emailBody = message.emailBody;
+    }
+    if (message.smsText !== undefined) {
+      obj.smsText = message.smsText;
+    }
+    if (message.channels !== undefined) {
+      obj.channels = ChannelList.toJSON(message.channels);
+    }
+    if (message.acknowledgementRequested !== undefined) {
+      obj.acknowledgementRequested = message.acknowledgementRequested;
+    }
+    if (message.responseOptions !== undefined) {
+      obj.responseOptions = ResponseOptionList.toJSON(message.responseOptions);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateDraftRequest>, I>>(base?: I): UpdateDraftRequest {
+    return UpdateDraftRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateDraftRequest>, I>>(object: I): UpdateDraftRequest {
+    const message = createBaseUpdateDraftRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.title = object.title ?? undefined;
+    message.emailSubject = object.emailSubject ?? undefined;
+    message.emailBody = object.emailBody ?? undefined;
+    message.smsText = object.smsText ?? undefined;
+    message.channels = (object.channels !== undefined && object.channels !== null)
+      ? ChannelList.fromPartial(object.channels)
+      : undefined;
+    message.acknowledgementRequested = object.acknowledgementRequested ?? undefined;
+    message.responseOptions = (object.responseOptions !== undefined && object.responseOptions !== null)
+      ? ResponseOptionList.fromPartial(object.responseOptions)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateDraftResponse(): UpdateDraftResponse {
+  return { communication: undefined, removedCount: 0 };
+}
+
+export const UpdateDraftResponse: MessageFns<UpdateDraftResponse> = {
+  encode(message: UpdateDraftResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communication !== undefined) {
+      Communication.encode(message.communication, writer.uint32(10).fork()).join();
+    }
+    if (message.removedCount !== 0) {
+      writer.uint32(16).uint32(message.removedCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateDraftResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateDraftResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communication = Communication.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.removedCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateDraftResponse {
+    return {
+      communication: isSet(object.communication) ? Communication.fromJSON(object.communication) : undefined,
+      removedCount: isSet(object.removedCount)
+        ? globalThis.Number(object.removedCount)
+        : isSet(object.removed_count)
+        ? globalThis.Number(object.removed_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpdateDraftResponse): unknown {
+    const obj: any = {};
+    if (message.communication !== undefined) {
+      obj.communication = Communication.toJSON(message.communication);
+    }
+    if (message.removedCount !== 0) {
+      obj.removedCount = Math.round(message.removedCount);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateDraftResponse>, I>>(base?: I): UpdateDraftResponse {
+    return UpdateDraftResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateDraftResponse>, I>>(object: I): UpdateDraftResponse {
+    const message = createBaseUpdateDraftResponse();
+    message.communication = (object.communication !== undefined && object.communication !== null)
+      ? Communication.fromPartial(object.communication)
+      : undefined;
+    message.removedCount = object.removedCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeleteDraftRequest(): DeleteDraftRequest {
+  return { communicationId: "", reason: "" };
+}
+
+export const DeleteDraftRequest: MessageFns<DeleteDraftRequest> = {
+  encode(message: DeleteDraftRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDraftRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDraftRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDraftRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: DeleteDraftRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteDraftRequest>, I>>(base?: I): DeleteDraftRequest {
+    return DeleteDraftRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteDraftRequest>, I>>(object: I): DeleteDraftRequest {
+    const message = createBaseDeleteDraftRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteDraftResponse(): DeleteDraftResponse {
+  return { removedCount: 0, alreadyDeleted: false };
+}
+
+export const DeleteDraftResponse: MessageFns<DeleteDraftResponse> = {
+  encode(message: DeleteDraftResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.removedCount !== 0) {
+      writer.uint32(8).uint32(message.removedCount);
+    }
+    if (message.alreadyDeleted !== false) {
+      writer.uint32(16).bool(message.alreadyDeleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDraftResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDraftResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.removedCount = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.alreadyDeleted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDraftResponse {
+    return {
+      removedCount: isSet(object.removedCount)
+        ? globalThis.Number(object.removedCount)
+        : isSet(object.removed_count)
+        ? globalThis.Number(object.removed_count)
+        : 0,
+      alreadyDeleted: isSet(object.alreadyDeleted)
+        ? globalThis.Boolean(object.alreadyDeleted)
+        : isSet(object.already_deleted)
+        ? globalThis.Boolean(object.already_deleted)
+        : false,
+    };
+  },
+
+  toJSON(message: DeleteDraftResponse): unknown {
+    const obj: any = {};
+    if (message.removedCount !== 0) {
+      obj.removedCount = Math.round(message.removedCount);
+    }
+    if (message.alreadyDeleted !== false) {
+      obj.alreadyDeleted = message.alreadyDeleted;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteDraftResponse>, I>>(base?: I): DeleteDraftResponse {
+    return DeleteDraftResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteDraftResponse>, I>>(object: I): DeleteDraftResponse {
+    const message = createBaseDeleteDraftResponse();
+    message.removedCount = object.removedCount ?? 0;
+    message.alreadyDeleted = object.alreadyDeleted ?? false;
+    return message;
+  },
+};
+
+function createBaseRecipientRef(): RecipientRef {
+  return { externalId: "", email: "", phone: "", recipientKey: "" };
+}
+
+export const RecipientRef: MessageFns<RecipientRef> = {
+  encode(message: RecipientRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.externalId !== "") {
+      writer.uint32(10).string(message.externalId);
+    }
+    if (message.email !== "") {
+      writer.uint32(18).string(message.email);
+    }
+    if (message.phone !== "") {
+      writer.uint32(26).string(message.phone);
+    }
+    if (message.recipientKey !== "") {
+      writer.uint32(34).string(message.recipientKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecipientRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipientRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.externalId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.email = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.phone = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recipientKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecipientRef {
+    return {
+      externalId: isSet(object.externalId)
+        ? globalThis.String(object.externalId)
+        : isSet(object.external_id)
+        ? globalThis.String(object.external_id)
+        : "",
+      email: isSet(object.email) ? globalThis.String(object.email) : "",
+      phone: isSet(object.phone) ? globalThis.String(object.phone) : "",
+      recipientKey: isSet(object.recipientKey)
+        ? globalThis.String(object.recipientKey)
+        : isSet(object.recipient_key)
+        ? globalThis.String(object.recipient_key)
+        : "",
+    };
+  },
+
+  toJSON(message: RecipientRef): unknown {
+    const obj: any = {};
+    if (message.externalId !== "") {
+      obj.externalId = message.externalId;
+    }
+    if (message.email !== "") {
+      obj.email = message.email;
+    }
+    if (message.phone !== "") {
+      obj.phone = message.phone;
+    }
+    if (message.recipientKey !== "") {
+      obj.recipientKey = message.recipientKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecipientRef>, I>>(base?: I): RecipientRef {
+    return RecipientRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecipientRef>, I>>(object: I): RecipientRef {
+    const message = createBaseRecipientRef();
+    message.externalId = object.externalId ?? "";
+    message.email = object.email ?? "";
+    message.phone = object.phone ?? "";
+    message.recipientKey = object.recipientKey ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveRecipientsRequest(): RemoveRecipientsRequest {
+  return { communicationId: "", recipients: [] };
+}
+
+export const RemoveRecipientsRequest: MessageFns<RemoveRecipientsRequest> = {
+  encode(message: RemoveRecipientsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    for (const v of message.recipients) {
+      RecipientRef.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveRecipientsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveRecipientsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.recipients.push(RecipientRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveRecipientsRequest {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      recipients: globalThis.Array.isArray(object?.recipients)
+        ? object.recipients.map((e: any) => RecipientRef.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemoveRecipientsRequest): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.recipients?.length) {
+      obj.recipients = message.recipients.map((e) => RecipientRef.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveRecipientsRequest>, I>>(base?: I): RemoveRecipientsRequest {
+    return RemoveRecipientsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveRecipientsRequest>, I>>(object: I): RemoveRecipientsRequest {
+    const message = createBaseRemoveRecipientsRequest();
+    message.communicationId = object.communicationId ?? "";
+    message.recipients = object.recipients?.map((e) => RecipientRef.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveRecipientsResponse(): RemoveRecipientsResponse {
+  return { removedCount: 0, notFound: [] };
+}
+
+export const RemoveRecipientsResponse: MessageFns<RemoveRecipientsResponse> = {
+  encode(message: RemoveRecipientsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.removedCount !== 0) {
+      writer.uint32(8).uint32(message.removedCount);
+    }
+    if (message.notFound.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.notFound) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveRecipientsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveRecipientsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.removedCount = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.notFound.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.notFound.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveRecipientsResponse {
+    return {
+      removedCount: isSet(object.removedCount)
+        ? globalThis.Number(object.removedCount)
+        : isSet(object.removed_count)
+        ? globalThis.Number(object.removed_count)
+        : 0,
+      notFound: globalThis.Array.isArray(object?.notFound)
+        ? object.notFound.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.not_found)
+        ? object.not_found.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemoveRecipientsResponse): unknown {
+    const obj: any = {};
+    if (message.removedCount !== 0) {
+      obj.removedCount = Math.round(message.removedCount);
+    }
+    if (message.notFound?.length) {
+      obj.notFound = message.notFound.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveRecipientsResponse>, I>>(base?: I): RemoveRecipientsResponse {
+    return RemoveRecipientsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveRecipientsResponse>, I>>(object: I): RemoveRecipientsResponse {
+    const message = createBaseRemoveRecipientsResponse();
+    message.removedCount = object.removedCount ?? 0;
+    message.notFound = object.notFound?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseTemplate(): Template {
   return { id: "", name: "", content: undefined, createdAt: undefined, createdBy: "" };
 }
@@ -6953,6 +8122,50 @@ export const CommunicationServiceService = {
     responseDeserialize: (value: Buffer): ErasePersonResponse => ErasePersonResponse.decode(value),
   },
   /**
+   * Changes a draft: sets each field the request carries (an unset field keeps its value), then
+   * checks the whole as CreateCommunication does. Refused (FAILED_PRECONDITION) once sending started;
+   * a Send racing it sends either the old content or the new, never a mix. Channels removed drop
+   * their delivery records (published as RecipientsRemoved); a channel added reaches the recipients
+   * added from then on (add earlier recipients again to include them).
+   */
+  updateDraft: {
+    path: "/dlr.communication.v1.CommunicationService/UpdateDraft" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateDraftRequest): Buffer => Buffer.from(UpdateDraftRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateDraftRequest => UpdateDraftRequest.decode(value),
+    responseSerialize: (value: UpdateDraftResponse): Buffer => Buffer.from(UpdateDraftResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateDraftResponse => UpdateDraftResponse.decode(value),
+  },
+  /**
+   * Deletes a draft and its recipients (their delivery records leave the reports). Refused
+   * (FAILED_PRECONDITION) once sending started. Audited. Repeating it changes nothing more.
+   */
+  deleteDraft: {
+    path: "/dlr.communication.v1.CommunicationService/DeleteDraft" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteDraftRequest): Buffer => Buffer.from(DeleteDraftRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteDraftRequest => DeleteDraftRequest.decode(value),
+    responseSerialize: (value: DeleteDraftResponse): Buffer => Buffer.from(DeleteDraftResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteDraftResponse => DeleteDraftResponse.decode(value),
+  },
+  /**
+   * Removes recipients from a draft, named as AddRecipients identifies them (external ID, or email
+   * and phone when the row had no external ID). Refused (FAILED_PRECONDITION) once sending started.
+   */
+  removeRecipients: {
+    path: "/dlr.communication.v1.CommunicationService/RemoveRecipients" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveRecipientsRequest): Buffer =>
+      Buffer.from(RemoveRecipientsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveRecipientsRequest => RemoveRecipientsRequest.decode(value),
+    responseSerialize: (value: RemoveRecipientsResponse): Buffer =>
+      Buffer.from(RemoveRecipientsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveRecipientsResponse => RemoveRecipientsResponse.decode(value),
+  },
+  /**
    * Saves a communication's content under a name, to start new communications from
    * (CreateCommunicationRequest.template_id). The content is checked as a communication's.
    */
@@ -7032,6 +8245,24 @@ export interface CommunicationServiceServer extends UntypedServiceImplementation
    * nothing more.
    */
   erasePerson: handleUnaryCall<ErasePersonRequest, ErasePersonResponse>;
+  /**
+   * Changes a draft: sets each field the request carries (an unset field keeps its value), then
+   * checks the whole as CreateCommunication does. Refused (FAILED_PRECONDITION) once sending started;
+   * a Send racing it sends either the old content or the new, never a mix. Channels removed drop
+   * their delivery records (published as RecipientsRemoved); a channel added reaches the recipients
+   * added from then on (add earlier recipients again to include them).
+   */
+  updateDraft: handleUnaryCall<UpdateDraftRequest, UpdateDraftResponse>;
+  /**
+   * Deletes a draft and its recipients (their delivery records leave the reports). Refused
+   * (FAILED_PRECONDITION) once sending started. Audited. Repeating it changes nothing more.
+   */
+  deleteDraft: handleUnaryCall<DeleteDraftRequest, DeleteDraftResponse>;
+  /**
+   * Removes recipients from a draft, named as AddRecipients identifies them (external ID, or email
+   * and phone when the row had no external ID). Refused (FAILED_PRECONDITION) once sending started.
+   */
+  removeRecipients: handleUnaryCall<RemoveRecipientsRequest, RemoveRecipientsResponse>;
   /**
    * Saves a communication's content under a name, to start new communications from
    * (CreateCommunicationRequest.template_id). The content is checked as a communication's.
@@ -7288,6 +8519,66 @@ export interface CommunicationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ErasePersonResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changes a draft: sets each field the request carries (an unset field keeps its value), then
+   * checks the whole as CreateCommunication does. Refused (FAILED_PRECONDITION) once sending started;
+   * a Send racing it sends either the old content or the new, never a mix. Channels removed drop
+   * their delivery records (published as RecipientsRemoved); a channel added reaches the recipients
+   * added from then on (add earlier recipients again to include them).
+   */
+  updateDraft(
+    request: UpdateDraftRequest,
+    callback: (error: ServiceError | null, response: UpdateDraftResponse) => void,
+  ): ClientUnaryCall;
+  updateDraft(
+    request: UpdateDraftRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateDraftResponse) => void,
+  ): ClientUnaryCall;
+  updateDraft(
+    request: UpdateDraftRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateDraftResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Deletes a draft and its recipients (their delivery records leave the reports). Refused
+   * (FAILED_PRECONDITION) once sending started. Audited. Repeating it changes nothing more.
+   */
+  deleteDraft(
+    request: DeleteDraftRequest,
+    callback: (error: ServiceError | null, response: DeleteDraftResponse) => void,
+  ): ClientUnaryCall;
+  deleteDraft(
+    request: DeleteDraftRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteDraftResponse) => void,
+  ): ClientUnaryCall;
+  deleteDraft(
+    request: DeleteDraftRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteDraftResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Removes recipients from a draft, named as AddRecipients identifies them (external ID, or email
+   * and phone when the row had no external ID). Refused (FAILED_PRECONDITION) once sending started.
+   */
+  removeRecipients(
+    request: RemoveRecipientsRequest,
+    callback: (error: ServiceError | null, response: RemoveRecipientsResponse) => void,
+  ): ClientUnaryCall;
+  removeRecipients(
+    request: RemoveRecipientsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveRecipientsResponse) => void,
+  ): ClientUnaryCall;
+  removeRecipients(
+    request: RemoveRecipientsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveRecipientsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Saves a communication's content under a name, to start new communications from

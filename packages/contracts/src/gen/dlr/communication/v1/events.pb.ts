@@ -108,6 +108,22 @@ export interface PersonErased {
   erasedAt: Date | undefined;
 }
 
+/**
+ * Published on `dlr.v1.communication.recipients-removed` when delivery records of a draft are
+ * removed (RemoveRecipients, a channel dropped by UpdateDraft, DeleteDraft). They were never sent;
+ * reporting drops them and their counts. A later RecipientsAdded of the same delivery (occurred_at
+ * after removed_at) adds it again.
+ */
+export interface RecipientsRemoved {
+  communicationId: string;
+  deliveryIds: string[];
+  removedAt:
+    | Date
+    | undefined;
+  /** True when the whole draft was deleted. */
+  communicationDeleted: boolean;
+}
+
 function createBaseAddedDelivery(): AddedDelivery {
   return { deliveryId: "", channel: 0, recipientKey: "", recipientName: "", address: "" };
 }
@@ -1018,6 +1034,139 @@ export const PersonErased: MessageFns<PersonErased> = {
     message.addressHashes = object.addressHashes?.map((e) => e) || [];
     message.nameHashes = object.nameHashes?.map((e) => e) || [];
     message.erasedAt = object.erasedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRecipientsRemoved(): RecipientsRemoved {
+  return { communicationId: "", deliveryIds: [], removedAt: undefined, communicationDeleted: false };
+}
+
+export const RecipientsRemoved: MessageFns<RecipientsRemoved> = {
+  encode(message: RecipientsRemoved, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.communicationId !== "") {
+      writer.uint32(10).string(message.communicationId);
+    }
+    for (const v of message.deliveryIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.removedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.removedAt), writer.uint32(26).fork()).join();
+    }
+    if (message.communicationDeleted !== false) {
+      writer.uint32(32).bool(message.communicationDeleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecipientsRemoved {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipientsRemoved();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.communicationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deliveryIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.communicationDeleted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecipientsRemoved {
+    return {
+      communicationId: isSet(object.communicationId)
+        ? globalThis.String(object.communicationId)
+        : isSet(object.communication_id)
+        ? globalThis.String(object.communication_id)
+        : "",
+      deliveryIds: globalThis.Array.isArray(object?.deliveryIds)
+        ? object.deliveryIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.delivery_ids)
+        ? object.delivery_ids.map((e: any) => globalThis.String(e))
+        : [],
+      removedAt: isSet(object.removedAt)
+        ? fromJsonTimestamp(object.removedAt)
+        : isSet(object.removed_at)
+        ? fromJsonTimestamp(object.removed_at)
+        : undefined,
+      communicationDeleted: isSet(object.communicationDeleted)
+        ? globalThis.Boolean(object.communicationDeleted)
+        : isSet(object.communication_deleted)
+        ? globalThis.Boolean(object.communication_deleted)
+        : false,
+    };
+  },
+
+  toJSON(message: RecipientsRemoved): unknown {
+    const obj: any = {};
+    if (message.communicationId !== "") {
+      obj.communicationId = message.communicationId;
+    }
+    if (message.deliveryIds?.length) {
+      obj.deliveryIds = message.deliveryIds;
+    }
+    if (message.removedAt !== undefined) {
+      obj.removedAt = message.removedAt.toISOString();
+    }
+    if (message.communicationDeleted !== false) {
+      obj.communicationDeleted = message.communicationDeleted;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecipientsRemoved>, I>>(base?: I): RecipientsRemoved {
+    return RecipientsRemoved.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecipientsRemoved>, I>>(object: I): RecipientsRemoved {
+    const message = createBaseRecipientsRemoved();
+    message.communicationId = object.communicationId ?? "";
+    message.deliveryIds = object.deliveryIds?.map((e) => e) || [];
+    message.removedAt = object.removedAt ?? undefined;
+    message.communicationDeleted = object.communicationDeleted ?? false;
     return message;
   },
 };

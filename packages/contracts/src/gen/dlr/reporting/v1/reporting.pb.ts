@@ -92,6 +92,14 @@ export interface WatchDeliveryRecordsResponse {
   total: number;
 }
 
+export interface GetDeliveryRecordsRequest {
+  ids: string[];
+}
+
+export interface GetDeliveryRecordsResponse {
+  records: DeliveryRecord[];
+}
+
 function createBaseDeliveryRecord(): DeliveryRecord {
   return {
     id: "",
@@ -957,6 +965,144 @@ export const WatchDeliveryRecordsResponse: MessageFns<WatchDeliveryRecordsRespon
   },
 };
 
+function createBaseGetDeliveryRecordsRequest(): GetDeliveryRecordsRequest {
+  return { ids: [] };
+}
+
+export const GetDeliveryRecordsRequest: MessageFns<GetDeliveryRecordsRequest> = {
+  encode(message: GetDeliveryRecordsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.ids) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeliveryRecordsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeliveryRecordsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ids.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeliveryRecordsRequest {
+    return { ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: GetDeliveryRecordsRequest): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDeliveryRecordsRequest>, I>>(base?: I): GetDeliveryRecordsRequest {
+    return GetDeliveryRecordsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeliveryRecordsRequest>, I>>(object: I): GetDeliveryRecordsRequest {
+    const message = createBaseGetDeliveryRecordsRequest();
+    message.ids = object.ids?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetDeliveryRecordsResponse(): GetDeliveryRecordsResponse {
+  return { records: [] };
+}
+
+export const GetDeliveryRecordsResponse: MessageFns<GetDeliveryRecordsResponse> = {
+  encode(message: GetDeliveryRecordsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.records) {
+      DeliveryRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeliveryRecordsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeliveryRecordsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.records.push(DeliveryRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeliveryRecordsResponse {
+    return {
+      records: globalThis.Array.isArray(object?.records)
+        ? object.records.map((e: any) => DeliveryRecord.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetDeliveryRecordsResponse): unknown {
+    const obj: any = {};
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => DeliveryRecord.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDeliveryRecordsResponse>, I>>(base?: I): GetDeliveryRecordsResponse {
+    return GetDeliveryRecordsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeliveryRecordsResponse>, I>>(object: I): GetDeliveryRecordsResponse {
+    const message = createBaseGetDeliveryRecordsResponse();
+    message.records = object.records?.map((e) => DeliveryRecord.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Reads delivery records and their counts. */
 export type ReportingServiceService = typeof ReportingServiceService;
 export const ReportingServiceService = {
@@ -988,6 +1134,18 @@ export const ReportingServiceService = {
       Buffer.from(WatchDeliveryRecordsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchDeliveryRecordsResponse => WatchDeliveryRecordsResponse.decode(value),
   },
+  /** The delivery records with these IDs, of any communications (at most 500; unknown IDs are left out). */
+  getDeliveryRecords: {
+    path: "/dlr.reporting.v1.ReportingService/GetDeliveryRecords" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeliveryRecordsRequest): Buffer =>
+      Buffer.from(GetDeliveryRecordsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeliveryRecordsRequest => GetDeliveryRecordsRequest.decode(value),
+    responseSerialize: (value: GetDeliveryRecordsResponse): Buffer =>
+      Buffer.from(GetDeliveryRecordsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDeliveryRecordsResponse => GetDeliveryRecordsResponse.decode(value),
+  },
 } as const;
 
 export interface ReportingServiceServer extends UntypedServiceImplementation {
@@ -999,6 +1157,8 @@ export interface ReportingServiceServer extends UntypedServiceImplementation {
    * The first message comes at once and carries the counts (and no records unless some changed).
    */
   watchDeliveryRecords: handleServerStreamingCall<WatchDeliveryRecordsRequest, WatchDeliveryRecordsResponse>;
+  /** The delivery records with these IDs, of any communications (at most 500; unknown IDs are left out). */
+  getDeliveryRecords: handleUnaryCall<GetDeliveryRecordsRequest, GetDeliveryRecordsResponse>;
 }
 
 export interface ReportingServiceClient extends Client {
@@ -1032,6 +1192,22 @@ export interface ReportingServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchDeliveryRecordsResponse>;
+  /** The delivery records with these IDs, of any communications (at most 500; unknown IDs are left out). */
+  getDeliveryRecords(
+    request: GetDeliveryRecordsRequest,
+    callback: (error: ServiceError | null, response: GetDeliveryRecordsResponse) => void,
+  ): ClientUnaryCall;
+  getDeliveryRecords(
+    request: GetDeliveryRecordsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDeliveryRecordsResponse) => void,
+  ): ClientUnaryCall;
+  getDeliveryRecords(
+    request: GetDeliveryRecordsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDeliveryRecordsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ReportingServiceClient = makeGenericClientConstructor(
