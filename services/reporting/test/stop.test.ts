@@ -42,7 +42,7 @@ import {
 /** Well under the 10 s a shutdown step gets (packages/platform/src/lifecycle.ts). */
 const STOP_BOUND_MS = 3_000;
 /** Enough records that the recount of every partition takes seconds on FerretDB v1. */
-const RECORD_COUNT = 3_000;
+const RECORD_COUNT = 8_000;
 
 const running: Harness[] = [];
 const databases: string[] = [];
@@ -144,18 +144,24 @@ describe('stopping reporting', () => {
     const first = await startReporting({ db });
     await publishSent(first, communicationId, sent);
     // Busy: a partition worker holds a batch but has not finished taking the partition over.
-    await eventually(async () => {
-      const busy: number[] = [];
-      for (let p = 0; p < REPORTING_PARTITIONS; p += 1) {
-        const info = await first.nats.jsm.consumers.info(
-          streamNames(first.ns).reportingWork,
-          reportingPartitionConsumer(p),
+    // Every partition at once: the window is as long as a partition's recount (short on a store that
+    // serves _id ranges from its index), so one poll must not take longer than that.
+    await eventually(
+      async () => {
+        const busy = await Promise.all(
+          Array.from({ length: REPORTING_PARTITIONS }, async (_, p) => {
+            const [info, lease] = await Promise.all([
+              first.nats.jsm.consumers.info(streamNames(first.ns).reportingWork, reportingPartitionConsumer(p)),
+              leases.findOne({ _id: `p${p}` }),
+            ]);
+            return info.num_ack_pending > 0 && lease?.owner === 'crashed';
+          }),
         );
-        const lease = await leases.findOne({ _id: `p${p}` });
-        if (info.num_ack_pending > 0 && lease?.owner === 'crashed') busy.push(p);
-      }
-      expect(busy.length).toBeGreaterThan(0);
-    });
+        expect(busy.filter(Boolean).length).toBeGreaterThan(0);
+      },
+      15_000,
+      10,
+    );
     const stop = await timed(() => first.stop({ keepDatabase: true }));
     expect(stop.value, 'every shutdown step finished in time').toBe(true);
     expect(stop.ms).toBeLessThan(STOP_BOUND_MS);
