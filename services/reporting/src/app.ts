@@ -80,7 +80,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
     );
     if (stopping) return;
     consumers.push(
-      await startErasureRouter({ nats, namespace, logger: logger.child({ component: 'erasure' }) }).catch(
+      await startErasureRouter({ nats, namespace, logger: logger.child({ component: 'erasure' }), titles }).catch(
         async (error: unknown) => {
           for (const c of consumers.splice(0)) await c.stop();
           throw error;

@@ -256,6 +256,7 @@ export function eraseRecord(record: ProjectedRecord): ProjectedRecord {
       ...state,
       send: { ...state.send, reasonText: scrub(state.send.reasonText) },
       human: { ...state.human, reasonText: scrub(state.human.reasonText) },
+      ...(state.answer ? { answer: { ...state.answer, reasonText: scrub(state.answer.reasonText) } } : {}),
       timeline: {
         ...state.timeline,
         entries: state.timeline.entries.map((e) => ({ ...e, reasonText: scrub(e.reasonText) })),

@@ -75,4 +75,6 @@ export interface TitleStore {
   set(communicationId: string, title: string, at: Date): Promise<void>;
   /** The titles known among these communications (absent: not heard of yet). */
   get(communicationIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  /** Rewrites the titles of these communications with `scrub` (an erased person's name), as of `at`. */
+  scrub(communicationIds: readonly string[], scrub: (title: string) => string, at: Date): Promise<void>;
 }

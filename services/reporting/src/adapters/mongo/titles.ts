@@ -33,6 +33,14 @@ export class MongoTitles implements TitleStore {
     }
   }
 
+  async scrub(communicationIds: readonly string[], scrub: (title: string) => string, at: Date): Promise<void> {
+    for (const [id, title] of await this.get(communicationIds)) {
+      const clean = scrub(title);
+      // index: _id. Dated at the erasure, so a copy published before it (redelivered) cannot bring the name back.
+      if (clean !== title) await this.titles.updateOne({ _id: id }, { $set: { title: clean, at } });
+    }
+  }
+
   async get(communicationIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
     const ids = [...new Set(communicationIds)];
     if (ids.length === 0) return new Map();

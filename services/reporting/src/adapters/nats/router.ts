@@ -10,6 +10,7 @@ import {
   partitionOf,
   PersonErased,
   RecipientsAdded,
+  scrubNames,
   RecipientsRemoved,
   streamNames,
   subjects,
@@ -87,14 +88,23 @@ export function startErasureRouter(options: {
   nats: NatsHandle;
   namespace: string;
   logger: Logger;
+  /** Reporting's copy of titles: the erased person's name is scrubbed from them here. */
+  titles: TitleStore;
 }): Promise<ConsumerHandle> {
-  const { nats, namespace, logger } = options;
+  const { nats, namespace, logger, titles } = options;
   const s = subjects(namespace);
   return consumeErasures({
     nats,
     namespace,
     durable: consumerNames.reportingErasure,
     apply: async (event) => {
+      const names = new Set(event.nameHashes);
+      if (names.size > 0)
+        await titles.scrub(
+          event.communicationIds,
+          (title) => scrubNames(title, event.salt, names),
+          event.erasedAt ?? new Date(),
+        );
       await Promise.all(
         [...byPartition(event.deliveryIds, (id) => id)].map(([p, deliveryIds]) =>
           publishDurable(
