@@ -78,5 +78,10 @@ describe('fenced projection writes', () => {
     await repo.addCounts(p, moved, new Date(), 3);
     const after = await mongo.db.collection<CountsDoc>(COUNTS).findOne({ _id: `${communicationId}:${p}` });
     expect(after).toMatchObject({ total: 1, status: { pending: 0, sent: 1 }, epoch: 3 });
+
+    // A recount of an owner that lost the partition (epoch 2, run late) leaves the newer counts alone.
+    await repo.recount(p, new Date(), 2);
+    const kept = await mongo.db.collection<CountsDoc>(COUNTS).findOne({ _id: `${communicationId}:${p}` });
+    expect(kept).toMatchObject({ total: 1, status: { pending: 0, sent: 1 }, epoch: 3 });
   });
 });

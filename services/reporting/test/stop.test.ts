@@ -143,7 +143,7 @@ describe('stopping reporting', () => {
 
     const first = await startReporting({ db });
     await publishSent(first, communicationId, sent);
-    // Busy: a partition worker holds a batch but has not finished taking the partition over.
+    // Busy: a partition worker holds a batch while its partition is unclean (being taken over).
     // Every partition at once: the window is as long as a partition's recount (short on a store that
     // serves _id ranges from its index), so one poll must not take longer than that.
     await eventually(
@@ -154,7 +154,8 @@ describe('stopping reporting', () => {
               first.nats.jsm.consumers.info(streamNames(first.ns).reportingWork, reportingPartitionConsumer(p)),
               leases.findOne({ _id: `p${p}` }),
             ]);
-            return info.num_ack_pending > 0 && lease?.owner === 'crashed';
+            // Its lease is not clean: the crashed owner's, or this one's while it takes the partition over.
+            return info.num_ack_pending > 0 && lease?.clean !== true;
           }),
         );
         expect(busy.filter(Boolean).length).toBeGreaterThan(0);

@@ -396,14 +396,7 @@ export class OperatorActions {
    * the caller answers at once and the progress shows on the resend as it goes.
    */
   private carryOnIfRunning(resend: ResendDoc): ResendDoc {
-    if (resend.state !== 'done') {
-      this.run(resend).catch((error: unknown) =>
-        this.deps.logger.error(
-          { communicationId: resend.communicationId, resend: resend.requestId, err: String(error) },
-          'resend interrupted; repeating the request carries it on',
-        ),
-      );
-    }
+    if (resend.state !== 'done') this.run(resend).catch(() => undefined); // logged once, by run()
     return resend;
   }
 
@@ -461,9 +454,7 @@ export class OperatorActions {
         continue;
       }
       this.deps.logger.warn({ communicationId: communication._id, resend: resend.requestId }, 'resuming a resend');
-      this.run(resend).catch((error: unknown) =>
-        this.deps.logger.error({ communicationId: communication._id, err: String(error) }, 'resend interrupted'),
-      );
+      this.run(resend).catch(() => undefined); // logged once, by run()
     }
   }
 
@@ -475,7 +466,15 @@ export class OperatorActions {
   private run(resend: ResendDoc): Promise<ResendDoc> {
     let running = this.resends.get(resend._id);
     if (!running) {
-      running = this.carryOut(resend).finally(() => this.resends.delete(resend._id));
+      running = this.carryOut(resend)
+        .catch((error: unknown) => {
+          this.deps.logger.error(
+            { communicationId: resend.communicationId, resend: resend.requestId, err: String(error) },
+            'resend interrupted; repeating the request carries it on',
+          );
+          throw error;
+        })
+        .finally(() => this.resends.delete(resend._id));
       this.resends.set(resend._id, running);
     }
     return running;

@@ -5,7 +5,7 @@
 // its clients gave up on once it thaws, so a record replace only lands on the revision it was read
 // at, and a counts `$inc` only on counts no newer than its partition epoch (a recount starts one).
 import { REPORTING_PARTITIONS } from '@dlr/contracts';
-import { ensureIndexes, findByIds, storeProfile, type StoreProfile } from '@dlr/platform';
+import { ensureIndexes, findByIds, isDuplicateKeyError, storeProfile, type StoreProfile } from '@dlr/platform';
 import {
   isStatusKey,
   normalizeFlags,
@@ -258,15 +258,22 @@ export class RecordsRepository {
     // index: none (a small collection; every counts document of the partition is replaced)
     const existing = await this.#counts.find({ partition }, { projection: { _id: 1, communicationId: 1 } }).toArray();
     for (const doc of existing) if (!fresh.has(doc.communicationId)) fresh.set(doc.communicationId, {});
+    // Fenced like addCounts: a recount of an owner that has since lost the partition (its store call
+    // outlived its stop, or a frozen store ran it late) must not replace a newer owner's counts. Its
+    // upsert then collides on `_id` with the newer document and changes nothing.
     const ops = [...fresh].map(([communicationId, inc]) => ({
       replaceOne: {
         // index: _id
-        filter: { _id: countsId(communicationId, partition) },
+        filter: { _id: countsId(communicationId, partition), epoch: { $not: { $gt: epoch } } },
         replacement: { ...countsDocFrom(communicationId, partition, inc, now), epoch },
         upsert: true,
       },
     }));
-    if (ops.length > 0) await this.#counts.bulkWrite(ops, { ordered: false });
+    try {
+      if (ops.length > 0) await this.#counts.bulkWrite(ops, { ordered: false });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error; // else: stale, refused (the newer owner's counts stand)
+    }
     return records;
   }
 
