@@ -22,6 +22,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failedSuites = [];
+const failures = [];
 for (const file of readdirSync(results)
   .filter((f) => f.endsWith('.json'))
   .sort()) {
@@ -30,8 +31,18 @@ for (const file of readdirSync(results)
   failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
   if (report.numFailedTests > 0 || report.numFailedTestSuites > 0) failedSuites.push(file.replace(/\.json$/, ''));
+  // Name each failing file and the first lines of why, so a log's tail says what broke (a failed
+  // beforeAll shows only as skipped tests otherwise).
+  for (const suite of report.testResults ?? []) {
+    if (suite.status !== 'failed') continue;
+    const why = [suite.message, ...(suite.assertionResults ?? []).flatMap((t) => (t.status === 'failed' ? t.failureMessages : []))]
+      .filter(Boolean)
+      .join('\n');
+    failures.push(`${path.relative(root, suite.name)}: ${why.split('\n').slice(0, 6).join('\n    ')}`);
+  }
 }
 console.log('');
+for (const failure of failures) console.log(`FAILED ${failure}`);
 if (failedSuites.length > 0) console.log(`failing packages: ${failedSuites.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 const ok = turbo.status === 0 && failed === 0 && passed > 0;
