@@ -67,21 +67,36 @@ export function natsInfo(port: number, timeoutMs: number): Promise<Record<string
   });
 }
 
+/** Ports this process handed out: a port is free until its service binds it, seconds later. */
+const handedOut = new Set<number>();
+
 /**
- * A free port on 127.0.0.1 below the kernel's ephemeral range. A port the OS hands out for
- * `listen(0)` is an ephemeral one, and any outgoing connection (to NATS, the store) may take it as
- * its local port before the service binds it (EADDRINUSE in CI); ports below the range are only
- * ever taken by a listen.
+ * A free port on 127.0.0.1 below the kernel's ephemeral range, never the same one twice in a
+ * process. A port the OS hands out for `listen(0)` is an ephemeral one, and any outgoing connection
+ * (to NATS, the store) may take it as its local port before the service binds it (EADDRINUSE in CI);
+ * ports below the range are only ever taken by a listen. A system draws 13 ports before any is bound
+ * (two alike: about one start in 250, a suite-wide flake). Parallel vitest workers draw from
+ * disjoint slices (VITEST_POOL_ID).
  */
 export async function freePort(): Promise<number> {
   const [low] = ephemeralRange();
   const top = Math.min(low, 65_536) - 1;
-  const bottom = Math.max(1_024, top - 20_000);
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = bottom + Math.floor(Math.random() * (top - bottom));
-    if (await canListen(port)) return port;
+  let bottom = Math.max(1_024, top - 20_000);
+  let span = top - bottom;
+  const worker = Number(process.env.VITEST_POOL_ID);
+  if (Number.isInteger(worker) && worker >= 1) {
+    span = Math.floor(span / 8);
+    bottom += ((worker - 1) % 8) * span;
   }
-  throw new Error(`no free port found between ${bottom} and ${top}`);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = bottom + Math.floor(Math.random() * span);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port found between ${bottom} and ${bottom + span}`);
 }
 
 function ephemeralRange(): [number, number] {
