@@ -42,7 +42,7 @@ export const FERRETDB_SPEC: BinarySpec = {
   name: 'ferretdb',
   version: FERRETDB_VERSION,
   versionLine: `version: ${FERRETDB_VERSION}`,
-  variant: 'id-range',
+  variant: 'id-range-update-rows',
   retryToolchain: 'go1.24.3',
   async build(go, outDir, goEnv, logFile) {
     // `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` builds, but the binary panics at start:

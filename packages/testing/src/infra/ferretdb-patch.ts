@@ -17,6 +17,8 @@ import * as path from 'node:path';
  *   That index orders the `_id`s' JSON text: MongoDB's order for string IDs without escapes or
  *   characters below `#`, which holds for every ID this system makes.
  * The handler still applies the whole filter to what the backend returns, so results do not change.
+ * - an update command kept every statement's rows open until its end, so a bulk of 100 updates
+ *   deadlocked the database (each statement's rows are now closed when it is done).
  * Each text to replace must occur exactly as often as expected: a different source fails the build
  * instead of running unpatched.
  */
@@ -74,6 +76,29 @@ export async function patchFerretIdLookups(src: string): Promise<void> {
       '',
       '\tv := must.NotFail(sort.Get("$natural"))',
     ].join('\n'),
+    1,
+  );
+  // An update command's statements each open a query whose rows (and SQLite connection) stayed open
+  // until the whole command ended (a `defer` inside the statements' loop), while each statement's
+  // write takes one more connection: a bulk of 100 updates exhausted the database's pool of 100 and
+  // deadlocked it for every client. Each statement now closes its rows when it is done.
+  await edit(
+    'internal/handler/msg_update.go',
+    '\t\tcloser := iterator.NewMultiCloser()\n\t\tdefer closer.Close()\n',
+    '\t\tcloser := iterator.NewMultiCloser()\n',
+    1,
+  );
+  await edit(
+    'internal/handler/msg_update.go',
+    '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n',
+    '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n\t\tcloser.Close() // this statement\'s rows, before the next one opens its own (added by Delivery Reporting)\n',
+    1,
+  );
+  // buildInfo names this build, so a service can size its bulks for it (storeProfile).
+  await edit(
+    'internal/handler/msg_buildinfo.go',
+    '\t\t\t"ferretdbVersion", version.Get().Version,\n',
+    '\t\t\t"ferretdbVersion", version.Get().Version,\n\t\t\t"deliveryReportingPatch", "update-rows", // added by Delivery Reporting\n',
     1,
   );
   // The backends' contract checks allow `_id` beside `$natural` as the one sort key.

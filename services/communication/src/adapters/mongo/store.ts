@@ -257,13 +257,18 @@ export class MongoCommunicationStore implements CommunicationStore, OperatorActi
   }
 
   async setAttempts(attempts: readonly { deliveryId: string; attempt: number }[], resendKey: string): Promise<void> {
-    if (attempts.length === 0) return;
-    await this.deliveries.bulkWrite(
-      attempts.map((a) => ({
-        updateOne: { filter: { _id: a.deliveryId }, update: { $set: { attempt: a.attempt, lastResendId: resendKey } } },
-      })),
-      { ordered: false },
-    );
+    // index: _id. In the store's bulk size: one command of 100 updates deadlocks a stock FerretDB v1.
+    for (let from = 0; from < attempts.length; from += this.store.bulkSize) {
+      await this.deliveries.bulkWrite(
+        attempts.slice(from, from + this.store.bulkSize).map((a) => ({
+          updateOne: {
+            filter: { _id: a.deliveryId },
+            update: { $set: { attempt: a.attempt, lastResendId: resendKey } },
+          },
+        })),
+        { ordered: false },
+      );
+    }
   }
 
   async recipientKeysAt(channel: ChannelName, address: string, limit: number): Promise<string[]> {

@@ -218,8 +218,10 @@ export class RecordsRepository {
         upsert: true,
       },
     }));
-    if (ops.length > 0)
-      await this.#counts.bulkWrite(ops, { ordered: false }).catch(conflictOr('counts of a newer partition epoch'));
+    for (let from = 0; from < ops.length; from += this.#store.bulkSize)
+      await this.#counts
+        .bulkWrite(ops.slice(from, from + this.#store.bulkSize), { ordered: false })
+        .catch(conflictOr('counts of a newer partition epoch'));
   }
 
   /**
@@ -269,10 +271,13 @@ export class RecordsRepository {
         upsert: true,
       },
     }));
-    try {
-      if (ops.length > 0) await this.#counts.bulkWrite(ops, { ordered: false });
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error; // else: stale, refused (the newer owner's counts stand)
+    // In the store's bulk size: a partition may hold hundreds of communications' counts.
+    for (let from = 0; from < ops.length; from += this.#store.bulkSize) {
+      try {
+        await this.#counts.bulkWrite(ops.slice(from, from + this.#store.bulkSize), { ordered: false });
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error; // else: stale, refused (the newer owner's counts stand)
+      }
     }
     return records;
   }
