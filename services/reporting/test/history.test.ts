@@ -62,7 +62,7 @@ describe('statuses over time', () => {
     expect(first.bucket.getTime() % BUCKET_MS).toBe(0);
     const before = await history.countDocuments({ communicationId: c });
     // One snapshot is no chart yet.
-    if (before === 1) expect(await reportHtml(c)).toContain('id="history-empty"');
+    if (before === 1) expect(await reportHtml(c)).toContain('id="status-history-empty"');
 
     // The next changes land in a later bucket (waiting on the clock, not on the service).
     await eventually(() => expect(Date.now()).toBeGreaterThanOrEqual(first.bucket.getTime() + BUCKET_MS), 5_000);
@@ -91,13 +91,15 @@ describe('statuses over time', () => {
     expect(docs.find((d) => d._id === first._id)).toEqual(first);
 
     const page = await reportHtml(c);
-    expect(page).toContain('<svg class="history-chart" role="img" aria-labelledby="history-title history-desc"');
+    expect(page).toContain(
+      '<svg class="history-chart" role="img" aria-labelledby="status-history-title status-history-desc"',
+    );
     expect(page).toMatch(
-      /<desc id="history-desc">[^<]*Latest \(\d\d:\d\d UTC\): 2 Delivered, 1 Pending, 1 Sent; 4 records\.<\/desc>/,
+      /<desc id="status-history-desc">[^<]*Latest \(\d\d:\d\d UTC\): 2 Delivered, 1 Pending, 1 Sent; 4 records\.<\/desc>/,
     );
     expect(page).toContain('<polygon data-status="delivered" fill="#15803d"');
     expect(page).toContain('<details><summary>Statuses over time as a table</summary>');
-    expect(page).not.toContain('id="history-empty"');
+    expect(page).not.toContain('id="status-history-empty"');
   });
 
   it('writes a bucket once however often it is written, the latest reading winning', async () => {

@@ -37,7 +37,7 @@ describe('historyChart', () => {
   it('says the chart comes later when there are fewer than two snapshots', () => {
     for (const few of [[], points.slice(0, 1)]) {
       const out = String(historyChart(few, COLOURS));
-      expect(out).toContain('id="history-empty"');
+      expect(out).toContain('id="status-history-empty"');
       expect(out).not.toContain('<svg');
     }
   });
@@ -49,7 +49,7 @@ describe('historyChart', () => {
     expect(out).toContain(`<polygon data-status="delivered" fill="${COLOURS.delivered}"`);
     expect(latestFigures(points)).toBe('Latest (10:02 UTC): 7 Delivered, 2 Sent, 1 Failed; 10 records.');
     expect(out).toContain(
-      `<desc id="history-desc">Records in each status from 10:00 UTC to 10:02 UTC. ${latestFigures(points)}</desc>`,
+      `<desc id="status-history-desc">Records in each status from 10:00 UTC to 10:02 UTC. ${latestFigures(points)}</desc>`,
     );
     expect(out.match(/<tr><td><time/g)).toHaveLength(3);
     expect(out).toContain('<td data-status="delivered">7</td>');

@@ -68,7 +68,7 @@ export function latestFigures(snapshots: readonly CountsSnapshot[]): string {
  */
 export function historyChart(snapshots: readonly CountsSnapshot[], colours: Record<StatusKey, string>): SafeHtml {
   if (snapshots.length < 2) {
-    return html`<p class="history-empty" id="history-empty">The chart of statuses over time appears once the message has been landing for a minute or two.</p>`;
+    return html`<p class="history-empty" id="status-history-empty">The chart of statuses over time appears once the message has been landing for a minute or two.</p>`;
   }
   const s = historySeries(snapshots);
   const t0 = s.times[0]!.getTime();
@@ -99,9 +99,9 @@ export function historyChart(snapshots: readonly CountsSnapshot[], colours: Reco
         (k) => html`<td data-status="${k}">${p.status[k]}</td>`,
       )}<td class="sum">${p.total}</td></tr>`,
   );
-  return html`<figure class="history" id="history">
-    <svg class="history-chart" role="img" aria-labelledby="history-title history-desc" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"><title id="history-title">Statuses over time</title><desc id="history-desc">${desc}</desc>${axes}${areas}</svg>
-    <figcaption><ul class="history-legend">${legend}</ul><small id="history-latest">${latestFigures(snapshots)}</small></figcaption>
+  return html`<figure class="history" id="status-history">
+    <svg class="history-chart" role="img" aria-labelledby="status-history-title status-history-desc" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}"><title id="status-history-title">Statuses over time</title><desc id="status-history-desc">${desc}</desc>${axes}${areas}</svg>
+    <figcaption><ul class="history-legend">${legend}</ul><small id="status-history-latest">${latestFigures(snapshots)}</small></figcaption>
     <details><summary>Statuses over time as a table</summary><table class="history-table"><thead><tr><th>Time</th>${shown.map(
       (k) => html`<th>${STATUSES[k].label}</th>`,
     )}<th>All</th></tr></thead><tbody>${rows}</tbody></table></details>
