@@ -12,6 +12,7 @@ import {
 import type { z } from 'zod';
 import { buildGrpcServer } from './adapters/grpc/server.js';
 import { registerRoutes } from './adapters/http/routes.js';
+import { migrateHistory, MongoCountHistory } from './adapters/mongo/history.js';
 import { migrateRecords, RecordsRepository } from './adapters/mongo/records.js';
 import { migrateReportReads, MongoReportReads } from './adapters/mongo/report-reads.js';
 import { MongoTitles } from './adapters/mongo/titles.js';
@@ -19,6 +20,7 @@ import { startPartitionWorkers } from './adapters/nats/partitions.js';
 import { startErasureRouter, startRemovalRouter, startRouter } from './adapters/nats/router.js';
 import { statusChangePublisher } from './adapters/nats/status-changes.js';
 import type { configShape } from './config.js';
+import { startCountSnapshots, type CountSnapshots } from './domain/history.js';
 import { ReportQueries } from './domain/report-queries.js';
 import { ChangeWatcher } from './domain/watch.js';
 
@@ -31,6 +33,7 @@ export type Config = Readonly<z.output<z.ZodObject<typeof configShape>>> & {
 export async function migrate(mongo: MongoHandle): Promise<void> {
   await migrateRecords(mongo.db);
   await migrateReportReads(mongo.db);
+  await migrateHistory(mongo.db);
 }
 
 /** Builds the HTTP and gRPC servers and the consumers; listens on nothing and consumes nothing yet. */
@@ -38,7 +41,9 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   const { config, logger, mongo, nats } = deps;
   const repo = new RecordsRepository(mongo.db, mongo.store);
   const titles = new MongoTitles(mongo.db);
-  const queries = new ReportQueries(new MongoReportReads(mongo.db, mongo.store), titles);
+  const reads = new MongoReportReads(mongo.db, mongo.store);
+  const history = new MongoCountHistory(mongo.db);
+  const queries = new ReportQueries(reads, titles, history);
   const watcher = new ChangeWatcher(queries, logger.child({ component: 'live' }));
 
   const auth = OperatorAuth.fromConfig(config);
@@ -51,9 +56,18 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
   let starting: Promise<void> | undefined;
   let stopping = false;
   let stopExpiry: (() => Promise<void>) | undefined;
+  let snapshots: CountSnapshots | undefined;
   const start = async (): Promise<void> => {
     const namespace = config.NATS_NAMESPACE;
     stopExpiry = startRecordExpiry(repo, config, logger.child({ component: 'retention' }));
+    snapshots = startCountSnapshots({
+      counts: (communicationId) => reads.counts(communicationId),
+      store: history,
+      tickMs: config.REPORTING_HISTORY_TICK_SECONDS * 1_000,
+      bucketMs: config.REPORTING_HISTORY_BUCKET_SECONDS * 1_000,
+      logger: logger.child({ component: 'history' }),
+    });
+    const counted = snapshots;
     consumers.push(
       await startPartitionWorkers({
         nats,
@@ -62,6 +76,7 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
         changes: statusChangePublisher(nats, namespace),
         logger: logger.child({ component: 'projection' }),
         batchSize: config.REPORTING_BATCH_SIZE,
+        onCounted: (keys) => counted.changed(keys),
       }),
     );
     if (stopping) return;
@@ -113,6 +128,8 @@ export async function buildApp(deps: ServiceDeps<Config>): Promise<BuiltApp> {
       // Routing first (it feeds the partitions), then the partitions finish their batches.
       for (const c of consumers.reverse()) await c.stop();
       consumers = [];
+      // After the projection stopped, so the last snapshot has its last counts.
+      await snapshots?.stop();
     },
   };
 }

@@ -26,4 +26,11 @@ export const configShape = {
     .refine((s) => s === 0 || s >= 86_400, 'must be 0 (kept) or at least 86400 (a day)'),
   /** How often expired communications are looked for (with DELIVERY_RECORD_RETENTION_SECONDS). */
   RETENTION_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
+  /**
+   * How often the counts of communications that changed are snapshotted for the Delivery Report's
+   * chart of statuses over time.
+   */
+  REPORTING_HISTORY_TICK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(20),
+  /** Width of the chart's time buckets: at most one snapshot per communication and bucket is kept. */
+  REPORTING_HISTORY_BUCKET_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 };

@@ -1,6 +1,6 @@
 // Retention of delivery records (DELIVERY_RECORD_RETENTION_SECONDS): a communication whose records all
-// stopped changing longer ago than the retention goes whole — every record and every counts document —
-// while a communication still within it is untouched.
+// stopped changing longer ago than the retention goes whole — every record, every counts document and
+// every count snapshot — while a communication still within it is untouched.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMongo, type MongoHandle } from '@dlr/platform';
 import { eventually } from '@dlr/testing';
@@ -30,7 +30,13 @@ const people = (c: string) =>
   }));
 
 beforeAll(async () => {
-  h = await startReporting({ env: { DELIVERY_RECORD_RETENTION_SECONDS: '86400', RETENTION_SWEEP_SECONDS: '1' } });
+  h = await startReporting({
+    env: {
+      DELIVERY_RECORD_RETENTION_SECONDS: '86400',
+      RETENTION_SWEEP_SECONDS: '1',
+      REPORTING_HISTORY_TICK_SECONDS: '1',
+    },
+  });
   mongo = await connectMongo({ uri: infra().mongoUri, dbName: h.db, logger: silentLogger, appName: 'retention-test' });
   await publishRecipients(h, old, people(old));
   await publishRecipients(h, fresh, people(fresh));
@@ -43,17 +49,23 @@ afterAll(async () => {
 });
 
 describe('delivery record retention', () => {
-  it('deletes the records and counts of a communication quiet for longer than the retention, and only those', async () => {
+  it('deletes the records, counts and snapshots of a communication quiet for longer than the retention, and only those', async () => {
     const counts = mongo.db.collection<{ communicationId: string; updatedAt: Date }>('communication_counts');
     const records = mongo.db.collection<{ communicationId: string }>('delivery_records');
+    const history = mongo.db.collection<{ communicationId: string }>('communication_count_history');
     expect(await records.countDocuments({ communicationId: old })).toBe(6);
+    await eventually(async () => {
+      for (const c of [old, fresh]) expect(await history.countDocuments({ communicationId: c })).toBeGreaterThan(0);
+    });
     // As if its last change were two days ago.
     await counts.updateMany({ communicationId: old }, { $set: { updatedAt: new Date(Date.now() - 2 * 86_400_000) } });
     await eventually(async () => {
       expect(await records.countDocuments({ communicationId: old })).toBe(0);
       expect(await counts.countDocuments({ communicationId: old })).toBe(0);
+      expect(await history.countDocuments({ communicationId: old })).toBe(0);
     }, 15_000);
     expect(await records.countDocuments({ communicationId: fresh })).toBe(6);
+    expect(await history.countDocuments({ communicationId: fresh })).toBeGreaterThan(0);
     const report = await getJson<ListJson>(h, `/api/v1/communications/${fresh}/delivery-records`);
     expect(report.body.total).toBe(6);
     const gone = await getJson<ListJson>(h, `/api/v1/communications/${old}/delivery-records`);

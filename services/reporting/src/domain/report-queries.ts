@@ -10,6 +10,7 @@ import {
   type StatusKey,
   type StatusView,
 } from '@dlr/status-engine';
+import type { CountHistoryStore, CountsSnapshot } from './history.js';
 import type { ChannelKey, DeliveryRecordRow, TimelineEntry } from './model.js';
 import type { ChannelStatusTotal, CommunicationCounts, RecordQuery, ReportReads, TitleStore } from './reads.js';
 
@@ -21,6 +22,8 @@ export const MAX_LIMIT = 1_000;
 export const MAX_SEARCH = 100;
 /** Longest response option. */
 export const MAX_RESPONSE = 200;
+/** Most count snapshots the Delivery Report's chart draws (the first ones and the latest). */
+export const MAX_HISTORY_POINTS = 240;
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -190,10 +193,21 @@ export function matchingFromCounts(counts: CommunicationCounts, f: RecordFilters
 export class ReportQueries {
   readonly #reads: ReportReads;
   readonly #titles: TitleStore | undefined;
+  readonly #history: CountHistoryStore | undefined;
 
-  constructor(reads: ReportReads, titles?: TitleStore) {
+  constructor(reads: ReportReads, titles?: TitleStore, history?: CountHistoryStore) {
     this.#reads = reads;
     this.#titles = titles;
+    this.#history = history;
+  }
+
+  /**
+   * The count snapshots of a communication for its chart of statuses over time (at most
+   * {@link MAX_HISTORY_POINTS}, oldest first; none without a history store). Throws for a bad ID.
+   */
+  async history(communicationId: string): Promise<CountsSnapshot[]> {
+    const id = checkId(communicationId, 'communication id');
+    return this.#history ? this.#history.list(id, MAX_HISTORY_POINTS) : [];
   }
 
   /** Titles by communication ID (empty without a title store). */

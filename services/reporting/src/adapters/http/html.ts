@@ -3,6 +3,7 @@
 // live updates, Copy IDs and the timeline dialog. Built with @dlr/html: every interpolation is escaped.
 import { html, join, raw, type SafeHtml } from '@dlr/html';
 import { STATUS_KEYS, STATUSES, type StatusCounts, type StatusKey } from '@dlr/status-engine';
+import type { CountsSnapshot } from '../../domain/history.js';
 import type { TimelineEntry } from '../../domain/model.js';
 import {
   totalsTable,
@@ -10,6 +11,7 @@ import {
   type MessagePage,
   type RecordPage,
 } from '../../domain/report-queries.js';
+import { historyChart } from './chart.js';
 
 const NL6 = html`\n      `;
 
@@ -57,6 +59,12 @@ const ICON_SHAPES: Record<StatusKey, { color: string; svg: SafeHtml }> = {
     svg: raw('<circle cx="8" cy="8" r="6.5" fill="currentColor"/><path d="M4.5 8h7" stroke="#fff" stroke-width="2"/>'),
   },
 };
+
+/** Each status's colour (its icon's), for the chart of statuses over time. */
+const STATUS_COLOURS = Object.fromEntries(STATUS_KEYS.map((k) => [k, ICON_SHAPES[k].color])) as Record<
+  StatusKey,
+  string
+>;
 
 /** The inline SVG icon of a status (decorative: the label beside it says the same). */
 export function statusIcon(status: StatusKey): SafeHtml {
@@ -129,6 +137,8 @@ const STYLE = raw(`
   #live-status { font-size: .9rem; color: #555; } #notice { color: #15803d; }
   dialog { max-width: 56rem; width: 90%; } dialog table { font-size: .9rem; }
   nav.paging { margin: 1rem 0; display: flex; gap: 1rem; }
+  figure.history { margin: 0; } ul.history-legend { list-style: none; padding: 0; margin: .3rem 0; display: flex; flex-wrap: wrap; gap: .2rem .8rem; font-size: .9rem; }
+  .history-empty { max-width: 28rem; color: #555; }
 `);
 
 function layout(title: string, body: SafeHtml, data?: SafeHtml): string {
@@ -170,6 +180,8 @@ export interface DeliveryReportOptions {
   readonly filterQuery: string;
   readonly firstPage: boolean;
   readonly limit: number;
+  /** Count snapshots for the chart of statuses over time, oldest first (none: the chart's placeholder). */
+  readonly history?: readonly CountsSnapshot[];
 }
 
 // Read comes from the open pixel or a provider's open event: both need the recipient's images loaded.
@@ -234,6 +246,10 @@ export function renderDeliveryReport(page: RecordPage, options: DeliveryReportOp
     ${READ_NOTE}
   </div>
   <div>${countsChart(page.counts)}</div>
+  <div>
+    <h2>Over time</h2>
+    ${historyChart(options.history ?? [], STATUS_COLOURS)}
+  </div>
   <div>
     <h2>Responses</h2>
     <ul class="responses">

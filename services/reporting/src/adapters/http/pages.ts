@@ -76,18 +76,22 @@ export function registerPages(app: FastifyInstance, deps: RouteDeps): void {
     { config, schema: htmlReportSchema, preValidation: rejectUnknownQuery(htmlReportSchema) },
     async (request, reply) => {
       const filters = recordFiltersOf(request.query);
-      const page = await queries.list({
-        communicationId: request.params.id,
-        limit: HTML_REPORT_LIMIT,
-        cursor: request.query['cursor'] as string | undefined,
-        filters,
-      });
+      const [page, history] = await Promise.all([
+        queries.list({
+          communicationId: request.params.id,
+          limit: HTML_REPORT_LIMIT,
+          cursor: request.query['cursor'] as string | undefined,
+          filters,
+        }),
+        queries.history(request.params.id),
+      ]);
       return html(
         reply,
         renderDeliveryReport(page, {
           filterQuery: filterQuery(recordFilterQuery(filters)),
           firstPage: request.query['cursor'] === undefined,
           limit: HTML_REPORT_LIMIT,
+          history,
         }),
       );
     },

@@ -27,6 +27,7 @@ import {
   type ProjectedRecord,
   type StatusChange,
 } from '../../domain/projection.js';
+import { COUNT_HISTORY, type CountSnapshotDoc } from './history.js';
 
 /** Collection of delivery records, `_id` = delivery ID. */
 export const RECORDS = 'delivery_records';
@@ -161,6 +162,7 @@ export class RecordsRepository {
   readonly #records: Collection<RecordDoc>;
   readonly #counts: Collection<CountsDoc>;
   readonly #partitions: Collection<PartitionDoc>;
+  readonly #history: Collection<CountSnapshotDoc>;
   readonly #store: StoreProfile;
 
   /** `store` says whether `$in` reads and large bulks suit the server (see {@link StoreProfile}). */
@@ -169,6 +171,7 @@ export class RecordsRepository {
     this.#records = db.collection<RecordDoc>(RECORDS);
     this.#counts = db.collection<CountsDoc>(COUNTS);
     this.#partitions = db.collection<PartitionDoc>(PARTITIONS);
+    this.#history = db.collection<CountSnapshotDoc>(COUNT_HISTORY);
   }
 
   // ---- write side (called only by the owner of the records' partition) ----
@@ -283,9 +286,9 @@ export class RecordsRepository {
   }
 
   /**
-   * Retention: deletes every record and counts document of up to `limit` communications none of whose
-   * counts changed since `before`, a communication at a time and whole, so a report never disagrees
-   * with a recount. Returns how many communications went.
+   * Retention: deletes every record, counts document and count snapshot of up to `limit`
+   * communications none of whose counts changed since `before`, a communication at a time and whole,
+   * so a report never disagrees with a recount. Returns how many communications went.
    */
   async expireCommunications(before: Date, limit = 100): Promise<number> {
     // index: updatedAt
@@ -301,6 +304,9 @@ export class RecordsRepository {
       // index: _id
       const docs = await findByIds(this.#counts, ids);
       if (docs.some((d) => d.updatedAt >= before)) continue;
+      // Snapshots first: while its counts are there, a sweep cut short here finds it again.
+      // index: communicationId_bucket
+      await this.#history.deleteMany({ communicationId });
       // index: communicationId_id
       await this.#records.deleteMany({ communicationId });
       // index: _id

@@ -55,6 +55,8 @@ export interface PartitionOptions {
   readonly logger: Logger;
   /** Most work items handled in one batch. */
   readonly batchSize: number;
+  /** Told the counts keys (communications, day buckets) of every batch whose counts were written. */
+  readonly onCounted?: (keys: Iterable<string>) => void;
   readonly now?: () => Date;
   /**
    * How long `stop()` waits for the store: for the call running when it is called, then for the
@@ -444,6 +446,7 @@ class PartitionWorker {
     if (toSave.length > 0) await again('storing records', () => repo.saveMany(toSave));
     if (reconcile) await this.#reconcile('a failed batch');
     else await again('adding counts', () => repo.addCounts(this.#partition, deltas, now, this.#epoch));
+    this.#options.onCounted?.(deltas.increments().keys());
     if (changes.length > 0) await again('publishing status changes', () => this.#options.changes.publish(changes));
     this.#dirty = false;
   }
