@@ -172,6 +172,25 @@ describe('ensureInfra', () => {
     }
   });
 
+  it('gives a store that takes one update command of 250 statements and answers after it', async () => {
+    // A stock FerretDB v1 deadlocks here (every statement's rows stay open to the command's end).
+    const client = new MongoClient(infra.mongoUri, { serverSelectionTimeoutMS: 5_000, socketTimeoutMS: 20_000 });
+    await client.connect();
+    try {
+      const db = client.db(uniqueName('bulk_updates'));
+      const col = db.collection<{ _id: string; n: number }>('docs');
+      await col.insertMany(Array.from({ length: 250 }, (_, i) => ({ _id: `d${String(i).padStart(3, '0')}`, n: 0 })));
+      const ops = Array.from({ length: 250 }, (_, i) => ({
+        updateOne: { filter: { _id: `d${String(i).padStart(3, '0')}` }, update: { $inc: { n: 1 } } },
+      }));
+      expect((await col.bulkWrite(ops, { ordered: false })).modifiedCount).toBe(250);
+      expect(await col.countDocuments({ n: 1 })).toBe(250);
+      await db.dropDatabase();
+    } finally {
+      await client.close();
+    }
+  });
+
   it('with only NATS_URL set, uses it and provides MongoDB itself', async () => {
     const env = envWithoutServers();
     env['NATS_URL'] = infra.natsUrl;
