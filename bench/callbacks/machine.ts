@@ -29,7 +29,8 @@ export async function describeStore(mongoUri: string, infraPath: string | undefi
     const via = infraPath ? `, via ${infraPath}` : '';
     if (typeof info.ferretdbVersion === 'string') {
       const backend = infraPath === 'local-binaries' ? ' SQLite' : '';
-      return `FerretDB ${info.ferretdbVersion}${backend} (wire ${version}${via})`;
+      const patch = typeof info.deliveryReportingPatch === 'string' ? `, ${info.deliveryReportingPatch} patch` : '';
+      return `FerretDB ${info.ferretdbVersion}${backend} (wire ${version}${via}${patch})`;
     }
     const v2 = (info.ferretdb as { version?: unknown } | undefined)?.version;
     // FerretDB v2 runs only on PostgreSQL with the DocumentDB extension.
