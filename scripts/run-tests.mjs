@@ -35,7 +35,10 @@ for (const file of readdirSync(results)
   // beforeAll shows only as skipped tests otherwise).
   for (const suite of report.testResults ?? []) {
     if (suite.status !== 'failed') continue;
-    const why = [suite.message, ...(suite.assertionResults ?? []).flatMap((t) => (t.status === 'failed' ? t.failureMessages : []))]
+    const why = [
+      suite.message,
+      ...(suite.assertionResults ?? []).flatMap((t) => (t.status === 'failed' ? t.failureMessages : [])),
+    ]
       .filter(Boolean)
       .join('\n');
     failures.push(`${path.relative(root, suite.name)}: ${why.split('\n').slice(0, 6).join('\n    ')}`);
