@@ -47,6 +47,10 @@ for (const file of readdirSync(results)
 console.log('');
 for (const failure of failures) console.log(`FAILED ${failure}`);
 if (failedSuites.length > 0) console.log(`failing packages: ${failedSuites.join(', ')}`);
+if (turbo.status !== 0 && failedSuites.length === 0)
+  console.log(
+    'a test command failed with every test passed: an unhandled error (vitest prints "Errors  1 error" in that package\'s summary above) or a failed hook',
+  );
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 const ok = turbo.status === 0 && failed === 0 && passed > 0;
 process.exit(ok ? 0 : 1);

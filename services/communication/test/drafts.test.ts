@@ -243,28 +243,32 @@ describe('once sending started, and roles', () => {
     const sender = client(SENDER);
     const viewer = client(VIEWER);
     const id = await draftWithPeople(sender);
+    // Each call made only when awaited: a second one refused while the first is awaited would be an
+    // unhandled rejection (vitest fails the run on it).
     for (const refused of [
-      viewer.update({ communicationId: id, title: 'x' }),
-      viewer.remove({
-        communicationId: id,
-        recipients: [{ externalId: 'p-ann', email: '', phone: '', recipientKey: '' }],
-      }),
-      viewer.delete({ communicationId: id }),
+      () => viewer.update({ communicationId: id, title: 'x' }),
+      () =>
+        viewer.remove({
+          communicationId: id,
+          recipients: [{ externalId: 'p-ann', email: '', phone: '', recipientKey: '' }],
+        }),
+      () => viewer.delete({ communicationId: id }),
     ]) {
-      expect((await grpcError(refused)).code).toBe(status.PERMISSION_DENIED);
+      expect((await grpcError(refused())).code).toBe(status.PERMISSION_DENIED);
     }
     await sendAndWait(sender, id);
     const before = await deliveries(id);
     for (const refused of [
-      sender.update({ communicationId: id, title: 'Too late' }),
-      sender.update({ communicationId: id, channels: { channels: [Channel.CHANNEL_EMAIL] } }),
-      sender.remove({
-        communicationId: id,
-        recipients: [{ externalId: 'p-ann', email: '', phone: '', recipientKey: '' }],
-      }),
-      sender.delete({ communicationId: id, reason: 'oops' }),
+      () => sender.update({ communicationId: id, title: 'Too late' }),
+      () => sender.update({ communicationId: id, channels: { channels: [Channel.CHANNEL_EMAIL] } }),
+      () =>
+        sender.remove({
+          communicationId: id,
+          recipients: [{ externalId: 'p-ann', email: '', phone: '', recipientKey: '' }],
+        }),
+      () => sender.delete({ communicationId: id, reason: 'oops' }),
     ]) {
-      const e = await grpcError(refused);
+      const e = await grpcError(refused());
       expect(e.code).toBe(status.FAILED_PRECONDITION);
       expect(e.details).toMatch(/only a draft can be/);
     }
